@@ -1,0 +1,1 @@
+"""The API gateway: one public API, authentication, authorisation, composed views."""

@@ -1,0 +1,1 @@
+"""``kam``: the operator command line (up, migrate, dead letters, users, import, demo)."""

@@ -1,0 +1,1 @@
+"""The four domain services; none imports another (checked by import-linter)."""

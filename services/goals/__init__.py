@@ -1,0 +1,1 @@
+"""Goals service: Targets, decomposition, action plans, actuals, forecasts and team scorecards."""

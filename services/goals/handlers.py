@@ -1,0 +1,6 @@
+"""Consumed events of the goals service: ``HANDLERS = {event type: [handler, ...]}``."""
+
+from shared.bus import Handler
+from shared.projection import PROJECTION_HANDLERS, merge_handlers
+
+HANDLERS: dict[str, list[Handler]] = merge_handlers(PROJECTION_HANDLERS)

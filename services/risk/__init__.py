@@ -1,0 +1,1 @@
+"""Risk service: Credit, exposure, early warning, contingency plans and contract compliance."""

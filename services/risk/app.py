@@ -1,0 +1,28 @@
+"""The risk service app: ``create_app(settings)``."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.risk.config import RiskSettings
+from services.risk.handlers import HANDLERS
+from services.risk.models import platform
+from services.risk.routes import router
+from shared.clock import Clock
+from shared.service import ServiceSpec, build_service_app
+
+SPEC = ServiceSpec(
+    name="risk",
+    title="KA Platform — Risk",
+    description="Credit, exposure, early warning, contingency plans and contract compliance.",
+    tables=platform,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    publishes=["risk"],
+    handlers=HANDLERS,
+)
+
+
+def create_app(settings: RiskSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """Build the risk app (settings from the environment unless given)."""
+    return build_service_app(SPEC, settings or RiskSettings(), clock=clock)

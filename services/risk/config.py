@@ -1,0 +1,15 @@
+"""Settings of the risk service (env prefix ``KAM_RISK_``)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class RiskSettings(ServiceSettings):
+    """Settings read from ``KAM_RISK_*`` (platform-wide ones also from ``KAM_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_RISK_", extra="ignore")
+
+    service_name: str = "risk"
+    port: int = 8003
+    database_url: str = "sqlite+aiosqlite:///./var/risk.db"

@@ -1,0 +1,6 @@
+"""Alembic environment of the risk service."""
+
+from services.risk.models import Base
+from shared.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,1 @@
+"""Scoring service: KA registry, explainable scoring, tiers, strategy and engagement."""

@@ -1,0 +1,1 @@
+"""Common runtime of the KA Platform services: settings, database, events, bus, auth, errors, health."""

@@ -1,0 +1,138 @@
+"""API conventions shared by every service: pagination, ETags, idempotency keys, money."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query, Request, Response
+from pydantic import BaseModel, Field, PlainSerializer
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import UTCDateTime
+from shared.errors import PreconditionFailed, Unprocessable
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 500
+
+# Money travels as a decimal string (DESIGN §4); validation accepts numbers or strings.
+MoneyStr = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    """limit/offset with a hard cap."""
+
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0)
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size (max 500)")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+) -> PageParams:
+    """Dependency reading ``limit`` and ``offset``."""
+    return PageParams(limit=limit, offset=offset)
+
+
+def parse_sort(sort: str | None, allowed: Sequence[str], default: str) -> tuple[str, bool]:
+    """``-score`` → ("score", descending); unknown fields are a 422 naming ``sort``."""
+    value = sort or default
+    descending = value.startswith("-")
+    name = value.lstrip("-+")
+    if name not in allowed:
+        raise Unprocessable(f"sort: unknown field {name!r}; allowed: {', '.join(allowed)}", field="sort")
+    return name, descending
+
+
+def etag_for(version: int | str) -> str:
+    """A strong ETag from a row version."""
+    return f'"{version}"'
+
+
+def check_if_match(request: Request, current_version: int | str) -> None:
+    """Refuse a stale ``If-Match`` with 412 (absent header: last write wins)."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    if etag_for(current_version) not in candidates:
+        raise PreconditionFailed(
+            f"The resource has changed (current version {current_version}); reload it and retry",
+            current_version=current_version,
+        )
+
+
+def set_etag(response: Response, version: int | str) -> None:
+    """Expose the row version as ETag."""
+    response.headers["ETag"] = etag_for(version)
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    """Stored responses of creates made with an ``Idempotency-Key``."""
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("key", String(200), primary_key=True),
+        Column("principal", String(100), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    )
+
+
+def _hash_request(method: str, path: str, payload: Any) -> str:
+    raw = json.dumps({"m": method, "p": path, "b": payload}, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def idempotent_replay(
+    session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any
+) -> tuple[int, Any] | None:
+    """If this ``Idempotency-Key`` was used, the stored (status, body); a different payload is a 422."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return None
+    row = (
+        (await session.execute(select(table).where(table.c.key == key, table.c.principal == principal_id)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != _hash_request(request.method, request.url.path, payload):
+        raise Unprocessable("Idempotency-Key was already used with a different request", field="Idempotency-Key")
+    return int(row["status"]), json.loads(row["body"])
+
+
+async def remember_idempotent(
+    session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any, status: int, body: Any
+) -> None:
+    """Store the response of a create made with an ``Idempotency-Key`` (same transaction)."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return
+    await session.execute(
+        insert(table).values(
+            key=key,
+            principal=principal_id,
+            request_hash=_hash_request(request.method, request.url.path, payload),
+            status=status,
+            body=json.dumps(body, default=str, ensure_ascii=False),
+            created_at=datetime.now(UTC),
+        )
+    )

@@ -1,0 +1,127 @@
+"""A NATS connection that reconnects forever and never blocks start-up on the broker being up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from shared.events.catalogue import STREAMS, SUBJECT_PREFIX
+
+log = logging.getLogger("kam.bus")
+
+DUPLICATE_WINDOW_SECONDS = 600.0
+
+
+def stream_config(domain: str) -> StreamConfig:
+    """The one definition of a domain's stream (shared so publisher and consumers agree)."""
+    return StreamConfig(
+        name=STREAMS[domain],
+        subjects=[f"{SUBJECT_PREFIX}{domain}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=90 * 24 * 3600.0,
+    )
+
+
+class NatsBus:
+    """Owns the NATS client; ``connected`` feeds readiness. Initial connection is retried in the background."""
+
+    def __init__(self, url: str, *, name: str, reconnect_wait: float = 0.5) -> None:
+        self.url = url
+        self.name = name
+        self.reconnect_wait = reconnect_wait
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._streams: set[str] = set()
+
+    @property
+    def connected(self) -> bool:
+        """True while the client holds a live connection."""
+        return self.nc is not None and self.nc.is_connected
+
+    async def start(self) -> None:
+        """Begin connecting; returns at once (readiness reports the state)."""
+        self._task = asyncio.create_task(self._connect_loop(), name=f"nats-connect-{self.name}")
+
+    async def _connect_loop(self) -> None:
+        while not self._closing:
+            try:
+                self.nc = await nats.connect(
+                    servers=[self.url],
+                    name=self.name,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=self.reconnect_wait,
+                    connect_timeout=2,
+                    ping_interval=5,
+                    max_outstanding_pings=2,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                )
+                self.js = self.nc.jetstream(timeout=5)
+                self._connected.set()
+                log.info("nats connected", extra={"url": self.url})
+                return
+            except Exception as exc:
+                log.warning("nats not reachable, retrying", extra={"url": self.url, "error": str(exc)})
+                await asyncio.sleep(self.reconnect_wait)
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.debug("nats error: %s", exc)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("nats disconnected")
+
+    async def _on_reconnected(self) -> None:
+        log.info("nats reconnected")
+
+    async def wait_connected(self, timeout: float | None = None) -> bool:
+        """Wait for the first connection; False on timeout."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def ensure_streams(self, domains: Iterable[str]) -> None:
+        """Create (or confirm) the streams of these domains."""
+        assert self.js is not None
+        for domain in domains:
+            config = stream_config(domain)
+            if config.name in self._streams:
+                continue
+            try:
+                await self.js.add_stream(config)
+            except BadRequestError:
+                await self.js.update_stream(config)
+            self._streams.add(str(config.name))
+
+    async def publish(self, subject: str, payload: bytes, *, msg_id: str) -> None:
+        """Publish to JetStream and wait for the stream's ack; ``msg_id`` de-duplicates."""
+        if self.js is None or not self.connected:
+            raise ConnectionError("NATS is not connected")
+        await self.js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+
+    async def close(self) -> None:
+        """Stop connecting and close the connection."""
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()

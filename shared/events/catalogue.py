@@ -1,0 +1,392 @@
+"""The event catalogue.
+
+Every event is ``{id, type, source, time, account_id, version, data}``; ``type`` is the discriminator and
+the NATS subject is ``kam.<type>``. Money is a decimal (serialised as a string), times are RFC 3339 UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+SUBJECT_PREFIX = "kam."
+
+# One stream per publishing domain, created by its publisher (and idempotently by consumers that need it).
+STREAMS: dict[str, str] = {
+    "accounts": "KAM_ACCOUNTS",
+    "complaints": "KAM_COMPLAINTS",
+    "risk": "KAM_RISK",
+    "goals": "KAM_GOALS",
+}
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class EventBase(BaseModel):
+    """The envelope; subclasses pin ``type`` and ``data``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=_new_id)
+    type: str
+    source: str
+    time: datetime = Field(default_factory=_now)
+    account_id: str | None = None
+    version: int = 1
+    data: Any = None
+
+    domain: ClassVar[str] = ""
+
+    @property
+    def subject(self) -> str:
+        """The NATS subject this event is published on."""
+        return subject_for(self.type)
+
+
+# ---------------------------------------------------------------- accounts (published by scoring)
+
+
+class AccountSnapshot(_Data):
+    name: str
+    name_en: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    status: str | None = None
+    tier: str | None = None
+    owner_id: str | None = None
+    team_member_ids: list[str] = Field(default_factory=list)
+
+
+class AccountRegistered(EventBase):
+    type: Literal["accounts.registered"] = "accounts.registered"
+    data: AccountSnapshot
+    domain: ClassVar[str] = "accounts"
+
+
+class AccountUpdated(EventBase):
+    type: Literal["accounts.updated"] = "accounts.updated"
+    data: AccountSnapshot
+    domain: ClassVar[str] = "accounts"
+
+
+class TierChangedData(_Data):
+    old_tier: str | None
+    new_tier: str
+    score: Decimal | None = None
+    reason: str
+    model_version: int | None = None
+    overridden: bool = False
+
+
+class AccountTierChanged(EventBase):
+    type: Literal["accounts.tier_changed"] = "accounts.tier_changed"
+    data: TierChangedData
+    domain: ClassVar[str] = "accounts"
+
+
+class OwnerChangedData(_Data):
+    old_owner_id: str | None
+    new_owner_id: str
+    team_member_ids: list[str] = Field(default_factory=list)
+
+
+class AccountOwnerChanged(EventBase):
+    type: Literal["accounts.owner_changed"] = "accounts.owner_changed"
+    data: OwnerChangedData
+    domain: ClassVar[str] = "accounts"
+
+
+# ---------------------------------------------------------------- complaints
+
+
+class ComplaintOpenedData(_Data):
+    complaint_id: str
+    category: str
+    severity: Literal["low", "medium", "high", "critical"]
+    owner_id: str | None = None
+    opened_at: datetime
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+
+
+class ComplaintOpened(EventBase):
+    type: Literal["complaints.opened"] = "complaints.opened"
+    data: ComplaintOpenedData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintAcknowledgedData(_Data):
+    complaint_id: str
+    owner_id: str | None = None
+    acknowledged_at: datetime
+    first_response_minutes: int | None = None
+    within_sla: bool
+
+
+class ComplaintAcknowledged(EventBase):
+    type: Literal["complaints.acknowledged"] = "complaints.acknowledged"
+    data: ComplaintAcknowledgedData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintEscalatedData(_Data):
+    complaint_id: str
+    level: int = Field(ge=1)
+    escalated_to: str
+    reason: Literal[
+        "first_response_breach", "update_breach", "resolution_breach", "low_satisfaction", "reopened", "manual"
+    ]
+    severity: str | None = None
+    owner_id: str | None = None
+
+
+class ComplaintEscalated(EventBase):
+    type: Literal["complaints.escalated"] = "complaints.escalated"
+    data: ComplaintEscalatedData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintResolvedData(_Data):
+    complaint_id: str
+    owner_id: str | None = None
+    resolved_at: datetime
+    resolution_minutes: int | None = None
+    within_sla: bool
+
+
+class ComplaintResolved(EventBase):
+    type: Literal["complaints.resolved"] = "complaints.resolved"
+    data: ComplaintResolvedData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintClosedData(_Data):
+    complaint_id: str
+    owner_id: str | None = None
+    closed_at: datetime
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    waived: bool = False
+
+
+class ComplaintClosed(EventBase):
+    type: Literal["complaints.closed"] = "complaints.closed"
+    data: ComplaintClosedData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintReopenedData(_Data):
+    complaint_id: str
+    reopen_count: int = Field(ge=1)
+    reason: str
+
+
+class ComplaintReopened(EventBase):
+    type: Literal["complaints.reopened"] = "complaints.reopened"
+    data: ComplaintReopenedData
+    domain: ClassVar[str] = "complaints"
+
+
+# ---------------------------------------------------------------- risk
+
+
+class CreditAssessedData(_Data):
+    score: Decimal
+    grade: Literal["A", "B", "C", "D", "E"]
+    risk_class: str
+    assessed_at: datetime
+
+
+class CreditAssessed(EventBase):
+    type: Literal["risk.credit_assessed"] = "risk.credit_assessed"
+    data: CreditAssessedData
+    domain: ClassVar[str] = "risk"
+
+
+class CreditLimitChangedData(_Data):
+    old_limit: Decimal | None
+    new_limit: Decimal
+    currency: str = "CNY"
+    request_id: str | None = None
+    approved_by: str | None = None
+
+
+class CreditLimitChanged(EventBase):
+    type: Literal["risk.credit_limit_changed"] = "risk.credit_limit_changed"
+    data: CreditLimitChangedData
+    domain: ClassVar[str] = "risk"
+
+
+class AlertData(_Data):
+    alert_id: str
+    rule_code: str
+    level: Literal["green", "yellow", "orange", "red"]
+    signal_type: str
+    title: str
+
+
+class AlertRaised(EventBase):
+    type: Literal["risk.alert_raised"] = "risk.alert_raised"
+    data: AlertData
+    domain: ClassVar[str] = "risk"
+
+
+class AlertCleared(EventBase):
+    type: Literal["risk.alert_cleared"] = "risk.alert_cleared"
+    data: AlertData
+    domain: ClassVar[str] = "risk"
+
+
+# ---------------------------------------------------------------- goals
+
+
+class TargetData(_Data):
+    target_id: str
+    metric: str
+    period: str  # "2026", "2026-Q1" or "2026-03"
+    target_value: Decimal
+    stretch_value: Decimal | None = None
+    owner_id: str | None = None
+
+
+class TargetSet(EventBase):
+    type: Literal["goals.target_set"] = "goals.target_set"
+    data: TargetData
+    domain: ClassVar[str] = "goals"
+
+
+class ActualsRecordedData(_Data):
+    """Totals of one account for one month after a recording (not a delta), so re-delivery is harmless."""
+
+    period: str  # "YYYY-MM"
+    revenue: Decimal
+    cost: Decimal
+    gross_profit: Decimal
+    quantity: Decimal | None = None
+    by_product_line: dict[str, Decimal] = Field(default_factory=dict)
+    currency: str = "CNY"
+    batch_id: str | None = None
+
+
+class ActualsRecorded(EventBase):
+    type: Literal["goals.actuals_recorded"] = "goals.actuals_recorded"
+    data: ActualsRecordedData
+    domain: ClassVar[str] = "goals"
+
+
+class TargetAtRiskData(TargetData):
+    forecast: Decimal
+    attainment_pct: Decimal
+    threshold_pct: Decimal
+
+
+class TargetAtRisk(EventBase):
+    type: Literal["goals.target_at_risk"] = "goals.target_at_risk"
+    data: TargetAtRiskData
+    domain: ClassVar[str] = "goals"
+
+
+class TargetAchievedData(TargetData):
+    actual: Decimal
+
+
+class TargetAchieved(EventBase):
+    type: Literal["goals.target_achieved"] = "goals.target_achieved"
+    data: TargetAchievedData
+    domain: ClassVar[str] = "goals"
+
+
+Event = Annotated[
+    AccountRegistered
+    | AccountUpdated
+    | AccountTierChanged
+    | AccountOwnerChanged
+    | ComplaintOpened
+    | ComplaintAcknowledged
+    | ComplaintEscalated
+    | ComplaintResolved
+    | ComplaintClosed
+    | ComplaintReopened
+    | CreditAssessed
+    | CreditLimitChanged
+    | AlertRaised
+    | AlertCleared
+    | TargetSet
+    | ActualsRecorded
+    | TargetAtRisk
+    | TargetAchieved,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+_CLASSES: dict[str, type[EventBase]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        AccountRegistered,
+        AccountUpdated,
+        AccountTierChanged,
+        AccountOwnerChanged,
+        ComplaintOpened,
+        ComplaintAcknowledged,
+        ComplaintEscalated,
+        ComplaintResolved,
+        ComplaintClosed,
+        ComplaintReopened,
+        CreditAssessed,
+        CreditLimitChanged,
+        AlertRaised,
+        AlertCleared,
+        TargetSet,
+        ActualsRecorded,
+        TargetAtRisk,
+        TargetAchieved,
+    )
+}
+ALL_EVENT_TYPES: tuple[str, ...] = tuple(_CLASSES)
+
+
+class UnknownEvent(ValueError):
+    """A message whose type this version of the catalogue does not know."""
+
+
+def event_class(event_type: str) -> type[EventBase]:
+    """The model class of an event type."""
+    try:
+        return _CLASSES[event_type]
+    except KeyError as exc:
+        raise UnknownEvent(event_type) from exc
+
+
+def parse_event(raw: bytes | str) -> EventBase:
+    """Parse a serialised envelope into its typed event; raises UnknownEvent or ValidationError."""
+    try:
+        parsed: EventBase = _ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        if any(err.get("type") == "union_tag_invalid" for err in exc.errors()):
+            raise UnknownEvent(str(exc)) from exc
+        raise
+    return parsed
+
+
+def subject_for(event_type: str) -> str:
+    """``complaints.opened`` → ``kam.complaints.opened``."""
+    return SUBJECT_PREFIX + event_type
+
+
+def stream_for_subject(subject: str) -> str:
+    """The stream that carries a subject."""
+    domain = subject.removeprefix(SUBJECT_PREFIX).split(".", 1)[0]
+    return STREAMS[domain]

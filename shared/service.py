@@ -1,0 +1,280 @@
+"""Builds a service's FastAPI app: lifespan (database, migrations, NATS, relay, consumers, jobs) and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from shared.api import PageParams, page_params
+from shared.auth import ADMIN, Principal, TokenVerifier, require_roles
+from shared.bus.consumer import EventConsumer, HandlerContext, Handlers, list_dead_letters, replay_dead_letter
+from shared.bus.nats import NatsBus
+from shared.bus.outbox import OUTBOX_FLAG, OutboxRelay
+from shared.clock import Clock, SystemClock
+from shared.db import Database, PlatformTables
+from shared.errors import PROBLEM_RESPONSES, ServiceUnavailable, install_error_handlers
+from shared.migrations import upgrade_to_head
+from shared.observability import CONTENT_TYPE_METRICS, Metrics, RequestContextMiddleware, configure_logging
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("kam.service")
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job run every ``interval_seconds`` (timers are stored in the database; this only wakes them)."""
+
+    name: str
+    run: Callable[[FastAPI], Awaitable[Any]]
+    interval_seconds: float | None = None  # None: the settings' timer_interval_seconds
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service: its name, tables, migrations, routes, handlers and jobs."""
+
+    name: str
+    title: str
+    tables: PlatformTables
+    migrations_dir: Path
+    routers: Sequence[APIRouter] = ()
+    publishes: Sequence[str] = ()
+    handlers: Handlers = field(default_factory=dict)
+    jobs: Sequence[PeriodicJob] = ()
+    description: str = ""
+    version: str = "0.1.0"
+    on_start: Callable[[FastAPI], Awaitable[None]] | None = None
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent; rolled back on error."""
+    db: Database = request.app.state.db
+    async with db.transaction() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's clock (injectable in tests)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+AdminPrincipal = Annotated[Principal, Depends(require_roles(ADMIN))]
+
+
+def _ops_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @router.get("/readyz", summary="Readiness: database and NATS reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(request.app.state.db.ping(), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        bus: NatsBus | None = request.app.state.bus
+        if bus is not None:
+            checks["nats"] = "ok" if bus.connected else "error: disconnected"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "service": spec.name, "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def metrics(request: Request) -> Response:
+        return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_METRICS)
+
+    return router
+
+
+def _admin_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(prefix=f"/{spec.name}/admin", tags=[f"{spec.name}: operations"], responses=PROBLEM_RESPONSES)
+
+    @router.get("/dead-letters", summary="Events that failed their handlers too often")
+    async def dead_letters(
+        request: Request,
+        _: AdminPrincipal,
+        page: Annotated[PageParams, Depends(page_params)],
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        items, total = await list_dead_letters(
+            request.app.state.db, spec.tables, status=status, limit=page.limit, offset=page.offset
+        )
+        return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+    @router.post("/dead-letters/{dead_letter_id}/replay", summary="Run a dead-lettered event again")
+    async def replay(request: Request, dead_letter_id: int, _: AdminPrincipal) -> dict[str, Any]:
+        consumer: EventConsumer | None = request.app.state.consumer
+        if consumer is None:
+            raise ServiceUnavailable("This service consumes no events")
+        result = await replay_dead_letter(consumer, dead_letter_id)
+        await _refresh_dead_letter_gauge(request.app)
+        return result
+
+    @router.get("/outbox", summary="Outbox backlog")
+    async def outbox(request: Request, _: AdminPrincipal) -> dict[str, Any]:
+        table = spec.tables.outbox
+        async with request.app.state.db.transaction() as session:
+            pending = await session.scalar(select(func.count()).select_from(table).where(table.c.sent_at.is_(None)))
+            sent = await session.scalar(select(func.count()).select_from(table).where(table.c.sent_at.is_not(None)))
+        return {"pending": int(pending or 0), "sent": int(sent or 0)}
+
+    return router
+
+
+async def _refresh_dead_letter_gauge(app: FastAPI) -> None:
+    table = app.state.spec.tables.dead_letters
+    async with app.state.db.transaction() as session:
+        count = await session.scalar(select(func.count()).select_from(table).where(table.c.status == "pending"))
+    app.state.metrics.dead_letters.set(int(count or 0))
+
+
+async def _run_job(app: FastAPI, job: PeriodicJob, interval: float) -> None:
+    while True:
+        try:
+            await job.run(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("periodic job failed", extra={"job": job.name})
+        await asyncio.sleep(interval)
+
+
+def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None) -> FastAPI:
+    """Create the FastAPI app of a service."""
+    configure_logging(spec.name, settings.log_level)
+    metrics = Metrics(spec.name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, echo=settings.database_echo)
+        app.state.db = db
+        if settings.run_migrations:
+            await upgrade_to_head(db, spec.migrations_dir)
+        bus: NatsBus | None = None
+        relay: OutboxRelay | None = None
+        consumer: EventConsumer | None = None
+        tasks: list[asyncio.Task[None]] = []
+        context = HandlerContext(service=spec.name, tables=spec.tables, clock=app.state.clock, state=app.state)
+        app.state.handler_context = context
+        if settings.nats_enabled:
+            bus = NatsBus(settings.nats_url, name=spec.name)
+            app.state.bus = bus
+            await bus.start()
+            relay = OutboxRelay(
+                db=db,
+                outbox=spec.tables.outbox,
+                bus=bus,
+                batch_size=settings.relay_batch_size,
+                poll_seconds=settings.relay_poll_seconds,
+                on_backlog=metrics.outbox_backlog.set,
+            )
+            app.state.relay = relay
+
+            def _wake_relay(session: Session) -> None:
+                if session.info.pop(OUTBOX_FLAG, False):
+                    relay.wake()
+
+            sa_event.listen(db.session_class, "after_commit", _wake_relay)
+            app.state._wake_listener = _wake_relay
+
+            async def _streams() -> None:
+                if await bus.wait_connected(timeout=None) and spec.publishes:
+                    with contextlib.suppress(Exception):
+                        await bus.ensure_streams(spec.publishes)
+
+            tasks.append(asyncio.create_task(_streams()))
+            relay.start()
+            if spec.handlers:
+                consumer = EventConsumer(
+                    db=db,
+                    bus=bus,
+                    context=context,
+                    handlers=spec.handlers,
+                    batch_size=settings.consumer_batch_size,
+                    max_attempts=settings.consumer_max_attempts,
+                    retry_delay=settings.consumer_retry_delay_seconds,
+                    ack_wait=settings.consumer_ack_wait_seconds,
+                    on_lag=lambda stream, lag: metrics.consumer_lag.labels(stream).set(lag),
+                    on_dead_letter=metrics.dead_letters.inc,
+                    on_handled=lambda t, outcome: metrics.events_handled.labels(t, outcome).inc(),
+                )
+                consumer.start()
+        elif spec.handlers:
+            # Without NATS (unit tests) handlers can still be driven through ``consumer.process``.
+            consumer = EventConsumer(
+                db=db, bus=NatsBus(settings.nats_url, name=spec.name), context=context, handlers=spec.handlers
+            )
+        app.state.consumer = consumer
+        with contextlib.suppress(Exception):
+            await _refresh_dead_letter_gauge(app)
+        if spec.on_start is not None:
+            await spec.on_start(app)
+        for job in spec.jobs:
+            interval = job.interval_seconds or settings.timer_interval_seconds
+            tasks.append(asyncio.create_task(_run_job(app, job, interval), name=f"job-{job.name}"))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if consumer is not None:
+                await consumer.stop()
+            if relay is not None:
+                await relay.stop()
+                sa_event.remove(db.session_class, "after_commit", app.state._wake_listener)
+            if bus is not None:
+                await bus.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        responses={401: PROBLEM_RESPONSES[401]},
+    )
+    app.state.settings = settings
+    app.state.spec = spec
+    app.state.clock = clock or SystemClock()
+    app.state.metrics = metrics
+    app.state.bus = None
+    app.state.relay = None
+    app.state.consumer = None
+    app.state.token_verifier = TokenVerifier(
+        secret=settings.jwt_secret,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        algorithm=settings.jwt_algorithm,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(_ops_router(spec))
+    app.include_router(_admin_router(spec))
+    for router in spec.routers:
+        app.include_router(router)
+    return app

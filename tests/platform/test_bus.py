@@ -1,0 +1,267 @@
+"""The event bus: outbox → NATS JetStream → inbox, exactly-once effects, outages, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import nats
+import pytest
+from sqlalchemy import func, select
+
+from services.complaints.app import create_app as create_complaints
+from services.complaints.config import ComplaintsSettings
+from services.complaints.models import platform as complaints_tables
+from services.scoring.app import create_app as create_scoring
+from services.scoring.config import ScoringSettings
+from services.scoring.models import platform as scoring_tables
+from shared.bus import OutboxRelay, add_event
+from shared.bus.nats import NatsBus
+from shared.db import Database, add_platform_tables, make_metadata
+from shared.events import AccountRegistered
+from shared.nats_server import NatsServer
+from tests.platform import probe
+from tests.support import POSTGRES_URL, auth, running, service_settings, wait_until
+
+
+def registered(name: str, account_id: str | None = None) -> AccountRegistered:
+    return AccountRegistered(
+        source="scoring",
+        account_id=account_id or str(uuid.uuid4()),
+        data={"name": name, "industry": "制造业", "owner_id": "am-1", "team_member_ids": ["am-2"]},
+    )
+
+
+async def publish_through_outbox(app, *events: AccountRegistered) -> None:
+    async with app.state.db.transaction() as session:
+        for event in events:
+            await add_event(session, scoring_tables.outbox, event)
+
+
+async def test_outbox_event_is_handled_once_by_another_service_and_rollback_publishes_nothing(make_database, nats_url):
+    scoring = create_scoring(
+        service_settings(ScoringSettings, database_url=await make_database("scoring"), nats_url=nats_url)
+    )
+    complaints = create_complaints(
+        service_settings(ComplaintsSettings, database_url=await make_database("complaints"), nats_url=nats_url)
+    )
+    async with running(scoring), running(complaints):
+        # A transaction that rolls back leaves no outbox row and so publishes nothing.
+        ghost = registered("回滚的客户")
+        with pytest.raises(RuntimeError):
+            async with scoring.state.db.transaction() as session:
+                await add_event(session, scoring_tables.outbox, ghost)
+                raise RuntimeError("business rule failed")
+        event = registered("华为技术有限公司")
+        await publish_through_outbox(scoring, event)
+
+        async def projected():
+            async with complaints.state.db.transaction() as session:
+                return (
+                    (
+                        await session.execute(
+                            select(complaints_tables.accounts).where(
+                                complaints_tables.accounts.c.account_id == event.account_id
+                            )
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+
+        row = await wait_until(projected, message="account projected in complaints")
+        assert row["name"] == "华为技术有限公司"
+        assert row["industry"] == "制造业"
+        async with complaints.state.db.transaction() as session:
+            inbox_ids = (await session.execute(select(complaints_tables.inbox.c.event_id))).scalars().all()
+            ghost_row = await session.scalar(
+                select(complaints_tables.accounts.c.account_id).where(
+                    complaints_tables.accounts.c.account_id == ghost.account_id
+                )
+            )
+            members = (
+                (
+                    await session.execute(
+                        select(complaints_tables.account_access.c.user_id).where(
+                            complaints_tables.account_access.c.account_id == event.account_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert inbox_ids == [event.id]
+        assert ghost_row is None
+        assert sorted(members) == ["am-1", "am-2"]
+        async with scoring.state.db.transaction() as session:
+            outbox_ids = (await session.execute(select(scoring_tables.outbox.c.event_id))).scalars().all()
+        assert outbox_ids == [event.id]
+
+
+async def test_nats_outage_of_five_seconds_loses_and_duplicates_nothing(make_database, tmp_path):
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        scoring = create_scoring(
+            service_settings(ScoringSettings, database_url=await make_database("scoring"), nats_url=server.url)
+        )
+        probe_url = await make_database("probe")
+        await probe.create_probe_tables(probe_url)
+        consumer = probe.create_probe(probe_url, server.url)
+        async with running(scoring), running(consumer):
+            await wait_until(lambda: _is_subscribed(consumer), message="probe subscribed")
+            server.stop()
+            stopped_at = time.monotonic()
+            await wait_until(lambda: _disconnected(scoring), message="scoring notices the outage")
+            events = [registered(f"客户{i:03d}") for i in range(200)]
+            for chunk in range(0, 200, 20):  # many separate business transactions during the outage
+                await publish_through_outbox(scoring, *events[chunk : chunk + 20])
+            remaining = 5.0 - (time.monotonic() - stopped_at)
+            if remaining > 0:
+                await asyncio.sleep(remaining)  # keep the broker away for the whole outage window
+            server.start()
+            await wait_until(lambda: _count_at_least(consumer, 200), timeout=60, message="all 200 events applied")
+            rows = await probe.applied(consumer)
+            ids = [event_id for event_id, _ in rows]
+            assert len(ids) == 200
+            assert set(ids) == {e.id for e in events}
+    finally:
+        server.stop()
+
+
+async def _is_subscribed(app) -> bool:
+    return app.state.consumer.subscribed.is_set()
+
+
+async def _disconnected(app) -> bool:
+    return not app.state.bus.connected
+
+
+async def _count_at_least(app, n: int) -> bool:
+    return await probe.applied_count(app) >= n
+
+
+async def test_the_same_event_delivered_twice_is_applied_once(sqlite_database, nats_url):
+    url = await sqlite_database("probe")
+    await probe.create_probe_tables(url)
+    consumer = probe.create_probe(url, nats_url)
+    async with running(consumer):
+        await wait_until(lambda: _is_subscribed(consumer), message="probe subscribed")
+        event = registered("重复投递")
+        marker = registered("marker")
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        # Different message ids defeat JetStream's de-duplication, so the consumer really receives it twice.
+        await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": "a"})
+        await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": "b"})
+        await js.publish(marker.subject, marker.model_dump_json().encode())
+        await nc.close()
+        await wait_until(lambda: _has(consumer, marker.id), message="marker applied")
+        rows = await probe.applied(consumer)
+        assert [r for r in rows if r[0] == event.id] == [(event.id, "重复投递")]
+
+
+async def _has(app, event_id: str) -> bool:
+    return any(r[0] == event_id for r in await probe.applied(app))
+
+
+async def test_poison_event_is_dead_lettered_others_flow_and_replay_succeeds(sqlite_database, nats_url):
+    url = await sqlite_database("probe")
+    await probe.create_probe_tables(url)
+    consumer = probe.create_probe(url, nats_url, consumer_max_attempts=3)
+    async with running(consumer, headers=auth("admin")) as client:
+        await wait_until(lambda: _is_subscribed(consumer), message="probe subscribed")
+        poison = registered("poison-客户")
+        after = registered("后续客户")
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await js.publish(poison.subject, poison.model_dump_json().encode(), headers={"Nats-Msg-Id": poison.id})
+        await js.publish(after.subject, after.model_dump_json().encode(), headers={"Nats-Msg-Id": after.id})
+        await nc.close()
+        await wait_until(lambda: _has(consumer, after.id), message="later event applied despite the poison one")
+
+        async def dead_letters():
+            response = await client.get("/probe/admin/dead-letters")
+            assert response.status_code == 200, response.text
+            body = response.json()
+            return body if body["total"] else None
+
+        body = await wait_until(dead_letters, message="poison event dead-lettered")
+        assert body["total"] == 1
+        letter = body["items"][0]
+        assert letter["event_id"] == poison.id
+        assert letter["attempts"] == 3
+        assert "cannot handle poison-客户" in letter["error"]
+        assert not await _has(consumer, poison.id)
+
+        # Still failing: replay reports it and keeps the letter pending.
+        response = await client.post(f"/probe/admin/dead-letters/{letter['id']}/replay")
+        assert response.status_code == 409
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+        consumer.state.poison_fails = False  # the fix is deployed
+        response = await client.post(f"/probe/admin/dead-letters/{letter['id']}/replay")
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "replayed"
+        assert [r for r in await probe.applied(consumer) if r[0] == poison.id] == [(poison.id, "poison-客户")]
+        again = await client.post(f"/probe/admin/dead-letters/{letter['id']}/replay")
+        assert again.status_code == 409
+        assert (await client.get("/probe/admin/dead-letters", headers=auth("viewer"))).status_code == 403
+
+
+class CountingBus(NatsBus):
+    """A real NATS bus that also counts what it was asked to publish."""
+
+    def __init__(self, url: str, name: str) -> None:
+        super().__init__(url, name=name)
+        self.published: list[str] = []
+
+    async def publish(self, subject: str, payload: bytes, *, msg_id: str) -> None:
+        await super().publish(subject, payload, msg_id=msg_id)
+        self.published.append(msg_id)
+
+
+@pytest.mark.skipif(
+    POSTGRES_URL is None, reason="needs KAM_TEST_POSTGRES_URL (SKIP LOCKED is PostgreSQL-only); .ci/run sets it"
+)
+async def test_two_relays_on_one_postgres_outbox_publish_each_row_once(nats_url):
+    from tests.support import create_postgres_database, drop_postgres_database
+
+    url = await create_postgres_database(POSTGRES_URL)
+    metadata = make_metadata()
+    tables = add_platform_tables(metadata)
+    db_a, db_b = Database(url), Database(url)
+    bus_a, bus_b = CountingBus(nats_url, "relay-a"), CountingBus(nats_url, "relay-b")
+    try:
+        async with db_a.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        events = [registered(f"客户{i}") for i in range(600)]
+        async with db_a.transaction() as session:
+            for event in events:
+                await add_event(session, tables.outbox, event)
+        for bus in (bus_a, bus_b):
+            await bus.start()
+            assert await bus.wait_connected(10)
+            await bus.ensure_streams(["accounts"])
+        relay_a = OutboxRelay(db=db_a, outbox=tables.outbox, bus=bus_a, batch_size=25)
+        relay_b = OutboxRelay(db=db_b, outbox=tables.outbox, bus=bus_b, batch_size=25)
+
+        async def drain(relay: OutboxRelay) -> None:
+            while await relay.run_once():
+                pass
+
+        await asyncio.gather(drain(relay_a), drain(relay_b), drain(relay_a), drain(relay_b))
+        published = bus_a.published + bus_b.published
+        assert sorted(published) == sorted(e.id for e in events)
+        assert bus_a.published and bus_b.published, "both relays took part"
+        async with db_a.transaction() as session:
+            pending = await session.scalar(
+                select(func.count()).select_from(tables.outbox).where(tables.outbox.c.sent_at.is_(None))
+            )
+        assert pending == 0
+    finally:
+        await bus_a.close()
+        await bus_b.close()
+        await db_a.dispose()
+        await db_b.dispose()
+        await drop_postgres_database(url)
