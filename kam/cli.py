@@ -268,5 +268,18 @@ def demo_cmd(gateway_url: str = "http://127.0.0.1:8000") -> None:
     console.print(asyncio.run(load_demo(urls)))
 
 
+def _register_command_modules() -> None:
+    """Commands contributed by other modules: every ``kam/cmd_*.py`` exposes ``register(app)``."""
+    import importlib
+    import pkgutil
+
+    package_dir = Path(__file__).parent
+    for module in sorted(pkgutil.iter_modules([str(package_dir)]), key=lambda m: m.name):
+        if module.name.startswith("cmd_"):
+            importlib.import_module(f"kam.{module.name}").register(app)
+
+
+_register_command_modules()
+
 if __name__ == "__main__":
     app()

@@ -15,6 +15,37 @@ import httpx
 from kam.registry import APPS
 from shared.auth import ADMIN, mint_token
 
+# The demo people. Owners of demo accounts are the two account managers; the gateway creates these
+# users (password: the ``password`` below, development only) and prints them on ``make run``.
+DEMO_USERS: tuple[dict[str, Any], ...] = (
+    {"user_id": "admin", "name": "系统管理员 Admin", "roles": ["admin"], "password": "admin-demo-2026"},
+    {
+        "user_id": "sup-wang",
+        "name": "王主管 Wang (KA supervisor)",
+        "roles": ["supervisor"],
+        "password": "wang-demo-2026",
+    },
+    {
+        "user_id": "am-li",
+        "name": "李经理 Li (account manager)",
+        "roles": ["account_manager"],
+        "password": "li-demo-2026",
+    },
+    {
+        "user_id": "am-zhang",
+        "name": "张经理 Zhang (account manager)",
+        "roles": ["account_manager"],
+        "password": "zhang-demo-2026",
+    },
+    {
+        "user_id": "risk-chen",
+        "name": "陈风控 Chen (risk officer)",
+        "roles": ["risk_officer"],
+        "password": "chen-demo-2026",
+    },
+    {"user_id": "viewer-zhao", "name": "赵观察 Zhao (viewer)", "roles": ["viewer"], "password": "zhao-demo-2026"},
+)
+
 LOADERS = ("kam.demo.scoring", "kam.demo.goals", "kam.demo.risk", "kam.demo.complaints")
 
 
