@@ -31,6 +31,8 @@ from sqlalchemy.types import TypeDecorator
 
 from shared.clock import ensure_aware
 
+WRITE_OPTION = "kam_write_transaction"
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -159,12 +161,21 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # We issue BEGIN ourselves (below), so the driver must not open transactions implicitly.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the write lock up front (BEGIN IMMEDIATE) and wait for it (busy_timeout);
+            # a deferred read that later upgrades to a write could fail at once with SQLITE_BUSY.
+            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -181,11 +192,22 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True, sync_session_class=self.session_class
         )
+        # Same pool; on SQLite these transactions start with BEGIN IMMEDIATE (no effect on PostgreSQL).
+        self.write_sessions = async_sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}),
+            expire_on_commit=False,
+            autoflush=True,
+            sync_session_class=self.session_class,
+        )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed on success, rolled back on any error."""
-        async with self.sessions() as session, session.begin():
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed on success, rolled back on any error.
+
+        ``write=False`` marks a read-only unit of work (on SQLite it does not take the write lock).
+        """
+        factory = self.write_sessions if write else self.sessions
+        async with factory() as session, session.begin():
             yield session
 
     async def ping(self) -> None:

@@ -31,6 +31,7 @@ from shared.observability import CONTENT_TYPE_METRICS, Metrics, RequestContextMi
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("kam.service")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ServiceSpec:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent; rolled back on error."""
     db: Database = request.app.state.db
-    async with db.transaction() as session:
+    async with db.transaction(write=request.method not in READ_METHODS) as session:
         yield session
 
 
@@ -135,7 +136,7 @@ def _admin_router(spec: ServiceSpec) -> APIRouter:
     @router.get("/outbox", summary="Outbox backlog")
     async def outbox(request: Request, _: AdminPrincipal) -> dict[str, Any]:
         table = spec.tables.outbox
-        async with request.app.state.db.transaction() as session:
+        async with request.app.state.db.transaction(write=False) as session:
             pending = await session.scalar(select(func.count()).select_from(table).where(table.c.sent_at.is_(None)))
             sent = await session.scalar(select(func.count()).select_from(table).where(table.c.sent_at.is_not(None)))
         return {"pending": int(pending or 0), "sent": int(sent or 0)}
@@ -145,7 +146,7 @@ def _admin_router(spec: ServiceSpec) -> APIRouter:
 
 async def _refresh_dead_letter_gauge(app: FastAPI) -> None:
     table = app.state.spec.tables.dead_letters
-    async with app.state.db.transaction() as session:
+    async with app.state.db.transaction(write=False) as session:
         count = await session.scalar(select(func.count()).select_from(table).where(table.c.status == "pending"))
     app.state.metrics.dead_letters.set(int(count or 0))
 

@@ -248,7 +248,7 @@ async def list_dead_letters(
 ) -> tuple[list[dict[str, Any]], int]:
     """Dead letters, newest first, with the total count."""
     table = tables.dead_letters
-    async with db.transaction() as session:
+    async with db.transaction(write=False) as session:
         query = select(table)
         count_query = select(func.count()).select_from(table)
         if status:

@@ -104,7 +104,7 @@ class OutboxRelay:
 
     async def backlog(self) -> int:
         """How many rows wait to be published."""
-        async with self.db.transaction() as session:
+        async with self.db.transaction(write=False) as session:
             count = await session.scalar(
                 select(func.count()).select_from(self.outbox).where(self.outbox.c.sent_at.is_(None))
             )
