@@ -1,6 +1,23 @@
 """Consumed events of the complaints service: ``HANDLERS = {event type: [handler, ...]}``."""
 
-from shared.bus import Handler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.complaints.service import Rules, apply_tier_change
+from shared.bus import Handler, HandlerContext
+from shared.events import AccountTierChanged
 from shared.projection import PROJECTION_HANDLERS, merge_handlers
 
-HANDLERS: dict[str, list[Handler]] = merge_handlers(PROJECTION_HANDLERS)
+
+async def switch_open_complaints_to_new_tier(
+    session: AsyncSession, event: AccountTierChanged, ctx: HandlerContext
+) -> None:
+    """After the projection took the new tier, put the account's open complaints on that tier's policy."""
+    if event.account_id is None:
+        return
+    rules: Rules = ctx.state.complaint_rules
+    await apply_tier_change(session=session, account_id=event.account_id, now=ctx.clock.now(), rules=rules)
+
+
+HANDLERS: dict[str, list[Handler]] = merge_handlers(
+    PROJECTION_HANDLERS, {"accounts.tier_changed": [switch_open_complaints_to_new_tier]}
+)

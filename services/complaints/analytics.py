@@ -1,0 +1,148 @@
+"""Complaint analytics (pure): counts, SLA compliance, response and resolution times, reopen rate, satisfaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+TOP_ROOT_CAUSES = 5
+
+
+@dataclass(frozen=True)
+class ComplaintFacts:
+    """What analytics needs of one complaint (times in minutes, paused time already excluded)."""
+
+    complaint_id: str
+    account_id: str
+    account_name: str
+    owner_id: str | None
+    category: str
+    severity: str
+    opened_at: datetime
+    first_response_minutes: int | None = None
+    first_response_within_sla: bool | None = None
+    first_response_breached: bool = False
+    resolved_at: datetime | None = None
+    resolution_minutes: int | None = None
+    resolution_within_sla: bool | None = None
+    resolution_breached: bool = False
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    satisfaction: int | None = None
+    root_cause_category: str | None = None
+
+
+def _month(moment: datetime) -> str:
+    return moment.strftime("%Y-%m")
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _mean(values: Sequence[int]) -> float | None:
+    return round(statistics.fmean(values), 1) if values else None
+
+
+def _median(values: Sequence[int]) -> float | None:
+    return round(float(statistics.median(values)), 1) if values else None
+
+
+def _counts(values: Iterable[str | None]) -> dict[str, int]:
+    counter = Counter(v or "unassigned" for v in values)
+    return dict(sorted(counter.items()))
+
+
+def _compliance(within: Sequence[bool | None], breached_unmet: Sequence[bool]) -> dict[str, Any]:
+    """Met on time / (measured + still unmet but already breached)."""
+    met = sum(1 for w in within if w is True)
+    judged = sum(1 for w in within if w is not None) + sum(1 for b in breached_unmet if b)
+    return {"met": met, "judged": judged, "rate": _rate(met, judged)}
+
+
+def compute_analytics(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
+    """Every figure of the analytics report for the given complaints."""
+    first_times = [f.first_response_minutes for f in facts if f.first_response_minutes is not None]
+    resolution_times = [f.resolution_minutes for f in facts if f.resolution_minutes is not None]
+    scores = [f.satisfaction for f in facts if f.satisfaction is not None]
+    root_causes = Counter(f.root_cause_category for f in facts if f.root_cause_category)
+    trend: dict[str, dict[str, int]] = {}
+
+    def bucket(month: str) -> dict[str, int]:
+        return trend.setdefault(month, {"opened": 0, "resolved": 0, "closed": 0})
+
+    for f in facts:
+        bucket(_month(f.opened_at))["opened"] += 1
+        if f.resolved_at is not None:
+            bucket(_month(f.resolved_at))["resolved"] += 1
+        if f.closed_at is not None:
+            bucket(_month(f.closed_at))["closed"] += 1
+    accounts = {f.account_id: f.account_name for f in facts}
+    by_account = Counter(f.account_id for f in facts)
+    return {
+        "total": len(facts),
+        "by_category": _counts(f.category for f in facts),
+        "by_severity": _counts(f.severity for f in facts),
+        "by_account": [
+            {"account_id": a, "name": accounts[a], "count": n}
+            for a, n in sorted(by_account.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "by_owner": _counts(f.owner_id for f in facts),
+        "by_period": _counts(_month(f.opened_at) for f in facts),
+        "first_response_compliance": _compliance(
+            [f.first_response_within_sla for f in facts],
+            [f.first_response_within_sla is None and f.first_response_breached for f in facts],
+        ),
+        "resolution_compliance": _compliance(
+            [f.resolution_within_sla for f in facts],
+            [f.resolution_within_sla is None and f.resolution_breached for f in facts],
+        ),
+        "first_response_minutes": {"mean": _mean(first_times), "median": _median(first_times)},
+        "resolution_minutes": {"mean": _mean(resolution_times), "median": _median(resolution_times)},
+        "reopen_rate": _rate(sum(1 for f in facts if f.reopen_count > 0), len(facts)),
+        "average_satisfaction": round(statistics.fmean(scores), 2) if scores else None,
+        "satisfaction_responses": len(scores),
+        "top_root_causes": [
+            {"category": c, "count": n}
+            for c, n in sorted(root_causes.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ROOT_CAUSES]
+        ],
+        "trend": [{"month": m, **trend[m]} for m in sorted(trend)],
+    }
+
+
+def analytics_csv(report: dict[str, Any]) -> str:
+    """The report flattened to ``section,key,value`` rows (one figure per row)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["section", "key", "value"])
+
+    def value(v: Any) -> str:
+        return "" if v is None else str(v)
+
+    writer.writerow(["summary", "total", report["total"]])
+    for section in ("by_category", "by_severity", "by_owner", "by_period"):
+        for key, count in report[section].items():
+            writer.writerow([section, key, count])
+    for row in report["by_account"]:
+        writer.writerow(["by_account", row["account_id"], row["count"]])
+    for section in ("first_response_compliance", "resolution_compliance"):
+        for key in ("met", "judged", "rate"):
+            writer.writerow([section, key, value(report[section][key])])
+    for section in ("first_response_minutes", "resolution_minutes"):
+        for key in ("mean", "median"):
+            writer.writerow([section, key, value(report[section][key])])
+    writer.writerow(["summary", "reopen_rate", value(report["reopen_rate"])])
+    writer.writerow(["summary", "average_satisfaction", value(report["average_satisfaction"])])
+    writer.writerow(["summary", "satisfaction_responses", report["satisfaction_responses"]])
+    for row in report["top_root_causes"]:
+        writer.writerow(["top_root_causes", row["category"], row["count"]])
+    for row in report["trend"]:
+        for key in ("opened", "resolved", "closed"):
+            writer.writerow(["trend", f"{row['month']}:{key}", row[key]])
+    return out.getvalue()
