@@ -6,10 +6,11 @@ from fastapi import FastAPI
 
 from services.risk.config import RiskSettings
 from services.risk.handlers import HANDLERS
+from services.risk.jobs import contract_reminders_job, seed_on_start
 from services.risk.models import platform
 from services.risk.routes import router
 from shared.clock import Clock
-from shared.service import ServiceSpec, build_service_app
+from shared.service import PeriodicJob, ServiceSpec, build_service_app
 
 SPEC = ServiceSpec(
     name="risk",
@@ -20,6 +21,8 @@ SPEC = ServiceSpec(
     routers=[router],
     publishes=["risk"],
     handlers=HANDLERS,
+    jobs=[PeriodicJob("contract-expiry-reminders", run=contract_reminders_job, interval_seconds=3600)],
+    on_start=seed_on_start,
 )
 
 

@@ -1,6 +1,63 @@
 """Consumed events of the risk service: ``HANDLERS = {event type: [handler, ...]}``."""
 
-from shared.bus import Handler
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.risk.alerts import apply_industry_policies, record_monthly_revenue, record_signal
+from shared.bus import Handler, HandlerContext
+from shared.events import AccountRegistered, AccountUpdated, ActualsRecorded, ComplaintEscalated
 from shared.projection import PROJECTION_HANDLERS, merge_handlers
 
-HANDLERS: dict[str, list[Handler]] = merge_handlers(PROJECTION_HANDLERS)
+
+async def on_account_snapshot(
+    session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: HandlerContext
+) -> None:
+    """An account that is (now) in an industry gets that industry's policy signals."""
+    assert event.account_id is not None
+    await apply_industry_policies(
+        session, account_id=event.account_id, industry=event.data.industry, now=ctx.clock.now()
+    )
+
+
+async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext) -> None:
+    """An escalated complaint is a relationship-risk signal (one per complaint and escalation level)."""
+    assert event.account_id is not None
+    d = event.data
+    await record_signal(
+        session,
+        account_id=event.account_id,
+        signal_type="complaint_escalation",
+        value=Decimal(d.level),
+        source="event",
+        source_ref=f"complaint:{d.complaint_id}:{d.level}",
+        title=f"投诉升级至第{d.level}级 Complaint escalated to level {d.level} ({d.reason})",
+        details={"complaint_id": d.complaint_id, "reason": d.reason, "severity": d.severity, "event_id": event.id},
+        now=ctx.clock.now(),
+    )
+
+
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext) -> None:
+    """Monthly revenue totals feed the sales-drop and revenue-concentration signals."""
+    assert event.account_id is not None
+    d = event.data
+    await record_monthly_revenue(
+        session,
+        account_id=event.account_id,
+        period=d.period,
+        revenue=d.revenue,
+        currency=d.currency,
+        now=ctx.clock.now(),
+    )
+
+
+RISK_HANDLERS: dict[str, list[Handler]] = {
+    "accounts.registered": [on_account_snapshot],
+    "accounts.updated": [on_account_snapshot],
+    "complaints.escalated": [on_complaint_escalated],
+    "goals.actuals_recorded": [on_actuals_recorded],
+}
+
+HANDLERS: dict[str, list[Handler]] = merge_handlers(PROJECTION_HANDLERS, RISK_HANDLERS)

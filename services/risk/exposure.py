@@ -1,0 +1,210 @@
+"""Exposure arithmetic: aging buckets, utilisation, payment behaviour and the credit check decision (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+Decision = Literal["pass", "warn", "block"]
+BUCKETS: tuple[str, ...] = ("current", "1_30", "31_60", "61_90", "over_90")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Receivable:
+    """An invoice's open balance and due date."""
+
+    amount: Decimal
+    paid: Decimal
+    due_on: date
+    issued_on: date | None = None
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What the customer still owes on it."""
+        return max(self.amount - self.paid, ZERO)
+
+
+@dataclass(frozen=True)
+class OpenOrder:
+    """An order not yet invoiced; ``expected_on`` is when it is expected to become a receivable."""
+
+    amount: Decimal
+    expected_on: date | None = None
+
+
+def bucket_for(days_past_due: int) -> str:
+    """The aging bucket of a number of days past due (≤ 0 is current)."""
+    if days_past_due <= 0:
+        return "current"
+    if days_past_due <= 30:
+        return "1_30"
+    if days_past_due <= 60:
+        return "31_60"
+    if days_past_due <= 90:
+        return "61_90"
+    return "over_90"
+
+
+def aging(receivables: Iterable[Receivable], as_of: date) -> dict[str, Decimal]:
+    """Outstanding amounts per aging bucket, plus ``total`` and ``overdue``."""
+    buckets = dict.fromkeys(BUCKETS, ZERO)
+    for r in receivables:
+        if r.outstanding > 0:
+            buckets[bucket_for((as_of - r.due_on).days)] += r.outstanding
+    total = sum(buckets.values(), ZERO)
+    return {**buckets, "total": total, "overdue": total - buckets["current"]}
+
+
+def utilisation_pct(exposure: Decimal, limit: Decimal | None) -> Decimal | None:
+    """Exposure as a percentage of the limit (2 places); None when there is no positive limit."""
+    if limit is None or limit <= 0:
+        return None
+    return (exposure * 100 / limit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def payment_behaviour(receivables: list[Receivable], as_of: date, *, window_days: int = 90) -> dict[str, Decimal]:
+    """Days sales outstanding, worst days past due and overdue ratio derived from the receivables.
+
+    DSO = outstanding ÷ amounts invoiced in the last ``window_days`` × ``window_days``.
+    """
+    outstanding = sum((r.outstanding for r in receivables), ZERO)
+    overdue = sum((r.outstanding for r in receivables if r.outstanding > 0 and r.due_on < as_of), ZERO)
+    worst = max(((as_of - r.due_on).days for r in receivables if r.outstanding > 0 and r.due_on < as_of), default=0)
+    billed = sum(
+        (r.amount for r in receivables if r.issued_on is not None and 0 <= (as_of - r.issued_on).days <= window_days),
+        ZERO,
+    )
+    result: dict[str, Decimal] = {"days_past_due": Decimal(worst)}
+    if outstanding > 0:
+        result["overdue_ratio"] = (overdue / outstanding).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    else:
+        result["overdue_ratio"] = ZERO
+    if billed > 0:
+        result["days_sales_outstanding"] = (outstanding / billed * window_days).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """Thresholds of the credit check."""
+
+    warn_utilisation_pct: Decimal = Decimal(90)
+    block_days_past_due: int = 90
+    block_grades: frozenset[str] = frozenset({"E"})
+    warn_grades: frozenset[str] = frozenset({"D"})
+
+
+@dataclass(frozen=True)
+class CreditCheckResult:
+    """The decision, why, and the figures it rests on."""
+
+    decision: Decision
+    reasons: list[dict[str, str]] = field(default_factory=list)
+    static_exposure: Decimal = ZERO
+    dynamic_exposure: Decimal | None = None
+    limit: Decimal | None = None
+    utilisation_after_pct: Decimal | None = None
+
+
+def credit_check(
+    *,
+    amount: Decimal,
+    limit: Decimal | None,
+    receivables: list[Receivable],
+    open_orders: list[OpenOrder],
+    as_of: date,
+    horizon: date | None = None,
+    grade: str | None = None,
+    policy: CreditPolicy | None = None,
+) -> CreditCheckResult:
+    """Pass, warn or block an order of ``amount`` (SAP-style static and dynamic exposure checks).
+
+    Static exposure counts every open receivable and open order. With a ``horizon`` the dynamic check
+    counts only orders expected by the horizon: exceeding the limit dynamically blocks, exceeding it
+    only statically (because of orders beyond the horizon) warns.
+    """
+    policy = policy or CreditPolicy()
+    reasons: list[dict[str, str]] = []
+    block = False
+    warn = False
+
+    receivable_total = sum((r.outstanding for r in receivables), ZERO)
+    static_exposure = receivable_total + sum((o.amount for o in open_orders), ZERO)
+    dynamic_exposure: Decimal | None = None
+    if horizon is not None:
+        dynamic_exposure = receivable_total + sum(
+            (o.amount for o in open_orders if o.expected_on is None or o.expected_on <= horizon), ZERO
+        )
+
+    def reason(code: str, message: str) -> None:
+        reasons.append({"code": code, "message": message})
+
+    if limit is None or limit <= 0:
+        block = True
+        reason("no_credit_limit", "The account has no credit limit")
+    else:
+        static_after = static_exposure + amount
+        if dynamic_exposure is None:
+            if static_after > limit:
+                block = True
+                reason(
+                    "static_exposure_exceeds_limit",
+                    f"Static exposure after the order {static_after:f} exceeds the limit {limit:f}",
+                )
+        else:
+            dynamic_after = dynamic_exposure + amount
+            if dynamic_after > limit:
+                block = True
+                reason(
+                    "dynamic_exposure_exceeds_limit",
+                    f"Exposure up to {horizon} after the order {dynamic_after:f} exceeds the limit {limit:f}",
+                )
+            elif static_after > limit:
+                warn = True
+                reason(
+                    "static_exposure_exceeds_limit",
+                    f"Static exposure after the order {static_after:f} exceeds the limit {limit:f} "
+                    f"only through orders due after {horizon}",
+                )
+        after_pct = utilisation_pct(static_after, limit)
+        if not block and after_pct is not None and after_pct >= policy.warn_utilisation_pct and static_after <= limit:
+            warn = True
+            reason(
+                "high_utilisation",
+                f"Utilisation after the order would be {after_pct:f}% (warning at {policy.warn_utilisation_pct:f}%)",
+            )
+
+    worst_days = max(((as_of - r.due_on).days for r in receivables if r.outstanding > 0), default=0)
+    overdue_total = sum((r.outstanding for r in receivables if r.outstanding > 0 and r.due_on < as_of), ZERO)
+    if worst_days > policy.block_days_past_due:
+        block = True
+        reason(
+            "overdue_beyond_limit",
+            f"Receivables are {worst_days} days past due (blocking beyond {policy.block_days_past_due})",
+        )
+    elif overdue_total > 0:
+        warn = True
+        reason("overdue_receivables", f"{overdue_total:f} is overdue (up to {worst_days} days)")
+
+    if grade in policy.block_grades:
+        block = True
+        reason("credit_grade", f"Credit grade {grade} blocks new orders")
+    elif grade in policy.warn_grades:
+        warn = True
+        reason("credit_grade", f"Credit grade {grade} needs attention")
+
+    decision: Decision = "block" if block else "warn" if warn else "pass"
+    return CreditCheckResult(
+        decision=decision,
+        reasons=reasons,
+        static_exposure=static_exposure,
+        dynamic_exposure=dynamic_exposure,
+        limit=limit,
+        utilisation_after_pct=utilisation_pct(static_exposure + amount, limit),
+    )
