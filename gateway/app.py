@@ -1,11 +1,20 @@
 """The gateway app: ``create_app(settings)``."""
 
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.config import GatewaySettings
+from gateway.edge import BodyLimitMiddleware
 from gateway.models import platform
+from gateway.routes import auth_router, proxy_router, router
+from gateway.runtime import GatewayRuntime
 from shared.clock import Clock
 from shared.projection import PROJECTION_HANDLERS
 from shared.service import ServiceSpec, build_service_app
@@ -13,13 +22,51 @@ from shared.service import ServiceSpec, build_service_app
 SPEC = ServiceSpec(
     name="gateway",
     title="KA Platform API",
-    description="The public API of the KA Platform.",
+    description=(
+        "The public API of the KA Platform (KA主管 key-account management): every service's routes under "
+        "`/api/v1`, the composed account-360 and portfolio views, authentication (OAuth2 password flow with "
+        "refresh tokens, or an `X-API-Key`) and administration of users and keys."
+    ),
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
+    routers=[auth_router, router, proxy_router],  # the catch-all proxy last
     handlers=PROJECTION_HANDLERS,
 )
 
 
 def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the gateway app (settings from the environment unless given)."""
-    return build_service_app(SPEC, settings or GatewaySettings(), clock=clock)
+    settings = settings or GatewaySettings()
+    app = build_service_app(SPEC, settings, clock=clock)
+    base_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with base_lifespan(app):
+            runtime = GatewayRuntime(app, settings)
+            app.state.runtime = runtime
+            await runtime.start()
+            try:
+                yield
+            finally:
+                await runtime.stop()
+
+    app.router.lifespan_context = lifespan
+    base_openapi = app.openapi
+
+    def merged_openapi() -> dict[str, Any]:
+        runtime: GatewayRuntime | None = getattr(app.state, "runtime", None)
+        own = base_openapi()
+        return runtime.openapi(own) if runtime is not None else own
+
+    app.openapi = merged_openapi  # type: ignore[method-assign]
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-API-Key", "X-Request-ID"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

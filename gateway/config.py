@@ -1,8 +1,11 @@
 """Settings of the gateway (env prefix ``KAM_GATEWAY_``)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+SERVICE_NAMES: tuple[str, ...] = ("scoring", "complaints", "risk", "goals")
 
 
 class GatewaySettings(ServiceSettings):
@@ -17,3 +20,39 @@ class GatewaySettings(ServiceSettings):
     complaints_url: str = "http://127.0.0.1:8002"
     risk_url: str = "http://127.0.0.1:8003"
     goals_url: str = "http://127.0.0.1:8004"
+
+    # Tokens
+    access_token_ttl_seconds: int = Field(default=900, ge=10)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+    api_key_token_ttl_seconds: int = Field(default=60, ge=10)
+
+    # Upstream calls: a default timeout, per-service overrides, and a tighter budget for composed views
+    upstream_timeout_seconds: float = Field(default=10.0, gt=0)
+    upstream_timeouts: dict[str, float] = Field(default_factory=dict)
+    view_timeout_seconds: float = Field(default=0.6, gt=0)
+    read_retries: int = Field(default=1, ge=0, le=5)
+    breaker_failure_threshold: int = Field(default=3, ge=1)
+    breaker_reset_seconds: float = Field(default=5.0, gt=0)
+    health_probe_seconds: float = Field(default=0.5, gt=0)
+    openapi_refresh_seconds: float = Field(default=5.0, gt=0)
+
+    # Composed-view cache: invalidated by writes through the gateway and by the services' events;
+    # the TTL is only a backstop, and re-invalidations after an event cover derived updates.
+    cache_enabled: bool = True
+    cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    cache_reinvalidate_after_seconds: tuple[float, ...] = (0.05, 0.25, 1.0)
+
+    # Edge
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    login_rate_limit_per_minute: int = Field(default=30, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    def service_url(self, service: str) -> str:
+        """Base URL of one service."""
+        return str(getattr(self, f"{service}_url"))
+
+    def timeout_for(self, service: str) -> float:
+        """The upstream timeout of one service."""
+        return float(self.upstream_timeouts.get(service, self.upstream_timeout_seconds))

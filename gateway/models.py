@@ -1,8 +1,13 @@
-"""Tables of the gateway: identity (users, API keys) and the accounts projection for access checks."""
+"""Tables of the gateway: identity (users, refresh tokens, API keys) and the accounts projection for access checks."""
 
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
 
-from shared.db import add_platform_tables, make_metadata
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, add_platform_tables, make_metadata
 
 
 class Base(DeclarativeBase):
@@ -12,3 +17,45 @@ class Base(DeclarativeBase):
 
 
 platform = add_platform_tables(Base.metadata)
+
+
+class User(Base):
+    """A person who logs in with a password (argon2 hash); roles as in DESIGN §4."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RefreshToken(Base):
+    """A refresh token (only its SHA-256 is stored); rotated on every use."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_user", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(100), ForeignKey("users.user_id", ondelete="CASCADE"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class ApiKey(Base):
+    """An enterprise system's key: a public prefix to find it, the SHA-256 of the secret, roles, revocation."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

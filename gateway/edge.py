@@ -1,0 +1,124 @@
+"""Edge protection: request body limit (413) and per-caller rate limits (429 + Retry-After)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import DomainError
+
+
+class TooManyRequests(DomainError):
+    status, code = 429, "too-many-requests"
+
+
+class ContentTooLarge(DomainError):
+    status, code = 413, "content-too-large"
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per caller (user id, API key or client address), refilled at ``per_minute``/60 per second."""
+
+    def __init__(self, *, per_minute: int, burst: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.now = now
+        self.buckets: dict[str, _Bucket] = {}
+
+    def check(self, key: str) -> None:
+        """Take one token or raise 429 with the seconds until one is available."""
+        now = self.now()
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) > 100_000:  # bound memory: forget idle callers
+                self.buckets.clear()
+            bucket = self.buckets[key] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens < 1.0:
+            retry_after = max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+            raise TooManyRequests(
+                "Rate limit exceeded; retry later", headers={"Retry-After": str(retry_after)}, retry_after=retry_after
+            )
+        bucket.tokens -= 1.0
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: refuse bodies over ``max_bytes`` with 413 problem+json (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._reject(scope, send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise ContentTooLarge(f"Request body is larger than {self.max_bytes} bytes")
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except ContentTooLarge:
+            if not started:
+                await self._reject(scope, send)
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        import orjson
+
+        request_id = scope.get("state", {}).get("request_id")
+        body = {
+            "type": "https://kam.example/problems/content-too-large",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": f"Request body is larger than {self.max_bytes} bytes",
+            "instance": scope.get("path", ""),
+        }
+        if request_id:
+            body["request_id"] = request_id
+        payload = orjson.dumps(body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

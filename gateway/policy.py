@@ -1,0 +1,94 @@
+"""The route × role matrix: which roles may call which public path, in one table (first match wins).
+
+Services check roles and object-level access again themselves; this table is the gateway's edge check and the
+documentation of who may do what. ``PUBLIC`` routes need no credentials (login and refresh).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, ROLES, SERVICE, SUPERVISOR, WRITER_ROLES
+
+PUBLIC: frozenset[str] = frozenset({"*public*"})
+EVERYONE: frozenset[str] = frozenset(ROLES)
+WRITERS: frozenset[str] = frozenset(WRITER_ROLES)
+ADMINS: frozenset[str] = frozenset({ADMIN})
+READ = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ANY = READ | WRITE
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Methods on a path pattern (``{name}`` one segment, ``**`` anything) → the roles allowed."""
+
+    methods: frozenset[str]
+    pattern: str
+    roles: frozenset[str]
+    example: str  # a concrete path the matrix test calls
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The pattern compiled (``{x}`` matches one segment, ``/**`` any rest)."""
+        return _compile(self.pattern)
+
+
+@cache
+def _compile(pattern: str) -> re.Pattern[str]:
+    escaped = re.escape(pattern).replace(r"/\*\*", "(?:/.*)?")
+    return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", escaped) + "$")
+
+
+SERVICE_PREFIXES = ("scoring", "complaints", "risk", "goals")
+
+MATRIX: tuple[Rule, ...] = (
+    # Gateway: authentication (public) and identity administration (admin)
+    Rule(frozenset({"POST"}), "/api/v1/auth/token", PUBLIC, "/api/v1/auth/token"),
+    Rule(frozenset({"POST"}), "/api/v1/auth/refresh", PUBLIC, "/api/v1/auth/refresh"),
+    Rule(frozenset({"POST"}), "/api/v1/auth/logout", PUBLIC, "/api/v1/auth/logout"),
+    Rule(frozenset({"GET"}), "/api/v1/me", EVERYONE, "/api/v1/me"),
+    Rule(frozenset({"GET"}), "/api/v1/me/accounts", EVERYONE, "/api/v1/me/accounts"),
+    Rule(ANY, "/api/v1/users/**", ADMINS, "/api/v1/users"),
+    Rule(ANY, "/api/v1/api-keys/**", ADMINS, "/api/v1/api-keys"),
+    # Gateway: composed views (object-level checks inside)
+    Rule(frozenset({"GET"}), "/api/v1/accounts/{account_id}/overview", EVERYONE, "/api/v1/accounts/{account}/overview"),
+    Rule(frozenset({"GET"}), "/api/v1/portfolio", EVERYONE, "/api/v1/portfolio"),
+    # Operations of every service (health, metrics, dead letters, outbox)
+    Rule(ANY, "/api/v1/ops/**", ADMINS, "/api/v1/ops/scoring/healthz"),
+    *(Rule(ANY, f"/api/v1/{s}/admin/**", ADMINS, f"/api/v1/{s}/admin/outbox") for s in SERVICE_PREFIXES),
+    # Risk decisions (credit limits, alerts, plans) belong to risk officers and supervisors
+    Rule(WRITE, "/api/v1/risk/**", frozenset({ADMIN, SUPERVISOR, RISK_OFFICER, SERVICE}), "/api/v1/risk/x"),
+    # Everything else: every role reads (object-level filtering by the services), writers write
+    *(Rule(READ, f"/api/v1/{s}/**", EVERYONE, f"/api/v1/{s}/views/portfolio") for s in SERVICE_PREFIXES),
+    Rule(READ, "/api/v1/accounts/**", EVERYONE, "/api/v1/accounts"),
+    *(Rule(WRITE, f"/api/v1/{s}/**", WRITERS, f"/api/v1/{s}/x") for s in SERVICE_PREFIXES if s != "risk"),
+    Rule(WRITE, "/api/v1/accounts/**", WRITERS, "/api/v1/accounts"),
+)
+
+# Account managers work on accounts; they are writers on scoring, complaints and goals but not on risk.
+assert ACCOUNT_MANAGER in WRITERS
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    """The first rule matching a request, or None (unknown routes are refused)."""
+    for rule in MATRIX:
+        if method in rule.methods and rule.regex.match(path):
+            return rule
+    return None
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether a route needs no credentials."""
+    rule = rule_for(method, path)
+    return rule is not None and rule.roles is PUBLIC
+
+
+def allowed(method: str, path: str, roles: frozenset[str]) -> bool:
+    """Whether any of ``roles`` may call ``method path`` (admin may call every non-public route)."""
+    rule = rule_for(method, path)
+    if rule is None or rule.roles is PUBLIC:
+        return rule is not None
+    return not roles.isdisjoint(rule.roles) or ADMIN in roles

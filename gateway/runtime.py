@@ -1,0 +1,163 @@
+"""What a running gateway holds: upstream clients, the view cache, access index, rate limiters, merged OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI
+
+from gateway.access import AccessIndex
+from gateway.cache import SectionCache
+from gateway.config import SERVICE_NAMES, GatewaySettings
+from gateway.edge import RateLimiter
+from gateway.openapi import merge_openapi
+from gateway.upstream import CircuitBreaker, Upstream, probe_forever
+from shared.bus.nats import NatsBus
+
+log = logging.getLogger("kam.gateway")
+
+
+class GatewayRuntime:
+    """Built at start-up, closed at shutdown (``app.state.runtime``)."""
+
+    def __init__(self, app: FastAPI, settings: GatewaySettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.upstreams: dict[str, Upstream] = {
+            name: Upstream(
+                name,
+                settings.service_url(name),
+                timeout=settings.timeout_for(name),
+                retries=settings.read_retries,
+                breaker=CircuitBreaker(
+                    threshold=settings.breaker_failure_threshold, reset_seconds=settings.breaker_reset_seconds
+                ),
+            )
+            for name in SERVICE_NAMES
+        }
+        self.cache = SectionCache(ttl_seconds=settings.cache_ttl_seconds)
+        self.access = AccessIndex(app.state.db, app.state.spec.tables)
+        self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        self.login_limiter = RateLimiter(
+            per_minute=settings.login_rate_limit_per_minute, burst=max(5, settings.login_rate_limit_per_minute // 3)
+        )
+        self.service_docs: dict[str, dict[str, Any] | None] = dict.fromkeys(SERVICE_NAMES)
+        self.merged_openapi: dict[str, Any] | None = None
+        self.key_tokens: dict[str, tuple[float, str]] = {}
+        self.subscribed = False
+        self._was_connected = False
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._subscription: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Fetch the services' OpenAPI (what is up), then run the probes, the refresh and the event listener."""
+        await self.refresh_openapi()
+        self._tasks.append(asyncio.create_task(probe_forever(self.upstreams, self.settings.health_probe_seconds)))
+        self._tasks.append(asyncio.create_task(self._openapi_loop()))
+        self._tasks.append(asyncio.create_task(self._listen_for_changes()))
+
+    async def stop(self) -> None:
+        """Cancel background work and close connections."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+        for upstream in self.upstreams.values():
+            await upstream.close()
+
+    # ------------------------------------------------------------------ OpenAPI
+
+    async def refresh_openapi(self) -> None:
+        """Fetch the documents of services not fetched yet (or all, when ``force``)."""
+
+        async def fetch(name: str) -> None:
+            try:
+                response = await self.upstreams[name].client.get("/openapi.json", timeout=2.0)
+                if response.status_code == 200:
+                    self.service_docs[name] = response.json()
+                    self.merged_openapi = None
+            except (httpx.HTTPError, ValueError):
+                pass
+
+        await asyncio.gather(*(fetch(n) for n in SERVICE_NAMES))
+
+    async def _openapi_loop(self) -> None:
+        refreshed = time.monotonic()
+        while True:
+            await asyncio.sleep(self.settings.openapi_refresh_seconds)
+            if any(doc is None for doc in self.service_docs.values()) or time.monotonic() - refreshed > 60:
+                await self.refresh_openapi()
+                refreshed = time.monotonic()
+
+    def openapi(self, gateway_doc: dict[str, Any]) -> dict[str, Any]:
+        """The merged document (rebuilt when a service's document arrives)."""
+        if self.merged_openapi is None:
+            self.merged_openapi = merge_openapi(gateway_doc, self.service_docs)
+        return self.merged_openapi
+
+    # ------------------------------------------------------------------ cache invalidation
+
+    @property
+    def cache_active(self) -> bool:
+        """The cache is only used while the change feed is live (otherwise changes could be missed)."""
+        bus: NatsBus | None = self.app.state.bus
+        return self.settings.cache_enabled and self.subscribed and bus is not None and bus.connected
+
+    def changed(self, account_id: str | None, *, accounts_changed: bool = False) -> None:
+        """Something changed for an account: drop its sections now and again shortly (derived updates)."""
+        self.cache.invalidate(account_id)
+        if accounts_changed:
+            self.access.clear()
+        loop = asyncio.get_running_loop()
+        for delay in self.settings.cache_reinvalidate_after_seconds:
+            loop.call_later(delay, self._reinvalidate, account_id, accounts_changed)
+
+    def _reinvalidate(self, account_id: str | None, accounts_changed: bool) -> None:
+        self.cache.invalidate(account_id)
+        if accounts_changed:
+            self.access.clear()
+
+    async def _on_event(self, msg: Any) -> None:
+        try:
+            envelope = orjson.loads(msg.data)
+            account_id = envelope.get("account_id")
+            event_type = str(envelope.get("type", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            account_id, event_type = None, ""
+        self.changed(
+            account_id if isinstance(account_id, str) else None, accounts_changed=event_type.startswith("accounts.")
+        )
+
+    async def _listen_for_changes(self) -> None:
+        """Subscribe to every domain's events on this replica (core NATS, new messages only: no shared state).
+
+        While the connection is down the cache is bypassed; after a reconnect it starts empty.
+        """
+        bus: NatsBus | None = self.app.state.bus
+        if bus is None:
+            return
+        await bus.wait_connected(timeout=None)
+        assert bus.nc is not None
+        self._subscription = await bus.nc.subscribe("kam.>", cb=self._on_event)
+        await bus.nc.flush()
+        self.subscribed = True
+        self._was_connected = True
+        while True:
+            await asyncio.sleep(0.1)
+            connected = bus.connected
+            if connected and not self._was_connected:
+                self.cache.invalidate_all()
+                self.access.clear()
+            self._was_connected = connected

@@ -1,0 +1,86 @@
+"""Who is calling the gateway: a bearer JWT or an API key; then rate limit and the route × role matrix."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from gateway import identity
+from gateway.policy import allowed
+from shared.auth import Principal, TokenVerifier
+from shared.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from gateway.runtime import GatewayRuntime
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A verified caller and the bearer token to forward to the services on its behalf."""
+
+    principal: Principal
+    forward_token: str
+    rate_key: str
+
+
+def runtime_of(request: Request) -> GatewayRuntime:
+    """The running gateway's state."""
+    runtime: GatewayRuntime = request.app.state.runtime
+    return runtime
+
+
+async def _from_api_key(request: Request, presented: str) -> Caller:
+    runtime = runtime_of(request)
+    clock = request.app.state.clock
+    async with request.app.state.db.transaction() as session:
+        key = await identity.verify_api_key(session=session, presented=presented, now=clock.now())
+        key_id, name, roles = key.key_id, key.name, list(key.roles)
+    principal = Principal(user_id=f"apikey:{key_id}", roles=frozenset(roles), name=name, kind="service")
+    ttl = runtime.settings.api_key_token_ttl_seconds
+    cached = runtime.key_tokens.get(key_id)
+    if cached is None or time.monotonic() - cached[0] > ttl / 2:
+        token = identity.mint_access_token(
+            runtime.settings,
+            user_id=principal.user_id,
+            roles=roles,
+            name=name,
+            kind="service",
+            ttl_seconds=ttl,
+            now=clock.now(),
+        )
+        cached = (time.monotonic(), token)
+        runtime.key_tokens[key_id] = cached
+    return Caller(principal=principal, forward_token=cached[1], rate_key=f"key:{key_id}")
+
+
+async def authenticate(request: Request) -> Caller:
+    """Verify the caller's credentials (401 for missing, expired, tampered, ``alg=none`` or revoked)."""
+    api_key = request.headers.get("x-api-key")
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if api_key:
+        return await _from_api_key(request, api_key.strip())
+    if scheme.lower() != "bearer" or not value:
+        raise Unauthorized("Missing credentials: send a bearer token or an X-API-Key header")
+    if value.startswith(identity.API_KEY_PREFIX):
+        return await _from_api_key(request, value)
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = verifier.verify(value)
+    return Caller(principal=principal, forward_token=value, rate_key=f"user:{principal.user_id}")
+
+
+async def authorize(request: Request) -> Caller:
+    """Authenticate, rate-limit per user or key, and apply the route × role matrix (403)."""
+    caller = await authenticate(request)
+    request.state.principal = caller.principal
+    runtime_of(request).limiter.check(caller.rate_key)
+    if not allowed(request.method, request.url.path, caller.principal.roles):
+        raise Forbidden("Your role may not call this route")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(authorize)]

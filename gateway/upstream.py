@@ -1,0 +1,180 @@
+"""Calls to the services: per-service timeouts, retries only for idempotent reads, a circuit breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from shared.errors import ServiceUnavailable
+
+log = logging.getLogger("kam.gateway.upstream")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+class CircuitBreaker:
+    """Closed → open after ``threshold`` consecutive failures → half-open (one trial) after ``reset_seconds``."""
+
+    def __init__(self, *, threshold: int, reset_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self.reset_seconds = reset_seconds
+        self.now = now
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.trial_in_flight = False
+
+    @property
+    def state(self) -> str:
+        """closed, open or half-open."""
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if self.now() - self.opened_at >= self.reset_seconds else "open"
+
+    def allow(self) -> bool:
+        """Whether a call may go out now (in half-open, only one trial at a time)."""
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "half-open" and not self.trial_in_flight:
+            self.trial_in_flight = True
+            return True
+        return False
+
+    def retry_after(self) -> int:
+        """Whole seconds until the next trial."""
+        if self.opened_at is None:
+            return 1
+        return max(1, math.ceil(self.reset_seconds - (self.now() - self.opened_at)))
+
+    def record_success(self) -> None:
+        """A call worked: close."""
+        self.failures = 0
+        self.opened_at = None
+        self.trial_in_flight = False
+
+    def record_failure(self) -> None:
+        """A call failed: open after enough failures (or at once after a failed trial)."""
+        self.failures += 1
+        self.trial_in_flight = False
+        if self.opened_at is not None or self.failures >= self.threshold:
+            self.opened_at = self.now()
+
+    def trip(self) -> None:
+        """Open now (the health probe found the service down)."""
+        self.failures = max(self.failures, self.threshold)
+        self.opened_at = self.now()
+        self.trial_in_flight = False
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    """A service could not be reached; carries Retry-After."""
+
+    def __init__(self, service: str, retry_after: int, reason: str) -> None:
+        super().__init__(
+            f"The {service} service is unavailable ({reason}); retry later",
+            headers={"Retry-After": str(retry_after)},
+            service=service,
+            retry_after=retry_after,
+        )
+        self.service = service
+        self.reason = reason
+
+
+class Upstream:
+    """One service: its HTTP client, timeout, retry budget and breaker."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout: float,
+        retries: int,
+        breaker: CircuitBreaker,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.breaker = breaker
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        )
+        self.probe_tripped = False
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: str | bytes | None = None,
+        content: bytes | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send one request (retrying idempotent reads on transport errors and 502/503/504) or raise 503."""
+        if not self.breaker.allow():
+            raise UpstreamUnavailable(self.name, self.breaker.retry_after(), "circuit open")
+        attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
+        reason = "no response"
+        url = httpx.URL(path, query=params) if params else path
+        for attempt in range(attempts):
+            try:
+                response = await self.client.request(
+                    method, url, headers=headers, content=content, timeout=timeout or self.timeout
+                )
+            except httpx.TimeoutException:
+                reason = "timed out"
+                continue
+            except httpx.TransportError as exc:
+                reason = type(exc).__name__
+                continue
+            if response.status_code in RETRYABLE_STATUS and attempt + 1 < attempts:
+                reason = f"status {response.status_code}"
+                continue
+            if response.status_code >= 500:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            return response
+        self.breaker.record_failure()
+        log.warning("upstream failed", extra={"upstream": self.name, "reason": reason})
+        raise UpstreamUnavailable(self.name, self.breaker.retry_after(), reason)
+
+    async def probe(self, timeout: float) -> bool:
+        """Liveness probe: a dead process opens the breaker at once; recovery closes what the probe opened."""
+        try:
+            response = await self.client.get("/healthz", timeout=timeout)
+            alive = response.status_code == 200
+        except httpx.HTTPError:
+            alive = False
+        if not alive and self.breaker.state == "closed":
+            self.breaker.trip()
+            self.probe_tripped = True
+        elif alive and self.probe_tripped:
+            self.breaker.record_success()
+            self.probe_tripped = False
+        return alive
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        with contextlib.suppress(Exception):
+            await self.client.aclose()
+
+
+async def probe_forever(upstreams: Mapping[str, Upstream], interval: float) -> None:
+    """Probe every service's /healthz every ``interval`` seconds."""
+    while True:
+        await asyncio.gather(*(u.probe(min(interval, 0.5)) for u in upstreams.values()), return_exceptions=True)
+        await asyncio.sleep(interval)
