@@ -1,8 +1,11 @@
 """Settings of the scoring service (env prefix ``KAM_SCORING_``)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+DEFAULT_PRODUCT_LINES = ["工业网关", "智能传感器", "PLC控制器", "SCADA软件", "工业云平台", "运维服务"]
 
 
 class ScoringSettings(ServiceSettings):
@@ -13,3 +16,9 @@ class ScoringSettings(ServiceSettings):
     service_name: str = "scoring"
     port: int = 8001
     database_url: str = "sqlite+aiosqlite:///./var/scoring.db"
+    # The product lines we offer (white space = offered lines an account does not buy yet).
+    product_lines: list[str] = Field(default_factory=lambda: list(DEFAULT_PRODUCT_LINES))
+    # The scheduled full re-score: how often it is due (stored in the jobs table, so restarts keep the timer).
+    scheduled_rescore: bool = True
+    rescore_interval_seconds: float = Field(default=6 * 3600, gt=0)
+    rescore_chunk_size: int = Field(default=2000, ge=1, le=50000)

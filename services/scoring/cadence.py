@@ -1,0 +1,57 @@
+"""Layered engagement cadence: how often each tier needs a contact at each level, and what is overdue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+LEVELS: dict[str, tuple[str, str]] = {
+    "executive": ("高层", "Executive"),
+    "decision": ("决策层", "Decision"),
+    "execution": ("执行层", "Execution"),
+}
+ENGAGEMENT_KINDS: dict[str, tuple[str, str]] = {
+    "visit": ("客户拜访", "Visit"),
+    "executive_meeting": ("高层会晤", "Executive meeting"),
+    "business_review": ("业务回顾", "Business review"),
+    "call": ("电话/视频沟通", "Call"),
+    "workshop": ("方案研讨", "Workshop"),
+}
+
+# Days between contacts per tier and level (the seed: regular dialogue with executive, decision and execution level).
+DEFAULT_CADENCE: dict[str, dict[str, int]] = {
+    "strategic": {"executive": 90, "decision": 30, "execution": 14},
+    "key": {"executive": 180, "decision": 60, "execution": 30},
+    "growth": {"decision": 90, "execution": 45},
+    "maintain": {"execution": 90},
+}
+
+
+@dataclass(frozen=True)
+class LevelStatus:
+    """One required level of one account: last contact, when the next is due, whether it is overdue."""
+
+    level: str
+    every_days: int
+    last_contact_on: date | None
+    due_on: date | None
+    overdue: bool
+    days_overdue: int | None  # None: never contacted at this level
+
+
+def cadence_status(
+    tier: str | None, rules: Mapping[str, Mapping[str, int]], last_contact: Mapping[str, date | None], today: date
+) -> list[LevelStatus]:
+    """Each level the tier's policy requires; a level with no contact within its period is overdue."""
+    statuses = []
+    for level, every_days in (rules.get(tier or "", {}) or {}).items():
+        last = last_contact.get(level)
+        if last is None:
+            statuses.append(LevelStatus(level, every_days, None, None, True, None))
+            continue
+        due = last + timedelta(days=every_days)
+        overdue = today > due
+        statuses.append(LevelStatus(level, every_days, last, due, overdue, (today - due).days if overdue else 0))
+    order = list(LEVELS)
+    return sorted(statuses, key=lambda s: order.index(s.level) if s.level in order else len(order))

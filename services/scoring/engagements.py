@@ -1,0 +1,144 @@
+"""Engagement log and cadence in the database: log dialogues, keep the policy, list what is overdue."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.cadence import DEFAULT_CADENCE, LevelStatus, cadence_status
+from services.scoring.models import Account, CadenceRule, Engagement
+from services.scoring.rescoring import refresh_contact_level, rescore_account
+from services.scoring.schemas import EngagementCreate
+from shared.auth import Principal, visible_accounts_clause
+from shared.db import PlatformTables
+from shared.errors import Unprocessable
+
+
+async def log_engagement(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    account: Account,
+    data: EngagementCreate,
+    user_id: str,
+    now: datetime,
+) -> Engagement:
+    """Record a visit, executive meeting or business review; the contact level may rise, so re-score."""
+    if data.occurred_on > now.date():
+        raise Unprocessable("occurred_on cannot be in the future", field="occurred_on")
+    engagement = Engagement(
+        id=str(uuid.uuid4()), account_id=account.id, created_by=user_id, created_at=now, **data.model_dump()
+    )
+    session.add(engagement)
+    await session.flush()
+    await refresh_contact_level(session, account_id=account.id, now=now)
+    await rescore_account(session, tables, account_id=account.id, now=now, reason="engagement logged", actor=user_id)
+    return engagement
+
+
+async def list_engagements(session: AsyncSession, *, account_id: str, limit: int, offset: int) -> list[Engagement]:
+    """Engagements of an account, latest first."""
+    rows = await session.execute(
+        select(Engagement)
+        .where(Engagement.account_id == account_id)
+        .order_by(Engagement.occurred_on.desc(), Engagement.created_at.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars())
+
+
+async def cadence_rules(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """The stored policy, or the default one when none was set."""
+    rows = (await session.execute(select(CadenceRule))).scalars().all()
+    if not rows:
+        return {tier: dict(levels) for tier, levels in DEFAULT_CADENCE.items()}
+    rules: dict[str, dict[str, int]] = {}
+    for row in rows:
+        rules.setdefault(row.tier, {})[row.level] = row.every_days
+    return rules
+
+
+async def replace_cadence_rules(session: AsyncSession, *, rules: Sequence[tuple[str, str, int]]) -> None:
+    """Replace the whole policy (tier, level, every_days)."""
+    seen = set()
+    for i, (tier, level, _) in enumerate(rules):
+        if (tier, level) in seen:
+            raise Unprocessable(f"Duplicate rule for {tier}/{level}", field=f"rules.{i}")
+        seen.add((tier, level))
+    await session.execute(delete(CadenceRule))
+    session.add_all(CadenceRule(tier=t, level=lv, every_days=d) for t, lv, d in rules)
+    await session.flush()
+
+
+async def last_contacts(session: AsyncSession, account_ids: Sequence[str] | None) -> dict[str, dict[str, date]]:
+    """Latest engagement date per account and level (all accounts when ``account_ids`` is None)."""
+    query = select(Engagement.account_id, Engagement.level, func.max(Engagement.occurred_on)).group_by(
+        Engagement.account_id, Engagement.level
+    )
+    if account_ids is not None:
+        query = query.where(Engagement.account_id.in_(account_ids))
+    result: dict[str, dict[str, date]] = {}
+    for account_id, level, last in (await session.execute(query)).all():
+        result.setdefault(account_id, {})[level] = last
+    return result
+
+
+async def account_cadence(session: AsyncSession, *, account: Account, today: date) -> list[LevelStatus]:
+    """Cadence status of one account."""
+    rules = await cadence_rules(session)
+    last = (await last_contacts(session, [account.id])).get(account.id, {})
+    return cadence_status(account.tier, rules, last, today)
+
+
+async def overdue_accounts(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    principal: Principal,
+    today: date,
+    owner_id: str | None = None,
+    tier: str | None = None,
+) -> list[dict[str, Any]]:
+    """Active accounts the caller may see that missed their tier's cadence at some level, most overdue first."""
+    query = select(Account.id, Account.name, Account.tier, Account.owner_id).where(
+        visible_accounts_clause(tables, principal, Account.id),
+        Account.status != "former",
+        Account.tier.is_not(None),
+    )
+    if owner_id:
+        query = query.where(Account.owner_id == owner_id)
+    if tier:
+        query = query.where(Account.tier == tier)
+    accounts = (await session.execute(query)).all()
+    rules = await cadence_rules(session)
+    last = await last_contacts(session, [a.id for a in accounts]) if len(accounts) <= 5000 else None
+    if last is None:
+        last = await last_contacts(session, None)
+    overdue = []
+    for account in accounts:
+        levels = cadence_status(account.tier, rules, last.get(account.id, {}), today)
+        missed = [s for s in levels if s.overdue]
+        if missed:
+            overdue.append(
+                {
+                    "account_id": account.id,
+                    "account_name": account.name,
+                    "tier": account.tier,
+                    "owner_id": account.owner_id,
+                    "overdue": True,
+                    "levels": [s.__dict__ for s in levels],
+                }
+            )
+    never = 10**6
+
+    def _urgency(item: dict[str, Any]) -> int:
+        return max(never if s["days_overdue"] is None else s["days_overdue"] for s in item["levels"] if s["overdue"])
+
+    overdue.sort(key=lambda item: (-_urgency(item), item["account_name"]))
+    return overdue

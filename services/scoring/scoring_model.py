@@ -1,0 +1,442 @@
+"""The scoring model (FAQ 1): indicators in four dimensions, normalisation, weights, explained scores, tiers.
+
+Pure functions only, so the arithmetic is testable without a database and fast enough to re-score a
+whole portfolio in memory.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shared.errors import Unprocessable
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+DIMENSIONS: dict[str, tuple[str, str]] = {
+    "scale": ("规模与价值", "Scale and value"),
+    "strategic": ("战略意义", "Strategic significance"),
+    "potential": ("合作潜力", "Potential"),
+    "relationship": ("关系深度", "Relationship depth"),
+}
+
+TIERS: dict[str, tuple[str, str]] = {
+    "strategic": ("战略客户", "Strategic"),
+    "key": ("重点客户", "Key"),
+    "growth": ("成长客户", "Growth"),
+    "maintain": ("维护客户", "Maintain"),
+}
+TIER_ORDER = tuple(TIERS)  # best first
+KEY_ACCOUNT_TIERS = frozenset({"strategic", "key"})
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """What an indicator measures and which dimension it belongs to."""
+
+    code: str
+    dimension: str
+    label_zh: str
+    label_en: str
+    unit: str
+
+
+INDICATORS: dict[str, IndicatorInfo] = {
+    i.code: i
+    for i in (
+        IndicatorInfo("annual_purchases", "scale", "年采购额(近12个月)", "Annual purchases, last 12 months", "CNY"),
+        IndicatorInfo("annual_profit", "scale", "利润贡献(近12个月毛利)", "Profit contribution, last 12 months", "CNY"),
+        IndicatorInfo("profit_share", "scale", "利润贡献占比", "Share of our total gross profit", "%"),
+        IndicatorInfo("industry_leadership", "strategic", "行业影响力", "Industry leadership (rating)", "0-10"),
+        IndicatorInfo("reference_value", "strategic", "标杆效应", "Reference value (rating)", "0-10"),
+        IndicatorInfo("channel_value", "strategic", "渠道价值", "Channel value (rating)", "0-10"),
+        IndicatorInfo("product_fit", "potential", "产品匹配度", "Fit with our core products (rating)", "0-10"),
+        IndicatorInfo("expected_growth", "potential", "3-5年增长预期", "Expected 3–5-year growth", "% a year"),
+        IndicatorInfo("revenue_growth", "potential", "采购额同比增长", "Purchases growth, year on year", "%"),
+        IndicatorInfo("cooperation_years", "relationship", "合作年限", "Years of cooperation", "years"),
+        IndicatorInfo("highest_contact_level", "relationship", "最高沟通层级", "Highest contact level reached", "0-3"),
+        IndicatorInfo("stability", "relationship", "合作稳定性(有采购的月数)", "Months with purchases of 12", "months"),
+        IndicatorInfo("satisfaction", "relationship", "客户满意度", "Satisfaction (closed complaints)", "1-5"),
+        IndicatorInfo("escalations", "relationship", "投诉升级次数", "Complaint escalations", "count"),
+        IndicatorInfo("credit_grade", "relationship", "信用等级", "Credit grade (A=5 … E=1)", "1-5"),
+    )
+}
+
+CREDIT_GRADE_VALUES = {"A": 5, "B": 4, "C": 3, "D": 2, "E": 1}
+TOP_PERCENT_MEASURES = ("annual_purchases", "annual_profit", "score")
+
+
+class ThresholdStep(BaseModel):
+    """Raw values at or above ``at`` score ``score`` (the highest step reached counts)."""
+
+    at: Decimal
+    score: Decimal
+
+
+class Normalisation(BaseModel):
+    """How a raw value becomes 0–100: linear between bounds, threshold steps, or percentile in the portfolio."""
+
+    method: Literal["bounds", "thresholds", "percentile"]
+    min: Decimal | None = Field(default=None, description="bounds: raw value scoring 0 (min > max: lower is better)")
+    max: Decimal | None = Field(default=None, description="bounds: raw value scoring 100")
+    steps: list[ThresholdStep] = Field(default_factory=list, description="thresholds: ascending steps")
+    missing: Decimal | None = Field(default=None, description="raw value assumed when there is no data (else 0)")
+
+
+class IndicatorWeight(BaseModel):
+    """One indicator of a model with its weight (weights of a model sum to 100)."""
+
+    code: str
+    weight: Decimal
+    normalisation: Normalisation
+
+
+class TopPercentRule(BaseModel):
+    """Key accounts (strategic + key) are exactly the top ``percent`` % of the portfolio by ``by``."""
+
+    percent: Decimal
+    by: str = "annual_purchases"
+
+
+class TierPolicy(BaseModel):
+    """Minimum scores of each tier (below ``growth`` is ``maintain``) and the optional top-N % rule."""
+
+    thresholds: dict[str, Decimal] = Field(
+        default_factory=lambda: {"strategic": Decimal(80), "key": Decimal(65), "growth": Decimal(45)}
+    )
+    top_percent: TopPercentRule | None = None
+
+
+class ModelDefinition(BaseModel):
+    """A complete scoring model."""
+
+    indicators: list[IndicatorWeight]
+    tiers: TierPolicy = Field(default_factory=TierPolicy)
+
+
+def _bounds(lo: str, hi: str, missing: str | None = None) -> Normalisation:
+    return Normalisation(
+        method="bounds", min=Decimal(lo), max=Decimal(hi), missing=Decimal(missing) if missing else None
+    )
+
+
+def _steps(*pairs: tuple[str, str]) -> Normalisation:
+    return Normalisation(method="thresholds", steps=[ThresholdStep(at=Decimal(a), score=Decimal(s)) for a, s in pairs])
+
+
+def default_definition() -> ModelDefinition:
+    """The model published on first start: FAQ 1's four dimensions weighted 35 / 25 / 20 / 20."""
+    w = Decimal
+    return ModelDefinition(
+        indicators=[
+            IndicatorWeight(code="annual_purchases", weight=w(15), normalisation=Normalisation(method="percentile")),
+            IndicatorWeight(code="annual_profit", weight=w(10), normalisation=_bounds("0", "8000000")),
+            IndicatorWeight(code="profit_share", weight=w(10), normalisation=_bounds("0", "8")),
+            IndicatorWeight(code="industry_leadership", weight=w(10), normalisation=_bounds("0", "10")),
+            IndicatorWeight(code="reference_value", weight=w(8), normalisation=_bounds("0", "10")),
+            IndicatorWeight(code="channel_value", weight=w(7), normalisation=_bounds("0", "10")),
+            IndicatorWeight(code="product_fit", weight=w(8), normalisation=_bounds("0", "10", "5")),
+            IndicatorWeight(code="expected_growth", weight=w(7), normalisation=_bounds("0", "30")),
+            IndicatorWeight(code="revenue_growth", weight=w(5), normalisation=_bounds("-20", "50", "0")),
+            IndicatorWeight(
+                code="cooperation_years",
+                weight=w(5),
+                normalisation=_steps(("1", "25"), ("3", "50"), ("5", "75"), ("10", "100")),
+            ),
+            IndicatorWeight(
+                code="highest_contact_level", weight=w(5), normalisation=_steps(("1", "30"), ("2", "65"), ("3", "100"))
+            ),
+            IndicatorWeight(code="stability", weight=w(3), normalisation=_bounds("0", "12")),
+            IndicatorWeight(code="satisfaction", weight=w(4), normalisation=_bounds("1", "5", "3.5")),
+            IndicatorWeight(code="escalations", weight=w(1), normalisation=_bounds("4", "0", "0")),
+            IndicatorWeight(code="credit_grade", weight=w(2), normalisation=_bounds("1", "5", "3")),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_definition(definition: ModelDefinition) -> None:
+    """Refuse a model that cannot score: unknown indicators, bad weights or normalisation, bad tiers (422)."""
+    seen: set[str] = set()
+    for i, indicator in enumerate(definition.indicators):
+        where = f"indicators.{i}"
+        if indicator.code not in INDICATORS:
+            raise Unprocessable(
+                f"Unknown indicator {indicator.code!r}; known: {', '.join(INDICATORS)}", field=f"{where}.code"
+            )
+        if indicator.code in seen:
+            raise Unprocessable(f"Indicator {indicator.code!r} appears twice", field=f"{where}.code")
+        seen.add(indicator.code)
+        if indicator.weight < 0:
+            raise Unprocessable(
+                f"Weight of {indicator.code!r} is negative ({indicator.weight})", field=f"{where}.weight"
+            )
+        _validate_normalisation(indicator.normalisation, f"{where}.normalisation")
+    if not definition.indicators:
+        raise Unprocessable("A model needs at least one indicator", field="indicators")
+    total = sum((ind.weight for ind in definition.indicators), ZERO)
+    if total != HUNDRED:
+        raise Unprocessable(f"Weights must sum to 100, they sum to {total}", field="indicators")
+    _validate_tiers(definition.tiers)
+
+
+def _validate_normalisation(spec: Normalisation, where: str) -> None:
+    if spec.method == "bounds":
+        if spec.min is None or spec.max is None:
+            raise Unprocessable("Bounds normalisation needs min and max", field=where)
+        if spec.min == spec.max:
+            raise Unprocessable("Bounds normalisation needs min different from max", field=f"{where}.max")
+    elif spec.method == "thresholds":
+        if not spec.steps:
+            raise Unprocessable("Thresholds normalisation needs at least one step", field=f"{where}.steps")
+        ats = [s.at for s in spec.steps]
+        if ats != sorted(ats) or len(set(ats)) != len(ats):
+            raise Unprocessable("Threshold steps must be strictly ascending by 'at'", field=f"{where}.steps")
+        if any(not ZERO <= s.score <= HUNDRED for s in spec.steps):
+            raise Unprocessable("Threshold step scores must lie between 0 and 100", field=f"{where}.steps")
+
+
+def _validate_tiers(policy: TierPolicy) -> None:
+    needed = ("strategic", "key", "growth")
+    unknown = set(policy.thresholds) - set(needed)
+    if unknown:
+        raise Unprocessable(
+            f"Unknown tier threshold(s) {sorted(unknown)}; expected {list(needed)}", field="tiers.thresholds"
+        )
+    missing = [t for t in needed if t not in policy.thresholds]
+    if missing:
+        raise Unprocessable(f"Missing tier threshold(s) {missing}", field="tiers.thresholds")
+    values = [policy.thresholds[t] for t in needed]
+    if not all(ZERO <= v <= HUNDRED for v in values) or not values[0] > values[1] > values[2]:
+        raise Unprocessable("Tier thresholds must lie in 0–100 with strategic > key > growth", field="tiers.thresholds")
+    rule = policy.top_percent
+    if rule is not None:
+        if not ZERO < rule.percent <= HUNDRED:
+            raise Unprocessable("top_percent.percent must be in (0, 100]", field="tiers.top_percent.percent")
+        if rule.by not in TOP_PERCENT_MEASURES:
+            raise Unprocessable(
+                f"top_percent.by must be one of {', '.join(TOP_PERCENT_MEASURES)}", field="tiers.top_percent.by"
+            )
+
+
+def parse_definition(raw: Mapping[str, Any]) -> ModelDefinition:
+    """A stored definition as a model object."""
+    return ModelDefinition.model_validate(raw)
+
+
+# ---------------------------------------------------------------- normalisation and scoring
+
+
+def _q(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def percentile_rank(sorted_values: Sequence[Decimal], value: Decimal) -> Decimal:
+    """Share of the portfolio (others) strictly below ``value``, 0–100; a lone account ranks 100."""
+    n = len(sorted_values)
+    if n <= 1:
+        return HUNDRED
+    below = bisect.bisect_left(sorted_values, value)
+    return _q(Decimal(below) * HUNDRED / Decimal(n - 1)).min(HUNDRED)
+
+
+def normalise(spec: Normalisation, raw: Decimal | None, population: Sequence[Decimal] | None = None) -> Decimal:
+    """The 0–100 value of a raw indicator value under its normalisation (2 decimals)."""
+    value = raw if raw is not None else spec.missing
+    if value is None:
+        return ZERO
+    if spec.method == "bounds":
+        assert spec.min is not None and spec.max is not None
+        share = (value - spec.min) / (spec.max - spec.min)
+        return _q(min(max(share, ZERO), Decimal(1)) * HUNDRED)
+    if spec.method == "thresholds":
+        score = ZERO
+        for step in spec.steps:
+            if value >= step.at:
+                score = step.score
+        return _q(score)
+    return percentile_rank(population or (), value)
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    """One indicator's part of a score."""
+
+    code: str
+    dimension: str
+    raw: Decimal | None
+    normalised: Decimal
+    weight: Decimal
+    contribution: Decimal
+
+
+@dataclass(frozen=True)
+class DimensionScore:
+    """One dimension: its 0–100 score, its weight and its contribution to the total."""
+
+    dimension: str
+    score: Decimal
+    weight: Decimal
+    contribution: Decimal
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """An explained score: total = sum of the indicators' contributions."""
+
+    total: Decimal
+    dimensions: list[DimensionScore]
+    indicators: list[IndicatorScore]
+
+    def compact(self) -> dict[str, Any]:
+        """Compact JSON form stored with the score (labels are added when it is served)."""
+        return {
+            "d": {d.dimension: [str(d.score), str(d.weight), str(d.contribution)] for d in self.dimensions},
+            "i": [
+                [i.code, None if i.raw is None else str(i.raw), str(i.normalised), str(i.weight), str(i.contribution)]
+                for i in self.indicators
+            ],
+        }
+
+
+def expand_breakdown(compact: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(dimensions, indicators) of a stored compact breakdown, with labels, for the API."""
+    dimensions = [
+        {
+            "dimension": code,
+            "label_zh": DIMENSIONS[code][0],
+            "label_en": DIMENSIONS[code][1],
+            "score": score,
+            "weight": weight,
+            "contribution": contribution,
+        }
+        for code, (score, weight, contribution) in compact.get("d", {}).items()
+    ]
+    indicators = [
+        {
+            "code": code,
+            "dimension": INDICATORS[code].dimension,
+            "label_zh": INDICATORS[code].label_zh,
+            "label_en": INDICATORS[code].label_en,
+            "unit": INDICATORS[code].unit,
+            "raw": raw,
+            "normalised": normalised,
+            "weight": weight,
+            "contribution": contribution,
+        }
+        for code, raw, normalised, weight, contribution in compact.get("i", [])
+    ]
+    return dimensions, indicators
+
+
+Populations = Mapping[str, Sequence[Decimal]]
+
+
+def score_account(
+    definition: ModelDefinition, features: Mapping[str, Decimal | None], populations: Populations | None = None
+) -> ScoreResult:
+    """Score one account: contribution = weight × normalised / 100 (2 decimals); total = their sum."""
+    indicators: list[IndicatorScore] = []
+    by_dimension: dict[str, list[IndicatorScore]] = {d: [] for d in DIMENSIONS}
+    for item in definition.indicators:
+        info = INDICATORS[item.code]
+        raw = features.get(item.code)
+        population = populations.get(item.code) if populations else None
+        normalised = normalise(item.normalisation, raw, population)
+        scored = IndicatorScore(
+            code=item.code,
+            dimension=info.dimension,
+            raw=raw,
+            normalised=normalised,
+            weight=item.weight,
+            contribution=_q(item.weight * normalised / HUNDRED),
+        )
+        indicators.append(scored)
+        by_dimension[info.dimension].append(scored)
+    dimensions = []
+    for dimension, members in by_dimension.items():
+        weight = sum((m.weight for m in members), ZERO)
+        contribution = sum((m.contribution for m in members), ZERO)
+        score = _q(contribution * HUNDRED / weight) if weight else ZERO
+        dimensions.append(DimensionScore(dimension, score, weight, contribution))
+    total = sum((i.contribution for i in indicators), ZERO)
+    return ScoreResult(total=total, dimensions=dimensions, indicators=indicators)
+
+
+def percentile_indicators(definition: ModelDefinition) -> list[str]:
+    """Codes of the indicators normalised by portfolio percentile (they need the population)."""
+    return [i.code for i in definition.indicators if i.normalisation.method == "percentile"]
+
+
+def build_populations(definition: ModelDefinition, portfolio: Iterable[Mapping[str, Decimal | None]]) -> Populations:
+    """Sorted raw values of every percentile indicator across the portfolio (missing values as assumed)."""
+    specs = {i.code: i.normalisation for i in definition.indicators if i.normalisation.method == "percentile"}
+    values: dict[str, list[Decimal]] = {code: [] for code in specs}
+    for features in portfolio:
+        for code, spec in specs.items():
+            raw = features.get(code)
+            value = raw if raw is not None else spec.missing
+            if value is not None:
+                values[code].append(value)
+    for column in values.values():
+        column.sort()
+    return values
+
+
+# ---------------------------------------------------------------- tiers
+
+
+def tier_for_score(total: Decimal, thresholds: Mapping[str, Decimal]) -> str:
+    """The tier whose minimum the score reaches (best first); below every minimum is ``maintain``."""
+    for tier in ("strategic", "key", "growth"):
+        if total >= thresholds[tier]:
+            return tier
+    return "maintain"
+
+
+def top_count(portfolio_size: int, percent: Decimal) -> int:
+    """How many accounts the top-N % rule admits (rounded up, at least one in a non-empty portfolio)."""
+    if portfolio_size <= 0:
+        return 0
+    return max(1, math.ceil(portfolio_size * percent / HUNDRED))
+
+
+def apply_top_rule(computed: str, in_top: bool) -> str:
+    """Within the top N % an account is at least ``key``; outside it at most ``growth``."""
+    if in_top:
+        return computed if computed in KEY_ACCOUNT_TIERS else "key"
+    return "growth" if computed in KEY_ACCOUNT_TIERS else computed
+
+
+def assign_tiers(policy: TierPolicy, entries: Sequence[tuple[str, Decimal, Decimal]]) -> dict[str, str]:
+    """Tiers of a portfolio of (account id, score, top-rule measure): thresholds, then the top-N % rule."""
+    tiers = {account_id: tier_for_score(total, policy.thresholds) for account_id, total, _ in entries}
+    rule = policy.top_percent
+    if rule is None:
+        return tiers
+    ranked = sorted(entries, key=lambda e: (-e[2], -e[1], e[0]))
+    top = {account_id for account_id, _, _ in ranked[: top_count(len(entries), rule.percent)]}
+    return {account_id: apply_top_rule(tier, account_id in top) for account_id, tier in tiers.items()}
+
+
+def override_is_active(expires_at: datetime | None, ended_at: datetime | None, now: datetime) -> bool:
+    """An override counts until it is ended or expires."""
+    return ended_at is None and (expires_at is None or expires_at > now)
+
+
+def effective_tier(computed: str, override_tier: str | None, override_active: bool) -> tuple[str, bool]:
+    """(tier, overridden): an active override wins, otherwise the computed tier."""
+    if override_tier is not None and override_active:
+        return override_tier, True
+    return computed, False
