@@ -1,8 +1,13 @@
 """Settings of the goals service (env prefix ``KAM_GOALS_``)."""
 
+from decimal import Decimal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+DEFAULT_PRODUCT_LINES = ["工业网关", "智能传感器", "PLC控制器", "SCADA软件", "工业云平台", "运维服务"]
 
 
 class GoalsSettings(ServiceSettings):
@@ -13,3 +18,34 @@ class GoalsSettings(ServiceSettings):
     service_name: str = "goals"
     port: int = 8004
     database_url: str = "sqlite+aiosqlite:///./var/goals.db"
+    # The product lines we offer (denominator of product penetration); scoring uses the same default.
+    product_lines: list[str] = Field(default_factory=lambda: list(DEFAULT_PRODUCT_LINES))
+    # First month of the fiscal year; fiscal year N starts in that month of calendar year N.
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    # A target is at risk when its forecast attains less than this share of the target.
+    at_risk_threshold_pct: Decimal = Field(default=Decimal(90), gt=0, le=100)
+    # Seasonal distribution templates: 12 weights, first fiscal month first.
+    seasonal_templates: dict[str, list[Decimal]] = Field(
+        default_factory=lambda: {
+            # Industrial buyers: slow around Spring Festival, strong at quarter and year ends.
+            "industrial": [Decimal(w) for w in (6, 5, 8, 8, 8, 9, 8, 8, 9, 9, 10, 12)],
+            "even": [Decimal(1)] * 12,
+        }
+    )
+    # Team scorecard (绩效考核): weights of the components and how they are scored.
+    scorecard_weights: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "revenue_attainment": Decimal("0.35"),
+            "margin_attainment": Decimal("0.25"),
+            "sla_compliance": Decimal("0.15"),
+            "satisfaction": Decimal("0.15"),
+            "at_risk_targets": Decimal("0.10"),
+        }
+    )
+    attainment_cap_pct: Decimal = Field(default=Decimal(120), gt=0)
+    at_risk_penalty_points: Decimal = Field(default=Decimal(20), ge=0)
+    # CSV import: rows per insert batch, largest accepted upload, where uploads are spooled.
+    import_batch_size: int = Field(default=5000, ge=100, le=50000)
+    import_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    import_spool_dir: str = "./var/imports"
+    actuals_max_records: int = Field(default=1000, ge=1)

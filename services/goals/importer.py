@@ -1,0 +1,339 @@
+"""Streaming CSV import of sales lines: validates row by row, inserts in batches, idempotent by batch id.
+
+The file is read in chunks (never whole): memory stays flat in file size. Progress (rows done of total,
+rejected so far) is committed after every batch, so the API and ``kam import`` can show it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.goals.actuals import publish_account_months
+from services.goals.config import GoalsSettings
+from services.goals.models import ImportBatch, ImportRejection, SalesRecord, platform
+from services.goals.tracking import evaluate_accounts
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import Conflict, Unprocessable
+
+log = logging.getLogger("kam.goals.import")
+
+CHUNK = 1 << 16
+COLUMNS = ("account_id", "date", "product_line", "region", "quantity", "revenue", "cost")
+# Headers as Chinese spreadsheet exports name them.
+ALIASES = {
+    "客户id": "account_id",
+    "客户编号": "account_id",
+    "客户": "account_id",
+    "日期": "date",
+    "销售日期": "date",
+    "产品线": "product_line",
+    "区域": "region",
+    "地区": "region",
+    "数量": "quantity",
+    "销售额": "revenue",
+    "收入": "revenue",
+    "成本": "cost",
+}
+REQUIRED = ("account_id", "date", "product_line", "revenue", "cost")
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+MAX_ABS = Decimal("1e14")
+
+Progress = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` (BOM), ``utf-8``, or ``gb18030`` (a superset of GBK) from the first 64 KiB."""
+    with path.open("rb") as f:
+        head = f.read(CHUNK)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)  # a multi-byte character cut at the end is not an error
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def count_rows(path: Path) -> int:
+    """Data rows of a CSV file (lines after the header; quoted line breaks make this an upper bound)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+def _decimal(text: str, name: str, *, required: bool, non_negative: bool) -> Decimal | None:
+    text = text.strip().replace(",", "")
+    if not text:
+        if required:
+            raise ValueError(f"{name} is empty")
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"{name} {text!r} is not a number") from exc
+    if not value.is_finite() or abs(value) >= MAX_ABS:
+        raise ValueError(f"{name} {text!r} is out of range")
+    if value.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise ValueError(f"{name} {text!r} has more than 4 decimal places")
+    if non_negative and value < 0:
+        raise ValueError(f"{name} {text!r} is negative")
+    return value
+
+
+def _date(text: str) -> date:
+    m = _DATE.match(text.strip())
+    if not m:
+        raise ValueError(f"date {text.strip()!r} is not YYYY-MM-DD")
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:
+        raise ValueError(f"date {text.strip()!r} does not exist") from exc
+
+
+def header_index(header: list[str]) -> dict[str, int]:
+    """Column positions by canonical name; raises Unprocessable when required columns are missing."""
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff").lower().replace(" ", "_")
+        key = ALIASES.get(key, key)
+        if key in COLUMNS and key not in index:
+            index[key] = i
+    missing = [c for c in REQUIRED if c not in index]
+    if missing:
+        raise Unprocessable(f"CSV header lacks column(s): {', '.join(missing)}", field="file")
+    return index
+
+
+def parse_row(fields: list[str], index: dict[str, int], width: int, known_accounts: set[str]) -> dict[str, Any]:
+    """A validated sales row or ValueError with the reason."""
+    if len(fields) != width:
+        raise ValueError(f"expected {width} columns, found {len(fields)}")
+    if any("\ufffd" in f for f in fields):
+        raise ValueError("contains characters that are not valid in the file's encoding")
+    account_id = fields[index["account_id"]].strip()
+    if not account_id:
+        raise ValueError("account_id is empty")
+    if account_id not in known_accounts:
+        raise ValueError(f"unknown account {account_id!r}")
+    sale_date = _date(fields[index["date"]])
+    product_line = fields[index["product_line"]].strip()
+    if not product_line:
+        raise ValueError("product_line is empty")
+    if len(product_line) > 100:
+        raise ValueError("product_line is longer than 100 characters")
+    region = fields[index["region"]].strip() if "region" in index else ""
+    quantity = (
+        _decimal(fields[index["quantity"]], "quantity", required=False, non_negative=True)
+        if "quantity" in index
+        else None
+    )
+    revenue = _decimal(fields[index["revenue"]], "revenue", required=True, non_negative=False)
+    cost = _decimal(fields[index["cost"]], "cost", required=True, non_negative=True)
+    return {
+        "account_id": account_id,
+        "sale_date": sale_date,
+        "month": f"{sale_date.year:04d}-{sale_date.month:02d}",
+        "product_line": product_line,
+        "region": region[:100] or None,
+        "quantity": quantity,
+        "revenue": revenue,
+        "cost": cost,
+    }
+
+
+@dataclass
+class ParsedChunk:
+    """Rows accepted and refused in one stretch of the file."""
+
+    rows: list[dict[str, Any]]
+    rejections: list[dict[str, Any]]
+    last_line: int
+
+
+def iter_chunks(
+    path: Path, *, encoding: str, known_accounts: set[str], batch_id: str, batch_size: int
+) -> Iterator[ParsedChunk]:
+    """Parse the file lazily, ``batch_size`` data rows at a time."""
+    with path.open("r", encoding=encoding, errors="replace", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise Unprocessable("the CSV file is empty", field="file")
+        index = header_index(header)
+        width = len(header)
+        rows: list[dict[str, Any]] = []
+        rejections: list[dict[str, Any]] = []
+        seen = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rejections.append(
+                    {"batch_id": batch_id, "line_no": reader.line_num, "reason": f"malformed CSV: {exc}", "raw": None}
+                )
+                seen += 1
+                continue
+            line_no = reader.line_num
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            seen += 1
+            try:
+                row = parse_row(fields, index, width, known_accounts)
+            except ValueError as exc:
+                rejections.append(
+                    {"batch_id": batch_id, "line_no": line_no, "reason": str(exc), "raw": ",".join(fields)[:500]}
+                )
+            else:
+                row["batch_id"] = batch_id
+                row["line_no"] = line_no
+                rows.append(row)
+            if seen >= batch_size:
+                yield ParsedChunk(rows, rejections, line_no)
+                rows, rejections, seen = [], [], 0
+        yield ParsedChunk(rows, rejections, reader.line_num)
+
+
+def batch_view(batch: ImportBatch | dict[str, Any]) -> dict[str, Any]:
+    """An import batch as the API shows it."""
+    data = (
+        dict(batch) if isinstance(batch, dict) else {c: getattr(batch, c) for c in ImportBatch.__table__.columns.keys()}
+    )
+    total = data["total_rows"] or 0
+    done = data["rows_done"] or 0
+    pct = Decimal(100) if data["status"] == "completed" else (Decimal(done * 100) / total if total else Decimal(0))
+    data["progress_pct"] = min(pct, Decimal(100)).quantize(Decimal("0.01"))
+    return data
+
+
+async def start_batch(
+    session: AsyncSession, *, batch_id: str, filename: str | None, created_by: str, now: datetime
+) -> tuple[ImportBatch, bool]:
+    """Claim a batch id: (batch, True) to run it, or (existing completed batch, False) — a re-import adds nothing."""
+    batch = await session.get(ImportBatch, batch_id)
+    if batch is not None:
+        if batch.status == "completed":
+            return batch, False
+        if batch.status == "running":
+            raise Conflict(f"import {batch_id} is still running", batch_id=batch_id)
+        # A failed attempt: drop what it left and start over.
+        await session.execute(delete(SalesRecord).where(SalesRecord.batch_id == batch_id))
+        await session.execute(delete(ImportRejection).where(ImportRejection.batch_id == batch_id))
+        await session.delete(batch)
+        await session.flush()
+    batch = ImportBatch(
+        batch_id=batch_id,
+        status="running",
+        filename=filename,
+        total_rows=0,
+        rows_done=0,
+        accepted=0,
+        rejected=0,
+        account_months=0,
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(batch)
+    await session.flush()
+    return batch, True
+
+
+async def known_account_ids(session: AsyncSession, *, visible_to: str | None) -> set[str]:
+    """Account ids rows may refer to (for an account manager: only their accounts)."""
+    accounts, access = platform.accounts, platform.account_access
+    if visible_to is None:
+        return set(await session.scalars(select(accounts.c.account_id)))
+    return set(await session.scalars(select(access.c.account_id).where(access.c.user_id == visible_to)))
+
+
+async def run_import(
+    db: Database,
+    *,
+    batch_id: str,
+    path: Path,
+    settings: GoalsSettings,
+    clock: Clock,
+    visible_to: str | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Import a claimed batch from ``path``; commits per chunk; publishes per account-month at the end."""
+    try:
+        enc = encoding or detect_encoding(path)
+        total = count_rows(path)
+        async with db.transaction() as session:
+            accounts = await known_account_ids(session, visible_to=visible_to)
+            await session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.batch_id == batch_id)
+                .values(total_rows=total, encoding="gbk" if enc == "gb18030" else enc)
+            )
+        done = accepted = rejected = 0
+        for chunk in iter_chunks(
+            path, encoding=enc, known_accounts=accounts, batch_id=batch_id, batch_size=settings.import_batch_size
+        ):
+            done += len(chunk.rows) + len(chunk.rejections)
+            accepted += len(chunk.rows)
+            rejected += len(chunk.rejections)
+            async with db.transaction() as session:
+                if chunk.rows:
+                    await session.execute(insert(SalesRecord), chunk.rows)
+                if chunk.rejections:
+                    await session.execute(insert(ImportRejection), chunk.rejections)
+                await session.execute(
+                    update(ImportBatch)
+                    .where(ImportBatch.batch_id == batch_id)
+                    .values(rows_done=done, accepted=accepted, rejected=rejected, total_rows=max(total, done))
+                )
+            if progress is not None:
+                outcome = progress({"rows_done": done, "total_rows": max(total, done), "rejected": rejected})
+                if outcome is not None:
+                    await outcome
+        async with db.transaction() as session:
+            pairs = {
+                (a, m)
+                for a, m in await session.execute(
+                    select(SalesRecord.account_id, SalesRecord.month).where(SalesRecord.batch_id == batch_id).distinct()
+                )
+            }
+            await publish_account_months(session, pairs=pairs, batch_id=batch_id)
+            await evaluate_accounts(session, account_ids={a for a, _ in pairs}, settings=settings, now=clock.now())
+            await session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.batch_id == batch_id)
+                .values(status="completed", account_months=len(pairs), total_rows=done, finished_at=clock.now())
+            )
+    except Exception as exc:
+        log.exception("import failed", extra={"batch_id": batch_id})
+        detail = exc.detail if isinstance(exc, Unprocessable) else f"{type(exc).__name__}: {exc}"
+        async with db.transaction() as session:
+            await session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.batch_id == batch_id)
+                .values(status="failed", error=detail[:4000], finished_at=clock.now())
+            )
+    async with db.transaction() as session:
+        batch = await session.get(ImportBatch, batch_id)
+        assert batch is not None
+        return batch_view(batch)

@@ -1,0 +1,236 @@
+"""Where targets stand: tracking from sales, at-risk and achieved transitions and their events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.goals.actuals import SalesCell, month_figures, sales_cells
+from services.goals.config import GoalsSettings
+from services.goals.forecast import (
+    ADDITIVE_METRICS,
+    SALES_METRICS,
+    Tracking,
+    is_achieved,
+    is_at_risk,
+    metric_actual,
+    track,
+)
+from services.goals.models import RiskAlert, Target, platform
+from services.goals.periods import FiscalCalendar, Period, add_months, elapsed_fractions
+from shared.bus import add_event
+from shared.events import TargetAchieved, TargetAtRisk
+
+
+def calendar_of(settings: GoalsSettings) -> FiscalCalendar:
+    """The fiscal calendar configured for this service."""
+    return FiscalCalendar(settings.fiscal_year_start_month)
+
+
+def months_needed(periods: Iterable[Period]) -> set[str]:
+    """Months whose sales a set of periods needs: the periods, the year before (seasonality, new business)."""
+    months: set[str] = set()
+    for period in periods:
+        months.update(period.months)
+        months.update(add_months(period.months[0], -i) for i in range(1, 13))
+        months.update(add_months(m, -12) for m in period.months)
+    return months
+
+
+def _weights_from_last_year(figures: dict[str, object], period: Period, metric: str) -> list[Decimal] | None:
+    """Last year's monthly shape, if the account bought in every month of it."""
+    weights = []
+    for month in period.months:
+        fig = figures.get(add_months(month, -12))
+        value = getattr(fig, "revenue" if metric == "revenue" else "gross_profit", None) if fig else None
+        if value is None or value <= 0:
+            return None
+        weights.append(value)
+    return weights
+
+
+def track_target(
+    target: Target,
+    *,
+    cells: Sequence[SalesCell],
+    settings: GoalsSettings,
+    today: date,
+    children: Sequence[Target] = (),
+) -> Tracking:
+    """Tracking of one target from its account's sales cells (team targets and unknown periods: no actual)."""
+    cal = calendar_of(settings)
+    period = cal.parse(target.period)
+    fractions = elapsed_fractions(period, today)
+    if target.metric not in SALES_METRICS:
+        return track(
+            metric=target.metric,
+            target_value=target.target_value,
+            months=period.months,
+            fractions=fractions,
+            actual=target.manual_actual,
+        )
+    if target.account_id is None:
+        return track(
+            metric=target.metric,
+            target_value=target.target_value,
+            months=period.months,
+            fractions=fractions,
+            actual=None,
+        )
+    figures = month_figures(cells, account_id=target.account_id, product_line=target.product_line)
+    history = {
+        m: f
+        for m, f in figures.items()
+        if period.start > _month_date(m) >= _month_date(add_months(period.months[0], -12))
+    }
+    actual = metric_actual(target.metric, period.months, figures, offered_lines=settings.product_lines, history=history)
+    weights = None
+    if target.metric in ADDITIVE_METRICS:
+        weights = _planned_weights(target, children, period, cal) or _weights_from_last_year(
+            dict(figures), period, target.metric
+        )
+    return track(
+        metric=target.metric,
+        target_value=target.target_value,
+        months=period.months,
+        fractions=fractions,
+        actual=actual,
+        seasonal_weights=weights,
+    )
+
+
+def _month_date(key: str) -> date:
+    return date(int(key[:4]), int(key[5:7]), 1)
+
+
+def _planned_weights(
+    target: Target, children: Sequence[Target], period: Period, cal: FiscalCalendar
+) -> list[Decimal] | None:
+    """Monthly weights from a non-even split of the target over periods."""
+    if target.split_by != "period" or target.split_method in (None, "even") or not children:
+        return None
+    per_month: dict[str, Decimal] = {}
+    for child in children:
+        child_months = cal.parse(child.period).months
+        for month in child_months:
+            per_month[month] = child.target_value / len(child_months)
+    if any(m not in per_month for m in period.months):
+        return None
+    return [per_month[m] for m in period.months]
+
+
+async def red_alert_accounts(session: AsyncSession, account_ids: Iterable[str]) -> set[str]:
+    """Accounts with an active red risk alert."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(RiskAlert.account_id).where(
+            RiskAlert.account_id.in_(ids), RiskAlert.active.is_(True), RiskAlert.level == "red"
+        )
+    )
+    return set(rows)
+
+
+async def children_of(session: AsyncSession, parent_ids: Iterable[str]) -> dict[str, list[Target]]:
+    """Children of targets, by parent id."""
+    ids = sorted(set(parent_ids))
+    out: dict[str, list[Target]] = {}
+    if not ids:
+        return out
+    for child in await session.scalars(select(Target).where(Target.parent_id.in_(ids))):
+        out.setdefault(child.parent_id or "", []).append(child)
+    return out
+
+
+async def track_many(
+    session: AsyncSession, targets: Sequence[Target], *, settings: GoalsSettings, today: date
+) -> dict[str, Tracking]:
+    """Tracking of several targets with one sales query."""
+    cal = calendar_of(settings)
+    periods = [cal.parse(t.period) for t in targets]
+    accounts = {t.account_id for t in targets if t.account_id}
+    cells = await sales_cells(session, account_ids=accounts, months=months_needed(periods)) if accounts else []
+    kids = await children_of(session, [t.id for t in targets if t.split_by == "period"])
+    return {
+        t.id: track_target(t, cells=cells, settings=settings, today=today, children=kids.get(t.id, ())) for t in targets
+    }
+
+
+async def evaluate_accounts(
+    session: AsyncSession, *, account_ids: Iterable[str], settings: GoalsSettings, now: datetime
+) -> list[Target]:
+    """Re-track the approved account targets of ``account_ids``; publish at-risk and achieved transitions."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return []
+    targets = list(
+        await session.scalars(
+            select(Target)
+            .where(Target.account_id.in_(ids), Target.scope == "account", Target.status == "approved")
+            .with_for_update()  # two evaluations of one target must not both see the transition
+        )
+    )
+    tracked = await track_many(session, targets, settings=settings, today=now.date())
+    changed = []
+    for target in targets:
+        tracking = tracked[target.id]
+        target.last_actual = tracking.actual
+        target.last_forecast = tracking.forecast
+        at_risk = is_at_risk(tracking, settings.at_risk_threshold_pct)
+        achieved = is_achieved(tracking, target.target_value)
+        if achieved:
+            at_risk = False
+        if at_risk and not target.at_risk:
+            target.at_risk, target.at_risk_since = True, now
+            await _publish_at_risk(session, target, tracking, settings)
+            changed.append(target)
+        elif not at_risk and target.at_risk:
+            target.at_risk, target.at_risk_since = False, None
+            changed.append(target)
+        if achieved and target.achieved_at is None:
+            target.achieved_at = now
+            await add_event(
+                session,
+                platform.outbox,
+                TargetAchieved(
+                    source="goals",
+                    account_id=target.account_id,
+                    data={**_target_data(target), "actual": tracking.actual},
+                ),
+            )
+            changed.append(target)
+    await session.flush()
+    return changed
+
+
+def _target_data(target: Target) -> dict[str, object]:
+    return {
+        "target_id": target.id,
+        "metric": target.metric,
+        "period": target.period,
+        "target_value": target.target_value,
+        "stretch_value": target.stretch_value,
+        "owner_id": target.owner_id,
+    }
+
+
+async def _publish_at_risk(session: AsyncSession, target: Target, tracking: Tracking, settings: GoalsSettings) -> None:
+    await add_event(
+        session,
+        platform.outbox,
+        TargetAtRisk(
+            source="goals",
+            account_id=target.account_id,
+            data={
+                **_target_data(target),
+                "forecast": tracking.forecast,
+                "attainment_pct": tracking.attainment_pct or Decimal(0),
+                "threshold_pct": settings.at_risk_threshold_pct,
+            },
+        ),
+    )
