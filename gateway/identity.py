@@ -126,6 +126,14 @@ async def authenticate(*, session: AsyncSession, user_id: str, password: str) ->
     return user
 
 
+class RefreshTokenReused(Unauthorized):
+    """A spent refresh token came back: it may have been stolen, so every session of the user must end."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__("Refresh token was already used; all sessions of this user are revoked")
+        self.user_id = user_id
+
+
 @dataclass(frozen=True)
 class TokenPair:
     """What a login or refresh returns."""
@@ -187,9 +195,7 @@ async def rotate_refresh_token(*, session: AsyncSession, refresh_token: str, now
     if row is None or row.expires_at <= now:
         raise Unauthorized("Invalid or expired refresh token")
     if row.revoked_at is not None:
-        # A spent token presented again: it may have been stolen, so end every session of this user.
-        await revoke_refresh_tokens(session=session, user_id=row.user_id, now=now)
-        raise Unauthorized("Refresh token was already used; all sessions of this user are revoked")
+        raise RefreshTokenReused(row.user_id)
     user = await session.get(User, row.user_id)
     if user is None or not user.active:
         raise Unauthorized("User is not active")

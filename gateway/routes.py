@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import func, select
 
@@ -32,7 +33,7 @@ from gateway.schemas import (
 from gateway.security import CallerDep, runtime_of
 from gateway.upstream import IDEMPOTENT
 from shared.api import Page, PageParams, page_params
-from shared.errors import PROBLEM_RESPONSES, NotFound
+from shared.errors import PROBLEM_RESPONSES, NotFound, problem
 from shared.service import ClockDep, SessionDep
 
 API = "/api/v1"
@@ -78,11 +79,18 @@ async def login(
 
 
 @auth_router.post("/refresh", summary="Exchange a refresh token for new tokens", response_model=TokenResponse)
-async def refresh(request: Request, body: RefreshRequest, session: SessionDep, clock: ClockDep) -> TokenResponse:
+async def refresh(
+    request: Request, body: RefreshRequest, session: SessionDep, clock: ClockDep
+) -> TokenResponse | JSONResponse:
     """Spend a refresh token (it is rotated: the old one stops working)."""
     runtime = runtime_of(request)
     runtime.login_limiter.check(f"refresh:{_client_address(request)}")
-    user = await identity.rotate_refresh_token(session=session, refresh_token=body.refresh_token, now=clock.now())
+    try:
+        user = await identity.rotate_refresh_token(session=session, refresh_token=body.refresh_token, now=clock.now())
+    except identity.RefreshTokenReused as reused:
+        # Answered rather than raised, so that the revocation commits with this request's transaction.
+        await identity.revoke_refresh_tokens(session=session, user_id=reused.user_id, now=clock.now())
+        return problem(401, reused.detail, code=reused.code, request=request, headers=reused.headers)
     pair = await identity.issue_tokens(
         session=session,
         user=user,

@@ -153,15 +153,22 @@ class Upstream:
         raise UpstreamUnavailable(self.name, self.breaker.retry_after(), reason)
 
     async def probe(self, timeout: float) -> bool:
-        """Liveness probe: a dead process opens the breaker at once; recovery closes what the probe opened."""
+        """Liveness probe: a refused connection (dead process) opens the breaker at once, slowness counts as a
+        failure; recovery closes what the probe opened."""
+        refused = False
         try:
             response = await self.client.get("/healthz", timeout=timeout)
             alive = response.status_code == 200
+        except httpx.ConnectError:
+            alive, refused = False, True
         except httpx.HTTPError:
             alive = False
-        if not alive and self.breaker.state == "closed":
+        if refused and self.breaker.state == "closed":
             self.breaker.trip()
             self.probe_tripped = True
+        elif not alive and self.breaker.state == "closed":
+            self.breaker.record_failure()
+            self.probe_tripped = self.breaker.state != "closed"
         elif alive and self.probe_tripped:
             self.breaker.record_success()
             self.probe_tripped = False
@@ -176,5 +183,5 @@ class Upstream:
 async def probe_forever(upstreams: Mapping[str, Upstream], interval: float) -> None:
     """Probe every service's /healthz every ``interval`` seconds."""
     while True:
-        await asyncio.gather(*(u.probe(min(interval, 0.5)) for u in upstreams.values()), return_exceptions=True)
+        await asyncio.gather(*(u.probe(1.0) for u in upstreams.values()), return_exceptions=True)
         await asyncio.sleep(interval)

@@ -1,0 +1,186 @@
+"""The four services as real uvicorn processes on free ports (SQLite files, a NATS of their own)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+
+from gateway.config import SERVICE_NAMES, GatewaySettings
+from shared.events import AccountRegistered
+from shared.nats_server import NatsServer, free_port
+from tests.support import TEST_JWT_SECRET, service_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ServiceProcess:
+    """One service running under uvicorn."""
+
+    name: str
+    port: int
+    workdir: Path
+    nats_url: str
+    factory: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        prefix = f"KAM_{self.name.upper()}_"
+        env = dict(os.environ)
+        env.update(
+            {
+                f"{prefix}DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / (self.name + '.db')}",
+                f"{prefix}NATS_URL": self.nats_url,
+                f"{prefix}JWT_SECRET": TEST_JWT_SECRET,
+                f"{prefix}ENVIRONMENT": "test",
+                f"{prefix}LOG_LEVEL": "WARNING",
+                f"{prefix}RELAY_POLL_SECONDS": "0.05",
+                **{prefix + k.upper(): v for k, v in self.extra_env.items()},
+            }
+        )
+        log = open(self.workdir / f"{self.name}.log", "ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                self.factory or f"services.{self.name}.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, f"{self.name} exited; see its log"
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Platform:
+    """NATS, the four services and the gateway as processes, and accounts registered over NATS."""
+
+    workdir: Path
+    nats: NatsServer
+    services: dict[str, ServiceProcess]
+    gateway: ServiceProcess
+    accounts: dict[str, str] = field(default_factory=dict)  # label → account id
+
+    @property
+    def api(self) -> str:
+        return f"{self.gateway.url}/api/v1"
+
+    def gateway_settings(self, database_url: str, **overrides: Any) -> GatewaySettings:
+        urls = {f"{name}_url": proc.url for name, proc in self.services.items()}
+        values = {
+            **urls,
+            "health_probe_seconds": 0.2,
+            "openapi_refresh_seconds": 0.5,
+            **overrides,
+        }
+        return service_settings(GatewaySettings, database_url=database_url, nats_url=self.nats.url, **values)
+
+
+def gateway_process(workdir: Path, nats_url: str, services: dict[str, ServiceProcess]) -> ServiceProcess:
+    """The gateway as a process in front of ``services`` (fast probes and OpenAPI refresh for tests)."""
+    extra = {f"{name}_url": proc.url for name, proc in services.items()}
+    extra.update({"health_probe_seconds": "0.2", "openapi_refresh_seconds": "0.5"})
+    return ServiceProcess("gateway", free_port(), workdir, nats_url, factory="gateway.app:create_app", extra_env=extra)
+
+
+def start_services(workdir: Path, nats_url: str, names: tuple[str, ...] = SERVICE_NAMES) -> dict[str, ServiceProcess]:
+    """Start the services in parallel and wait until each is ready."""
+    procs = {name: ServiceProcess(name, free_port(), workdir, nats_url).start() for name in names}
+    try:
+        for proc in procs.values():
+            proc.wait_ready()
+    except BaseException:
+        for proc in procs.values():
+            proc.stop()
+        raise
+    return procs
+
+
+def registered(name: str, owner_id: str, team: list[str] | None = None, tier: str = "key") -> AccountRegistered:
+    """An ``accounts.registered`` event as scoring would publish it."""
+    return AccountRegistered(
+        source="scoring",
+        account_id=str(uuid.uuid4()),
+        data={
+            "name": name,
+            "industry": "制造业",
+            "region": "华东",
+            "status": "key_account",
+            "tier": tier,
+            "owner_id": owner_id,
+            "team_member_ids": team or [],
+        },
+    )
+
+
+async def publish_events(nats_url: str, *events: AccountRegistered) -> None:
+    """Publish events on JetStream as the scoring outbox relay does (waiting for scoring's stream)."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream(timeout=5)
+        for event in events:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id})
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.1)
+    finally:
+        await nc.close()
