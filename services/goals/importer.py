@@ -6,6 +6,7 @@ rejected so far) is committed after every batch, so the API and ``kam import`` c
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import logging
@@ -49,7 +50,6 @@ ALIASES = {
 }
 REQUIRED = ("account_id", "date", "product_line", "revenue", "cost")
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
-MAX_ABS = Decimal("1e14")
 
 Progress = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -81,33 +81,44 @@ def count_rows(path: Path) -> int:
     return max(lines - 1, 0)
 
 
+_NUMBER = re.compile(r"^-?\d{1,14}(?:\.\d{1,4})?$")
+
+
 def _decimal(text: str, name: str, *, required: bool, non_negative: bool) -> Decimal | None:
-    text = text.strip().replace(",", "")
+    text = text.strip()
     if not text:
         if required:
             raise ValueError(f"{name} is empty")
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError(f"{name} {text!r} is not a number") from exc
-    if not value.is_finite() or abs(value) >= MAX_ABS:
-        raise ValueError(f"{name} {text!r} is out of range")
-    if value.as_tuple().exponent < -4:  # type: ignore[operator]
-        raise ValueError(f"{name} {text!r} has more than 4 decimal places")
-    if non_negative and value < 0:
+    if not _NUMBER.match(text):
+        text = text.replace(",", "")  # thousands separators as spreadsheets write them
+        if not _NUMBER.match(text):
+            try:
+                Decimal(text)
+            except InvalidOperation as exc:
+                raise ValueError(f"{name} {text!r} is not a number") from exc
+            if re.match(r"^-?\d{1,14}\.\d{5,}$", text):
+                raise ValueError(f"{name} {text!r} has more than 4 decimal places")
+            raise ValueError(f"{name} {text!r} is out of range or not a plain decimal")
+    if non_negative and text[0] == "-":
         raise ValueError(f"{name} {text!r} is negative")
-    return value
+    return Decimal(text)
 
 
 def _date(text: str) -> date:
-    m = _DATE.match(text.strip())
+    text = text.strip()
+    if len(text) == 10 and text[4] == "-":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    m = _DATE.match(text)
     if not m:
-        raise ValueError(f"date {text.strip()!r} is not YYYY-MM-DD")
+        raise ValueError(f"date {text!r} is not YYYY-MM-DD")
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError as exc:
-        raise ValueError(f"date {text.strip()!r} does not exist") from exc
+        raise ValueError(f"date {text!r} does not exist") from exc
 
 
 def header_index(header: list[str]) -> dict[str, int]:
@@ -227,6 +238,48 @@ def batch_view(batch: ImportBatch | dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+_SALES_COLUMNS = (
+    "account_id",
+    "sale_date",
+    "month",
+    "product_line",
+    "region",
+    "quantity",
+    "revenue",
+    "cost",
+    "batch_id",
+    "line_no",
+)
+
+
+async def bulk_insert_sales(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert validated rows with one driver-level executemany (no per-row ORM or type processing)."""
+    conn = await session.connection()
+    dialect = conn.dialect
+    if dialect.name == "sqlite":
+        # SQLite stores NUMERIC from text exactly as the ORM would; dates are ISO text.
+        params: list[tuple[Any, ...]] = [
+            (
+                r["account_id"],
+                r["sale_date"].isoformat(),
+                r["month"],
+                r["product_line"],
+                r["region"],
+                None if r["quantity"] is None else str(r["quantity"]),
+                str(r["revenue"]),
+                str(r["cost"]),
+                r["batch_id"],
+                r["line_no"],
+            )
+            for r in rows
+        ]
+        placeholders = ", ".join("?" for _ in _SALES_COLUMNS)
+        sql = f"INSERT INTO sales_records ({', '.join(_SALES_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+        await conn.exec_driver_sql(sql, params)
+        return
+    await conn.execute(insert(SalesRecord.__table__), rows)
+
+
 async def start_batch(
     session: AsyncSession, *, batch_id: str, filename: str | None, created_by: str, now: datetime
 ) -> tuple[ImportBatch, bool]:
@@ -280,8 +333,8 @@ async def run_import(
 ) -> dict[str, Any]:
     """Import a claimed batch from ``path``; commits per chunk; publishes per account-month at the end."""
     try:
-        enc = encoding or detect_encoding(path)
-        total = count_rows(path)
+        enc = encoding or await asyncio.to_thread(detect_encoding, path)
+        total = await asyncio.to_thread(count_rows, path)
         async with db.transaction() as session:
             accounts = await known_account_ids(session, visible_to=visible_to)
             await session.execute(
@@ -290,15 +343,20 @@ async def run_import(
                 .values(total_rows=total, encoding="gbk" if enc == "gb18030" else enc)
             )
         done = accepted = rejected = 0
-        for chunk in iter_chunks(
+        chunks = iter_chunks(
             path, encoding=enc, known_accounts=accounts, batch_id=batch_id, batch_size=settings.import_batch_size
-        ):
+        )
+        # Parse the next chunk in a worker thread while this one is written: the event loop stays free for
+        # other requests and parsing overlaps with the database driver's work.
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+        while (chunk := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
             done += len(chunk.rows) + len(chunk.rejections)
             accepted += len(chunk.rows)
             rejected += len(chunk.rejections)
             async with db.transaction() as session:
                 if chunk.rows:
-                    await session.execute(insert(SalesRecord), chunk.rows)
+                    await bulk_insert_sales(session, chunk.rows)
                 if chunk.rejections:
                     await session.execute(insert(ImportRejection), chunk.rejections)
                 await session.execute(

@@ -1,0 +1,177 @@
+"""Bulk CSV import: streams, rejects bad rows by line number, idempotent by batch id, UTF-8/BOM/GBK."""
+
+import random
+from decimal import Decimal as D
+
+from sqlalchemy import func, select
+
+from services.goals.models import SalesRecord, platform
+from tests.goals.helpers import LI, SUPERVISOR, goals_app, register_account
+from tests.support import running, wait_until
+
+HEADER = "account_id,date,product_line,region,quantity,revenue,cost\n"
+BAD_ROWS = [
+    ("{a},2026-02-30,工业网关,华东,1,100,50", "does not exist"),
+    ("{a},2026/13/01,工业网关,华东,1,100,50", "does not exist"),
+    ("{a},yesterday,工业网关,华东,1,100,50", "not YYYY-MM-DD"),
+    ("unknown-account,2026-03-01,工业网关,华东,1,100,50", "unknown account"),
+    (",2026-03-01,工业网关,华东,1,100,50", "account_id is empty"),
+    ("{a},2026-03-01,,华东,1,100,50", "product_line is empty"),
+    ("{a},2026-03-01,工业网关,华东,1,abc,50", "revenue 'abc' is not a number"),
+    ("{a},2026-03-01,工业网关,华东,1,,50", "revenue is empty"),
+    ("{a},2026-03-01,工业网关,华东,-3,100,50", "quantity '-3' is negative"),
+    ("{a},2026-03-01,工业网关,华东,1,100,-5", "cost '-5' is negative"),
+    ("{a},2026-03-01,工业网关,华东,1,100", "expected 7 columns, found 6"),
+    ("{a},2026-03-01,工业网关,华东,1,100,50,extra", "expected 7 columns, found 8"),
+    ("{a},2026-03-01,工业网关,华东,1,100.12345,50", "more than 4 decimal places"),
+]
+
+
+def write_csv(path, accounts, rows: int, bad_every: int, bad_count: int):
+    """``rows`` data rows; every ``bad_every``-th of the first ones is bad (``bad_count`` in all). Returns facts."""
+    rng = random.Random(7)
+    bad_lines, good_revenue, good = {}, D(0), 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(HEADER)
+        for i in range(rows):
+            line_no = i + 2
+            if i % bad_every == bad_every - 1 and len(bad_lines) < bad_count:
+                template, reason = BAD_ROWS[len(bad_lines) % len(BAD_ROWS)]
+                f.write(template.format(a=accounts[0]) + "\n")
+                bad_lines[line_no] = reason
+                continue
+            account = accounts[i % len(accounts)]
+            revenue = D(rng.randint(100, 99999)) / 100
+            f.write(
+                f"{account},2026-{1 + i % 6:02d}-{1 + i % 28:02d},智能传感器,华南,{1 + i % 5},{revenue},{revenue / 2}\n"
+            )
+            good_revenue += revenue
+            good += 1
+    return good, good_revenue, bad_lines
+
+
+async def test_a_100k_row_import_with_37_bad_rows_accepts_the_rest_reports_each_and_is_idempotent(
+    sqlite_database, tmp_path
+):
+    app, _ = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
+    async with running(app) as client:
+        accounts = [await register_account(app, name=f"客户{i}") for i in range(5)]
+        path = tmp_path / "sales.csv"
+        good, good_revenue, bad_lines = write_csv(path, accounts, rows=100_000, bad_every=2_500, bad_count=37)
+        assert len(bad_lines) == 37
+
+        async def body():
+            with path.open("rb") as f:
+                while chunk := f.read(1 << 16):
+                    yield chunk
+
+        response = await client.post(
+            "/goals/imports",
+            params={"batch_id": "erp-2026-06", "filename": "sales.csv"},
+            content=body(),
+            headers=SUPERVISOR,
+        )
+        assert response.status_code == 202, response.text
+        assert response.headers["location"] == "/goals/imports/erp-2026-06"
+
+        async def finished():
+            job = (await client.get("/goals/imports/erp-2026-06", headers=SUPERVISOR)).json()
+            return job if job["status"] != "running" else None
+
+        job = await wait_until(finished, timeout=60, message="import finished")
+        assert job["status"] == "completed", job
+        assert (job["total_rows"], job["rows_done"], job["accepted"], job["rejected"]) == (100_000, 100_000, good, 37)
+        assert job["progress_pct"] == "100.00" and job["encoding"] == "utf-8"
+
+        rejected = (
+            await client.get("/goals/imports/erp-2026-06/rejections", params={"limit": 100}, headers=SUPERVISOR)
+        ).json()
+        assert rejected["total"] == 37
+        assert {r["line_no"] for r in rejected["items"]} == set(bad_lines)
+        for row in rejected["items"]:
+            assert bad_lines[row["line_no"]] in row["reason"], row
+
+        async with app.state.db.transaction() as session:
+            count = await session.scalar(select(func.count()).select_from(SalesRecord))
+            revenue = await session.scalar(select(func.sum(SalesRecord.revenue)))
+            events = await session.scalar(
+                select(func.count())
+                .select_from(platform.outbox)
+                .where(platform.outbox.c.subject == "kam.goals.actuals_recorded")
+            )
+        assert count == good
+        assert abs(D(str(revenue)) - good_revenue) < D("0.01")
+        assert events == 5 * 6  # one per account-month touched, not per row
+
+        # The same batch again adds nothing.
+        again = await client.post(
+            "/goals/imports", params={"batch_id": "erp-2026-06"}, content=path.read_bytes(), headers=SUPERVISOR
+        )
+        assert again.status_code == 200 and again.json()["status"] == "completed"
+        async with app.state.db.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(SalesRecord)) == good
+            assert (
+                await session.scalar(
+                    select(func.count())
+                    .select_from(platform.outbox)
+                    .where(platform.outbox.c.subject == "kam.goals.actuals_recorded")
+                )
+                == events
+            )
+
+
+async def test_gbk_and_bom_files_import_with_their_chinese_text_intact(sqlite_database, tmp_path):
+    app, _ = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
+    async with running(app) as client:
+        account = await register_account(app, name="海尔集团")
+        text = "客户ID,日期,产品线,区域,数量,销售额,成本\n" + f"{account},2026-03-05,PLC控制器,华北区,2,2000.50,1200\n"
+        text += f"{account},2026-03-06,工业云平台,西南区,1,800,300\n"
+        response = await client.post(
+            "/goals/imports",
+            params={"batch_id": "gbk-1", "wait": "true"},
+            content=text.encode("gbk"),
+            headers=SUPERVISOR,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["encoding"] == "gbk" and response.json()["accepted"] == 2
+        response = await client.post(
+            "/goals/imports",
+            params={"batch_id": "bom-1", "wait": "true"},
+            content="\ufeff".encode() + text.replace("2026-03", "2026-04").encode("utf-8"),
+            headers=SUPERVISOR,
+        )
+        assert response.json()["encoding"] == "utf-8-sig" and response.json()["accepted"] == 2
+        async with app.state.db.transaction() as session:
+            rows = (
+                await session.execute(select(SalesRecord.product_line, SalesRecord.region).order_by(SalesRecord.id))
+            ).all()
+        assert [tuple(r) for r in rows] == [("PLC控制器", "华北区"), ("工业云平台", "西南区")] * 2
+        totals = (
+            await client.get(
+                f"/goals/accounts/{account}/actuals", params={"from": "2026-03", "to": "2026-04"}, headers=SUPERVISOR
+            )
+        ).json()
+        assert [t["by_product_line"] for t in totals] == [{"PLC控制器": "2000.50", "工业云平台": "800.00"}] * 2
+
+
+async def test_an_account_manager_import_rejects_rows_of_accounts_they_do_not_own_and_a_bad_header_is_422(
+    sqlite_database, tmp_path
+):
+    app, _ = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
+    async with running(app) as client:
+        own = await register_account(app, name="李的客户", owner_id="am-li")
+        other = await register_account(app, name="张的客户", owner_id="am-zhang")
+        text = HEADER + f"{own},2026-03-05,工业网关,华东,1,100,50\n{other},2026-03-05,工业网关,华东,1,100,50\n"
+        job = (
+            await client.post(
+                "/goals/imports", params={"batch_id": "li-1", "wait": "true"}, content=text.encode(), headers=LI
+            )
+        ).json()
+        assert (job["accepted"], job["rejected"]) == (1, 1)
+        rejected = (await client.get("/goals/imports/li-1/rejections", headers=LI)).json()["items"]
+        assert rejected[0]["line_no"] == 3 and "unknown account" in rejected[0]["reason"]
+        response = await client.post(
+            "/goals/imports", params={"batch_id": "bad-header"}, content=b"foo,bar\n1,2\n", headers=SUPERVISOR
+        )
+        assert response.status_code == 422 and "account_id" in response.json()["detail"]
+        assert (await client.get("/goals/imports/bad-header", headers=SUPERVISOR)).status_code == 404
