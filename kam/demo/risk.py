@@ -1,0 +1,274 @@
+"""Demo risk data: credit profiles across grades A–E, limits (maker-checker), overdue receivables, an over-limit
+account, a blocked order, an industry policy alert and contracts with missing clauses (中文)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from kam.demo import DemoContext
+
+WAIT_FOR_ACCOUNTS_SECONDS = 20.0
+CHECKER = "risk-chen"  # the demo risk officer approves the limits the loader requests (maker ≠ checker)
+
+# Grade → (scorecard inputs, limit, invoices as (amount, paid, days since issue, days until due)).
+# Inputs are explicit so each account lands in its intended grade whatever its receivables say.
+PROFILES: dict[str, tuple[dict[str, str], str, list[tuple[str, str, int, int]]]] = {
+    "A": (
+        {
+            "days_sales_outstanding": "25",
+            "days_past_due": "0",
+            "overdue_ratio": "0.01",
+            "revenue_trend": "0.15",
+            "debt_ratio": "0.35",
+            "operating_cash_flow_margin": "0.12",
+            "external_rating": "AA",
+        },
+        "8000000",
+        [("2000000", "0", 20, 40), ("1200000", "1200000", 70, -10)],
+    ),
+    "B": (
+        {
+            "days_sales_outstanding": "40",
+            "days_past_due": "10",
+            "overdue_ratio": "0.10",
+            "revenue_trend": "0.02",
+            "debt_ratio": "0.55",
+            "operating_cash_flow_margin": "0.06",
+            "external_rating": "A",
+        },
+        "5000000",
+        [("3000000", "0", 15, 45), ("1200000", "200000", 55, -12)],
+    ),
+    "C": (
+        {
+            "days_sales_outstanding": "55",
+            "days_past_due": "25",
+            "overdue_ratio": "0.20",
+            "revenue_trend": "-0.05",
+            "debt_ratio": "0.70",
+            "operating_cash_flow_margin": "0.01",
+            "external_rating": "BBB",
+        },
+        "3000000",
+        [("1500000", "0", 10, 50), ("1000000", "0", 85, -45)],
+    ),
+    "D": (
+        {
+            "days_sales_outstanding": "80",
+            "days_past_due": "28",
+            "overdue_ratio": "0.40",
+            "revenue_trend": "-0.20",
+            "debt_ratio": "0.85",
+            "operating_cash_flow_margin": "-0.03",
+            "external_rating": "BB",
+        },
+        "1500000",
+        [("1000000", "0", 20, 40), ("800000", "0", 110, -75)],  # over its limit
+    ),
+    "E": (
+        {
+            "days_sales_outstanding": "120",
+            "days_past_due": "95",
+            "overdue_ratio": "0.60",
+            "revenue_trend": "-0.30",
+            "debt_ratio": "0.95",
+            "operating_cash_flow_margin": "-0.10",
+            "external_rating": "CCC",
+        },
+        "500000",
+        [("600000", "0", 130, -100), ("300000", "100000", 30, 30)],  # over limit, over 90 days overdue
+    ),
+}
+GRADES = tuple(PROFILES)
+ALL_CLAUSES = (
+    "rights_obligations",
+    "ip_ownership",
+    "confidentiality",
+    "data_protection",
+    "payment_terms",
+    "liability_cap",
+    "termination",
+    "dispute_resolution",
+)
+
+
+def _checker_headers(ctx: DemoContext) -> dict[str, str]:
+    """Headers of the demo risk officer who approves limit requests (a second person)."""
+    token_for: Callable[[str, list[str]], str] | None = ctx.shared.get("token_for")
+    if token_for is None:
+        from kam.registry import APPS
+        from shared.auth import mint_token
+
+        settings = APPS["gateway"].settings()
+        token = mint_token(
+            secret=settings.jwt_secret,
+            user_id=CHECKER,
+            roles=["risk_officer"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            name="陈风控 Chen (risk officer)",
+        )
+    else:
+        token = token_for(CHECKER, ["risk_officer"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _ok(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body of a successful response; a failed call stops the demo with its problem detail."""
+    if response.status_code >= 400:
+        request = response.request
+        raise RuntimeError(f"{request.method} {request.url.path}: {response.status_code} {response.text}")
+    body = response.json() if response.content else {}
+    return body if isinstance(body, dict) else {"items": body}
+
+
+async def _wait_for_accounts(client: httpx.AsyncClient, account_ids: list[str]) -> None:
+    """Poll our own API until every account reached the risk projection over NATS (bounded)."""
+    deadline = time.monotonic() + WAIT_FOR_ACCOUNTS_SECONDS
+    pending = list(account_ids)
+    while pending:
+        pending = [a for a in pending if (await client.get(f"/risk/views/accounts/{a}")).status_code != 200]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(pending)} demo accounts did not reach the risk service in time")
+        await asyncio.sleep(0.2)
+
+
+async def load(ctx: DemoContext) -> dict[str, Any]:
+    """Load the risk demo through the public API (skipped when already loaded)."""
+    client = ctx.client("risk")
+    accounts: list[dict[str, Any]] = list(ctx.shared.get("accounts", []))
+    if not accounts:
+        return {"skipped": "no accounts"}
+    await _wait_for_accounts(client, [a["id"] for a in accounts])
+    if (await _ok(await client.get("/risk/limit-requests", params={"limit": 1})))["total"]:
+        return {"skipped": "already loaded"}
+    checker = _checker_headers(ctx)
+    today = datetime.now(UTC).date()
+    summary: dict[str, Any] = {"grades": Counter(), "over_limit": [], "contracts": 0}
+
+    for index, account in enumerate(accounts):
+        account_id = account["id"]
+        grade = GRADES[index % len(GRADES)]
+        inputs, limit, invoices = PROFILES[grade]
+        request = await _ok(
+            await client.post(
+                f"/risk/accounts/{account_id}/limit-requests",
+                json={"requested_limit": limit, "reason": f"年度授信 {grade} 级客户 annual credit line"},
+            )
+        )
+        await _ok(
+            await client.post(
+                f"/risk/limit-requests/{request['id']}/approve", json={"note": "复核通过"}, headers=checker
+            )
+        )
+        for number, (amount, paid, issued_ago, due_in) in enumerate(invoices, start=1):
+            await _ok(
+                await client.post(
+                    f"/risk/accounts/{account_id}/invoices",
+                    json={
+                        "number": f"INV-{index + 1:02d}-{number}",
+                        "amount": amount,
+                        "paid_amount": paid,
+                        "issued_on": (today - timedelta(days=issued_ago)).isoformat(),
+                        "due_on": (today + timedelta(days=due_in)).isoformat(),
+                    },
+                )
+            )
+        assessment = await _ok(await client.post(f"/risk/accounts/{account_id}/assessments", json=inputs))
+        summary["grades"][assessment["grade"]] += 1
+        if grade in ("D", "E"):
+            summary["over_limit"].append(account["name"])
+            await _ok(
+                await client.post(
+                    f"/risk/accounts/{account_id}/credit-check",
+                    json={"amount": "200000", "order_reference": f"SO-DEMO-{index + 1:02d}"},
+                )
+            )
+        if grade == "D":
+            await _ok(
+                await client.post(
+                    f"/risk/accounts/{account_id}/signals",
+                    json={
+                        "value": 3,
+                        "title": "经营性现金流连续两季为负 Operating cash flow negative two quarters running",
+                        "reference": "Q-report",
+                    },
+                )
+            )
+
+    # One industry policy change, entered once, alerting every account of the most common industry.
+    industries = Counter(a.get("industry") for a in accounts if a.get("industry"))
+    if industries:
+        industry = industries.most_common(1)[0][0]
+        policy = await _ok(
+            await client.post(
+                "/risk/industry-policies",
+                json={
+                    "industry": industry,
+                    "title": f"{industry}行业产能调控与环保新规 Capacity and environmental rules tightened",
+                    "description": "主管部门发布新规，压减产能并提高环保标准，预计影响客户订单与回款节奏。",
+                    "impact": 3,
+                    "effective_on": (today + timedelta(days=30)).isoformat(),
+                },
+            )
+        )
+        summary["industry_policy"] = {"industry": industry, "accounts_affected": policy["accounts_affected"]}
+
+    # Contracts: one approved and expiring soon, one missing the PIPL clause waiting in legal review.
+    first, second = accounts[0], accounts[min(1, len(accounts) - 1)]
+    expiring = await _ok(
+        await client.post(
+            f"/risk/accounts/{first['id']}/contracts",
+            json={
+                "title": f"{first['name']} 年度供货框架协议",
+                "contract_type": "framework",
+                "value": "12000000",
+                "start_on": (today - timedelta(days=290)).isoformat(),
+                "end_on": (today + timedelta(days=75)).isoformat(),
+                "auto_renewal": False,
+                "clauses": dict.fromkeys(ALL_CLAUSES, True),
+            },
+        )
+    )
+    for status in ("legal_review", "approved"):
+        await _ok(
+            await client.post(
+                f"/risk/contracts/{expiring['id']}/transitions",
+                json={"status": status, "note": "条款齐全，同意" if status == "approved" else ""},
+                headers=checker if status == "approved" else None,
+            )
+        )
+    missing = await _ok(
+        await client.post(
+            f"/risk/accounts/{second['id']}/contracts",
+            json={
+                "title": f"{second['name']} 数据服务合同",
+                "contract_type": "service",
+                "value": "2600000",
+                "start_on": today.isoformat(),
+                "end_on": (today + timedelta(days=730)).isoformat(),
+                "clauses": {c: c not in ("data_protection", "liability_cap") for c in ALL_CLAUSES},
+            },
+        )
+    )
+    await _ok(
+        await client.post(
+            f"/risk/contracts/{missing['id']}/transitions",
+            json={"status": "legal_review", "note": "请法务审核"},
+        )
+    )
+    summary["contracts"] = 2
+    reminders = await client.post("/risk/jobs/contract-reminders")
+    await _ok(reminders)
+    summary["reminders"] = len(reminders.json())
+    summary["grades"] = dict(summary["grades"])
+    return summary
