@@ -44,6 +44,18 @@ class ComplaintCreate(BaseModel):
     reporter_contact: str | None = Field(default=None, max_length=200)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
     owner_id: str | None = Field(default=None, max_length=100)
+    received_at: datetime | None = Field(
+        default=None,
+        description="When the customer complained, if earlier than now (a letter, a call logged later): "
+        "the SLA runs from then. At most 90 days back, never in the future.",
+    )
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware_received(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone")
+        return value
 
 
 class SlaRead(BaseModel):

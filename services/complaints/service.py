@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 TIERS = ("strategic", "key", "growth", "maintain")
 DEFAULT_TIER = "default"
 DEPARTMENTS = ("after_sales", "product", "quality", "logistics", "legal", "finance")
+MAX_BACKDATE_DAYS = 90
 CHANNELS = ("phone", "email", "wechat", "visit", "portal", "letter", "other")
 
 STATES = (
@@ -594,8 +595,17 @@ async def open_complaint(
     reporter_contact: str | None = None,
     attachments: list[dict[str, Any]] | None = None,
     owner_id: str | None = None,
+    received_at: datetime | None = None,
 ) -> Complaint:
-    """Register a complaint: one owner (the account's owner unless named), timers from the tier's policy."""
+    """Register a complaint: one owner (the account's owner unless named), timers from the tier's policy.
+
+    ``received_at`` (when the customer actually complained) starts the SLA clocks if given.
+    """
+    if received_at is not None and received_at > now + timedelta(minutes=5):
+        raise Unprocessable("received_at cannot be in the future", field="received_at")
+    if received_at is not None and received_at < now - timedelta(days=MAX_BACKDATE_DAYS):
+        raise Unprocessable(f"received_at is more than {MAX_BACKDATE_DAYS} days ago", field="received_at")
+    opened_at = received_at or now
     known = await session.get(Category, category)
     if known is None or not known.active:
         raise Unprocessable(f"Unknown complaint category {category!r}", field="category")
@@ -613,10 +623,10 @@ async def open_complaint(
         state="new",
         owner_id=owner_id or account.get("owner_id") or actor,
         opened_by=actor,
-        opened_at=now,
+        opened_at=opened_at,
         policy_tier=DEFAULT_TIER,
         hours_mode="calendar",
-        resolution_started_at=now,
+        resolution_started_at=opened_at,
         reopen_count=0,
         escalation_level=0,
         paused=False,
@@ -630,7 +640,7 @@ async def open_complaint(
     _log(
         session,
         complaint,
-        at=now,
+        at=opened_at,
         actor=actor,
         kind="opened",
         body=description,
@@ -647,13 +657,15 @@ async def open_complaint(
                 "category": category,
                 "severity": severity,
                 "owner_id": complaint.owner_id,
-                "opened_at": now,
+                "opened_at": opened_at,
                 "first_response_due_at": complaint.first_response_due_at,
                 "resolution_due_at": complaint.resolution_due_at,
             },
         ),
     )
     await session.flush()
+    # A complaint logged late may already be past its targets: breach and escalate at once.
+    await evaluate_timers(session=session, complaint=complaint, now=now, rules=rules)
     return complaint
 
 

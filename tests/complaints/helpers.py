@@ -14,7 +14,7 @@ from sqlalchemy import select
 from services.complaints.app import create_app
 from services.complaints.config import ComplaintsSettings
 from services.complaints.models import platform
-from shared.clock import FrozenClock
+from shared.clock import Clock
 from shared.events import AccountRegistered, AccountTierChanged
 from tests.support import auth, service_settings
 
@@ -27,7 +27,7 @@ ZHANG = auth("account_manager", user_id="am-zhang")
 VIEWER = auth("viewer", user_id="viewer-zhao")
 
 
-def make_app(database_url: str, clock: FrozenClock, nats_url: str | None = None, **overrides: Any) -> FastAPI:
+def make_app(database_url: str, clock: Clock, nats_url: str | None = None, **overrides: Any) -> FastAPI:
     """A complaints app on the given database and clock (no NATS unless a URL is given)."""
     settings = service_settings(ComplaintsSettings, database_url=database_url, nats_url=nats_url, **overrides)
     return create_app(settings, clock=clock)

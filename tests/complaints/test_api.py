@@ -296,3 +296,27 @@ async def test_intake_validates_category_and_fields_and_round_trips_chinese(sqli
     assert codes[:3] == ["product_quality", "delivery_timeliness", "communication_efficiency"]
     assert {"label_zh": "交付时效", "label_en": "Delivery timeliness"}.items() <= categories[1].items()
     assert by_risk.status_code == 403
+
+
+async def test_a_complaint_received_earlier_runs_its_sla_from_then_and_may_breach_at_intake(sqlite_database):
+    clock = FrozenClock(MONDAY_9AM_BEIJING)
+    app = make_app(await sqlite_database("complaints"), clock)
+    async with running(app) as client:
+        account_id = await register_account(app)
+        received = MONDAY_9AM_BEIJING - timedelta(hours=25)
+        late = await open_complaint(client, account_id, received_at=received.isoformat())
+        future = await client.post(
+            "/complaints",
+            json={
+                "account_id": account_id,
+                "title": "t",
+                "description": "d",
+                "category": "other",
+                "received_at": (MONDAY_9AM_BEIJING + timedelta(hours=1)).isoformat(),
+            },
+            headers=SUPERVISOR,
+        )
+    assert parse_time(late["opened_at"]) == received
+    assert parse_time(late["first_response_due_at"]) == received + timedelta(hours=24)
+    assert late["sla"]["breached"] is True and late["escalation_level"] == 1
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "received_at"
