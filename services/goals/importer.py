@@ -277,7 +277,7 @@ async def bulk_insert_sales(session: AsyncSession, rows: list[dict[str, Any]]) -
         sql = f"INSERT INTO sales_records ({', '.join(_SALES_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
         await conn.exec_driver_sql(sql, params)
         return
-    await conn.execute(insert(SalesRecord.__table__), rows)
+    await conn.execute(insert(SalesRecord.__table__), rows)  # type: ignore[arg-type]
 
 
 async def start_batch(
@@ -333,7 +333,7 @@ async def run_import(
 ) -> dict[str, Any]:
     """Import a claimed batch from ``path``; commits per chunk; publishes per account-month at the end."""
     try:
-        enc = encoding or await asyncio.to_thread(detect_encoding, path)
+        enc = encoding if encoding is not None else await asyncio.to_thread(detect_encoding, path)
         total = await asyncio.to_thread(count_rows, path)
         async with db.transaction() as session:
             accounts = await known_account_ids(session, visible_to=visible_to)
