@@ -78,12 +78,12 @@ class ServiceProcess:
         )
         return self
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, path: str = "/readyz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None and self.process.poll() is None, f"{self.name} exited; see its log"
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}{path}", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -119,7 +119,7 @@ class Platform:
     def api(self) -> str:
         return f"{self.gateway.url}/api/v1"
 
-    def gateway_settings(self, database_url: str, **overrides: Any) -> GatewaySettings:
+    def gateway_settings(self, database_url: str, *, with_nats: bool = True, **overrides: Any) -> GatewaySettings:
         urls = {f"{name}_url": proc.url for name, proc in self.services.items()}
         values = {
             **urls,
@@ -127,7 +127,9 @@ class Platform:
             "openapi_refresh_seconds": 0.5,
             **overrides,
         }
-        return service_settings(GatewaySettings, database_url=database_url, nats_url=self.nats.url, **values)
+        return service_settings(
+            GatewaySettings, database_url=database_url, nats_url=self.nats.url if with_nats else None, **values
+        )
 
 
 def gateway_process(workdir: Path, nats_url: str, services: dict[str, ServiceProcess]) -> ServiceProcess:

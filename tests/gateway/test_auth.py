@@ -49,7 +49,8 @@ async def test_password_login_gives_a_token_the_gateway_and_the_services_accept(
     proxied = await api.get(f"/accounts/{platform.accounts['zhang']}/overview", headers=bearer)
     assert proxied.status_code == 200
     # The services verify the gateway's token themselves (no trusted header).
-    direct = httpx.get(f"{platform.services['risk'].url}/risk/views/portfolio", headers=bearer)
+    async with httpx.AsyncClient() as client:
+        direct = await client.get(f"{platform.services['risk'].url}/risk/views/portfolio", headers=bearer)
     assert direct.status_code == 200
 
 

@@ -1,0 +1,120 @@
+"""The composed views match what the services hold; changes show at once; the merged OpenAPI is complete."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+
+from gateway.openapi import public_path
+from tests.gateway.platform import Platform
+from tests.support import auth, wait_until
+
+SUPERVISOR = auth("supervisor", user_id="sup-wang")
+LI = auth("account_manager", user_id="am-li")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _steady(value: Any) -> Any:
+    """The value without instants computed at request time ("since now − 30 days" and the like)."""
+    if isinstance(value, dict):
+        return {k: _steady(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_steady(v) for v in value]
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        return "<instant>"
+    return value
+
+
+async def _direct(platform: Platform, service: str, path: str, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=platform.services[service].url, headers=headers) as client:
+        return await client.get(path)
+
+
+async def test_overview_matches_each_services_own_view_of_the_account(api: httpx.AsyncClient, platform: Platform):
+    account = platform.accounts["li"]
+    for headers in (SUPERVISOR, LI):
+        for _ in range(2):  # the second answer comes from the cache and must match too
+            overview = await api.get(f"/accounts/{account}/overview", headers=headers)
+            assert overview.status_code == 200
+            body = overview.json()
+            assert body["account_id"] == account and body["unavailable"] == []
+            assert body["account"]["name"] == "华东精密制造有限公司" and body["account"]["owner_id"] == "am-li"
+            for service, section in body["sections"].items():
+                direct = await _direct(platform, service, f"/{service}/views/accounts/{account}", headers)
+                assert direct.status_code == 200, (service, direct.text)
+                assert section["status"] == "ok"
+                assert _steady(section["data"]) == _steady(direct.json()), service
+
+
+async def test_portfolio_matches_each_services_board_for_supervisor_and_own_book_for_manager(
+    api: httpx.AsyncClient, platform: Platform
+):
+    for headers, scope in ((SUPERVISOR, "portfolio"), (LI, "own")):
+        for _ in range(2):
+            board = (await api.get("/portfolio", headers=headers)).json()
+            assert board["scope"] == scope and board["unavailable"] == []
+            for service, section in board["sections"].items():
+                direct = await _direct(platform, service, f"/{service}/views/portfolio", headers)
+                assert _steady(section["data"]) == _steady(direct.json()), (scope, service)
+    supervisor_board = (await api.get("/portfolio", headers=SUPERVISOR)).json()
+    own_board = (await api.get("/portfolio", headers=LI)).json()
+    assert platform.accounts["zhang"] not in str(own_board)
+    assert supervisor_board != own_board
+
+
+async def test_a_change_through_the_api_is_in_the_very_next_overview(api: httpx.AsyncClient, platform: Platform):
+    account = platform.accounts["shared"]
+    path = f"/accounts/{account}/overview"
+    before = (await api.get(path, headers=SUPERVISOR)).json()  # warms the cache
+    assert "北京联合能源集团" in str(before["sections"]["scoring"]["data"])
+    changed = await api.patch(f"/accounts/{account}", json={"name": "北京联合能源集团（更名）"}, headers=SUPERVISOR)
+    assert changed.status_code == 200, changed.text
+    after = (await api.get(path, headers=SUPERVISOR)).json()
+    assert "北京联合能源集团（更名）" in str(after["sections"]["scoring"]["data"])
+
+
+async def test_a_change_made_behind_the_gateway_reaches_the_overview_through_events(
+    api: httpx.AsyncClient, platform: Platform
+):
+    account = platform.accounts["zhang"]
+    path = f"/accounts/{account}/overview"
+    assert "深圳云启科技" in str((await api.get(path, headers=SUPERVISOR)).json()["sections"]["scoring"]["data"])
+    async with httpx.AsyncClient(base_url=platform.services["scoring"].url, headers=SUPERVISOR) as scoring:
+        response = await scoring.patch(f"/accounts/{account}", json={"name_en": "Yunqi Tech"})
+        assert response.status_code == 200, response.text
+    started = time.monotonic()
+
+    async def shows_change() -> bool:
+        body = (await api.get(path, headers=SUPERVISOR)).json()
+        return "Yunqi Tech" in str(body["sections"]["scoring"]["data"])
+
+    await wait_until(shows_change, timeout=5, message="the event to invalidate the cached section")
+    assert time.monotonic() - started < 2.0
+
+
+async def test_every_route_in_the_services_openapi_is_in_the_gateways(api: httpx.AsyncClient, platform: Platform):
+    merged = (await api.get(f"{platform.gateway.url}/openapi.json")).json()
+    total = 0
+    for name, proc in platform.services.items():
+        own = (await _direct(platform, name, "/openapi.json", {})).json()
+        for path, item in own["paths"].items():
+            public = public_path(name, path)
+            assert public in merged["paths"], (name, path)
+            for method in item:
+                assert method in merged["paths"][public], (name, method, path)
+                total += 1
+        for schema in own.get("components", {}).get("schemas", {}):
+            assert schema in merged["components"]["schemas"] or f"{name}__{schema}" in merged["components"]["schemas"]
+    assert total > 20
+    for own_route in (
+        "/api/v1/auth/token",
+        "/api/v1/accounts/{account_id}/overview",
+        "/api/v1/portfolio",
+        "/api/v1/users",
+    ):
+        assert own_route in merged["paths"]
+    assert {"OAuth2Password", "ApiKey"} <= set(merged["components"]["securitySchemes"])
+    assert (await api.get(f"{platform.gateway.url}/docs")).status_code == 200
