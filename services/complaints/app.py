@@ -1,5 +1,6 @@
 """The complaints app: ``create_app(settings)``."""
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,8 @@ SPEC = ServiceSpec(
 def create_app(settings: ComplaintsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the complaints app (settings from the environment unless given)."""
     settings = settings or ComplaintsSettings()
-    spec = ServiceSpec(
-        **{
-            **SPEC.__dict__,
-            "jobs": [PeriodicJob("sla-timers", run_sla_check, settings.sla_check_interval_seconds)],
-        }
-    )
+    jobs = [PeriodicJob("sla-timers", run_sla_check, settings.sla_check_interval_seconds)]
+    spec = replace(SPEC, jobs=jobs if settings.sla_check_enabled else [])
     app = build_service_app(spec, settings, clock=clock)
     app.state.complaint_rules = rules_from_settings(settings)
     return app

@@ -32,4 +32,6 @@ class ComplaintsSettings(ServiceSettings):
     # The escalation ladder above the owner: level 1 = KA supervisor, level 2 = director.
     escalation_supervisor_id: str = "sup-wang"
     escalation_director_id: str = "director"
+    # The periodic SLA check (tests switch it off and call ``run_sla_check`` themselves).
+    sla_check_enabled: bool = True
     sla_check_interval_seconds: float = Field(default=30.0, gt=0)

@@ -4,14 +4,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints.service import Rules, apply_tier_change
 from shared.bus import Handler, HandlerContext
-from shared.events import AccountTierChanged
+from shared.events import AccountTierChanged, AccountUpdated
 from shared.projection import PROJECTION_HANDLERS, merge_handlers
 
 
 async def switch_open_complaints_to_new_tier(
-    session: AsyncSession, event: AccountTierChanged, ctx: HandlerContext
+    session: AsyncSession, event: AccountTierChanged | AccountUpdated, ctx: HandlerContext
 ) -> None:
-    """After the projection took the new tier, put the account's open complaints on that tier's policy."""
+    """After the projection took the (new) tier, put the account's open complaints on that tier's policy."""
     if event.account_id is None:
         return
     rules: Rules = ctx.state.complaint_rules
@@ -19,5 +19,9 @@ async def switch_open_complaints_to_new_tier(
 
 
 HANDLERS: dict[str, list[Handler]] = merge_handlers(
-    PROJECTION_HANDLERS, {"accounts.tier_changed": [switch_open_complaints_to_new_tier]}
+    PROJECTION_HANDLERS,
+    {
+        "accounts.tier_changed": [switch_open_complaints_to_new_tier],
+        "accounts.updated": [switch_open_complaints_to_new_tier],  # a snapshot may carry a new tier too
+    },
 )

@@ -481,7 +481,9 @@ async def evaluate_timers(*, session: AsyncSession, complaint: Complaint, now: d
     return happened
 
 
-async def check_sla_timers(*, session: AsyncSession, now: datetime, rules: Rules) -> dict[str, int]:
+async def check_sla_timers(
+    *, session: AsyncSession, now: datetime, rules: Rules, batch_size: int = 1000
+) -> dict[str, int]:
     """Compare every stored timer with ``now``: record warnings and breaches, escalate (the periodic job)."""
     c = Complaint
     due = or_(
@@ -495,7 +497,11 @@ async def check_sla_timers(*, session: AsyncSession, now: datetime, rules: Rules
         select(Complaint)
         .where(Complaint.state.in_(OPEN_STATES), Complaint.paused.is_(False), due)
         .order_by(Complaint.opened_at)
+        .limit(batch_size)
     )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Several replicas may run the job at once: each takes the complaints no other pass holds.
+        query = query.with_for_update(skip_locked=True)
     counts: dict[str, int] = {}
     for complaint in (await session.execute(query)).scalars().all():
         for what in await evaluate_timers(session=session, complaint=complaint, now=now, rules=rules):
@@ -504,7 +510,7 @@ async def check_sla_timers(*, session: AsyncSession, now: datetime, rules: Rules
 
 
 async def apply_tier_change(*, session: AsyncSession, account_id: str, now: datetime, rules: Rules) -> int:
-    """Switch the account's open complaints to the policy of its (new) tier and recompute their timers."""
+    """Put the account's open complaints on the policy of its current tier; returns how many changed."""
     complaints = (
         (
             await session.execute(
@@ -514,22 +520,25 @@ async def apply_tier_change(*, session: AsyncSession, account_id: str, now: date
         .scalars()
         .all()
     )
+    changed = 0
     for complaint in complaints:
-        before = complaint.policy_tier
+        before = (complaint.policy_tier, complaint.first_response_due_at, complaint.resolution_due_at)
         await recompute_timers(session=session, complaint=complaint, rules=rules)
-        if complaint.policy_tier != before:
-            _log(
-                session,
-                complaint,
-                at=now,
-                actor="system",
-                kind="policy_changed",
-                data={"from": before, "to": complaint.policy_tier, "why": "tier_changed"},
-            )
+        if (complaint.policy_tier, complaint.first_response_due_at, complaint.resolution_due_at) == before:
+            continue
+        changed += 1
+        _log(
+            session,
+            complaint,
+            at=now,
+            actor="system",
+            kind="policy_changed",
+            data={"from": before[0], "to": complaint.policy_tier, "why": "tier_changed"},
+        )
         _touch(complaint, now)
         await evaluate_timers(session=session, complaint=complaint, now=now, rules=rules)
     await session.flush()
-    return len(complaints)
+    return changed
 
 
 async def update_policy(

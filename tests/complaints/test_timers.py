@@ -17,7 +17,7 @@ from tests.complaints.helpers import (
     parse_time,
     register_account,
 )
-from tests.support import running
+from tests.support import running, wait_until
 
 
 async def test_unanswered_complaint_is_breached_and_escalated_by_the_stored_timer_after_a_restart(make_database):
@@ -140,3 +140,23 @@ async def test_policy_change_recomputes_stored_timers(sqlite_database):
     assert parse_time(body["first_response_due_at"]) == MONDAY_9AM_BEIJING + timedelta(days=1, hours=7)
     # 40 business hours: Mon–Thu (36 h) + 4 h on Friday → Friday 13:00 Beijing.
     assert parse_time(body["resolution_due_at"]) == MONDAY_9AM_BEIJING + timedelta(days=4, hours=4)
+
+
+async def test_the_periodic_job_breaches_overdue_complaints_on_its_own(sqlite_database):
+    clock = FrozenClock(MONDAY_9AM_BEIJING)
+    url = await sqlite_database("complaints")
+    setup = make_app(url, clock)
+    async with running(setup) as client:
+        account_id = await register_account(setup)
+        complaint = await open_complaint(client, account_id, severity="low")
+    clock.advance(timedelta(days=2))
+    app = make_app(url, clock, sla_check_enabled=True, sla_check_interval_seconds=0.05)
+    async with running(app) as client:
+
+        async def escalated() -> bool:
+            body = (await client.get(f"/complaints/{complaint['id']}", headers=SUPERVISOR)).json()
+            return bool(body["escalation_level"] == 1)
+
+        await wait_until(escalated, message="the job escalated the overdue complaint")
+    types = [e["type"] for e in await outbox_events(app, complaint["id"])]
+    assert types == ["complaints.opened", "complaints.escalated"]
