@@ -36,8 +36,10 @@ async def log_engagement(
     )
     session.add(engagement)
     await session.flush()
-    await refresh_contact_level(session, account_id=account.id, now=now)
-    await rescore_account(session, tables, account_id=account.id, now=now, reason="engagement logged", actor=user_id)
+    if await refresh_contact_level(session, account_id=account.id, now=now):
+        await rescore_account(
+            session, tables, account_id=account.id, now=now, reason="contact level reached", actor=user_id
+        )
     return engagement
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.credit_code import credit_code_problem
 from services.scoring.models import Account, Contact
 from services.scoring.rescoring import features_for, refresh_contact_level, rescore_account
-from services.scoring.schemas import AccountCreate, AccountUpdate, ContactCreate
-from shared.auth import ACCOUNT_MANAGER, Principal, visible_accounts_clause
+from services.scoring.schemas import AccountCreate, AccountUpdate, ContactCreate, RatingsUpdate
+from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import add_event
 from shared.db import PlatformTables
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -87,6 +87,8 @@ async def register_account(
     owner_id = data.owner_id or principal.user_id
     if not principal.sees_whole_portfolio and principal.has_any({ACCOUNT_MANAGER}) and owner_id != principal.user_id:
         raise Forbidden("Account managers register accounts they own themselves")
+    if data.ratings is not None and not principal.has_any({SUPERVISOR, ADMIN, SERVICE}):
+        raise Forbidden("Only the supervisor rates strategic significance")
     code = _check_credit_code(data.credit_code)
     await _ensure_unique_code(session, code)
     account = Account(
@@ -106,6 +108,7 @@ async def register_account(
         team_member_ids=_team(owner_id, data.team_member_ids),
         cooperation_since=data.cooperation_since,
         version=1,
+        **_ratings_fields(data.ratings, principal.user_id, now),
         created_at=now,
         updated_at=now,
     )
@@ -123,6 +126,13 @@ async def register_account(
     await refresh_contact_level(session, account_id=account.id, now=now)
     await rescore_account(session, tables, account_id=account.id, now=now, reason="registered", actor=principal.user_id)
     return account
+
+
+def _ratings_fields(ratings: RatingsUpdate | None, user_id: str, now: datetime) -> dict[str, Any]:
+    if ratings is None:
+        return {}
+    fields = ratings.model_dump(exclude={"rationale"}, exclude_unset=True)
+    return {**fields, "ratings_rationale": ratings.rationale, "rated_by": user_id, "rated_at": now}
 
 
 def _contact(account_id: str, data: ContactCreate, now: datetime) -> Contact:
@@ -227,8 +237,8 @@ async def add_contact(
     contact = _contact(account.id, data, now)
     session.add(contact)
     await session.flush()
-    await refresh_contact_level(session, account_id=account.id, now=now)
-    await rescore_account(session, tables, account_id=account.id, now=now, reason="contact added")
+    if await refresh_contact_level(session, account_id=account.id, now=now):
+        await rescore_account(session, tables, account_id=account.id, now=now, reason="contact level reached")
     return contact
 
 

@@ -318,8 +318,11 @@ async def record_credit_grade(
     return changed
 
 
-async def refresh_contact_level(session: AsyncSession, *, account_id: str, now: datetime) -> None:
-    """The highest level reached: by contacts on record or logged engagements (execution 1 … executive 3)."""
+async def refresh_contact_level(session: AsyncSession, *, account_id: str, now: datetime) -> bool:
+    """The highest level reached: by contacts on record or logged engagements (execution 1 … executive 3).
+
+    True when it changed (only then does the score move).
+    """
     levels = set((await session.execute(select(Contact.level).where(Contact.account_id == account_id))).scalars())
     levels |= set(
         (await session.execute(select(Engagement.level).where(Engagement.account_id == account_id).distinct()))
@@ -327,9 +330,13 @@ async def refresh_contact_level(session: AsyncSession, *, account_id: str, now: 
         .all()
     )
     features = await features_for(session, account_id=account_id, now=now)
-    features.highest_contact_level = max((LEVEL_RANK.get(level, 0) for level in levels), default=0)
+    highest = max((LEVEL_RANK.get(level, 0) for level in levels), default=0)
+    if highest == features.highest_contact_level:
+        return False
+    features.highest_contact_level = highest
     features.updated_at = now
     await session.flush()
+    return True
 
 
 # ---------------------------------------------------------------- scoring one account

@@ -57,6 +57,7 @@ class AccountCreate(BaseModel):
     team_member_ids: list[str] = Field(default_factory=list)
     cooperation_since: date | None = None
     contacts: list[ContactCreate] = Field(default_factory=list)
+    ratings: RatingsUpdate | None = Field(default=None, description="Initial qualitative ratings (supervisor)")
 
 
 class AccountUpdate(BaseModel):
@@ -328,3 +329,6 @@ class TierDistribution(BaseModel):
 
     total: int
     tiers: list[dict[str, Any]]
+
+
+AccountCreate.model_rebuild()
