@@ -132,3 +132,13 @@ def test_configured_hours_and_extra_holidays_are_honoured():
 )
 def test_timer_state_at_ten_oclock(kwargs, expected):
     assert sla.sla_state(now=bj(2026, 3, 2, 10, 15), **kwargs) == expected
+
+
+def test_odd_minutes_across_mid_autumn_with_a_pause_are_exact():
+    # Thursday 24 Sep 17:37, 1000 business minutes: 23 on Thursday; 25–27 Sep (中秋节) off;
+    # Monday 28 Sep 09:00–10:00 (60), paused 10:00–11:13, 11:13–18:00 (407); Tuesday 09:00 + 510 = 17:30.
+    start = bj(2026, 9, 24, 17, 37)
+    pauses = [(bj(2026, 9, 28, 10), bj(2026, 9, 28, 11, 13))]
+    assert sla.due_at(start, 1000, mode="business", calendar=CALENDAR, pauses=pauses) == bj(2026, 9, 29, 17, 30)
+    # In calendar hours the same target ends before the pause: 16 h 40 min later.
+    assert sla.due_at(start, 1000, mode="calendar", calendar=CALENDAR, pauses=pauses) == bj(2026, 9, 25, 10, 17)
