@@ -1,12 +1,13 @@
 """The risk service app: ``create_app(settings)``."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.risk.config import RiskSettings
 from services.risk.handlers import HANDLERS
-from services.risk.jobs import contract_reminders_job, seed_on_start
+from services.risk.jobs import contract_reminders_job, credit_watch_job, seed_on_start
 from services.risk.models import platform
 from services.risk.routes import router
 from shared.clock import Clock
@@ -21,11 +22,19 @@ SPEC = ServiceSpec(
     routers=[router],
     publishes=["risk"],
     handlers=HANDLERS,
-    jobs=[PeriodicJob("contract-expiry-reminders", run=contract_reminders_job, interval_seconds=3600)],
     on_start=seed_on_start,
 )
 
 
 def create_app(settings: RiskSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the risk app (settings from the environment unless given)."""
-    return build_service_app(SPEC, settings or RiskSettings(), clock=clock)
+    settings = settings or RiskSettings()
+    jobs = (
+        [
+            PeriodicJob("contract-expiry-reminders", contract_reminders_job, settings.jobs_interval_seconds),
+            PeriodicJob("credit-watch", credit_watch_job, settings.jobs_interval_seconds),
+        ]
+        if settings.jobs_enabled
+        else []
+    )
+    return build_service_app(replace(SPEC, jobs=jobs), settings, clock=clock)

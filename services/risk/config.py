@@ -13,3 +13,6 @@ class RiskSettings(ServiceSettings):
     service_name: str = "risk"
     port: int = 8003
     database_url: str = "sqlite+aiosqlite:///./var/risk.db"
+    # Periodic jobs (contract reminders, credit watch); tests switch them off and call the job functions.
+    jobs_enabled: bool = True
+    jobs_interval_seconds: float = 3600

@@ -21,6 +21,8 @@ SIGNAL_TYPES: dict[str, str] = {
     "sales_drop": "drop of monthly revenue versus the previous month, in %",
     "revenue_concentration": "the account's share of our revenue over the last 12 months, in %",
     "contract_expiry": "days until a contract expires",
+    "receivables_overdue": "days past due of an open invoice (recorded as it enters each aging bucket)",
+    "credit_utilisation": "exposure ÷ credit limit in force, in %",
 }
 
 # Alert lifecycle: raised → acknowledged → mitigating → cleared (a false alarm may be cleared at once).
@@ -180,6 +182,26 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
             {"operator": "lte", "threshold": "30", "level": "orange"},
         ],
     },
+    {
+        "code": "RECEIVABLES_OVERDUE",
+        "name": "应收逾期 Receivables overdue",
+        "signal_type": "receivables_overdue",
+        "conditions": [
+            {"operator": "gte", "threshold": "1", "level": "yellow"},
+            {"operator": "gte", "threshold": "31", "level": "orange"},
+            {"operator": "gte", "threshold": "91", "level": "red"},
+        ],
+    },
+    {
+        "code": "CREDIT_UTILISATION",
+        "name": "额度占用过高 Credit utilisation high",
+        "signal_type": "credit_utilisation",
+        "conditions": [
+            {"operator": "gte", "threshold": "90", "level": "yellow"},
+            {"operator": "gt", "threshold": "100", "level": "orange"},
+            {"operator": "gte", "threshold": "120", "level": "red"},
+        ],
+    },
 )
 
 DEFAULT_PLANS: dict[str, list[dict[str, Any]]] = {
@@ -220,5 +242,12 @@ DEFAULT_PLANS: dict[str, list[dict[str, Any]]] = {
     ],
     "contract_expiry": [
         {"title": "启动续约谈判 Start renewal negotiation", "owner": "account_owner", "due_in_days": 14},
+    ],
+    "receivables_overdue": [
+        {"title": "催收并确认付款计划 Collection call and payment plan", "owner": "account_owner", "due_in_days": 2},
+        {"title": "评估是否暂停发货 Decide whether to hold deliveries", "owner": "risk_officer", "due_in_days": 5},
+    ],
+    "credit_utilisation": [
+        {"title": "复核额度与在途订单 Review the limit and open orders", "owner": "risk_officer", "due_in_days": 3},
     ],
 }

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.risk.alerts import seed_defaults
 from services.risk.contracts import run_expiry_reminders
+from services.risk.service import expire_temporary_limits, refresh_all_credit_signals
 from shared.db import Database
 
 log = logging.getLogger("kam.risk")
@@ -30,3 +31,12 @@ async def contract_reminders_job(app: FastAPI) -> int:
     async with db.transaction() as session:
         sent = await run_expiry_reminders(session, now=app.state.clock.now())
     return len(sent)
+
+
+async def credit_watch_job(app: FastAPI) -> int:
+    """Expire temporary limits and refresh overdue/utilisation signals at the app clock's now."""
+    db: Database = app.state.db
+    async with db.transaction() as session:
+        now = app.state.clock.now()
+        await expire_temporary_limits(session, now=now)
+        return await refresh_all_credit_signals(session, now=now)

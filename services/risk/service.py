@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.exposure import CreditCheckResult, OpenOrder, Receivable, aging, credit_check, utilisation_pct
+from services.risk.alerts import record_signal
+from services.risk.exposure import (
+    CreditCheckResult,
+    OpenOrder,
+    Receivable,
+    aging,
+    bucket_for,
+    credit_check,
+    utilisation_pct,
+)
 from services.risk.exposure import payment_behaviour as derive_payment_behaviour
 from services.risk.models import (
     CreditAssessment,
@@ -34,6 +43,10 @@ from shared.events import CreditAssessed, CreditLimitChanged
 
 # Orders that count as exposure; blocked orders do not until released.
 EXPOSED_ORDER_STATUSES = ("open", "released")
+# First day of each overdue bucket: the value of a receivables_overdue signal (stable while in the bucket).
+BUCKET_START_DAYS = {"1_30": 1, "31_60": 31, "61_90": 61, "over_90": 91}
+# Utilisation is recorded as a signal from this percentage on, once per 10-point band.
+UTILISATION_WATCH_PCT = Decimal(50)
 
 
 async def get_profile(session: AsyncSession, *, account_id: str) -> CreditProfile | None:
@@ -256,8 +269,46 @@ async def decide_limit_request(
                 },
             ),
         )
+        await session.flush()
+        await refresh_credit_signals(session, account_id=request.account_id, now=now)
     await session.flush()
     return request
+
+
+async def expire_temporary_limits(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Drop temporary limits past their expiry and publish the change back to the permanent limit."""
+    today = now.date()
+    expired = (
+        await session.execute(
+            select(CreditProfile).where(
+                CreditProfile.temporary_limit.is_not(None), CreditProfile.temporary_limit_expires_on < today
+            )
+        )
+    ).scalars()
+    accounts = []
+    for profile in list(expired):
+        old = profile.temporary_limit
+        profile.temporary_limit, profile.temporary_limit_expires_on = None, None
+        profile.version += 1
+        profile.updated_at = now
+        await add_event(
+            session,
+            platform.outbox,
+            CreditLimitChanged(
+                source="risk",
+                account_id=profile.account_id,
+                data={
+                    "old_limit": old,
+                    "new_limit": profile.credit_limit if profile.credit_limit is not None else Decimal(0),
+                    "currency": profile.currency,
+                    "request_id": None,
+                    "approved_by": None,
+                },
+            ),
+        )
+        accounts.append(profile.account_id)
+    await session.flush()
+    return accounts
 
 
 # ---------------------------------------------------------------- receivables and orders
@@ -295,6 +346,7 @@ async def add_invoice(
     )
     session.add(invoice)
     await session.flush()
+    await refresh_credit_signals(session, account_id=account_id, now=now)
     return invoice
 
 
@@ -381,6 +433,7 @@ async def check_order(
         )
         session.add(order)
         await session.flush()
+        await refresh_credit_signals(session, account_id=account_id, now=now)
     return result, order
 
 
@@ -400,6 +453,7 @@ async def release_order(session: AsyncSession, *, order: SalesOrder, reason: str
         )
     order.status, order.released_by, order.released_at, order.release_reason = "released", by, now, reason
     await session.flush()
+    await refresh_credit_signals(session, account_id=order.account_id, now=now)
     return order
 
 
@@ -414,3 +468,63 @@ async def close_order(session: AsyncSession, *, order: SalesOrder) -> SalesOrder
     order.status = "closed"
     await session.flush()
     return order
+
+
+# ---------------------------------------------------------------- credit signals for early warning
+
+
+async def refresh_credit_signals(session: AsyncSession, *, account_id: str, now: datetime) -> None:
+    """Turn overdue invoices (one signal per invoice and aging bucket) and high utilisation into signals."""
+    today = now.date()
+    invoices = (
+        await session.execute(
+            select(Invoice).where(
+                Invoice.account_id == account_id, Invoice.amount > Invoice.paid_amount, Invoice.due_on < today
+            )
+        )
+    ).scalars()
+    for invoice in list(invoices):
+        days = (today - invoice.due_on).days
+        bucket = bucket_for(days)
+        await record_signal(
+            session,
+            account_id=account_id,
+            signal_type="receivables_overdue",
+            value=Decimal(BUCKET_START_DAYS[bucket]),
+            source="job",
+            source_ref=f"overdue:{invoice.id}:{bucket}",
+            title=f"发票 {invoice.number} 逾期 {days} 天 (invoice {invoice.number} {days} days past due, "
+            f"{invoice.amount - invoice.paid_amount:f} {invoice.currency} open)",
+            details={"invoice_id": invoice.id, "days_past_due": days, "bucket": bucket},
+            now=now,
+        )
+    summary = await exposure_summary(session, account_id=account_id, today=today)
+    pct: Decimal | None = summary["utilisation_pct"]
+    if pct is None or pct < UTILISATION_WATCH_PCT:
+        return
+    band = min(int(pct // 10) * 10, 200)
+    await record_signal(
+        session,
+        account_id=account_id,
+        signal_type="credit_utilisation",
+        value=pct,
+        source="job",
+        source_ref=f"utilisation:{band}",
+        title=f"额度占用 {pct:f}% (exposure {summary['exposure']:f} of {summary['effective_limit']:f})",
+        details={"exposure": str(summary["exposure"]), "limit": str(summary["effective_limit"])},
+        now=now,
+    )
+
+
+async def refresh_all_credit_signals(session: AsyncSession, *, now: datetime) -> int:
+    """Refresh the credit signals of every account with receivables or a limit (aging moves with time)."""
+    with_invoices = set((await session.execute(select(Invoice.account_id).distinct())).scalars())
+    with_limits = set(
+        (
+            await session.execute(select(CreditProfile.account_id).where(CreditProfile.credit_limit.is_not(None)))
+        ).scalars()
+    )
+    accounts = sorted(with_invoices | with_limits)
+    for account_id in accounts:
+        await refresh_credit_signals(session, account_id=account_id, now=now)
+    return len(accounts)

@@ -20,9 +20,11 @@ from tests.support import service_settings
 START = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
 
 
-def make_app(database_url: str, *, nats_url: str | None = None, clock: FrozenClock | None = None) -> FastAPI:
-    """A risk app on ``database_url`` with a frozen clock (at START unless given)."""
-    settings = service_settings(RiskSettings, database_url=database_url, nats_url=nats_url)
+def make_app(
+    database_url: str, *, nats_url: str | None = None, clock: FrozenClock | None = None, jobs_enabled: bool = False
+) -> FastAPI:
+    """A risk app on ``database_url`` with a frozen clock (at START unless given); tests run jobs themselves."""
+    settings = service_settings(RiskSettings, database_url=database_url, nats_url=nats_url, jobs_enabled=jobs_enabled)
     return create_app(settings, clock=clock or FrozenClock(START))
 
 

@@ -55,15 +55,22 @@ async def test_account_and_portfolio_views_show_grade_utilisation_aging_alerts_a
         assert credit["over_limit"] is True
         assert view["aging"]["31_60"] == "1500.0000"
         assert view["aging"]["overdue"] == "1500.0000"
-        assert view["open_alerts_by_level"] == {"green": 0, "yellow": 0, "orange": 0, "red": 1}
-        assert [a["rule_code"] for a in view["open_alerts"]] == ["RELATIONSHIP_RISK"]
+        # Relationship risk (level-2 escalation) and 150 % utilisation are red; 42 days overdue is orange.
+        assert view["open_alerts_by_level"] == {"green": 0, "yellow": 0, "orange": 1, "red": 2}
+        assert sorted(a["rule_code"] for a in view["open_alerts"]) == [
+            "CREDIT_UTILISATION",
+            "RECEIVABLES_OVERDUE",
+            "RELATIONSHIP_RISK",
+        ]
+        assert view["open_alerts"][-1]["rule_code"] == "RECEIVABLES_OVERDUE"  # most severe first
         [attention] = view["contracts_needing_attention"]
         assert attention["reasons"] == ["missing_mandatory_clauses"]
         assert "confidentiality" in attention["missing_clauses"]
 
         board = (await client.get("/risk/views/portfolio", headers=auth("supervisor", user_id="sup-wang"))).json()
-        assert {"tier": "strategic", "level": "red", "count": 1} in board["heatmap"]
-        assert sum(cell["count"] for cell in board["heatmap"]) == 1
+        assert {"tier": "strategic", "level": "red", "count": 2} in board["heatmap"]
+        assert {"tier": "strategic", "level": "orange", "count": 1} in board["heatmap"]
+        assert sum(cell["count"] for cell in board["heatmap"]) == 3
         assert [(r["account_id"], r["utilisation_pct"]) for r in board["over_limit"]] == [(over, "150.00")]
         assert [(r["account_id"], r["highest_level"]) for r in board["top_risks"]] == [(over, "red")]
         assert board["grades"]["E"] == 1
