@@ -16,6 +16,9 @@ Department = Literal["after_sales", "product", "quality", "logistics", "legal", 
 Visibility = Literal["internal", "customer"]
 HoursModeName = Literal["calendar", "business"]
 TierName = Literal["default", "strategic", "key", "growth", "maintain"]
+StateName = Literal[
+    "new", "acknowledged", "investigating", "solution_proposed", "resolved", "revisited", "closed", "reopened"
+]
 
 
 class _Read(BaseModel):

@@ -320,3 +320,23 @@ async def test_a_complaint_received_earlier_runs_its_sla_from_then_and_may_breac
     assert parse_time(late["first_response_due_at"]) == received + timedelta(hours=24)
     assert late["sla"]["breached"] is True and late["escalation_level"] == 1
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "received_at"
+
+
+async def test_list_filters_and_refuses_unknown_filter_values(sqlite_database):
+    clock = FrozenClock(MONDAY_9AM_BEIJING)
+    app = make_app(await sqlite_database("complaints"), clock)
+    async with running(app, headers=SUPERVISOR) as client:
+        account_id = await register_account(app)
+        critical = await open_complaint(client, account_id, severity="critical")
+        await open_complaint(client, account_id, severity="low", category="billing_pricing")
+        await client.post(f"/complaints/{critical['id']}/acknowledge", json={"message": "收到"})
+        acknowledged = (await client.get("/complaints?state=acknowledged")).json()
+        billing = (await client.get("/complaints?category=billing_pricing")).json()
+        oldest_first = (await client.get("/complaints?sort=opened_at&limit=1")).json()
+        bad_state = await client.get("/complaints?state=lost")
+        bad_sort = await client.get("/complaints?sort=-colour")
+    assert [c["id"] for c in acknowledged["items"]] == [critical["id"]]
+    assert billing["total"] == 1 and billing["items"][0]["severity"] == "low"
+    assert oldest_first["total"] == 2 and len(oldest_first["items"]) == 1
+    assert bad_state.status_code == 422
+    assert bad_sort.status_code == 422 and bad_sort.json()["errors"][0]["field"] == "sort"

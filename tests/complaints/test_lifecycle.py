@@ -210,3 +210,13 @@ async def test_closing_needs_a_revisit_or_a_waiver_with_reason(sqlite_database):
     assert closed.json()["state"] == "closed"
     event = next(e for e in await outbox_events(app, cid) if e["type"] == "complaints.closed")
     assert event["data"]["waived"] is True and event["data"]["satisfaction"] is None
+
+
+def test_api_state_names_match_the_state_machine():
+    from typing import get_args
+
+    from services.complaints.schemas import StateName
+
+    assert get_args(StateName) == STATES
+    assert set(TRANSITIONS) == set(STATES)
+    assert all(set(targets) <= set(STATES) for targets in TRANSITIONS.values())
