@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,8 @@ from services.goals.forecast import MonthFigures
 from services.goals.models import SalesRecord, platform
 from services.goals.schemas import SalesRecordIn
 from shared.bus import add_event
-from shared.events import ActualsRecorded
+from shared.bus.outbox import OUTBOX_FLAG
+from shared.events import ActualsRecorded, EventBase
 
 S = SalesRecord
 
@@ -116,14 +118,12 @@ async def publish_account_months(
         return []
     cells = await sales_cells(session, account_ids={a for a, _ in pairs}, months={m for _, m in pairs})
     totals = totals_by_account_month(cells)
-    published = []
+    published, events = [], []
     for account_id, month in sorted(pairs):
         entry = totals.get((account_id, month))
         if entry is None:
             continue
-        await add_event(
-            session,
-            platform.outbox,
+        events.append(
             ActualsRecorded(
                 source="goals",
                 account_id=account_id,
@@ -137,10 +137,29 @@ async def publish_account_months(
                     "currency": "CNY",
                     "batch_id": batch_id,
                 },
-            ),
+            )
         )
         published.append({"account_id": account_id, "period": month, **entry})
+    await add_events(session, events)
     return published
+
+
+async def add_events(session: AsyncSession, events: Sequence[EventBase]) -> None:
+    """Write many events into the outbox with one statement (same rows as ``shared.bus.add_event``)."""
+    if len(events) == 1:
+        await add_event(session, platform.outbox, events[0])
+        return
+    if not events:
+        return
+    now = datetime.now(UTC)
+    await session.execute(
+        insert(platform.outbox),
+        [
+            {"event_id": e.id, "subject": e.subject, "payload": e.model_dump_json(), "created_at": now, "attempts": 0}
+            for e in events
+        ],
+    )
+    session.sync_session.info[OUTBOX_FLAG] = True
 
 
 async def record_sales(

@@ -343,6 +343,7 @@ async def run_import(
                 .values(total_rows=total, encoding="gbk" if enc == "gb18030" else enc)
             )
         done = accepted = rejected = 0
+        pairs: set[tuple[str, str]] = set()
         chunks = iter_chunks(
             path, encoding=enc, known_accounts=accounts, batch_id=batch_id, batch_size=settings.import_batch_size
         )
@@ -353,6 +354,7 @@ async def run_import(
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
             done += len(chunk.rows) + len(chunk.rejections)
             accepted += len(chunk.rows)
+            pairs.update((r["account_id"], r["month"]) for r in chunk.rows)
             rejected += len(chunk.rejections)
             async with db.transaction() as session:
                 if chunk.rows:
@@ -369,12 +371,6 @@ async def run_import(
                 if outcome is not None:
                     await outcome
         async with db.transaction() as session:
-            pairs = {
-                (a, m)
-                for a, m in await session.execute(
-                    select(SalesRecord.account_id, SalesRecord.month).where(SalesRecord.batch_id == batch_id).distinct()
-                )
-            }
             await publish_account_months(session, pairs=pairs, batch_id=batch_id)
             await evaluate_accounts(session, account_ids={a for a, _ in pairs}, settings=settings, now=clock.now())
             await session.execute(

@@ -89,10 +89,8 @@ class SalesRecord(Base):
     """One sales line (from the API or a CSV import)."""
 
     __tablename__ = "sales_records"
-    __table_args__ = (
-        Index("ix_sales_records_account_month", "account_id", "month"),
-        Index("ix_sales_records_batch", "batch_id", "account_id", "month"),
-    )
+    # One index only: every extra B-tree slows the bulk import (batches find their rows by scanning, rarely).
+    __table_args__ = (Index("ix_sales_records_account_month", "account_id", "month"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(String(36))
