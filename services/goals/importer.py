@@ -281,15 +281,24 @@ async def bulk_insert_sales(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 
 async def start_batch(
-    session: AsyncSession, *, batch_id: str, filename: str | None, created_by: str, now: datetime
+    session: AsyncSession,
+    *,
+    batch_id: str,
+    filename: str | None,
+    created_by: str,
+    now: datetime,
+    restart: bool = False,
 ) -> tuple[ImportBatch, bool]:
     """Claim a batch id: (batch, True) to run it, or (existing completed batch, False) — a re-import adds nothing."""
     batch = await session.get(ImportBatch, batch_id)
     if batch is not None:
         if batch.status == "completed":
             return batch, False
-        if batch.status == "running":
-            raise Conflict(f"import {batch_id} is still running", batch_id=batch_id)
+        if batch.status == "running" and not restart:
+            raise Conflict(
+                f"import {batch_id} is still running (restart=true runs it again if it was interrupted)",
+                batch_id=batch_id,
+            )
         # A failed attempt: drop what it left and start over.
         await session.execute(delete(SalesRecord).where(SalesRecord.batch_id == batch_id))
         await session.execute(delete(ImportRejection).where(ImportRejection.batch_id == batch_id))

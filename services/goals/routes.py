@@ -494,6 +494,7 @@ async def import_csv(
     filename: str | None = None,
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto",
     wait: bool = Query(default=False, description="answer when the import is done instead of at once"),
+    restart: bool = Query(default=False, description="run a batch again that was interrupted while running"),
 ) -> ImportRead:
     """Start an import job (202) whose progress is at ``GET /goals/imports/{batch_id}``; 200 for a done batch."""
     require_writer(principal)
@@ -519,7 +520,12 @@ async def import_csv(
         _check_header(path, enc or detect_encoding(path))
         async with db.transaction() as session:
             batch, fresh = await start_batch(
-                session, batch_id=batch_id, filename=filename, created_by=principal.user_id, now=clock.now()
+                session,
+                batch_id=batch_id,
+                filename=filename,
+                created_by=principal.user_id,
+                now=clock.now(),
+                restart=restart,
             )
             view = batch_view(batch)
     except BaseException:

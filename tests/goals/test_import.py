@@ -175,3 +175,48 @@ async def test_an_account_manager_import_rejects_rows_of_accounts_they_do_not_ow
         )
         assert response.status_code == 422 and "account_id" in response.json()["detail"]
         assert (await client.get("/goals/imports/bad-header", headers=SUPERVISOR)).status_code == 404
+
+
+async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_replaces_its_rows(
+    sqlite_database, tmp_path
+):
+    app, clock = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
+    async with running(app) as client:
+        account = await register_account(app, name="中断的导入")
+        from services.goals.importer import bulk_insert_sales, start_batch
+
+        async with app.state.db.transaction() as session:
+            await start_batch(session, batch_id="crashed", filename=None, created_by="sup-wang", now=clock.now())
+            half = {
+                "account_id": account,
+                "sale_date": clock.now().date(),
+                "month": "2026-07",
+                "product_line": "工业网关",
+            }
+            await bulk_insert_sales(
+                session,
+                [
+                    {
+                        **half,
+                        "region": None,
+                        "quantity": None,
+                        "revenue": D(1),
+                        "cost": D(0),
+                        "batch_id": "crashed",
+                        "line_no": 2,
+                    }
+                ],
+            )
+        text = (HEADER + f"{account},2026-06-01,工业网关,华东,1,100,50\n").encode()
+        busy = await client.post("/goals/imports", params={"batch_id": "crashed"}, content=text, headers=SUPERVISOR)
+        assert busy.status_code == 409
+        done = await client.post(
+            "/goals/imports",
+            params={"batch_id": "crashed", "restart": "true", "wait": "true"},
+            content=text,
+            headers=SUPERVISOR,
+        )
+        assert done.status_code == 200 and done.json()["accepted"] == 1
+        async with app.state.db.transaction() as session:
+            rows = (await session.execute(select(SalesRecord.month, SalesRecord.revenue))).all()
+        assert [(m, D(str(r))) for m, r in rows] == [("2026-06", D(100))]
