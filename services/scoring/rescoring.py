@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from services.scoring.scoring_model import (
     apply_top_rule,
     assign_tiers,
     build_populations,
+    compile_model,
     default_definition,
     effective_tier,
     override_is_active,
@@ -46,6 +47,7 @@ from services.scoring.scoring_model import (
     validate_definition,
 )
 from shared.bus import add_event
+from shared.bus.outbox import OUTBOX_FLAG
 from shared.db import Database, PlatformTables
 from shared.errors import InvalidTransition, NotFound, Unprocessable
 from shared.events import AccountTierChanged
@@ -761,7 +763,8 @@ async def _run_rescore_job(
     }
     active_ids = [row[0] for row in rows if row[-1] != "former"]
     populations = build_populations(definition, (values[i] for i in active_ids))
-    results = {account_id: score_account(definition, v, populations) for account_id, v in values.items()}
+    compiled = compile_model(definition)
+    results = {account_id: score_account(compiled, v, populations) for account_id, v in values.items()}
     rule = definition.tiers.top_percent
     by = "score" if rule is None else rule.by
 
@@ -772,63 +775,139 @@ async def _run_rescore_job(
     tiers = assign_tiers(definition.tiers, [(i, results[i].total, measure(i)) for i in active_ids])
     for account_id, result in results.items():  # former accounts are scored but not ranked
         tiers.setdefault(account_id, tier_for_score(result.total, definition.tiers.thresholds))
-    current = {row[0]: (row[1], row[3]) for row in rows}
     ids = list(results)
     changes = 0
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
         async with db.transaction() as session:
             moment = now()
-            await _store_scores(
+            changes += await _write_chunk(
                 session,
-                [
-                    {
-                        "account_id": i,
-                        "model_version": model.version,
-                        "total": results[i].total,
-                        "breakdown": results[i].compact(),
-                        "computed_tier": tiers[i],
-                        "scored_at": moment,
-                    }
-                    for i in chunk
-                ],
+                tables,
+                chunk=chunk,
+                results=results,
+                tiers=tiers,
+                model_version=model.version,
+                now=moment,
             )
-            overridden = await _overridden_accounts(session, chunk, moment)
-            movers = [i for i in chunk if (overridden.get(i) or tiers[i]) != current[i][0]]
-            unchanged = [i for i in chunk if i not in set(movers)]
-            if unchanged:
-                await session.execute(
-                    update(Account),
-                    [
-                        {
-                            "id": i,
-                            "computed_tier": tiers[i],
-                            "score": results[i].total,
-                            "model_version": model.version,
-                            "scored_at": moment,
-                        }
-                        for i in unchanged
-                    ],
-                )
-            for i in movers:
-                account = await session.scalar(select(Account).where(Account.id == i).with_for_update())
-                if account is None:
-                    continue
-                changes += await apply_tier(
-                    session,
-                    tables,
-                    account=account,
-                    computed_tier=tiers[i],
-                    score=results[i].total,
-                    model_version=model.version,
-                    reason=f"full re-score: score {results[i].total} under model v{model.version} → {tiers[i]}",
-                    now=moment,
-                    actor="rescore-job",
-                )
             await session.execute(
                 update(RescoreJob).where(RescoreJob.id == job_id).values(done=start + len(chunk), tier_changes=changes)
             )
     return await _finish_job(db, job_id=job_id, now=now(), changes=changes)
+
+
+async def _write_chunk(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    chunk: Sequence[str],
+    results: Mapping[str, ScoreResult],
+    tiers: Mapping[str, str],
+    model_version: int,
+    now: datetime,
+) -> int:
+    """Store one chunk's scores and apply its tier moves in bulk (history, projection, one event each)."""
+    await _store_scores(
+        session,
+        [
+            {
+                "account_id": i,
+                "model_version": model_version,
+                "total": results[i].total,
+                "breakdown": results[i].compact(),
+                "computed_tier": tiers[i],
+                "scored_at": now,
+            }
+            for i in chunk
+        ],
+    )
+    # Current tiers are read (and on PostgreSQL locked) inside this transaction, so a concurrent
+    # single-account re-score cannot make the same move twice.
+    current = dict(
+        (await session.execute(select(Account.id, Account.tier).where(Account.id.in_(chunk)).with_for_update())).all()
+    )
+    overridden = await _overridden_accounts(session, chunk, now)
+    steady: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    events: list[AccountTierChanged] = []
+    for i in chunk:
+        if i not in current:
+            continue
+        score = results[i].total
+        row = {"id": i, "computed_tier": tiers[i], "score": score, "model_version": model_version, "scored_at": now}
+        target = overridden.get(i) or tiers[i]
+        old = current[i]
+        if target == old:
+            steady.append(row)
+            continue
+        moved.append({**row, "tier": target, "updated_at": now})
+        reason = (
+            f"full re-score: tier override {target} in force"
+            if i in overridden
+            else f"full re-score: score {score} under model v{model_version} → {target}"
+        )
+        history.append(
+            {
+                "account_id": i,
+                "old_tier": old,
+                "new_tier": target,
+                "score": score,
+                "reason": reason,
+                "model_version": model_version,
+                "overridden": i in overridden,
+                "changed_by": "rescore-job",
+                "changed_at": now,
+            }
+        )
+        events.append(
+            AccountTierChanged(
+                source="scoring",
+                account_id=i,
+                time=now,
+                data={
+                    "old_tier": old,
+                    "new_tier": target,
+                    "score": score,
+                    "reason": reason,
+                    "model_version": model_version,
+                    "overridden": i in overridden,
+                },
+            )
+        )
+    for rows in (steady, moved):
+        if rows:
+            await session.execute(update(Account), rows)
+    if moved:
+        projection = tables.accounts
+        await session.execute(insert(TierChange), history)
+        await session.execute(
+            update(projection)
+            .where(projection.c.account_id == bindparam("b_id"))
+            .values(tier=bindparam("b_tier"), updated_at=bindparam("b_at")),
+            [{"b_id": r["id"], "b_tier": r["tier"], "b_at": now} for r in moved],
+        )
+        await add_events(session, tables.outbox, events)
+    return len(moved)
+
+
+async def add_events(session: AsyncSession, outbox: Any, events: Sequence[AccountTierChanged]) -> None:
+    """Write many events into the outbox in one statement (the bulk form of ``shared.bus.add_event``)."""
+    created = datetime.now(UTC)
+    await session.execute(
+        insert(outbox),
+        [
+            {
+                "event_id": e.id,
+                "subject": e.subject,
+                "payload": e.model_dump_json(),
+                "created_at": created,
+                "attempts": 0,
+            }
+            for e in events
+        ],
+    )
+    session.sync_session.info[OUTBOX_FLAG] = True
 
 
 async def _overridden_accounts(session: AsyncSession, ids: Sequence[str], now: datetime) -> dict[str, str]:

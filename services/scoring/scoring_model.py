@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -269,8 +269,7 @@ def normalise(spec: Normalisation, raw: Decimal | None, population: Sequence[Dec
     return percentile_rank(population or (), value)
 
 
-@dataclass(frozen=True)
-class IndicatorScore:
+class IndicatorScore(NamedTuple):
     """One indicator's part of a score."""
 
     code: str
@@ -281,8 +280,7 @@ class IndicatorScore:
     contribution: Decimal
 
 
-@dataclass(frozen=True)
-class DimensionScore:
+class DimensionScore(NamedTuple):
     """One dimension: its 0–100 score, its weight and its contribution to the total."""
 
     dimension: str
@@ -343,34 +341,51 @@ def expand_breakdown(compact: Mapping[str, Any]) -> tuple[list[dict[str, Any]], 
 Populations = Mapping[str, Sequence[Decimal]]
 
 
+@dataclass(frozen=True)
+class CompiledModel:
+    """A definition prepared for scoring many accounts (no per-account lookups of the model)."""
+
+    indicators: tuple[tuple[str, str, Decimal, Normalisation], ...]
+    dimension_weights: dict[str, Decimal]
+
+
+def compile_model(definition: ModelDefinition) -> CompiledModel:
+    """Resolve each indicator's dimension and each dimension's weight once."""
+    indicators = tuple(
+        (item.code, INDICATORS[item.code].dimension, item.weight, item.normalisation) for item in definition.indicators
+    )
+    weights = dict.fromkeys(DIMENSIONS, ZERO)
+    for _, dimension, weight, _ in indicators:
+        weights[dimension] += weight
+    return CompiledModel(indicators, weights)
+
+
 def score_account(
-    definition: ModelDefinition, features: Mapping[str, Decimal | None], populations: Populations | None = None
+    model: ModelDefinition | CompiledModel,
+    features: Mapping[str, Decimal | None],
+    populations: Populations | None = None,
 ) -> ScoreResult:
     """Score one account: contribution = weight × normalised / 100 (2 decimals); total = their sum."""
+    compiled = model if isinstance(model, CompiledModel) else compile_model(model)
     indicators: list[IndicatorScore] = []
-    by_dimension: dict[str, list[IndicatorScore]] = {d: [] for d in DIMENSIONS}
-    for item in definition.indicators:
-        info = INDICATORS[item.code]
-        raw = features.get(item.code)
-        population = populations.get(item.code) if populations else None
-        normalised = normalise(item.normalisation, raw, population)
-        scored = IndicatorScore(
-            code=item.code,
-            dimension=info.dimension,
-            raw=raw,
-            normalised=normalised,
-            weight=item.weight,
-            contribution=_q(item.weight * normalised / HUNDRED),
+    contributions = dict.fromkeys(DIMENSIONS, ZERO)
+    total = ZERO
+    for code, dimension, weight, spec in compiled.indicators:
+        raw = features.get(code)
+        normalised = normalise(spec, raw, populations.get(code) if populations else None)
+        contribution = _q(weight * normalised / HUNDRED)
+        indicators.append(IndicatorScore(code, dimension, raw, normalised, weight, contribution))
+        contributions[dimension] += contribution
+        total += contribution
+    dimensions = [
+        DimensionScore(
+            dimension,
+            _q(contributions[dimension] * HUNDRED / weight) if weight else ZERO,
+            weight,
+            contributions[dimension],
         )
-        indicators.append(scored)
-        by_dimension[info.dimension].append(scored)
-    dimensions = []
-    for dimension, members in by_dimension.items():
-        weight = sum((m.weight for m in members), ZERO)
-        contribution = sum((m.contribution for m in members), ZERO)
-        score = _q(contribution * HUNDRED / weight) if weight else ZERO
-        dimensions.append(DimensionScore(dimension, score, weight, contribution))
-    total = sum((i.contribution for i in indicators), ZERO)
+        for dimension, weight in compiled.dimension_weights.items()
+    ]
     return ScoreResult(total=total, dimensions=dimensions, indicators=indicators)
 
 
