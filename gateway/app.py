@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,6 +39,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
     """Build the gateway app (settings from the environment unless given)."""
     settings = settings or GatewaySettings()
     app = build_service_app(SPEC, settings, clock=clock)
+    # One line per upstream call would drown the access log (and log internal URLs); keep warnings only.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     base_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -43,8 +43,8 @@ class GatewaySettings(ServiceSettings):
     cache_reinvalidate_after_seconds: tuple[float, ...] = (0.05, 0.25, 1.0)
 
     # Edge
-    rate_limit_per_minute: int = Field(default=1200, ge=1)
-    rate_limit_burst: int = Field(default=200, ge=1)
+    rate_limit_per_minute: int = Field(default=3000, ge=1)
+    rate_limit_burst: int = Field(default=500, ge=1)
     login_rate_limit_per_minute: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     cors_origins: list[str] = Field(default_factory=list)

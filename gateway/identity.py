@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -28,6 +29,11 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 def sha256_hex(value: str) -> str:
     """Hex SHA-256 (for high-entropy secrets: refresh tokens and API keys)."""
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+async def hash_password(password: str) -> str:
+    """The argon2 hash, computed off the event loop (it takes tens of milliseconds by design)."""
+    return await asyncio.to_thread(_hasher.hash, password)
 
 
 def check_roles(roles: Iterable[str]) -> list[str]:
@@ -58,7 +64,7 @@ async def create_user(
     user = User(
         user_id=user_id,
         name=name,
-        password_hash=_hasher.hash(password),
+        password_hash=await hash_password(password),
         roles=chosen,
         active=True,
         created_at=now,
@@ -104,7 +110,7 @@ async def update_user(
         user.roles = check_roles(roles)
     if password is not None:
         check_password(password)
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = await hash_password(password)
     if active is not None:
         user.active = active
     if active is False or password is not None:
@@ -118,7 +124,7 @@ async def authenticate(*, session: AsyncSession, user_id: str, password: str) ->
     """The active user with this password, or 401 (same answer for unknown user and wrong password)."""
     user = await session.get(User, user_id)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        await asyncio.to_thread(_hasher.verify, user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         user = None
     if user is None or not user.active:

@@ -119,7 +119,7 @@ class Upstream:
         path: str,
         *,
         headers: Mapping[str, str] | None = None,
-        params: str | bytes | None = None,
+        params: str | None = None,
         content: bytes | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
@@ -128,7 +128,7 @@ class Upstream:
             raise UpstreamUnavailable(self.name, self.breaker.retry_after(), "circuit open")
         attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
         reason = "no response"
-        url = httpx.URL(path, query=params) if params else path
+        url = httpx.URL(path, query=params.encode()) if params else path
         for attempt in range(attempts):
             try:
                 response = await self.client.request(

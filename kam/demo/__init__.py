@@ -1,11 +1,13 @@
-"""Demo portfolio, loaded through the HTTP APIs on the first ``kam up``.
+"""Demo portfolio, loaded through the gateway's public API (``/api/v1``) on the first ``kam up``.
 
-Each service contributes a module with ``async def load(ctx: DemoContext) -> dict``; they run in order
-(scoring first: it registers the accounts the others refer to).
+The demo users are created first (through the gateway's user administration); then each service's module
+``async def load(ctx: DemoContext) -> dict`` runs in order (scoring first: it registers the accounts the
+others refer to), with ``ctx.client(<service>)`` pointing at the gateway.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,7 @@ DEMO_USERS: tuple[dict[str, Any], ...] = (
 )
 
 LOADERS = ("kam.demo.scoring", "kam.demo.goals", "kam.demo.risk", "kam.demo.complaints")
+SERVICES = ("scoring", "complaints", "risk", "goals")
 
 
 @dataclass
@@ -57,27 +60,65 @@ class DemoContext:
     shared: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> httpx.AsyncClient:
-        """The client of one service."""
+        """The client of one service (all of them point at the gateway's /api/v1)."""
         return self.clients[service]
 
 
-async def load_demo(urls: dict[str, str]) -> dict[str, Any]:
-    """Run every available loader against the running apps."""
+class _PatientTransport(httpx.AsyncBaseTransport):
+    """Waits out the gateway's rate limit (429 + Retry-After) instead of failing the demo."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(20):
+            response = await self.inner.handle_async_request(request)
+            if response.status_code != 429:
+                return response
+            await response.aread()
+            await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _token(user_id: str, roles: list[str], *, name: str = "", kind: str = "user") -> str:
     settings = APPS["gateway"].settings()
-    token = mint_token(
+    return mint_token(
         secret=settings.jwt_secret,
-        user_id="demo-loader",
-        roles=[ADMIN],
+        user_id=user_id,
+        roles=roles,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
-        name="demo loader",
-        kind="service",
+        name=name,
+        kind=kind,
     )
-    headers = {"Authorization": f"Bearer {token}"}
-    clients = {name: httpx.AsyncClient(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
-    ctx = DemoContext(clients=clients)
+
+
+async def create_demo_users(api: httpx.AsyncClient) -> int:
+    """Create ``DEMO_USERS`` through the gateway's user administration (existing ones are kept)."""
+    created = 0
+    for user in DEMO_USERS:
+        response = await api.post("/users", json=user)
+        if response.status_code == 201:
+            created += 1
+        elif response.status_code != 409:
+            raise RuntimeError(f"creating demo user {user['user_id']}: {response.status_code} {response.text}")
+    return created
+
+
+async def load_demo(urls: dict[str, str]) -> dict[str, Any]:
+    """Create the demo users, then run every available loader through the gateway's public API."""
+    headers = {"Authorization": f"Bearer {_token('demo-loader', [ADMIN], name='demo loader', kind='service')}"}
+    api_url = urls["gateway"].rstrip("/") + "/api/v1"
+    transport = _PatientTransport()
+    api = httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60, transport=transport)
+    ctx = DemoContext(clients=dict.fromkeys(SERVICES, api))
+    ctx.shared["token_for"] = lambda user_id, roles: _token(user_id, roles)
     summary: dict[str, Any] = {}
     try:
+        summary["users"] = await create_demo_users(api)
         for module_name in LOADERS:
             try:
                 module = importlib.import_module(module_name)
@@ -85,6 +126,5 @@ async def load_demo(urls: dict[str, str]) -> dict[str, Any]:
                 continue
             summary[module_name.rsplit(".", 1)[1]] = await module.load(ctx)
     finally:
-        for client in clients.values():
-            await client.aclose()
+        await api.aclose()
     return summary

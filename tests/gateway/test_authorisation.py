@@ -84,5 +84,8 @@ async def test_account_manager_never_sees_anothers_account_in_lists(api: httpx.A
             seen_by_supervisor.append(path)
     # Control: the account does show in lists for someone who may see it, so the check above could fail.
     assert seen_by_supervisor, "no list shows the account even to the supervisor"
+    # Query strings reach the service (a page of one).
+    one = await api.get("/accounts", params={"limit": 1, "offset": 0}, headers=auth("supervisor", user_id="sup-wang"))
+    assert one.status_code == 200 and len(one.json()["items"]) == 1 and one.json()["total"] >= 3
     mine = (await api.get("/me/accounts", headers=auth("account_manager", user_id="am-li"))).json()
     assert {a["account_id"] for a in mine["items"]} == {platform.accounts["li"], platform.accounts["shared"]}
