@@ -41,6 +41,7 @@ from shared.bus import add_event
 from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from shared.events import CreditAssessed, CreditLimitChanged
 
+CENTS = Decimal("0.0001")  # money is shown with the 4 places it is stored with
 # Orders that count as exposure; blocked orders do not until released.
 EXPOSED_ORDER_STATUSES = ("open", "released")
 # First day of each overdue bucket: the value of a receivables_overdue signal (stable while in the bucket).
@@ -245,11 +246,13 @@ async def decide_limit_request(
     request.decided_by, request.decided_at, request.decision_note = by, now, note
     if approve:
         profile = await ensure_profile(session, account_id=request.account_id, now=now)
-        old_effective = effective_limit(profile, now.date())
+        # Permanent: the permanent limit before → after; temporary: the limit in force before → the temporary one.
         if request.kind == "permanent":
+            old_limit = profile.credit_limit
             profile.credit_limit = request.requested_limit
             profile.currency = request.currency
         else:
+            old_limit = effective_limit(profile, now.date())
             profile.temporary_limit = request.requested_limit
             profile.temporary_limit_expires_on = request.expires_on
         profile.version += 1
@@ -261,8 +264,8 @@ async def decide_limit_request(
                 source="risk",
                 account_id=request.account_id,
                 data={
-                    "old_limit": old_effective,
-                    "new_limit": effective_limit(profile, now.date()),
+                    "old_limit": old_limit,
+                    "new_limit": request.requested_limit,
                     "currency": profile.currency,
                     "request_id": request.id,
                     "approved_by": by,
@@ -370,8 +373,8 @@ async def exposure_summary(session: AsyncSession, *, account_id: str, today: dat
     profile = await get_profile(session, account_id=account_id)
     receivables = await load_receivables(session, account_id=account_id)
     orders = await load_open_orders(session, account_id=account_id)
-    buckets = aging(receivables, today)
-    open_orders = sum((o.amount for o in orders), Decimal(0))
+    buckets = {k: v.quantize(CENTS) for k, v in aging(receivables, today).items()}
+    open_orders = sum((o.amount for o in orders), Decimal(0)).quantize(CENTS)
     exposure = buckets["total"] + open_orders
     limit = effective_limit(profile, today)
     pct = utilisation_pct(exposure, limit)

@@ -137,8 +137,8 @@ async def test_exposure_aging_and_credit_check_over_http_with_release_of_a_block
         assert exposure["aging"] == {
             "current": "3000.0000",
             "1_30": "1500.0000",
-            "31_60": "0",
-            "61_90": "0",
+            "31_60": "0.0000",
+            "61_90": "0.0000",
             "over_90": "1000.0000",
             "overdue": "2500.0000",
         }

@@ -63,6 +63,10 @@ async def test_utilisation_over_the_limit_raises_an_alert_and_a_temporary_limit_
         profile = (await client.get(f"/risk/accounts/{account_id}/credit", headers=RISK)).json()
         assert (profile["temporary_limit"], profile["effective_limit"]) == (None, "1000.0000")
         changes = await outbox_events(app, "risk.credit_limit_changed")
-        assert [(c["data"]["old_limit"], c["data"]["new_limit"]) for c in changes][-1] == ("2000.0000", "1000.0000")
+        assert [(c["data"]["old_limit"], c["data"]["new_limit"], c["data"]["approved_by"]) for c in changes] == [
+            (None, "1000.0000", "risk-liu"),  # permanent limit set
+            ("1000.0000", "2000.0000", "risk-liu"),  # temporary limit over the one in force
+            ("2000.0000", "1000.0000", None),  # expired: back to the permanent limit
+        ]
         alerts = (await client.get("/risk/alerts?rule_code=CREDIT_UTILISATION", headers=RISK)).json()["items"]
         assert [(a["account_id"], a["level"]) for a in alerts] == [(account_id, "red")]  # 150 %
