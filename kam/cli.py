@@ -228,7 +228,14 @@ def up(
 
             summary = asyncio.run(load_demo(urls))
             marker.write_text(json.dumps(summary, ensure_ascii=False))
-            console.print(f"demo data loaded: {summary}")
+            console.print(f"demo data loaded through {urls['gateway']}/api/v1: {summary}")
+        if demo:
+            from kam.demo import DEMO_USERS
+
+            logins = Table("user", "password", "roles", "who", title="Demo logins (POST /api/v1/auth/token)")
+            for user in DEMO_USERS:
+                logins.add_row(user["user_id"], user["password"], ", ".join(user["roles"]), user["name"])
+            console.print(logins)
         for name, url in urls.items():
             console.print(f"{name:<11}{url}   docs {url}/docs")
         console.print(f"\nPublic API: {urls['gateway']}/api/v1   OpenAPI: {urls['gateway']}/docs")
