@@ -162,3 +162,21 @@ async def test_update_with_stale_etag_is_refused_and_team_change_publishes_owner
     owner_changed = await outbox_events(app, "accounts.owner_changed")
     assert [(e["data"]["old_owner_id"], e["data"]["new_owner_id"]) for e in owner_changed] == [("am-li", "am-zhang")]
     assert len(await outbox_events(app, "accounts.updated")) == 1
+
+
+async def test_account_managers_register_only_for_themselves_and_viewers_change_nothing(sqlite_database):
+    app = scoring_app(await sqlite_database("scoring"))
+    viewer = auth("viewer", user_id="viewer-zhao")
+    async with running(app) as client:
+        own = await client.post("/accounts", json=account_payload(owner_id=None), headers=LI)
+        for_other = await client.post("/accounts", json=account_payload("乙", owner_id="am-zhang"), headers=LI)
+        self_rated = await client.post(
+            "/accounts", json=account_payload("丙", ratings={"industry_leadership": "10", "rationale": "x"}), headers=LI
+        )
+        by_viewer = await client.post("/accounts", json=account_payload("丁"), headers=viewer)
+        viewer_patch = await client.patch(f"/accounts/{own.json()['id']}", json={"region": "华北"}, headers=viewer)
+        viewer_read = await client.get(f"/accounts/{own.json()['id']}", headers=viewer)
+    assert own.status_code == 201 and own.json()["owner_id"] == "am-li"
+    assert for_other.status_code == 403 and self_rated.status_code == 403
+    assert by_viewer.status_code == 403 and viewer_patch.status_code == 403
+    assert viewer_read.status_code == 200

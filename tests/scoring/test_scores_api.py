@@ -51,8 +51,8 @@ def actuals(account_id: str, revenue: str, period: str = "2026-11", **kw) -> Act
     )
 
 
-async def test_actuals_move_the_tier_once_and_a_corrected_month_replaces_the_old_total(sqlite_database):
-    app = scoring_app(await sqlite_database("scoring"))
+async def test_actuals_move_the_tier_once_and_a_corrected_month_replaces_the_old_total(make_database):
+    app = scoring_app(await make_database("scoring"))
     async with running(app) as client:
         version = await publish_simple_model(client)
         account_id = await rated_account(client)
@@ -121,9 +121,9 @@ async def test_complaint_satisfaction_and_credit_grade_feed_the_relationship_dim
     assert Decimal(after["total"]) > Decimal(before["total"])
 
 
-async def test_an_expired_override_falls_back_to_the_computed_tier_with_history_and_audit(sqlite_database):
+async def test_an_expired_override_falls_back_to_the_computed_tier_with_history_and_audit(make_database):
     clock = FrozenClock(NOW)
-    app = scoring_app(await sqlite_database("scoring"), clock=clock)
+    app = scoring_app(await make_database("scoring"), clock=clock)
     async with running(app) as client:
         account_id = (await client.post("/accounts", json=account_payload(), headers=SUP)).json()["id"]
         by_manager = await client.post(
@@ -166,8 +166,8 @@ async def test_an_expired_override_falls_back_to_the_computed_tier_with_history_
     assert changed[1]["data"]["overridden"] is True
 
 
-async def test_full_rescore_job_shows_progress_and_publishing_a_model_rescores_everyone(sqlite_database):
-    app = scoring_app(await sqlite_database("scoring"), rescore_chunk_size=2)
+async def test_full_rescore_job_shows_progress_and_publishing_a_model_rescores_everyone(make_database):
+    app = scoring_app(await make_database("scoring"), rescore_chunk_size=2)
     async with running(app) as client:
         ids = [
             (await client.post("/accounts", json=account_payload(f"客户{i}"), headers=SUP)).json()["id"]
@@ -215,3 +215,28 @@ async def test_scheduled_rescore_runs_when_its_stored_timer_is_due(sqlite_databa
             jobs = (await session.execute(select(RescoreJob).order_by(RescoreJob.created_at))).scalars().all()
     assert [(j.trigger, j.status, j.done) for j in jobs] == [("schedule", "succeeded", 1), ("schedule", "succeeded", 1)]
     assert jobs[1].created_at - jobs[0].created_at == timedelta(hours=2)
+
+
+async def test_the_top_percent_rule_in_a_full_rescore_makes_exactly_the_top_accounts_key(sqlite_database):
+    app = scoring_app(await sqlite_database("scoring"))
+    model = {
+        **SIMPLE_MODEL,
+        "tiers": {**SIMPLE_MODEL["tiers"], "top_percent": {"percent": "20", "by": "annual_purchases"}},
+    }
+    async with running(app) as client:
+        ids = []
+        for i in range(10):
+            account_id = await rated_account(client, f"客户{i:02d}", leadership="10")  # 40 points each from ratings
+            await app.state.consumer.process(actuals(account_id, str(1_000_000 * (i + 1))))
+            ids.append(account_id)
+        created = await client.post("/scoring/models", json={"name": "前20%", "definition": model}, headers=SUP)
+        await client.post(f"/scoring/models/{created.json()['version']}/publish", headers=SUP)
+        tiers = {a["name"]: a["tier"] for a in (await client.get("/accounts", headers=SUP)).json()["items"]}
+        score = (await client.get(f"/accounts/{ids[9]}/score", headers=SUP)).json()
+    # Scores: 40 + 6 × (i + 1) → 46 … 100; thresholds alone would make 客户06–09 strategic and 客户03–05 key.
+    assert tiers == {
+        **{f"客户{i:02d}": "growth" for i in range(8)},
+        "客户08": "strategic",
+        "客户09": "strategic",
+    }
+    assert "top-20% rule" in score["explanation"]
