@@ -2,9 +2,9 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaints.service import Rules, apply_tier_change
+from services.complaints.service import Rules, apply_tier_change, follow_account_owner
 from shared.bus import Handler, HandlerContext
-from shared.events import AccountTierChanged, AccountUpdated
+from shared.events import AccountOwnerChanged, AccountTierChanged, AccountUpdated
 from shared.projection import PROJECTION_HANDLERS, merge_handlers
 
 
@@ -18,10 +18,26 @@ async def switch_open_complaints_to_new_tier(
     await apply_tier_change(session=session, account_id=event.account_id, now=ctx.clock.now(), rules=rules)
 
 
+async def hand_open_complaints_to_new_owner(
+    session: AsyncSession, event: AccountOwnerChanged, ctx: HandlerContext
+) -> None:
+    """The former owner loses sight of the account, so their open complaints on it follow the new owner."""
+    if event.account_id is None:
+        return
+    await follow_account_owner(
+        session=session,
+        account_id=event.account_id,
+        old_owner_id=event.data.old_owner_id,
+        new_owner_id=event.data.new_owner_id,
+        now=ctx.clock.now(),
+    )
+
+
 HANDLERS: dict[str, list[Handler]] = merge_handlers(
     PROJECTION_HANDLERS,
     {
         "accounts.tier_changed": [switch_open_complaints_to_new_tier],
         "accounts.updated": [switch_open_complaints_to_new_tier],  # a snapshot may carry a new tier too
+        "accounts.owner_changed": [hand_open_complaints_to_new_owner],
     },
 )

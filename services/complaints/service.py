@@ -541,6 +541,30 @@ async def apply_tier_change(*, session: AsyncSession, account_id: str, now: date
     return changed
 
 
+async def follow_account_owner(
+    *, session: AsyncSession, account_id: str, old_owner_id: str | None, new_owner_id: str, now: datetime
+) -> int:
+    """Hand the account's open complaints owned by its former owner to the new owner (who can see them)."""
+    if old_owner_id is None or old_owner_id == new_owner_id:
+        return 0
+    query = select(Complaint).where(
+        Complaint.account_id == account_id,
+        Complaint.state.in_(OPEN_STATES),
+        Complaint.owner_id == old_owner_id,
+    )
+    complaints = (await session.execute(query)).scalars().all()
+    for complaint in complaints:
+        await reassign(
+            session=session,
+            complaint=complaint,
+            actor="system",
+            now=now,
+            owner_id=new_owner_id,
+            reason="account owner changed",
+        )
+    return len(complaints)
+
+
 async def update_policy(
     *,
     session: AsyncSession,

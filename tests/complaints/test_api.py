@@ -340,3 +340,29 @@ async def test_list_filters_and_refuses_unknown_filter_values(sqlite_database):
     assert oldest_first["total"] == 2 and len(oldest_first["items"]) == 1
     assert bad_state.status_code == 422
     assert bad_sort.status_code == 422 and bad_sort.json()["errors"][0]["field"] == "sort"
+
+
+async def test_open_complaints_follow_the_account_to_its_new_owner(sqlite_database):
+    from shared.events import AccountOwnerChanged
+
+    clock = FrozenClock(MONDAY_9AM_BEIJING)
+    app = make_app(await sqlite_database("complaints"), clock)
+    async with running(app) as client:
+        account_id = await register_account(app, owner_id="am-li")
+        open_one = await open_complaint(client, account_id)
+        handled_by_other = await open_complaint(client, account_id, owner_id="qa-sun")
+        done = await open_complaint(client, account_id)
+        await client.post(f"/complaints/{done['id']}/acknowledge", json={"message": "收到"}, headers=SUPERVISOR)
+        await client.post(f"/complaints/{done['id']}/resolve", json={"message": "已解决"}, headers=SUPERVISOR)
+        event = AccountOwnerChanged(
+            source="scoring",
+            account_id=account_id,
+            data={"old_owner_id": "am-li", "new_owner_id": "am-zhang"},
+        )
+        await app.state.consumer.process(event)
+        owners = {c["id"]: c["owner_id"] for c in (await client.get("/complaints", headers=ZHANG)).json()["items"]}
+        li_sees = (await client.get("/complaints", headers=LI)).json()["total"]
+        audit = (await client.get(f"/complaints/{open_one['id']}/timeline", headers=ZHANG)).json()
+    assert owners == {open_one["id"]: "am-zhang", handled_by_other["id"]: "qa-sun", done["id"]: "am-li"}
+    assert li_sees == 0
+    assert [e["data"] for e in audit if e["kind"] == "owner_changed"] == [{"from": "am-li", "to": "am-zhang"}]
