@@ -126,7 +126,8 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     year = today.year
     targets = 0
     actions = 0
-    gate = asyncio.Semaphore(4)
+    drafts: list[str] = []
+    gate = asyncio.Semaphore(3)  # SQLite serialises writes: more in flight only queue
 
     async def plan(index: int, account: dict[str, Any]) -> None:
         nonlocal targets, actions
@@ -166,23 +167,29 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
                     },
                 )
             )
-            penetration = await _ok(
-                await client.post(
-                    "/goals/targets",
-                    json={
-                        "account_id": account["id"],
-                        "metric": "product_penetration",
-                        "period": str(year),
-                        "target_value": "66.67",
-                        "note": "产品渗透率：6条产品线中至少4条",
-                    },
+            approve = [revenue, gross_profit]
+            if index < 12:
+                # Penetration targets for a dozen accounts; every other one stays a draft awaiting approval.
+                penetration = await _ok(
+                    await client.post(
+                        "/goals/targets",
+                        json={
+                            "account_id": account["id"],
+                            "metric": "product_penetration",
+                            "period": str(year),
+                            "target_value": "66.67",
+                            "note": "产品渗透率：6条产品线中至少4条",
+                        },
+                    )
                 )
-            )
-            for target in (revenue, gross_profit, penetration):
+                if index % 2 == 0:
+                    approve.append(penetration)
+                drafts.append(penetration["id"])
+            for target in approve:
                 await _ok(await client.post(f"/goals/targets/{target['id']}/approve"))
                 targets += 1
-            # Action plans for the first dozen accounts keep the demo load to a few seconds.
-            for n, (title, status, due_in) in enumerate(ACTIONS[: 3 + index % 4] if index < 12 else []):
+            # Action plans (every state, some overdue) for the first eight accounts keep the load short.
+            for n, (title, status, due_in) in enumerate(ACTIONS[: 3 + index % 4] if index < 8 else []):
                 item = await _ok(
                     await client.post(
                         f"/goals/targets/{revenue['id']}/actions",
@@ -226,6 +233,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         "sales_rows": job["accepted"],
         "rejected_rows": job["rejected"],
         "targets": targets,
+        "penetration_targets": len(drafts),
         "action_items": actions,
         "at_risk_targets": at_risk,
     }

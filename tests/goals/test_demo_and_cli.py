@@ -26,7 +26,10 @@ async def test_demo_loads_three_years_of_sales_targets_and_action_plans_in_every
         summary = await load(DemoContext(clients={"goals": client}, shared={"accounts": accounts}))
         assert time.monotonic() - started < 30
         assert summary["rejected_rows"] == 0 and summary["sales_rows"] > 6 * 24
-        assert summary["targets"] == 18 and summary["at_risk_targets"] >= 1
+        # Revenue and gross profit for all six, penetration approved for three of them, drafts for the rest.
+        assert summary["targets"] == 15 and summary["penetration_targets"] == 6 and summary["at_risk_targets"] >= 1
+        drafts = (await client.get("/goals/targets", params={"status": "draft"}, headers=SUPERVISOR)).json()
+        assert drafts["total"] == 3
         statuses = {
             i["status"]
             for i in (await client.get("/goals/actions", params={"limit": 500}, headers=SUPERVISOR)).json()["items"]
