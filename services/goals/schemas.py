@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 
-def _cents(value: Decimal) -> Decimal:
+def cents(value: Decimal) -> Decimal:
     """Two places when exact in cents (as money is shown), else the stored four."""
     rounded = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return rounded if rounded == value else value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
@@ -18,7 +18,7 @@ def _cents(value: Decimal) -> Decimal:
 # Amounts travel as decimal strings (DESIGN §4), the same whether just created or read back.
 MoneyStr = Annotated[
     Decimal,
-    AfterValidator(_cents),
+    AfterValidator(cents),
     PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json"),
 ]
 

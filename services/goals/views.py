@@ -15,6 +15,7 @@ from services.goals.config import GoalsSettings
 from services.goals.forecast import SALES_METRICS, attainment_pct, q2
 from services.goals.models import ActionItem, ComplaintFact, Target, platform
 from services.goals.periods import Period, add_months, elapsed_fractions
+from services.goals.schemas import cents
 from services.goals.scorecard import ScorecardInputs, component_scores, kpi_score
 from services.goals.tracking import calendar_of, children_of, red_alert_accounts, track_many
 from services.goals.variance import Cell, compare
@@ -63,7 +64,6 @@ async def variance(
         baseline_period = (
             cal.shifted(period, years=-1) if compare_to == "previous_year" else cal.shifted(period, periods=-1)
         )
-        offset = {m: i for i, m in enumerate(months)}
         base_months = [baseline_period.months[i] for i in range(len(months))]
         label = {b: months[i] for i, b in enumerate(base_months)}
         base_cells = [
@@ -71,10 +71,10 @@ async def variance(
             for c in await sales_cells(session, account_ids=[target.account_id], months=base_months)
             if target.product_line is None or c.product_line == target.product_line
         ]
-        del offset
+        empty = {m: Cell(Decimal(0), Decimal(0) if with_quantity else None) for m in months}
         by_month = compare(
-            _fold(current_cells, target.metric, lambda c: c.month, with_quantity),
-            _fold(base_cells, target.metric, lambda c: label[c.month], with_quantity),
+            {**empty, **_fold(current_cells, target.metric, lambda c: c.month, with_quantity)},
+            {**empty, **_fold(base_cells, target.metric, lambda c: label[c.month], with_quantity)},
         )
         by_line = compare(
             _fold(current_cells, target.metric, lambda c: c.product_line, with_quantity),
@@ -93,7 +93,10 @@ async def variance(
         }
         scale = Decimal(len(months)) / Decimal(len(period.months))
         line_base = {k: Cell(q2(v.amount * scale)) for k, v in line_base.items() if k}
-        by_month = compare(_fold(current_cells, target.metric, lambda c: c.month, False), month_base)
+        by_month = compare(
+            {**{m: Cell(Decimal(0)) for m in months}, **_fold(current_cells, target.metric, lambda c: c.month, False)},
+            month_base,
+        )
         by_line = (
             compare(_fold(current_cells, target.metric, lambda c: c.product_line, False), line_base)
             if line_base
@@ -281,7 +284,8 @@ def _tracking_dict(t: Any) -> dict[str, Any]:
 
 
 def _s(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    """Money as the API writes it everywhere (two places when exact in cents)."""
+    return None if value is None else format(cents(Decimal(value)), "f")
 
 
 async def account_section(
