@@ -22,8 +22,9 @@ from sqlalchemy import func, insert, select
 
 from bench.common import BenchResult, peak_rss_mib
 from services.scoring.features import indicator_values
+from services.scoring.model_versions import ensure_default_model
 from services.scoring.models import Account, AccountFeatures, TierChange, platform
-from services.scoring.rescoring import ensure_default_model, request_rescore, run_rescore_job
+from services.scoring.rescoring import request_rescore, run_rescore_job
 from services.scoring.scoring_model import (
     assign_tiers,
     build_populations,

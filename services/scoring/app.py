@@ -6,15 +6,11 @@ from fastapi import FastAPI
 
 from services.scoring.config import ScoringSettings
 from services.scoring.handlers import HANDLERS
+from services.scoring.model_versions import ensure_default_model
 from services.scoring.models import platform
-from services.scoring.rescoring import (
-    ensure_default_model,
-    expire_overrides,
-    request_rescore,
-    run_rescore_job,
-    scheduled_rescore_due,
-)
+from services.scoring.rescoring import request_rescore, run_rescore_job, scheduled_rescore_due
 from services.scoring.routes import router
+from services.scoring.tiers import expire_overrides
 from shared.clock import Clock
 from shared.service import PeriodicJob, ServiceSpec, build_service_app
 

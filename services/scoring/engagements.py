@@ -11,8 +11,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.cadence import DEFAULT_CADENCE, LevelStatus, cadence_status
+from services.scoring.feature_store import refresh_contact_level
 from services.scoring.models import Account, CadenceRule, Engagement
-from services.scoring.rescoring import refresh_contact_level, rescore_account
+from services.scoring.rescoring import rescore_account
 from services.scoring.schemas import EngagementCreate
 from shared.auth import Principal, visible_accounts_clause
 from shared.db import PlatformTables

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.models import Account
-from services.scoring.rescoring import (
+from services.scoring.feature_store import (
     record_actuals,
     record_complaint_closed,
     record_credit_grade,
     record_escalation,
     refresh_actuals_features,
     refresh_complaint_features,
-    rescore_account,
 )
+from services.scoring.models import Account
+from services.scoring.rescoring import rescore_account
 from shared.bus import Handler, HandlerContext
 from shared.events import ActualsRecorded, ComplaintClosed, ComplaintEscalated, CreditAssessed
 

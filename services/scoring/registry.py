@@ -11,8 +11,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.credit_code import credit_code_problem
+from services.scoring.feature_store import features_for, refresh_contact_level
 from services.scoring.models import Account, Contact
-from services.scoring.rescoring import features_for, refresh_contact_level, rescore_account
+from services.scoring.rescoring import rescore_account
 from services.scoring.schemas import AccountCreate, AccountUpdate, ContactCreate, RatingsUpdate
 from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import add_event

@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import engagements as engagement_service
-from services.scoring import registry, rescoring
+from services.scoring import model_versions, registry, rescoring, tiers
 from services.scoring.features import indicator_values
 from services.scoring.models import (
     Account,
@@ -106,7 +106,7 @@ async def _overridden_ids(session: AsyncSession, ids: list[str], now: datetime) 
 
 def _read(account: Account, overridden: bool) -> AccountRead:
     data = {k: getattr(account, k) for k in AccountRead.model_fields if hasattr(account, k)}
-    label = rescoring.tier_label(account.tier)
+    label = tiers.tier_label(account.tier)
     return AccountRead(**data, overridden=overridden, tier_label=TierInfo(**label) if label else None)
 
 
@@ -320,7 +320,7 @@ async def _score_read(session: AsyncSession, account: Account, now: datetime) ->
     policy = parse_definition(model.definition).tiers if model else None
     thresholds = dict(policy.thresholds) if policy else {}
     dimensions, indicators = expand_breakdown(stored.breakdown)
-    override = await rescoring.active_override(session, account_id=account.id, now=now)
+    override = await tiers.active_override(session, account_id=account.id, now=now)
     top = sorted(indicators, key=lambda i: Decimal(i["contribution"]), reverse=True)[:3]
     why = [f"Score {stored.total} under model v{stored.model_version} gives {stored.computed_tier}"]
     if thresholds:
@@ -378,7 +378,7 @@ async def post_rescore_account(
 async def get_tier_history(account_id: str, session: SessionDep, principal: CurrentPrincipal) -> list[TierChangeRead]:
     """Every tier change with its reason, newest first."""
     await _visible_account(session, principal, account_id)
-    return [TierChangeRead.model_validate(c) for c in await rescoring.tier_history(session, account_id=account_id)]
+    return [TierChangeRead.model_validate(c) for c in await tiers.tier_history(session, account_id=account_id)]
 
 
 @router.get(
@@ -387,7 +387,7 @@ async def get_tier_history(account_id: str, session: SessionDep, principal: Curr
 async def get_overrides(account_id: str, session: SessionDep, principal: CurrentPrincipal) -> list[OverrideRead]:
     """Every manual tier decision of the account (active, expired, revoked, replaced)."""
     await _visible_account(session, principal, account_id)
-    return [OverrideRead.model_validate(o) for o in await rescoring.list_overrides(session, account_id=account_id)]
+    return [OverrideRead.model_validate(o) for o in await tiers.list_overrides(session, account_id=account_id)]
 
 
 @router.post(
@@ -402,7 +402,7 @@ async def post_override(
 ) -> OverrideRead:
     """Set the tier by hand with a reason and optional expiry; the caller is the approver."""
     account = await _visible_account(session, principal, account_id, write=True)
-    override = await rescoring.set_override(
+    override = await tiers.set_override(
         session,
         platform,
         account=account,
@@ -421,7 +421,7 @@ async def post_override(
 async def delete_override(account_id: str, session: SessionDep, clock: ClockDep, principal: Supervisor) -> Response:
     """End the active override; the computed tier applies again."""
     account = await _visible_account(session, principal, account_id, write=True)
-    await rescoring.revoke_override(session, platform, account=account, user_id=principal.user_id, now=clock.now())
+    await tiers.revoke_override(session, platform, account=account, user_id=principal.user_id, now=clock.now())
     return Response(status_code=204)
 
 
@@ -585,7 +585,7 @@ async def list_models(session: SessionDep, principal: CurrentPrincipal) -> list[
 )
 async def post_model(body: ModelCreate, session: SessionDep, clock: ClockDep, principal: Supervisor) -> ModelRead:
     """Indicators, normalisation, weights (summing to 100) and tier policy; invalid models get a 422."""
-    model = await rescoring.create_model(
+    model = await model_versions.create_model(
         session,
         name=body.name,
         notes=body.notes,
@@ -599,7 +599,7 @@ async def post_model(body: ModelCreate, session: SessionDep, clock: ClockDep, pr
 @router.get("/scoring/models/{version}", response_model=ModelRead, tags=SCORING, summary="One scoring model version")
 async def get_model(version: int, session: SessionDep, principal: CurrentPrincipal) -> ModelRead:
     """A model version."""
-    return _model_read(await rescoring.get_model(session, version=version))
+    return _model_read(await model_versions.get_model(session, version=version))
 
 
 def _start_job(request: Request, background: BackgroundTasks, job_id: str) -> None:
@@ -627,7 +627,7 @@ async def post_publish_model(
     principal: Supervisor,
 ) -> ModelRead:
     """Draft → published (the previous version is retired); starts a full re-score under the new model."""
-    model = await rescoring.publish_model(session, version=version, user_id=principal.user_id, now=clock.now())
+    model = await model_versions.publish_model(session, version=version, user_id=principal.user_id, now=clock.now())
     job, new = await rescoring.request_rescore(
         session, trigger="model_published", user_id=principal.user_id, now=clock.now()
     )
@@ -667,24 +667,24 @@ async def _distribution(session: AsyncSession, principal: Principal) -> TierDist
         )
     ).all()
     counts = {tier: (int(n), avg) for tier, n, avg in rows}
-    tiers = []
+    items: list[dict[str, Any]] = []
     for code in (*TIER_ORDER, None):
         n, avg = counts.get(code, (0, None))
         if code is None and not n:
             continue
-        label: dict[str, Any] = rescoring.tier_label(code) or {
+        label: dict[str, Any] = tiers.tier_label(code) or {
             "code": None,
             "label_zh": "未分级",
             "label_en": "Unscored",
         }
-        tiers.append(
+        items.append(
             {
                 **label,
                 "count": n,
                 "average_score": None if avg is None else str(Decimal(str(avg)).quantize(Decimal("0.01"))),
             }
         )
-    return TierDistribution(total=sum(n for n, _ in counts.values()), tiers=tiers)
+    return TierDistribution(total=sum(n for n, _ in counts.values()), tiers=items)
 
 
 @router.get("/scoring/tiers/distribution", response_model=TierDistribution, tags=SCORING, summary="Tier distribution")
@@ -743,7 +743,7 @@ async def account_view(
     account = await _visible_account(session, principal, account_id)
     now = clock.now()
     detail = await _detail(session, account, now)
-    override = await rescoring.active_override(session, account_id=account.id, now=now)
+    override = await tiers.active_override(session, account_id=account.id, now=now)
     try:
         score: dict[str, Any] | None = (await _score_read(session, account, now)).model_dump(mode="json")
     except NotFound:
@@ -758,7 +758,7 @@ async def account_view(
         "team": {"owner_id": account.owner_id, "team_member_ids": list(account.team_member_ids or [])},
         "contacts": [c.model_dump(mode="json") for c in detail.contacts],
         "tier": {
-            **(rescoring.tier_label(account.tier) or {"code": None}),
+            **(tiers.tier_label(account.tier) or {"code": None}),
             "computed": account.computed_tier,
             "overridden": override is not None,
             "override": OverrideRead.model_validate(override).model_dump(mode="json") if override else None,
