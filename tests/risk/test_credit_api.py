@@ -273,3 +273,25 @@ async def test_limit_request_with_an_idempotency_key_is_created_once(sqlite_data
         assert first.status_code == second.status_code == 201
         assert first.json()["id"] == second.json()["id"]
         assert (await client.get("/risk/limit-requests", headers=RISK_CHEN)).json()["total"] == 1
+
+
+async def test_a_stricter_scorecard_changes_the_grade_of_the_next_assessment(sqlite_database):
+    app = make_app(await sqlite_database("risk"))
+    async with running(app) as client:
+        account_id = await add_account(app, "潍柴动力")
+        inputs = {"days_past_due": "10", "external_rating": "A"}  # 80 and 80 points → 80.00
+        first = (await client.post(f"/risk/accounts/{account_id}/assessments", json=inputs, headers=RISK_CHEN)).json()
+        assert (first["score"], first["grade"], first["scorecard_version"]) == ("80.00", "A", 1)
+        scorecard = (await client.get("/risk/scorecard", headers=RISK_CHEN)).json()
+        scorecard["grade_cutoffs"][0]["min_score"] = "85"
+        body = {"factors": scorecard["factors"], "grade_cutoffs": scorecard["grade_cutoffs"]}
+        assert (await client.put("/risk/scorecard", json=body, headers=SUPERVISOR)).status_code == 403
+        stale = await client.put("/risk/scorecard", json=body, headers={**RISK_CHEN, "If-Match": '"7"'})
+        assert stale.status_code == 412
+        put = await client.put("/risk/scorecard", json=body, headers={**RISK_CHEN, "If-Match": '"1"'})
+        assert put.status_code == 200, put.text
+        assert put.json()["version"] == 2
+        second = (await client.post(f"/risk/accounts/{account_id}/assessments", json=inputs, headers=RISK_CHEN)).json()
+        assert (second["score"], second["grade"], second["scorecard_version"]) == ("80.00", "B", 2)
+        profile = (await client.get(f"/risk/accounts/{account_id}/credit", headers=RISK_CHEN)).json()
+        assert (profile["grade"], profile["risk_class"]) == ("B", "moderate")

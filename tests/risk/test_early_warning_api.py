@@ -217,3 +217,34 @@ async def test_handlers_use_the_injectable_clock(sqlite_database):
         await deliver(app, escalated(account_id, "c-1"))
         alert = (await client.get(f"/risk/alerts?account_id={account_id}", headers=RISK)).json()["items"][0]
         assert alert["raised_at"] == "2026-05-01T08:00:00Z"
+
+
+async def test_a_configured_contingency_plan_becomes_action_items_with_owners_and_due_dates(sqlite_database):
+    app = make_app(await sqlite_database("risk"))  # 2026-03-15 09:00 UTC
+    async with running(app) as client:
+        account_id = await add_account(app, "万科", owner_id="am-li")
+        plan = {
+            "steps": [
+                {"title": "约见客户财务总监", "owner": "account_owner", "due_in_days": 1},
+                {"title": "要求提供担保", "owner": "risk-chen", "due_in_days": 10},
+                {"title": "主管决定是否停止赊销", "owner": "supervisor", "due_in_days": 3},
+            ]
+        }
+        put = await client.put("/risk/plan-templates/financial_deterioration", json=plan, headers=RISK)
+        assert put.status_code == 200, put.text
+        assert put.json()["version"] == 2
+        await client.post(
+            f"/risk/accounts/{account_id}/signals",
+            json={"value": 4, "title": "债券违约 Bond default", "reference": "news-1"},
+            headers=RISK,
+        )
+        alert = (await client.get(f"/risk/alerts?account_id={account_id}", headers=RISK)).json()["items"][0]
+        assert alert["level"] == "red"
+        items = (await client.get(f"/risk/alerts/{alert['id']}", headers=RISK)).json()["action_items"]
+        assert [(i["title"], i["owner_id"], i["owner_role"], i["due_at"]) for i in items] == [
+            ("约见客户财务总监", "am-li", None, "2026-03-16T09:00:00Z"),
+            ("主管决定是否停止赊销", None, "supervisor", "2026-03-18T09:00:00Z"),
+            ("要求提供担保", "risk-chen", None, "2026-03-25T09:00:00Z"),
+        ]
+        mine = await client.get("/risk/action-items?owner_id=am-li", headers=auth("account_manager", user_id="am-li"))
+        assert [i["title"] for i in mine.json()["items"]] == ["约见客户财务总监"]
