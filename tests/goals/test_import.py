@@ -120,8 +120,8 @@ async def test_a_100k_row_import_with_37_bad_rows_accepts_the_rest_reports_each_
             )
 
 
-async def test_gbk_and_bom_files_import_with_their_chinese_text_intact(sqlite_database, tmp_path):
-    app, _ = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
+async def test_gbk_and_bom_files_import_with_their_chinese_text_intact(make_database, tmp_path):
+    app, _ = goals_app(await make_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
         account = await register_account(app, name="海尔集团")
         text = "客户ID,日期,产品线,区域,数量,销售额,成本\n" + f"{account},2026-03-05,PLC控制器,华北区,2,2000.50,1200\n"
@@ -178,9 +178,9 @@ async def test_an_account_manager_import_rejects_rows_of_accounts_they_do_not_ow
 
 
 async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_replaces_its_rows(
-    sqlite_database, tmp_path
+    make_database, tmp_path
 ):
-    app, clock = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
+    app, clock = goals_app(await make_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
         account = await register_account(app, name="中断的导入")
         from services.goals.importer import bulk_insert_sales, start_batch
