@@ -220,3 +220,29 @@ async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_r
         async with app.state.db.transaction() as session:
             rows = (await session.execute(select(SalesRecord.month, SalesRecord.revenue))).all()
         assert [(m, D(str(r))) for m, r in rows] == [("2026-06", D(100))]
+
+
+async def test_progress_is_reported_after_every_chunk_as_rows_done_of_total_and_rejected_so_far(
+    sqlite_database, tmp_path
+):
+    app, clock = goals_app(await sqlite_database("goals"), import_batch_size=300)
+    async with running(app):
+        account = await register_account(app, name="进度客户")
+        path = tmp_path / "sales.csv"
+        good, _, bad_lines = write_csv(path, [account], rows=1000, bad_every=100, bad_count=4)
+        from services.goals.importer import run_import, start_batch
+
+        async with app.state.db.transaction() as session:
+            await start_batch(session, batch_id="p", filename=None, created_by="me", now=clock.now())
+        seen: list[dict] = []
+        result = await run_import(
+            app.state.db, batch_id="p", path=path, settings=app.state.settings, clock=clock, progress=seen.append
+        )
+        assert [(s["rows_done"], s["total_rows"], s["rejected"]) for s in seen] == [
+            (300, 1000, 3),
+            (600, 1000, 4),
+            (900, 1000, 4),
+            (1000, 1000, 4),
+        ]
+        assert (result["accepted"], result["rejected"], result["status"]) == (good, 4, "completed")
+        assert sorted(bad_lines) == [101, 201, 301, 401]
