@@ -153,26 +153,21 @@ class Upstream:
         raise UpstreamUnavailable(self.name, self.breaker.retry_after(), reason)
 
     async def probe(self, timeout: float) -> bool:
-        """Liveness probe: a refused connection (dead process) opens the breaker at once, slowness counts as a
-        failure; recovery closes what the probe opened."""
-        refused = False
+        """Liveness probe: a refused connection (process gone) opens the breaker at once and a later answer
+        closes what the probe opened; slowness is left to the real calls' timeouts."""
         try:
             response = await self.client.get("/healthz", timeout=timeout)
-            alive = response.status_code == 200
         except httpx.ConnectError:
-            alive, refused = False, True
+            if self.breaker.state == "closed":
+                self.breaker.trip()
+                self.probe_tripped = True
+            return False
         except httpx.HTTPError:
-            alive = False
-        if refused and self.breaker.state == "closed":
-            self.breaker.trip()
-            self.probe_tripped = True
-        elif not alive and self.breaker.state == "closed":
-            self.breaker.record_failure()
-            self.probe_tripped = self.breaker.state != "closed"
-        elif alive and self.probe_tripped:
+            return False
+        if response.status_code == 200 and self.probe_tripped:
             self.breaker.record_success()
             self.probe_tripped = False
-        return alive
+        return response.status_code == 200
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -1,4 +1,4 @@
-"""With a service hung or killed, composed views still answer within 1 s and proxied calls get 503."""
+"""A service late, hung or killed: OpenAPI catches up, views answer within 1 s, proxied calls get 503."""
 
 from __future__ import annotations
 
@@ -18,15 +18,27 @@ SUPERVISOR = auth("supervisor", user_id="sup-wang")
 async def test_with_one_service_hung_then_killed_the_overview_answers_within_1s_marking_it_unavailable(
     platform: Platform, tmp_path: Path
 ):
-    # A risk process of this test's own (no NATS, so it shares no consumer with the platform's).
-    risk = ServiceProcess("risk", free_port(), tmp_path, "nats://127.0.0.1:1").start()
+    # A risk process of this test's own (no NATS, so it shares no consumer with the platform's), started only
+    # after the gateway: its routes join the gateway's OpenAPI once it is up.
+    risk = ServiceProcess("risk", free_port(), tmp_path, "nats://127.0.0.1:1")
+    settings = platform.gateway_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", with_nats=False, risk_url=risk.url
+    )
+    app = create_app(settings)
     try:
-        risk.wait_ready(path="/healthz")
-        settings = platform.gateway_settings(
-            f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", with_nats=False, risk_url=risk.url
-        )
-        app = create_app(settings)
         async with running(app, headers=SUPERVISOR) as client:
+            before = (await client.get("/openapi.json")).json()
+            assert before["info"]["x-services-missing"] == ["risk"]
+            assert not any(p.startswith("/api/v1/risk/") for p in before["paths"])
+            assert any(p.startswith("/api/v1/goals/") for p in before["paths"])
+            risk.start()
+            risk.wait_ready(path="/healthz")
+
+            async def risk_documented() -> bool:
+                doc = (await client.get("/openapi.json")).json()
+                return "/api/v1/risk/views/portfolio" in doc["paths"] and "x-services-missing" not in doc["info"]
+
+            await wait_until(risk_documented, timeout=10, message="the risk routes in the merged OpenAPI")
             path = f"/api/v1/accounts/{platform.accounts['li']}/overview"
 
             async def all_sections_answer() -> bool:  # the fresh process may be slow on its first queries
