@@ -137,39 +137,56 @@ def header_index(header: list[str]) -> dict[str, int]:
 
 def parse_row(fields: list[str], index: dict[str, int], width: int, known_accounts: set[str]) -> dict[str, Any]:
     """A validated sales row or ValueError with the reason."""
-    if len(fields) != width:
-        raise ValueError(f"expected {width} columns, found {len(fields)}")
-    if any("\ufffd" in f for f in fields):
-        raise ValueError("contains characters that are not valid in the file's encoding")
-    account_id = fields[index["account_id"]].strip()
-    if not account_id:
-        raise ValueError("account_id is empty")
-    if account_id not in known_accounts:
-        raise ValueError(f"unknown account {account_id!r}")
-    sale_date = _date(fields[index["date"]])
-    product_line = fields[index["product_line"]].strip()
-    if not product_line:
-        raise ValueError("product_line is empty")
-    if len(product_line) > 100:
-        raise ValueError("product_line is longer than 100 characters")
-    region = fields[index["region"]].strip() if "region" in index else ""
-    quantity = (
-        _decimal(fields[index["quantity"]], "quantity", required=False, non_negative=True)
-        if "quantity" in index
-        else None
-    )
-    revenue = _decimal(fields[index["revenue"]], "revenue", required=True, non_negative=False)
-    cost = _decimal(fields[index["cost"]], "cost", required=True, non_negative=True)
-    return {
-        "account_id": account_id,
-        "sale_date": sale_date,
-        "month": f"{sale_date.year:04d}-{sale_date.month:02d}",
-        "product_line": product_line,
-        "region": region[:100] or None,
-        "quantity": quantity,
-        "revenue": revenue,
-        "cost": cost,
-    }
+    return RowParser(index, width, known_accounts)(fields)
+
+
+class RowParser:
+    """Validates rows of one file (column positions resolved once: this runs for every row)."""
+
+    def __init__(self, index: dict[str, int], width: int, known_accounts: set[str]) -> None:
+        self.width = width
+        self.known = known_accounts
+        self.account = index["account_id"]
+        self.date = index["date"]
+        self.line = index["product_line"]
+        self.region = index.get("region")
+        self.quantity = index.get("quantity")
+        self.revenue = index["revenue"]
+        self.cost = index["cost"]
+
+    def __call__(self, fields: list[str]) -> dict[str, Any]:
+        """A validated sales row or ValueError with the reason."""
+        if len(fields) != self.width:
+            raise ValueError(f"expected {self.width} columns, found {len(fields)}")
+        account_id = fields[self.account].strip()
+        if account_id not in self.known:
+            if "\ufffd" in "".join(fields):
+                raise ValueError("contains characters that are not valid in the file's encoding")
+            raise ValueError("account_id is empty" if not account_id else f"unknown account {account_id!r}")
+        sale_date = _date(fields[self.date])
+        product_line = fields[self.line].strip()
+        if not product_line:
+            raise ValueError("product_line is empty")
+        if len(product_line) > 100:
+            raise ValueError("product_line is longer than 100 characters")
+        region = fields[self.region].strip()[:100] if self.region is not None else ""
+        if "\ufffd" in product_line or "\ufffd" in region:
+            raise ValueError("contains characters that are not valid in the file's encoding")
+        quantity = (
+            _decimal(fields[self.quantity], "quantity", required=False, non_negative=True)
+            if self.quantity is not None
+            else None
+        )
+        return {
+            "account_id": account_id,
+            "sale_date": sale_date,
+            "month": f"{sale_date.year:04d}-{sale_date.month:02d}",
+            "product_line": product_line,
+            "region": region or None,
+            "quantity": quantity,
+            "revenue": _decimal(fields[self.revenue], "revenue", required=True, non_negative=False),
+            "cost": _decimal(fields[self.cost], "cost", required=True, non_negative=True),
+        }
 
 
 @dataclass
@@ -190,8 +207,7 @@ def iter_chunks(
         header = next(reader, None)
         if header is None:
             raise Unprocessable("the CSV file is empty", field="file")
-        index = header_index(header)
-        width = len(header)
+        parse = RowParser(header_index(header), len(header), known_accounts)
         rows: list[dict[str, Any]] = []
         rejections: list[dict[str, Any]] = []
         seen = 0
@@ -207,11 +223,11 @@ def iter_chunks(
                 seen += 1
                 continue
             line_no = reader.line_num
-            if not fields or all(not f.strip() for f in fields):
+            if not fields or not "".join(fields).strip():
                 continue
             seen += 1
             try:
-                row = parse_row(fields, index, width, known_accounts)
+                row = parse(fields)
             except ValueError as exc:
                 rejections.append(
                     {"batch_id": batch_id, "line_no": line_no, "reason": str(exc), "raw": ",".join(fields)[:500]}
