@@ -177,6 +177,8 @@ async def approve_target(
 
 
 async def _publish_target_set(session: AsyncSession, target: Target) -> None:
+    if target.product_line is not None:
+        return  # the event contract carries no product line; product-line parts stay internal
     await add_event(
         session,
         platform.outbox,

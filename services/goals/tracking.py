@@ -187,22 +187,24 @@ async def evaluate_accounts(
             at_risk = False
         if at_risk and not target.at_risk:
             target.at_risk, target.at_risk_since = True, now
-            await _publish_at_risk(session, target, tracking, settings)
+            if target.product_line is None:  # the event contract has no product line: totals only
+                await _publish_at_risk(session, target, tracking, settings)
             changed.append(target)
         elif not at_risk and target.at_risk:
             target.at_risk, target.at_risk_since = False, None
             changed.append(target)
         if achieved and target.achieved_at is None:
             target.achieved_at = now
-            await add_event(
-                session,
-                platform.outbox,
-                TargetAchieved(
-                    source="goals",
-                    account_id=target.account_id,
-                    data={**_target_data(target), "actual": tracking.actual},
-                ),
-            )
+            if target.product_line is None:
+                await add_event(
+                    session,
+                    platform.outbox,
+                    TargetAchieved(
+                        source="goals",
+                        account_id=target.account_id,
+                        data={**_target_data(target), "actual": tracking.actual},
+                    ),
+                )
             changed.append(target)
     await session.flush()
     return changed

@@ -270,3 +270,29 @@ async def test_a_red_risk_alert_flags_the_accounts_targets_until_cleared(sqlite_
         )
         await app.state.consumer.process(AlertRaised(source="risk", account_id=account, time=raised_at, data=alert))
         assert (await client.get(f"/goals/targets/{target['id']}", headers=SUPERVISOR)).json()["red_alert"] is False
+
+
+async def test_a_product_line_part_at_risk_is_flagged_but_only_account_totals_are_published(sqlite_database):
+    app, _ = goals_app(await sqlite_database("goals"))
+    async with running(app) as client:
+        account = await register_account(app, name="分产品线客户")
+        await record(client, *[sale(account, f"2026-{m:02d}-03", "100") for m in range(1, 7)])
+        target = await create_target(client, account_id=account, metric="revenue", period="2026", target_value="1200")
+        parts = {"工业网关": "600", "PLC控制器": "600"}
+        split = await client.post(
+            f"/goals/targets/{target['id']}/split",
+            json={"by": "product_line", "method": "manual", "parts": parts},
+            headers=SUPERVISOR,
+        )
+        assert split.status_code == 201
+        await approve(client, target["id"])
+        rollup = (await client.get(f"/goals/targets/{target['id']}/rollup", headers=SUPERVISOR)).json()
+        flags = {c["product_line"]: (c["status"], c["at_risk"]) for c in rollup["children"]}
+        assert flags == {"工业网关": ("approved", False), "PLC控制器": ("approved", True)}
+        async with app.state.db.transaction() as session:
+            subjects = (
+                (await session.execute(select(platform.outbox.c.subject).order_by(platform.outbox.c.seq)))
+                .scalars()
+                .all()
+            )
+        assert [s for s in subjects if s != "kam.goals.actuals_recorded"] == ["kam.goals.target_set"]
