@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ VIEWER = auth("viewer", user_id="viewer-zhao")
 def goals_app(database_url: str, *, nats_url: str | None = None, now: datetime | None = None, **overrides: Any):
     """A goals app on a frozen clock (default 2026-07-01, half of fiscal 2026 gone)."""
     clock = FrozenClock(now or datetime(2026, 7, 1, tzinfo=UTC))
+    overrides.setdefault("import_spool_dir", tempfile.mkdtemp(prefix="goals-spool-"))  # never the repo's var/
     settings = service_settings(GoalsSettings, database_url=database_url, nats_url=nats_url, **overrides)
     return create_app(settings, clock=clock), clock
 
