@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,6 +21,8 @@ from shared.errors import Unprocessable
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
+NO_SCORE = Decimal("0.00")
+FULL_SCORE = Decimal("100.00")
 
 DIMENSIONS: dict[str, tuple[str, str]] = {
     "scale": ("规模与价值", "Scale and value"),
@@ -246,27 +248,57 @@ def percentile_rank(sorted_values: Sequence[Decimal], value: Decimal) -> Decimal
     """Share of the portfolio (others) strictly below ``value``, 0–100; a lone account ranks 100."""
     n = len(sorted_values)
     if n <= 1:
-        return HUNDRED
+        return FULL_SCORE
     below = bisect.bisect_left(sorted_values, value)
     return _q(Decimal(below) * HUNDRED / Decimal(n - 1)).min(HUNDRED)
 
 
-def normalise(spec: Normalisation, raw: Decimal | None, population: Sequence[Decimal] | None = None) -> Decimal:
-    """The 0–100 value of a raw indicator value under its normalisation (2 decimals)."""
-    value = raw if raw is not None else spec.missing
-    if value is None:
-        return ZERO
+Normaliser = Callable[[Decimal | None, Sequence[Decimal] | None], Decimal]
+
+
+def normaliser(spec: Normalisation) -> Normaliser:
+    """A function raw value → 0–100 (2 decimals) with the spec's constants worked out once."""
+    missing = spec.missing
     if spec.method == "bounds":
         assert spec.min is not None and spec.max is not None
-        share = (value - spec.min) / (spec.max - spec.min)
-        return _q(min(max(share, ZERO), Decimal(1)) * HUNDRED)
+        low, span = spec.min, spec.max - spec.min
+
+        def bounds(raw: Decimal | None, population: Sequence[Decimal] | None) -> Decimal:
+            value = raw if raw is not None else missing
+            if value is None:
+                return NO_SCORE
+            scaled = (value - low) * HUNDRED / span
+            if scaled <= ZERO:
+                return NO_SCORE
+            if scaled >= HUNDRED:
+                return FULL_SCORE
+            return scaled.quantize(CENT, rounding=ROUND_HALF_UP)
+
+        return bounds
     if spec.method == "thresholds":
-        score = ZERO
-        for step in spec.steps:
-            if value >= step.at:
-                score = step.score
-        return _q(score)
-    return percentile_rank(population or (), value)
+        steps = [(step.at, step.score.quantize(CENT, rounding=ROUND_HALF_UP)) for step in spec.steps]
+
+        def thresholds(raw: Decimal | None, population: Sequence[Decimal] | None) -> Decimal:
+            value = raw if raw is not None else missing
+            score = NO_SCORE
+            if value is not None:
+                for at, step_score in steps:
+                    if value >= at:
+                        score = step_score
+            return score
+
+        return thresholds
+
+    def percentile(raw: Decimal | None, population: Sequence[Decimal] | None) -> Decimal:
+        value = raw if raw is not None else missing
+        return NO_SCORE if value is None else percentile_rank(population or (), value)
+
+    return percentile
+
+
+def normalise(spec: Normalisation, raw: Decimal | None, population: Sequence[Decimal] | None = None) -> Decimal:
+    """The 0–100 value of a raw indicator value under its normalisation (2 decimals)."""
+    return normaliser(spec)(raw, population)
 
 
 class IndicatorScore(NamedTuple):
@@ -342,21 +374,39 @@ Populations = Mapping[str, Sequence[Decimal]]
 
 
 @dataclass(frozen=True)
+class CompiledIndicator:
+    """One indicator ready to score: its dimension, weight, weight / 100 and normaliser."""
+
+    code: str
+    dimension: str
+    weight: Decimal
+    share: Decimal
+    normalise: Normaliser
+
+
+@dataclass(frozen=True)
 class CompiledModel:
     """A definition prepared for scoring many accounts (no per-account lookups of the model)."""
 
-    indicators: tuple[tuple[str, str, Decimal, Normalisation], ...]
+    indicators: tuple[CompiledIndicator, ...]
     dimension_weights: dict[str, Decimal]
 
 
 def compile_model(definition: ModelDefinition) -> CompiledModel:
-    """Resolve each indicator's dimension and each dimension's weight once."""
+    """Resolve each indicator's dimension, weight share and normaliser once."""
     indicators = tuple(
-        (item.code, INDICATORS[item.code].dimension, item.weight, item.normalisation) for item in definition.indicators
+        CompiledIndicator(
+            item.code,
+            INDICATORS[item.code].dimension,
+            item.weight,
+            item.weight / HUNDRED,
+            normaliser(item.normalisation),
+        )
+        for item in definition.indicators
     )
     weights = dict.fromkeys(DIMENSIONS, ZERO)
-    for _, dimension, weight, _ in indicators:
-        weights[dimension] += weight
+    for indicator in indicators:
+        weights[indicator.dimension] += indicator.weight
     return CompiledModel(indicators, weights)
 
 
@@ -370,12 +420,12 @@ def score_account(
     indicators: list[IndicatorScore] = []
     contributions = dict.fromkeys(DIMENSIONS, ZERO)
     total = ZERO
-    for code, dimension, weight, spec in compiled.indicators:
-        raw = features.get(code)
-        normalised = normalise(spec, raw, populations.get(code) if populations else None)
-        contribution = _q(weight * normalised / HUNDRED)
-        indicators.append(IndicatorScore(code, dimension, raw, normalised, weight, contribution))
-        contributions[dimension] += contribution
+    for ind in compiled.indicators:
+        raw = features.get(ind.code)
+        normalised = ind.normalise(raw, populations.get(ind.code) if populations else None)
+        contribution = (ind.share * normalised).quantize(CENT, rounding=ROUND_HALF_UP)
+        indicators.append(IndicatorScore(ind.code, ind.dimension, raw, normalised, ind.weight, contribution))
+        contributions[ind.dimension] += contribution
         total += contribution
     dimensions = [
         DimensionScore(
