@@ -17,6 +17,7 @@ from services.risk.early_warning import (
     SIGNAL_TYPES,
     check_alert_transition,
     concentration_pct,
+    current_period,
     evaluate_conditions,
     level_rank,
     next_period,
@@ -410,7 +411,11 @@ async def apply_industry_policies(
 async def record_monthly_revenue(
     session: AsyncSession, *, account_id: str, period: str, revenue: Decimal, currency: str, now: datetime
 ) -> None:
-    """Store a month's revenue total and re-derive the sales-drop and concentration signals it affects."""
+    """Store a month's revenue total and re-derive the account's sales-drop signal.
+
+    Only the latest completed month counts: the running month is a partial total, and older months are
+    history rather than a current risk. Totals replace earlier figures, so re-delivery is harmless.
+    """
     row = await session.get(MonthlyRevenue, (account_id, period))
     if row is None:
         session.add(
@@ -419,10 +424,13 @@ async def record_monthly_revenue(
     else:
         row.revenue, row.currency, row.updated_at = revenue, currency, now
     await session.flush()
-    # This month versus the previous one, and (arriving out of order) the next month versus this one.
-    for later in (period, next_period(period)):
-        await _sales_drop_signal(session, account_id=account_id, period=later, now=now)
-    await _concentration_signal(session, account_id=account_id, period=period, now=now)
+    latest = await session.scalar(
+        select(func.max(MonthlyRevenue.period)).where(
+            MonthlyRevenue.account_id == account_id, MonthlyRevenue.period < current_period(now)
+        )
+    )
+    if latest is not None and latest in (period, next_period(period)):
+        await _sales_drop_signal(session, account_id=account_id, period=latest, now=now)
 
 
 async def _revenue(session: AsyncSession, account_id: str, period: str) -> Decimal | None:
@@ -451,27 +459,49 @@ async def _sales_drop_signal(session: AsyncSession, *, account_id: str, period: 
     )
 
 
-async def _concentration_signal(session: AsyncSession, *, account_id: str, period: str, now: datetime) -> None:
-    window = trailing_periods(period, 12)
-    account_total = await session.scalar(
-        select(func.sum(MonthlyRevenue.revenue)).where(
-            MonthlyRevenue.account_id == account_id, MonthlyRevenue.period.in_(window)
+async def refresh_concentration(session: AsyncSession, *, now: datetime) -> int:
+    """Each account's share of our revenue over the 12 completed months to the latest one (portfolio-wide).
+
+    Run by the watch job rather than per event: a share computed while other accounts' figures are still
+    arriving would overstate it. Returns how many accounts were evaluated.
+    """
+    latest = await session.scalar(
+        select(func.max(MonthlyRevenue.period)).where(MonthlyRevenue.period < current_period(now))
+    )
+    if latest is None:
+        return 0
+    window = trailing_periods(latest, 12)
+    rows = (
+        await session.execute(
+            select(MonthlyRevenue.account_id, func.sum(MonthlyRevenue.revenue))
+            .where(MonthlyRevenue.period.in_(window))
+            .group_by(MonthlyRevenue.account_id)
         )
-    )
-    grand_total = await session.scalar(
-        select(func.sum(MonthlyRevenue.revenue)).where(MonthlyRevenue.period.in_(window))
-    )
-    share = concentration_pct(Decimal(account_total or 0), Decimal(grand_total or 0))
-    if share is None:
-        return
-    await record_signal(
-        session,
-        account_id=account_id,
-        signal_type="revenue_concentration",
-        value=share,
-        source="event",
-        source_ref=f"concentration:{period}",
-        title=f"占近12个月收入 {share:f}% (share of our revenue over 12 months to {period})",
-        details={"period": period, "account_revenue": str(account_total), "total_revenue": str(grand_total)},
-        now=now,
-    )
+    ).all()
+    grand_total = sum((Decimal(total or 0) for _, total in rows), Decimal(0))
+    rules = [
+        parse_conditions(rule.conditions)
+        for rule in (
+            await session.execute(
+                select(WarningRule).where(
+                    WarningRule.signal_type == "revenue_concentration", WarningRule.enabled.is_(True)
+                )
+            )
+        ).scalars()
+    ]
+    for account_id, total in rows:
+        share = concentration_pct(Decimal(total or 0), grand_total)
+        if share is None or not any(evaluate_conditions(conditions, share) for conditions in rules):
+            continue  # only shares that some rule cares about become signals
+        await record_signal(
+            session,
+            account_id=account_id,
+            signal_type="revenue_concentration",
+            value=share,
+            source="job",
+            source_ref=f"concentration:{latest}",
+            title=f"占近12个月收入 {share:f}% (share of our revenue over the 12 months to {latest})",
+            details={"period": latest, "account_revenue": str(total), "total_revenue": str(grand_total)},
+            now=now,
+        )
+    return len(rows)

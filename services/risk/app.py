@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.risk.config import RiskSettings
 from services.risk.handlers import HANDLERS
-from services.risk.jobs import contract_reminders_job, credit_watch_job, seed_on_start
+from services.risk.jobs import contract_reminders_job, risk_watch_job, seed_on_start
 from services.risk.models import platform
 from services.risk.routes import router
 from shared.clock import Clock
@@ -32,7 +32,7 @@ def create_app(settings: RiskSettings | None = None, *, clock: Clock | None = No
     jobs = (
         [
             PeriodicJob("contract-expiry-reminders", contract_reminders_job, settings.jobs_interval_seconds),
-            PeriodicJob("credit-watch", credit_watch_job, settings.jobs_interval_seconds),
+            PeriodicJob("risk-watch", risk_watch_job, settings.jobs_interval_seconds),
         ]
         if settings.jobs_enabled
         else []

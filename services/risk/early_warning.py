@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -85,6 +86,11 @@ def check_alert_transition(current: str, target: str) -> None:
         raise InvalidTransition(
             f"An alert cannot go from {current} to {target}", current=current, allowed=list(allowed)
         )
+
+
+def current_period(now: datetime) -> str:
+    """The running month, ``YYYY-MM`` (its revenue total is still partial)."""
+    return f"{now.year}-{now.month:02d}"
 
 
 def previous_period(period: str) -> str:

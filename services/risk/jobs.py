@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.alerts import seed_defaults
+from services.risk.alerts import refresh_concentration, seed_defaults
 from services.risk.contracts import run_expiry_reminders
 from services.risk.service import expire_temporary_limits, refresh_all_credit_signals
 from shared.db import Database
@@ -33,10 +35,16 @@ async def contract_reminders_job(app: FastAPI) -> int:
     return len(sent)
 
 
-async def credit_watch_job(app: FastAPI) -> int:
-    """Expire temporary limits and refresh overdue/utilisation signals at the app clock's now."""
+async def risk_watch_job(app: FastAPI) -> dict[str, int]:
+    """At the app clock's now: expire temporary limits, refresh overdue/utilisation and concentration signals."""
     db: Database = app.state.db
     async with db.transaction() as session:
-        now = app.state.clock.now()
-        await expire_temporary_limits(session, now=now)
-        return await refresh_all_credit_signals(session, now=now)
+        return await run_risk_watch(session, now=app.state.clock.now())
+
+
+async def run_risk_watch(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """The watch in the caller's transaction (the job and the ops endpoint share it)."""
+    expired = await expire_temporary_limits(session, now=now)
+    credit = await refresh_all_credit_signals(session, now=now)
+    concentration = await refresh_concentration(session, now=now)
+    return {"temporary_limits_expired": len(expired), "accounts_checked": credit, "revenue_accounts": concentration}

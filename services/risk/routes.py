@@ -17,6 +17,7 @@ from services.risk import service
 from services.risk.compliance import missing_mandatory_clauses
 from services.risk.early_warning import OPEN_ALERT_STATUSES, SIGNAL_TYPES
 from services.risk.exposure import bucket_for
+from services.risk.jobs import run_risk_watch
 from services.risk.models import (
     ActionItem,
     Alert,
@@ -48,6 +49,8 @@ from services.risk.schemas import (
     CreditCheckRead,
     ExposureRead,
     InvoiceCreate,
+    InvoiceImport,
+    InvoiceImportResult,
     InvoiceRead,
     LimitDecision,
     LimitRequestCreate,
@@ -88,7 +91,7 @@ from shared.auth import (
     require_roles,
     visible_accounts_clause,
 )
-from shared.errors import PROBLEM_RESPONSES, NotFound
+from shared.errors import PROBLEM_RESPONSES, NotFound, Unprocessable
 from shared.service import ClockDep, SessionDep
 
 router = APIRouter(tags=["risk"], responses=PROBLEM_RESPONSES)
@@ -336,6 +339,24 @@ async def create_invoice(
     result = _invoice_read(invoice, clock.now().date())
     await _remember(session, request, principal, payload, result.model_dump(mode="json"))
     return result
+
+
+@router.post(
+    "/risk/invoices/import",
+    summary="Import a batch of receivables (ERP / finance feed, all or nothing)",
+    status_code=201,
+)
+async def import_invoices(
+    body: InvoiceImport, session: SessionDep, principal: CreditFeeder, clock: ClockDep
+) -> InvoiceImportResult:
+    """Up to 1000 invoices across accounts in one transaction; a bad row is a 422 naming it."""
+    for index, row in enumerate(body.invoices):
+        try:
+            await ensure_account_access(session, platform, principal, row.account_id, write=True)
+        except NotFound as exc:
+            raise Unprocessable(f"invoices[{index}]: {exc.detail}", field=f"invoices.{index}.account_id") from exc
+    accounts = await service.import_invoices(session, rows=[row.model_dump() for row in body.invoices], now=clock.now())
+    return InvoiceImportResult(imported=len(body.invoices), accounts=accounts)
 
 
 @router.get("/risk/accounts/{account_id}/invoices", summary="Receivables of an account")
@@ -826,6 +847,15 @@ async def run_contract_reminders(
     """Send the 90/60/30-day reminders due at the service clock's now."""
     sent = await contracts_service.run_expiry_reminders(session, now=clock.now())
     return [ContractReminderRead.model_validate(r) for r in sent]
+
+
+@router.post(
+    "/risk/jobs/risk-watch",
+    summary="Run the risk watch now: expire temporary limits, refresh overdue, utilisation and concentration signals",
+)
+async def run_risk_watch_now(session: SessionDep, principal: CreditManager, clock: ClockDep) -> dict[str, int]:
+    """What the hourly job does, at the service clock's now."""
+    return await run_risk_watch(session, now=clock.now())
 
 
 # ---------------------------------------------------------------- views for the gateway

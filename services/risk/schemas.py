@@ -109,6 +109,21 @@ class InvoiceCreate(BaseModel):
     due_on: date
 
 
+class InvoiceImportRow(InvoiceCreate):
+    account_id: str = Field(min_length=1, max_length=36)
+
+
+class InvoiceImport(BaseModel):
+    """A batch of receivables from an ERP or finance system; all or nothing."""
+
+    invoices: list[InvoiceImportRow] = Field(min_length=1, max_length=1000)
+
+
+class InvoiceImportResult(BaseModel):
+    imported: int
+    accounts: int
+
+
 class InvoiceRead(_Read):
     id: str
     account_id: str

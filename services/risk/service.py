@@ -328,8 +328,9 @@ async def add_invoice(
     issued_on: date,
     due_on: date,
     now: datetime,
+    refresh: bool = True,
 ) -> Invoice:
-    """Record a receivable (an invoice number is unique per account)."""
+    """Record a receivable (an invoice number is unique per account); ``refresh`` re-derives credit signals."""
     if due_on < issued_on:
         raise Unprocessable("due_on is before issued_on", field="due_on")
     if paid_amount > amount:
@@ -349,8 +350,24 @@ async def add_invoice(
     )
     session.add(invoice)
     await session.flush()
-    await refresh_credit_signals(session, account_id=account_id, now=now)
+    if refresh:
+        await refresh_credit_signals(session, account_id=account_id, now=now)
     return invoice
+
+
+async def import_invoices(session: AsyncSession, *, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Record a batch of receivables (all or nothing); credit signals are refreshed once per account."""
+    accounts: list[str] = []
+    for index, row in enumerate(rows):
+        try:
+            await add_invoice(session, now=now, refresh=False, **row)
+        except (Conflict, Unprocessable) as exc:
+            raise Unprocessable(f"invoices[{index}]: {exc.detail}", field=f"invoices.{index}") from exc
+        if row["account_id"] not in accounts:
+            accounts.append(row["account_id"])
+    for account_id in accounts:
+        await refresh_credit_signals(session, account_id=account_id, now=now)
+    return len(accounts)
 
 
 async def record_payment(

@@ -295,3 +295,40 @@ async def test_a_stricter_scorecard_changes_the_grade_of_the_next_assessment(sql
         assert (second["score"], second["grade"], second["scorecard_version"]) == ("80.00", "B", 2)
         profile = (await client.get(f"/risk/accounts/{account_id}/credit", headers=RISK_CHEN)).json()
         assert (profile["grade"], profile["risk_class"]) == ("B", "moderate")
+
+
+async def test_a_receivables_import_is_all_or_nothing_and_names_the_bad_row(sqlite_database):
+    app = make_app(await sqlite_database("risk"))
+    async with running(app) as client:
+        first = await add_account(app, "国网")
+        second = await add_account(app, "南网")
+        row = {"amount": "100", "issued_on": "2026-03-01", "due_on": "2026-03-31"}
+        bad = [
+            {**row, "account_id": first, "number": "N-1"},
+            {**row, "account_id": second, "number": "N-1"},
+            {**row, "account_id": second, "number": "N-1"},  # duplicate number for that account
+        ]
+        refused = await client.post("/risk/invoices/import", json={"invoices": bad}, headers=RISK_CHEN)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "invoices.2"
+        unknown = await client.post(
+            "/risk/invoices/import",
+            json={"invoices": [{**row, "account_id": "nope", "number": "X"}]},
+            headers=RISK_CHEN,
+        )
+        assert unknown.status_code == 422
+        assert unknown.json()["errors"][0]["field"] == "invoices.0.account_id"
+        assert (await client.get(f"/risk/accounts/{first}/invoices", headers=RISK_CHEN)).json()["total"] == 0
+        service_key = auth("service", user_id="erp")
+        imported = await client.post("/risk/invoices/import", json={"invoices": bad[:2]}, headers=service_key)
+        assert imported.status_code == 201, imported.text
+        assert imported.json() == {"imported": 2, "accounts": 2}
+        exposure = (await client.get(f"/risk/accounts/{second}/exposure", headers=RISK_CHEN)).json()
+        assert exposure["receivables"] == "100.0000"
+        assert (
+            await client.post(
+                "/risk/invoices/import",
+                json={"invoices": [{**row, "account_id": first, "number": "Z"}]},
+                headers=auth("account_manager", user_id="am-li"),
+            )
+        ).status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.risk.jobs import credit_watch_job
+from services.risk.jobs import risk_watch_job
 from tests.risk.support import add_account, make_app, outbox_events
 from tests.support import auth, running
 
@@ -31,7 +31,7 @@ async def test_an_overdue_invoice_escalates_its_alert_as_it_ages_and_stops_when_
         levels = []
         for day in ("2026-03-15", "2026-04-01", "2026-04-09", "2026-04-10", "2026-06-08", "2026-06-09"):
             app.state.clock.set(datetime.fromisoformat(day).replace(hour=9, tzinfo=UTC))
-            await credit_watch_job(app)
+            await risk_watch_job(app)
             alerts = (await client.get(f"/risk/alerts?account_id={account_id}&status=open", headers=RISK)).json()
             levels.append([a["level"] for a in alerts["items"]])
         # 5 and 22 days → yellow; 30 days still yellow; 31 → orange; 90 still orange; 91 → red. One alert throughout.
@@ -59,7 +59,7 @@ async def test_utilisation_over_the_limit_raises_an_alert_and_a_temporary_limit_
         )
         assert (await client.get("/risk/alerts?rule_code=CREDIT_UTILISATION", headers=RISK)).json()["total"] == 0
         app.state.clock.set(datetime(2026, 4, 1, 9, tzinfo=UTC))
-        await credit_watch_job(app)
+        await risk_watch_job(app)
         profile = (await client.get(f"/risk/accounts/{account_id}/credit", headers=RISK)).json()
         assert (profile["temporary_limit"], profile["effective_limit"]) == (None, "1000.0000")
         changes = await outbox_events(app, "risk.credit_limit_changed")

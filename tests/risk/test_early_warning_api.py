@@ -164,21 +164,44 @@ async def test_alert_lifecycle_with_contingency_plan_and_cleared_event(sqlite_da
         assert open_alerts["items"][0]["id"] != alert["id"]
 
 
-async def test_monthly_totals_raise_a_sales_drop_alert_whatever_order_they_arrive_in(sqlite_database):
-    app = make_app(await sqlite_database("risk"))
+async def test_monthly_totals_raise_a_sales_drop_alert_for_the_latest_completed_month_in_any_order(sqlite_database):
+    app = make_app(await sqlite_database("risk"))  # 2026-03-15: February is the latest completed month
     async with running(app) as client:
         account_id = await add_account(app, "海康威视")
-        # March arrives before February; re-recorded February totals (not deltas) replace the first figure.
-        await deliver(app, actuals(account_id, "2026-03", "55000"))
-        await deliver(app, actuals(account_id, "2026-02", "90000"))
-        await deliver(app, actuals(account_id, "2026-02", "100000"))
+        # February arrives before January; re-recorded January totals (not deltas) replace the first figure.
+        await deliver(app, actuals(account_id, "2026-02", "55000"))
+        await deliver(app, actuals(account_id, "2026-01", "90000"))
+        await deliver(app, actuals(account_id, "2026-01", "100000"))
+        # A drop in older history is not a current risk; the running month is a partial total.
+        await deliver(app, actuals(account_id, "2025-11", "300000"))
+        await deliver(app, actuals(account_id, "2025-12", "100000"))
+        await deliver(app, actuals(account_id, "2026-03", "1000"))
         alerts = (await client.get("/risk/alerts?rule_code=SALES_DROP", headers=RISK)).json()["items"]
         assert [(a["account_id"], a["level"]) for a in alerts] == [(account_id, "orange")]  # 45 % down
         signals = (await client.get(f"/risk/accounts/{account_id}/signals?signal_type=sales_drop", headers=RISK)).json()
-        assert [s["value"] for s in signals["items"]] == ["45.0000"]
-        # With a single account it is all of our revenue: concentration is red.
-        concentration = (await client.get("/risk/alerts?rule_code=REVENUE_CONCENTRATION", headers=RISK)).json()
-        assert [a["level"] for a in concentration["items"]] == ["red"]
+        assert [(s["details"]["period"], s["value"]) for s in signals["items"]] == [("2026-02", "45.0000")]
+
+
+async def test_revenue_concentration_is_computed_portfolio_wide_by_the_watch(sqlite_database):
+    app = make_app(await sqlite_database("risk"))  # 2026-03-15
+    async with running(app) as client:
+        big = await add_account(app, "大客户")
+        small = [await add_account(app, f"小客户{i}") for i in range(3)]
+        await deliver(app, actuals(big, "2026-02", "500000"), actuals(big, "2025-06", "100000"))
+        # While only the big account has reported, nothing is concluded from the partial picture.
+        assert (await client.get("/risk/alerts?rule_code=REVENUE_CONCENTRATION", headers=RISK)).json()["total"] == 0
+        for account_id in small:
+            await deliver(app, actuals(account_id, "2026-02", "100000"), actuals(account_id, "2024-12", "900000"))
+        watch = await client.post("/risk/jobs/risk-watch", headers=RISK)
+        assert watch.status_code == 200, watch.text
+        assert watch.json()["revenue_accounts"] == 4
+        # 12 months to February 2026: big 600 000 of 900 000 = 66.67 % → red; the 2024 figures are outside.
+        alerts = (await client.get("/risk/alerts?rule_code=REVENUE_CONCENTRATION", headers=RISK)).json()["items"]
+        assert [(a["account_id"], a["level"]) for a in alerts] == [(big, "red")]
+        signals = (await client.get(f"/risk/accounts/{big}/signals", headers=RISK)).json()["items"]
+        assert [s["value"] for s in signals if s["signal_type"] == "revenue_concentration"] == ["66.6700"]
+        # Small accounts at 11.11 % each match no rule and leave no signal.
+        assert (await client.get(f"/risk/accounts/{small[0]}/signals", headers=RISK)).json()["total"] == 0
 
 
 async def test_rules_are_configurable_and_financial_signals_use_them(sqlite_database):
