@@ -124,91 +124,79 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         )
     )
     year = today.year
-    targets = 0
-    actions = 0
-    drafts: list[str] = []
-    gate = asyncio.Semaphore(3)  # SQLite serialises writes: more in flight only queue
-
-    async def plan(index: int, account: dict[str, Any]) -> None:
-        nonlocal targets, actions
-        async with gate:
-            last_year = yearly.get(account["id"], {}).get(year - 1, Decimal(100_000))
-            # Most accounts get a stretching but reachable goal; every fifth an ambitious one (it will be at risk).
-            uplift = Decimal("1.60") if index % 5 == 0 else Decimal("1.10")
-            revenue_target = (last_year * uplift).quantize(Decimal("1000"))
-            revenue = await _ok(
-                await client.post(
-                    "/goals/targets",
-                    json={
-                        "account_id": account["id"],
-                        "metric": "revenue",
-                        "period": str(year),
-                        "target_value": str(revenue_target),
-                        "stretch_value": str((revenue_target * Decimal("1.15")).quantize(Decimal("1000"))),
-                        "note": "年度销售额目标",
-                    },
-                )
+    approved: list[dict[str, Any]] = []
+    drafts: list[dict[str, Any]] = []
+    for index, account in enumerate(accounts):
+        last_year = yearly.get(account["id"], {}).get(year - 1, Decimal(100_000))
+        # Most accounts get a stretching but reachable goal; every fifth an ambitious one (it will be at risk).
+        uplift = Decimal("1.60") if index % 5 == 0 else Decimal("1.10")
+        revenue_target = (last_year * uplift).quantize(Decimal("1000"))
+        approved.append(
+            {
+                "account_id": account["id"],
+                "metric": "revenue",
+                "period": str(year),
+                "target_value": str(revenue_target),
+                "stretch_value": str((revenue_target * Decimal("1.15")).quantize(Decimal("1000"))),
+                "note": "年度销售额目标",
+            }
+        )
+        approved.append(
+            {
+                "account_id": account["id"],
+                "metric": "gross_profit",
+                "period": str(year),
+                "target_value": str((revenue_target * Decimal("0.42")).quantize(Decimal("1000"))),
+            }
+        )
+        if index < 12:
+            # Penetration targets for a dozen accounts; every other one stays a draft awaiting approval.
+            (approved if index % 2 == 0 else drafts).append(
+                {
+                    "account_id": account["id"],
+                    "metric": "product_penetration",
+                    "period": str(year),
+                    "target_value": "66.67",
+                    "note": "产品渗透率：6条产品线中至少4条",
+                }
             )
+    # The year's targets for the whole portfolio in two requests (年度目标下达), the approved ones at once.
+    created = await _ok(await client.post("/goals/targets/batch", json={"targets": approved, "approve": True}))
+    await _ok(await client.post("/goals/targets/batch", json={"targets": drafts}))
+    revenue_targets = [t for t in created if t["metric"] == "revenue"]
+    gate = asyncio.Semaphore(3)  # SQLite serialises writes: more in flight only queue
+    actions = 0
+
+    async def plan(index: int, target: dict[str, Any]) -> None:
+        nonlocal actions
+        async with gate:
             if index % 3 == 0:
                 await _ok(
                     await client.post(
-                        f"/goals/targets/{revenue['id']}/split",
+                        f"/goals/targets/{target['id']}/split",
                         json={"into": "quarters", "method": "seasonal", "template": "industrial"},
                     )
                 )
-            gross_profit = await _ok(
-                await client.post(
-                    "/goals/targets",
-                    json={
-                        "account_id": account["id"],
-                        "metric": "gross_profit",
-                        "period": str(year),
-                        "target_value": str((revenue_target * Decimal("0.42")).quantize(Decimal("1000"))),
-                    },
-                )
-            )
-            approve = [revenue, gross_profit]
-            if index < 12:
-                # Penetration targets for a dozen accounts; every other one stays a draft awaiting approval.
-                penetration = await _ok(
-                    await client.post(
-                        "/goals/targets",
-                        json={
-                            "account_id": account["id"],
-                            "metric": "product_penetration",
-                            "period": str(year),
-                            "target_value": "66.67",
-                            "note": "产品渗透率：6条产品线中至少4条",
-                        },
-                    )
-                )
-                if index % 2 == 0:
-                    approve.append(penetration)
-                drafts.append(penetration["id"])
-            for target in approve:
-                await _ok(await client.post(f"/goals/targets/{target['id']}/approve"))
-                targets += 1
             # Action plans (every state, some overdue) for the first eight accounts keep the load short.
             for n, (title, status, due_in) in enumerate(ACTIONS[: 3 + index % 4] if index < 8 else []):
-                item = await _ok(
+                await _ok(
                     await client.post(
-                        f"/goals/targets/{revenue['id']}/actions",
+                        f"/goals/targets/{target['id']}/actions",
                         json={
                             "title": title,
-                            "owner_id": account.get("owner_id") or "am-li",
+                            "owner_id": target.get("owner_id") or "am-li",
                             "due_date": (today + timedelta(days=due_in + n)).isoformat(),
-                            "expected_impact": str((revenue_target * Decimal("0.05")).quantize(Decimal("100"))),
+                            "expected_impact": str(
+                                (Decimal(target["target_value"]) * Decimal("0.05")).quantize(Decimal("100"))
+                            ),
                             "linked_metric": "revenue",
+                            "status": status,
                         },
                     )
                 )
-                if status == "done":
-                    await _ok(await client.patch(f"/goals/actions/{item['id']}", json={"status": "in_progress"}))
-                if status != "open":
-                    await _ok(await client.patch(f"/goals/actions/{item['id']}", json={"status": status}))
                 actions += 1
 
-    await asyncio.gather(*(plan(i, a) for i, a in enumerate(accounts)))
+    await asyncio.gather(*(plan(i, t) for i, t in enumerate(revenue_targets)))
     # An explicit team target for one account manager; the other's rolls up from the accounts.
     owners = sorted({a["owner_id"] for a in accounts if a.get("owner_id")})
     if owners:
@@ -232,8 +220,8 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     return {
         "sales_rows": job["accepted"],
         "rejected_rows": job["rejected"],
-        "targets": targets,
-        "penetration_targets": len(drafts),
+        "targets": len(created),
+        "draft_targets": len(drafts),
         "action_items": actions,
         "at_risk_targets": at_risk,
     }

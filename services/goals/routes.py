@@ -35,6 +35,7 @@ from services.goals.schemas import (
     RollupRead,
     ScorecardRead,
     SplitRequest,
+    TargetBatch,
     TargetCreate,
     TargetRead,
     TargetUpdate,
@@ -127,6 +128,21 @@ async def create_target(
     )
     set_etag(response, target.version)
     return body
+
+
+@router.post("/goals/targets/batch", status_code=201, summary="Set several targets at once (optionally approved)")
+async def create_targets(
+    data: TargetBatch,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> list[TargetRead]:
+    """All or nothing, in one transaction; ``approve=true`` (supervisor or admin) approves them too."""
+    targets = await service.create_targets(
+        session, items=data.targets, approve=data.approve, principal=principal, settings=settings, now=clock.now()
+    )
+    return await _read_targets(session, targets, settings=settings, today=clock.now().date())
 
 
 @router.get("/goals/targets", summary="List targets (filtered; account managers see their accounts only)")

@@ -52,6 +52,15 @@ class TargetCreate(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
+class TargetBatch(BaseModel):
+    """Several targets set together (e.g. the year's targets of the whole portfolio), optionally approved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    targets: list[TargetCreate] = Field(min_length=1, max_length=500)
+    approve: bool = Field(default=False, description="approve them at once (supervisor or admin)")
+
+
 class TargetUpdate(BaseModel):
     """Changes to a target (send ``If-Match`` with its ETag)."""
 
@@ -161,6 +170,7 @@ class ActionItemCreate(BaseModel):
     due_date: date
     expected_impact: Decimal | None = Field(default=None, max_digits=18, decimal_places=4)
     linked_metric: Metric | None = None
+    status: ActionStatus = Field(default="open", description="an item may be recorded in any state")
 
 
 class ActionItemUpdate(BaseModel):

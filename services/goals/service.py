@@ -154,8 +154,41 @@ async def update_target(
     return target
 
 
+async def create_targets(
+    session: AsyncSession,
+    *,
+    items: list[TargetCreate],
+    approve: bool,
+    principal: Principal,
+    settings: GoalsSettings,
+    now: datetime,
+) -> list[Target]:
+    """Create several targets in one transaction; with ``approve`` approve them and re-track once."""
+    if approve and not principal.has_any(APPROVER_ROLES):
+        raise Forbidden("only a supervisor or an admin approves targets")
+    targets = []
+    for position, data in enumerate(items):
+        try:
+            targets.append(await create_target(session, data=data, principal=principal, settings=settings, now=now))
+        except Unprocessable as exc:
+            raise Unprocessable(f"targets.{position}: {exc.detail}", field=f"targets.{position}") from exc
+    if approve:
+        for target in targets:
+            await approve_target(session, target=target, principal=principal, settings=settings, now=now, track=False)
+        await evaluate_accounts(
+            session, account_ids={t.account_id for t in targets if t.account_id}, settings=settings, now=now
+        )
+    return targets
+
+
 async def approve_target(
-    session: AsyncSession, *, target: Target, principal: Principal, settings: GoalsSettings, now: datetime
+    session: AsyncSession,
+    *,
+    target: Target,
+    principal: Principal,
+    settings: GoalsSettings,
+    now: datetime,
+    track: bool = True,
 ) -> Target:
     """draft → approved (by a supervisor or admin), with its children; publishes ``goals.target_set``."""
     if not principal.has_any(APPROVER_ROLES):
@@ -171,7 +204,7 @@ async def approve_target(
         await _publish_target_set(session, current)
         todo.extend(await session.scalars(select(Target).where(Target.parent_id == current.id)))
     await session.flush()
-    if target.account_id:
+    if track and target.account_id:
         await evaluate_accounts(session, account_ids=[target.account_id], settings=settings, now=now)
     return target
 
@@ -379,7 +412,8 @@ async def create_action_item(
         description=data.description,
         owner_id=data.owner_id,
         due_date=data.due_date,
-        status="open",
+        status=data.status,
+        completed_at=now if data.status == "done" else None,
         expected_impact=data.expected_impact,
         linked_metric=data.linked_metric or target.metric,
         created_at=now,

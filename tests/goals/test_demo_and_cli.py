@@ -27,7 +27,7 @@ async def test_demo_loads_three_years_of_sales_targets_and_action_plans_in_every
         assert time.monotonic() - started < 30
         assert summary["rejected_rows"] == 0 and summary["sales_rows"] > 6 * 24
         # Revenue and gross profit for all six, penetration approved for three of them, drafts for the rest.
-        assert summary["targets"] == 15 and summary["penetration_targets"] == 6 and summary["at_risk_targets"] >= 1
+        assert summary["targets"] == 15 and summary["draft_targets"] == 3 and summary["at_risk_targets"] >= 1
         drafts = (await client.get("/goals/targets", params={"status": "draft"}, headers=SUPERVISOR)).json()
         assert drafts["total"] == 3
         statuses = {

@@ -214,3 +214,23 @@ async def test_team_targets_roll_up_from_accounts_unless_set_explicitly(sqlite_d
         assert by_metric["revenue"]["effective"] == "1000.00" and by_metric["revenue"]["accounts"] == 2
         assert by_metric["gross_profit"]["effective"] == "250.00"
         assert by_metric["gross_profit"]["explicit_target_id"] == explicit["id"]
+
+
+async def test_a_batch_of_targets_is_all_or_nothing_and_only_approvers_approve_it(sqlite_database):
+    app, _ = goals_app(await sqlite_database("goals"))
+    async with running(app) as client:
+        a = await register_account(app, name="批量甲", owner_id="am-li")
+        b = await register_account(app, name="批量乙", owner_id="am-li")
+        good = {"account_id": a, "metric": "revenue", "period": "2026", "target_value": "100"}
+        bad = {"account_id": b, "metric": "revenue", "period": "2026-Q5", "target_value": "100"}
+        response = await client.post("/goals/targets/batch", json={"targets": [good, bad]}, headers=SUPERVISOR)
+        assert response.status_code == 422 and response.json()["field"] == "targets.1"
+        assert (await client.get("/goals/targets", headers=SUPERVISOR)).json()["total"] == 0
+        response = await client.post("/goals/targets/batch", json={"targets": [good], "approve": True}, headers=LI)
+        assert response.status_code == 403
+        both = [good, {**bad, "period": "2026"}]
+        response = await client.post(
+            "/goals/targets/batch", json={"targets": both, "approve": True}, headers=SUPERVISOR
+        )
+        assert response.status_code == 201
+        assert [(t["account_id"], t["status"]) for t in response.json()] == [(a, "approved"), (b, "approved")]
