@@ -26,6 +26,10 @@ class GatewaySettings(ServiceSettings):
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     api_key_token_ttl_seconds: int = Field(default=60, ge=10)
 
+    # Argon2id cost of password hashes (RFC 9106's second recommended option by default)
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=1024)
+
     # Upstream calls: a default timeout, per-service overrides, and a tighter budget for composed views
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_timeouts: dict[str, float] = Field(default_factory=dict)
@@ -36,10 +40,12 @@ class GatewaySettings(ServiceSettings):
     health_probe_seconds: float = Field(default=0.5, gt=0)
     openapi_refresh_seconds: float = Field(default=5.0, gt=0)
 
-    # Composed-view cache: invalidated by writes through the gateway and by the services' events;
-    # the TTL is only a backstop, and re-invalidations after an event cover derived updates.
+    # Composed-view cache: invalidated at once by writes through the gateway and by the services' events; the TTL
+    # bounds staleness even for changes a service makes without an event (the 100 ms promise), and hot entries
+    # are refreshed in the background before they expire.
     cache_enabled: bool = True
-    cache_ttl_seconds: float = Field(default=30.0, ge=0)
+    cache_ttl_seconds: float = Field(default=0.1, ge=0)
+    cache_refresh_after_seconds: float = Field(default=0.05, ge=0)
     cache_reinvalidate_after_seconds: tuple[float, ...] = (0.05, 0.25, 1.0)
 
     # Edge

@@ -21,19 +21,32 @@ from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from shared.settings import ServiceSettings
 
 API_KEY_PREFIX = "kam_"
-_hasher = PasswordHasher()
-# Verified against when the user does not exist, so a login takes as long whether or not the user exists.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class Passwords:
+    """Argon2id hashing with the configured cost, run off the event loop (it is slow by design)."""
+
+    def __init__(self, *, time_cost: int = 3, memory_kib: int = 65536) -> None:
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        # Verified against when the user does not exist, so a login takes as long whether or not it exists.
+        self.dummy_hash = self.hasher.hash("not-a-real-password")
+
+    async def hash(self, password: str) -> str:
+        """The hash to store."""
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether the password matches (always spends one verification)."""
+        try:
+            await asyncio.to_thread(self.hasher.verify, password_hash or self.dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return password_hash is not None
 
 
 def sha256_hex(value: str) -> str:
     """Hex SHA-256 (for high-entropy secrets: refresh tokens and API keys)."""
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-async def hash_password(password: str) -> str:
-    """The argon2 hash, computed off the event loop (it takes tens of milliseconds by design)."""
-    return await asyncio.to_thread(_hasher.hash, password)
 
 
 def check_roles(roles: Iterable[str]) -> list[str]:
@@ -54,7 +67,14 @@ def check_password(password: str) -> None:
 
 
 async def create_user(
-    *, session: AsyncSession, user_id: str, name: str, password: str, roles: Iterable[str], now: datetime
+    *,
+    session: AsyncSession,
+    passwords: Passwords,
+    user_id: str,
+    name: str,
+    password: str,
+    roles: Iterable[str],
+    now: datetime,
 ) -> User:
     """Create a user (409 if the id is taken)."""
     chosen = check_roles(roles)
@@ -64,7 +84,7 @@ async def create_user(
     user = User(
         user_id=user_id,
         name=name,
-        password_hash=await hash_password(password),
+        password_hash=await passwords.hash(password),
         roles=chosen,
         active=True,
         created_at=now,
@@ -95,6 +115,7 @@ async def list_users(*, session: AsyncSession, limit: int, offset: int) -> tuple
 async def update_user(
     *,
     session: AsyncSession,
+    passwords: Passwords,
     user_id: str,
     now: datetime,
     name: str | None = None,
@@ -110,7 +131,7 @@ async def update_user(
         user.roles = check_roles(roles)
     if password is not None:
         check_password(password)
-        user.password_hash = await hash_password(password)
+        user.password_hash = await passwords.hash(password)
     if active is not None:
         user.active = active
     if active is False or password is not None:
@@ -120,12 +141,10 @@ async def update_user(
     return user
 
 
-async def authenticate(*, session: AsyncSession, user_id: str, password: str) -> User:
+async def authenticate(*, session: AsyncSession, passwords: Passwords, user_id: str, password: str) -> User:
     """The active user with this password, or 401 (same answer for unknown user and wrong password)."""
     user = await session.get(User, user_id)
-    try:
-        await asyncio.to_thread(_hasher.verify, user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    if not await passwords.verify(user.password_hash if user else None, password):
         user = None
     if user is None or not user.active:
         raise Unauthorized("Invalid user or password")

@@ -64,7 +64,9 @@ async def login(
     """Exchange a user id and password for an access token and a refresh token."""
     runtime = runtime_of(request)
     runtime.login_limiter.check(f"login:{_client_address(request)}")
-    user = await identity.authenticate(session=session, user_id=form.username, password=form.password)
+    user = await identity.authenticate(
+        session=session, passwords=runtime.passwords, user_id=form.username, password=form.password
+    )
     pair = await identity.issue_tokens(
         session=session,
         user=user,
@@ -155,10 +157,16 @@ async def users(_: CallerDep, session: SessionDep, page: Annotated[PageParams, D
 
 
 @router.post("/users", summary="Create a user", status_code=201, response_model=UserRead, tags=["identity"])
-async def create_user(body: UserCreate, _: CallerDep, session: SessionDep, clock: ClockDep) -> User:
+async def create_user(body: UserCreate, request: Request, _: CallerDep, session: SessionDep, clock: ClockDep) -> User:
     """Create a user with roles (admin)."""
     return await identity.create_user(
-        session=session, user_id=body.user_id, name=body.name, password=body.password, roles=body.roles, now=clock.now()
+        session=session,
+        passwords=runtime_of(request).passwords,
+        user_id=body.user_id,
+        name=body.name,
+        password=body.password,
+        roles=body.roles,
+        now=clock.now(),
     )
 
 
@@ -174,10 +182,13 @@ async def get_user(user_id: str, _: CallerDep, session: SessionDep) -> User:
     response_model=UserRead,
     tags=["identity"],
 )
-async def update_user(user_id: str, body: UserUpdate, _: CallerDep, session: SessionDep, clock: ClockDep) -> User:
+async def update_user(
+    user_id: str, body: UserUpdate, request: Request, _: CallerDep, session: SessionDep, clock: ClockDep
+) -> User:
     """Update a user (admin); deactivating or resetting the password ends their sessions."""
     return await identity.update_user(
         session=session,
+        passwords=runtime_of(request).passwords,
         user_id=user_id,
         now=clock.now(),
         name=body.name,

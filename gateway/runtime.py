@@ -16,6 +16,7 @@ from gateway.access import AccessIndex
 from gateway.cache import SectionCache
 from gateway.config import SERVICE_NAMES, GatewaySettings
 from gateway.edge import RateLimiter
+from gateway.identity import Passwords
 from gateway.openapi import merge_openapi
 from gateway.upstream import CircuitBreaker, Upstream, probe_forever
 from shared.bus.nats import NatsBus
@@ -41,7 +42,10 @@ class GatewayRuntime:
             )
             for name in SERVICE_NAMES
         }
-        self.cache = SectionCache(ttl_seconds=settings.cache_ttl_seconds)
+        self.passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+        self.cache = SectionCache(
+            ttl_seconds=settings.cache_ttl_seconds, refresh_after_seconds=settings.cache_refresh_after_seconds
+        )
         self.access = AccessIndex(app.state.db, app.state.spec.tables)
         self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
         self.login_limiter = RateLimiter(
@@ -58,15 +62,14 @@ class GatewayRuntime:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Fetch the services' OpenAPI (what is up), then run the probes, the refresh and the event listener."""
-        await self.refresh_openapi()
+        """Run the probes, the OpenAPI fetching (never delaying start-up) and the event listener."""
         self._tasks.append(asyncio.create_task(probe_forever(self.upstreams, self.settings.health_probe_seconds)))
         self._tasks.append(asyncio.create_task(self._openapi_loop()))
         self._tasks.append(asyncio.create_task(self._listen_for_changes()))
 
     async def stop(self) -> None:
         """Cancel background work and close connections."""
-        for task in self._tasks:
+        for task in [*self._tasks, *self.cache.background]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -80,11 +83,11 @@ class GatewayRuntime:
     # ------------------------------------------------------------------ OpenAPI
 
     async def refresh_openapi(self) -> None:
-        """Fetch the documents of services not fetched yet (or all, when ``force``)."""
+        """Fetch every service's document (those that answer replace what was there)."""
 
         async def fetch(name: str) -> None:
             try:
-                response = await self.upstreams[name].client.get("/openapi.json", timeout=2.0)
+                response = await self.upstreams[name].client.get("/openapi.json", timeout=10.0)
                 if response.status_code == 200:
                     self.service_docs[name] = response.json()
                     self.merged_openapi = None
@@ -94,6 +97,7 @@ class GatewayRuntime:
         await asyncio.gather(*(fetch(n) for n in SERVICE_NAMES))
 
     async def _openapi_loop(self) -> None:
+        await self.refresh_openapi()
         refreshed = time.monotonic()
         while True:
             await asyncio.sleep(self.settings.openapi_refresh_seconds)

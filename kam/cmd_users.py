@@ -20,12 +20,21 @@ async def _add(user_id: str, name: str, password: str, roles: list[str]) -> None
     from shared.migrations import upgrade_to_head
 
     info = APPS["gateway"]
-    db = Database(info.settings().database_url)
+    settings = info.settings()
+    db = Database(settings.database_url)
     try:
         await upgrade_to_head(db, info.migrations_dir)
         async with db.transaction() as session:
             await identity.create_user(
-                session=session, user_id=user_id, name=name, password=password, roles=roles, now=datetime.now(UTC)
+                session=session,
+                passwords=identity.Passwords(
+                    time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+                ),
+                user_id=user_id,
+                name=name,
+                password=password,
+                roles=roles,
+                now=datetime.now(UTC),
             )
     finally:
         await db.dispose()

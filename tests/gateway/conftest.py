@@ -1,4 +1,4 @@
-"""Fixtures of the gateway tests: one platform (NATS, four services, gateway as processes) per session."""
+"""Fixtures of the gateway tests: one platform (NATS, four services, gateway as processes) for this package."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _projected(db_file: str, account_ids: list[str]) -> bool:
     return bool(found == len(account_ids))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """Everything running, with three accounts registered over NATS and projected by every app."""
     workdir = tmp_path_factory.mktemp("platform")
@@ -38,7 +38,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     }
 
     async def _register() -> None:
-        async with httpx.AsyncClient(base_url=plat.api, headers=auth("supervisor", user_id="sup-wang")) as client:
+        async with httpx.AsyncClient(
+            base_url=plat.api, headers=auth("supervisor", user_id="sup-wang"), timeout=60
+        ) as client:
             for label, (name, owner, team) in specs.items():
                 body = {"name": name, "industry": "制造业", "region": "华东", "status": "key_account"}
                 response = await client.post("/accounts", json={**body, "owner_id": owner, "team_member_ids": team})
@@ -55,14 +57,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             async def projected(db: str = str(workdir / f"{name}.db")) -> bool:
                 return _projected(db, ids)
 
-            await wait_until(projected, timeout=30, message=f"{name} to project the accounts")
-        async with httpx.AsyncClient(base_url=plat.api, headers=auth("admin")) as client:
+            await wait_until(projected, timeout=60, message=f"{name} to project the accounts")
+        async with httpx.AsyncClient(base_url=plat.api, headers=auth("admin"), timeout=60) as client:
 
             async def documented() -> bool:
                 doc = (await client.get(f"{gateway.url}/openapi.json")).json()
                 return not doc.get("info", {}).get("x-services-missing")
 
-            await wait_until(documented, timeout=30, message="the merged OpenAPI document")
+            await wait_until(documented, timeout=60, message="the merged OpenAPI document")
 
     try:
         gateway.wait_ready()
@@ -78,5 +80,5 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 @pytest.fixture
 async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the gateway's /api/v1 (no credentials: each test sends its own)."""
-    async with httpx.AsyncClient(base_url=platform.api, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=platform.api, timeout=30) as client:
         yield client

@@ -125,6 +125,8 @@ class Platform:
             **urls,
             "health_probe_seconds": 0.2,
             "openapi_refresh_seconds": 0.5,
+            "password_time_cost": 1,
+            "password_memory_kib": 1024,
             **overrides,
         }
         return service_settings(
@@ -137,6 +139,7 @@ def gateway_process(workdir: Path, nats_url: str, services: dict[str, ServicePro
     extra = {f"{name}_url": proc.url for name, proc in services.items()}
     # A generous view budget: on a loaded test machine a slow answer is not what these tests are about.
     extra.update({"health_probe_seconds": "0.2", "openapi_refresh_seconds": "0.5", "view_timeout_seconds": "3"})
+    extra.update({"password_time_cost": "1", "password_memory_kib": "1024"})  # cheap hashes in tests
     return ServiceProcess("gateway", free_port(), workdir, nats_url, factory="gateway.app:create_app", extra_env=extra)
 
 

@@ -23,6 +23,8 @@ def _settings(tmp_path: Path, **overrides) -> GatewaySettings:
         complaints_url=dead,
         risk_url=dead,
         goals_url=dead,
+        password_time_cost=1,
+        password_memory_kib=1024,
         **overrides,
     )
 

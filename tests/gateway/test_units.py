@@ -156,3 +156,23 @@ def test_merge_prefixes_paths_keeps_identical_schemas_once_and_renames_clashing_
     assert "503" in merged["paths"]["/api/v1/scoring/x"]["get"]["responses"]
     assert merged["info"]["x-services-missing"] == ["goals"]
     assert public_path("risk", "/readyz") == "/api/v1/ops/risk/readyz"
+
+
+async def test_hot_entry_is_refreshed_in_the_background_and_never_served_past_its_ttl():
+    clock = FakeTime()
+    cache = SectionCache(ttl_seconds=0.1, refresh_after_seconds=0.05, now=clock)
+    version = 0
+
+    async def fetch():
+        nonlocal version
+        version += 1
+        return {"v": version}, True
+
+    assert await cache.get_or_fetch(("s",), "acc", fetch) == {"v": 1}
+    clock.t += 0.06  # past refresh_after: served, and a refresh starts
+    assert await cache.get_or_fetch(("s",), "acc", fetch) == {"v": 1}
+    await asyncio.gather(*cache.background)
+    assert cache.get(("s",), "acc") == {"v": 2}
+    clock.t += 0.11  # past the TTL with no reader in between: the next reader waits for fresh data
+    assert cache.get(("s",), "acc") is None
+    assert await cache.get_or_fetch(("s",), "acc", fetch) == {"v": 3}
