@@ -85,3 +85,14 @@ async def test_account_and_portfolio_views_show_grade_utilisation_aging_alerts_a
         assert empty["credit"]["grade"] is None
         assert empty["credit"]["utilisation_pct"] == "0.00"
         assert empty["open_alerts"] == [] and empty["contracts_needing_attention"] == []
+
+
+async def test_the_openapi_document_builds_and_every_route_is_summarised_under_risk(sqlite_database):
+    app = make_app(await sqlite_database("risk"))
+    async with running(app) as client:
+        spec = (await client.get("/openapi.json")).json()
+    operations = [(path, op) for path, ops in spec["paths"].items() for op in ops.values()]
+    ours = [(path, op) for path, op in operations if path.startswith("/risk/")]
+    assert len(ours) >= 40
+    assert [path for path, op in ours if not op.get("summary")] == []
+    assert {path for path, _ in operations} - {path for path, _ in ours} <= {"/healthz", "/readyz", "/metrics"}
