@@ -425,7 +425,25 @@ def _body(index: int, row: tuple[Any, ...], today: date) -> dict[str, Any]:
         "cooperation_since": (today - timedelta(days=365 * years + 30)).isoformat() if years else None,
         "contacts": contacts,
         "ratings": _ratings(index, profile),
+        "engagements": _engagements(index, row, today),
     }
+
+
+def _engagements(index: int, row: tuple[Any, ...], today: date) -> list[dict[str, Any]]:
+    """The last engagement at each level the profile keeps up (a few left overdue on purpose)."""
+    history = []
+    for level, age in ENGAGEMENT_AGE[row[7]].items():
+        days = 200 if OVERDUE.get(index) == level else age
+        history.append(
+            {
+                "kind": KINDS[level],
+                "level": level,
+                "occurred_on": (today - timedelta(days=days + index % 5)).isoformat(),
+                "participants": [PEOPLE[level][index % 3][0], row[5]],
+                "notes": "季度业务回顾与需求沟通" if level != "execution" else "现场拜访, 设备运行情况回访",
+            }
+        )
+    return history
 
 
 def _ratings(index: int, profile: str) -> dict[str, str]:
@@ -452,24 +470,6 @@ async def _check(response: Any) -> Any:
     return response.json() if response.content else None
 
 
-async def _register(client: Any, index: int, row: tuple[Any, ...], today: date) -> None:
-    account = await _check(await client.post("/accounts", json=_body(index, row, today)))
-    for level, age in ENGAGEMENT_AGE[row[7]].items():
-        days = 200 if OVERDUE.get(index) == level else age
-        await _check(
-            await client.post(
-                f"/accounts/{account['id']}/engagements",
-                json={
-                    "kind": KINDS[level],
-                    "level": level,
-                    "occurred_on": (today - timedelta(days=days + index % 5)).isoformat(),
-                    "participants": [PEOPLE[level][index % 3][0], row[5]],
-                    "notes": "季度业务回顾与需求沟通" if level != "execution" else "现场拜访, 设备运行情况回访",
-                },
-            )
-        )
-
-
 async def load(ctx: Any) -> dict[str, Any]:
     """Register the demo portfolio through the API and publish the demo scoring model."""
     client = ctx.client("scoring")
@@ -487,13 +487,8 @@ async def load(ctx: Any) -> dict[str, Any]:
             )
         )
         await _check(await client.post(f"/scoring/models/{model['version']}/publish"))
-        gate = asyncio.Semaphore(6)  # a few at a time: the service overlaps database waits
-
-        async def register(index: int, row: tuple[Any, ...]) -> None:
-            async with gate:
-                await _register(client, index, row, today)
-
-        await asyncio.gather(*(register(i, row) for i, row in enumerate(ACCOUNTS)))
+        bodies = [_body(index, row, today) for index, row in enumerate(ACCOUNTS)]
+        await _check(await client.post("/accounts/batch", json={"accounts": bodies}))
         # One full re-score so portfolio-relative indicators (percentiles) are consistent across accounts.
         job = await _check(await client.post("/scoring/jobs/rescore"))
         deadline = time.monotonic() + 20

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.credit_code import credit_code_problem
 from services.scoring.feature_store import features_for, refresh_contact_level
-from services.scoring.models import Account, Contact
-from services.scoring.rescoring import rescore_account
+from services.scoring.features import LEVEL_RANK
+from services.scoring.models import Account, Contact, Engagement
+from services.scoring.rescoring import rescore_account, rescore_accounts
 from services.scoring.schemas import AccountCreate, AccountUpdate, ContactCreate, RatingsUpdate
 from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import add_event
@@ -82,7 +83,13 @@ def _team(owner_id: str, members: Sequence[str]) -> list[str]:
 
 
 async def register_account(
-    session: AsyncSession, tables: PlatformTables, *, data: AccountCreate, principal: Principal, now: datetime
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    data: AccountCreate,
+    principal: Principal,
+    now: datetime,
+    score: bool = True,
 ) -> Account:
     """Register a company: profile, team and contacts; project it, publish ``registered`` and score it."""
     owner_id = data.owner_id or principal.user_id
@@ -117,15 +124,31 @@ async def register_account(
     await session.flush()
     for contact in data.contacts:
         session.add(_contact(account.id, contact, now))
+    for i, engagement in enumerate(data.engagements):
+        if engagement.occurred_on > now.date():
+            raise Unprocessable("occurred_on cannot be in the future", field=f"engagements.{i}.occurred_on")
+        session.add(
+            Engagement(
+                id=str(uuid.uuid4()),
+                account_id=account.id,
+                created_by=principal.user_id,
+                created_at=now,
+                **engagement.model_dump(),
+            )
+        )
     await _project(session, tables, account)
     await add_event(
         session,
         tables.outbox,
         AccountRegistered(source="scoring", account_id=account.id, time=now, data=snapshot(account)),
     )
-    await features_for(session, account_id=account.id, now=now)
-    await refresh_contact_level(session, account_id=account.id, now=now)
-    await rescore_account(session, tables, account_id=account.id, now=now, reason="registered", actor=principal.user_id)
+    features = await features_for(session, account_id=account.id, now=now)
+    levels = [c.level for c in data.contacts] + [e.level for e in data.engagements]
+    features.highest_contact_level = max((LEVEL_RANK[level] for level in levels), default=0)
+    if score:
+        await rescore_account(
+            session, tables, account_id=account.id, now=now, reason="registered", actor=principal.user_id
+        )
     return account
 
 
@@ -138,6 +161,35 @@ def _ratings_fields(ratings: RatingsUpdate | None, user_id: str, now: datetime) 
 
 def _contact(account_id: str, data: ContactCreate, now: datetime) -> Contact:
     return Contact(id=str(uuid.uuid4()), account_id=account_id, created_at=now, **data.model_dump())
+
+
+async def register_accounts(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    accounts: Sequence[AccountCreate],
+    principal: Principal,
+    now: datetime,
+) -> list[Account]:
+    """Register many accounts in one transaction (an import): all or none."""
+    registered = []
+    for i, data in enumerate(accounts):
+        try:
+            registered.append(
+                await register_account(session, tables, data=data, principal=principal, now=now, score=False)
+            )
+        except Unprocessable as exc:
+            field = exc.extra.get("field")
+            raise Unprocessable(
+                f"accounts.{i}: {exc.detail}", field=f"accounts.{i}.{field}" if field else f"accounts.{i}"
+            ) from exc
+    # One pass for the whole import: the scores, tier moves and events are written in bulk.
+    await session.flush()
+    await rescore_accounts(session, tables, account_ids=[a.id for a in registered], now=now, reason="registered")
+    ids = [a.id for a in registered]
+    # The bulk write bypassed the loaded objects: reload them in one query.
+    await session.execute(select(Account).where(Account.id.in_(ids)).execution_options(populate_existing=True))
+    return registered
 
 
 async def get_account(session: AsyncSession, *, account_id: str) -> Account:

@@ -269,33 +269,21 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _run_rescore_job(
-    db: Database, tables: PlatformTables, *, job_id: str, now: Callable[[], datetime], chunk_size: int
-) -> RescoreJob:
-    started = now()
-    async with db.transaction() as session:
-        model = await active_model(session)
-        profit = await portfolio_profit(session)
-        rows = (
-            await session.execute(
-                select(*ACCOUNT_COLUMNS, *FEATURE_COLUMNS, Account.status).outerjoin(
-                    AccountFeatures, AccountFeatures.account_id == Account.id
-                )
-            )
-        ).all()
+PORTFOLIO_COLUMNS = (*ACCOUNT_COLUMNS, *FEATURE_COLUMNS, Account.status)
+
+
+async def _portfolio_rows(session: AsyncSession) -> Sequence[Any]:
+    return (
         await session.execute(
-            update(RescoreJob)
-            .where(RescoreJob.id == job_id)
-            .values(
-                status="running",
-                started_at=started,
-                total=len(rows),
-                model_version=model.version if model else None,
-            )
+            select(*PORTFOLIO_COLUMNS).outerjoin(AccountFeatures, AccountFeatures.account_id == Account.id)
         )
-    if model is None:
-        return await _finish_job(db, job_id=job_id, now=now(), changes=0)
-    definition = parse_definition(model.definition)
+    ).all()
+
+
+async def _score_portfolio(
+    definition: ModelDefinition, rows: Sequence[Any], profit: Decimal, today: date
+) -> tuple[dict[str, ScoreResult], dict[str, str]]:
+    """Every account's explained score and computed tier (percentiles and the top-N % rule see all of them)."""
     n = len(ACCOUNT_COLUMNS)
     values: dict[str, dict[str, Decimal | None]] = {}
     for batch in _batches(rows):
@@ -304,12 +292,11 @@ async def _run_rescore_job(
                 values[row[0]] = indicator_values(
                     account=_row_dict(ACCOUNT_COLUMNS, row[:n]),
                     features=_row_dict(FEATURE_COLUMNS, row[n : n + len(FEATURE_COLUMNS)]),
-                    today=started.date(),
+                    today=today,
                     portfolio_profit=profit,
                 )
         await asyncio.sleep(0)  # keep serving requests while a large portfolio is scored
     active_ids = [row[0] for row in rows if row[-1] != "former"]
-    del rows
     populations = build_populations(definition, (values[i] for i in active_ids))
     compiled = compile_model(definition)
     results: dict[str, ScoreResult] = {}
@@ -328,6 +315,54 @@ async def _run_rescore_job(
     tiers = assign_tiers(definition.tiers, [(i, results[i].total, measure(i)) for i in active_ids])
     for account_id, result in results.items():  # former accounts are scored but not ranked
         tiers.setdefault(account_id, tier_for_score(result.total, definition.tiers.thresholds))
+    return results, tiers
+
+
+async def rescore_accounts(
+    session: AsyncSession, tables: PlatformTables, *, account_ids: Sequence[str], now: datetime, reason: str
+) -> int:
+    """Score some accounts against the whole portfolio in bulk (imports); returns how many tiers moved."""
+    model = await active_model(session)
+    if model is None or not account_ids:
+        return 0
+    profit = await portfolio_profit(session)
+    results, tiers = await _score_portfolio(
+        parse_definition(model.definition), await _portfolio_rows(session), profit, now.date()
+    )
+    return await _write_chunk(
+        session,
+        tables,
+        chunk=account_ids,
+        results=results,
+        tiers=tiers,
+        model_version=model.version,
+        now=now,
+        reason=reason,
+    )
+
+
+async def _run_rescore_job(
+    db: Database, tables: PlatformTables, *, job_id: str, now: Callable[[], datetime], chunk_size: int
+) -> RescoreJob:
+    started = now()
+    async with db.transaction() as session:
+        model = await active_model(session)
+        profit = await portfolio_profit(session)
+        rows = await _portfolio_rows(session)
+        await session.execute(
+            update(RescoreJob)
+            .where(RescoreJob.id == job_id)
+            .values(
+                status="running",
+                started_at=started,
+                total=len(rows),
+                model_version=model.version if model else None,
+            )
+        )
+    if model is None:
+        return await _finish_job(db, job_id=job_id, now=now(), changes=0)
+    results, tiers = await _score_portfolio(parse_definition(model.definition), rows, profit, started.date())
+    del rows
     # The scored portfolio lives until the job ends: keep the collector from rescanning it after every chunk.
     gc.freeze()
     try:
@@ -386,6 +421,7 @@ async def _write_chunk(
     tiers: Mapping[str, str],
     model_version: int,
     now: datetime,
+    reason: str = "full re-score",
 ) -> int:
     """Store one chunk's scores and apply its tier moves in bulk (history, projection, one event each)."""
     with _gc_paused():
@@ -423,9 +459,9 @@ async def _write_chunk(
             continue
         moved.append({**row, "tier": target, "updated_at": now})
         reason = (
-            f"full re-score: tier override {target} in force"
+            f"{reason}: tier override {target} in force"
             if i in overridden
-            else f"full re-score: score {score} under model v{model_version} → {target}"
+            else f"{reason}: score {score} under model v{model_version} → {target}"
         )
         history.append(
             {
@@ -436,7 +472,7 @@ async def _write_chunk(
                 "reason": reason,
                 "model_version": model_version,
                 "overridden": i in overridden,
-                "changed_by": "rescore-job",
+                "changed_by": "rescore-job" if reason == "full re-score" else None,
                 "changed_at": now,
             }
         )

@@ -27,6 +27,8 @@ from services.scoring.models import (
     platform,
 )
 from services.scoring.schemas import (
+    AccountBatch,
+    AccountBatchRead,
     AccountCreate,
     AccountDetail,
     AccountRead,
@@ -178,6 +180,43 @@ async def create_account(
     set_etag(response, account.version)
     response.headers["Location"] = f"/accounts/{account.id}"
     return detail
+
+
+@router.post(
+    "/accounts/batch",
+    status_code=201,
+    response_model=AccountBatchRead,
+    tags=ACCOUNTS,
+    summary="Register many accounts at once (import)",
+)
+async def create_accounts(
+    body: AccountBatch,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Supervisor,
+) -> Any:
+    """Import up to 500 accounts (with contacts, ratings and engagement history) in one transaction."""
+    payload = body.model_dump(mode="json")
+    replay = await idempotent_replay(
+        session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
+    )
+    if replay is not None:
+        return JSONResponse(replay[1], status_code=replay[0])
+    accounts = await registry.register_accounts(
+        session, platform, accounts=body.accounts, principal=principal, now=clock.now()
+    )
+    result = AccountBatchRead(items=[await _detail(session, a, clock.now()) for a in accounts])
+    await remember_idempotent(
+        session,
+        idempotency_keys,
+        request=request,
+        principal_id=principal.user_id,
+        payload=payload,
+        status=201,
+        body=result.model_dump(mode="json"),
+    )
+    return result
 
 
 @router.get("/accounts", response_model=Page[AccountRead], tags=ACCOUNTS, summary="List, filter and sort accounts")

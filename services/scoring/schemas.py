@@ -58,6 +58,21 @@ class AccountCreate(BaseModel):
     cooperation_since: date | None = None
     contacts: list[ContactCreate] = Field(default_factory=list)
     ratings: RatingsUpdate | None = Field(default=None, description="Initial qualitative ratings (supervisor)")
+    engagements: list[EngagementCreate] = Field(
+        default_factory=list, description="Engagement history to import (e.g. from a CRM)"
+    )
+
+
+class AccountBatch(BaseModel):
+    """Many registrations in one request (an import; all or none)."""
+
+    accounts: list[AccountCreate] = Field(min_length=1, max_length=500)
+
+
+class AccountBatchRead(BaseModel):
+    """The registered accounts, in request order."""
+
+    items: list[AccountDetail]
 
 
 class AccountUpdate(BaseModel):
@@ -332,3 +347,5 @@ class TierDistribution(BaseModel):
 
 
 AccountCreate.model_rebuild()
+AccountBatch.model_rebuild()
+AccountBatchRead.model_rebuild()

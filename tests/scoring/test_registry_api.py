@@ -180,3 +180,43 @@ async def test_account_managers_register_only_for_themselves_and_viewers_change_
     assert for_other.status_code == 403 and self_rated.status_code == 403
     assert by_viewer.status_code == 403 and viewer_patch.status_code == 403
     assert viewer_read.status_code == 200
+
+
+async def test_a_batch_import_scores_everyone_in_one_pass_and_is_all_or_none(make_database):
+    app = scoring_app(await make_database("scoring"))
+    async with running(app) as client:
+        bodies = [
+            account_payload(
+                f"导入客户{i}",
+                credit_code=credit_code(100 + i),
+                ratings={"industry_leadership": str(3 * i), "rationale": "导入"},
+                contacts=[{"name": "赵总", "level": "executive"}] if i == 2 else [],
+                engagements=[{"kind": "visit", "level": "execution", "occurred_on": "2026-11-01"}],
+            )
+            for i in range(3)
+        ]
+        bad = [*bodies[:1], account_payload("坏的", credit_code="914403001922038217")]
+        refused = await client.post("/accounts/batch", json={"accounts": bad}, headers=SUP)
+        after_refusal = (await client.get("/accounts", headers=SUP)).json()["total"]
+        by_manager = await client.post("/accounts/batch", json={"accounts": bodies}, headers=LI)
+        imported = await client.post("/accounts/batch", json={"accounts": bodies}, headers=SUP)
+        one_by_one = []
+        for body in bodies:  # the same accounts registered singly score exactly the same
+            single = {**body, "credit_code": None, "name": body["name"] + "（单独）"}
+            one_by_one.append((await client.post("/accounts", json=single, headers=SUP)).json())
+        engagements = (
+            await client.get(f"/accounts/{imported.json()['items'][0]['id']}/engagements", headers=SUP)
+        ).json()
+    assert refused.status_code == 422 and refused.json()["field"] == "accounts.1.credit_code"
+    assert after_refusal == 0
+    assert by_manager.status_code == 403
+    assert imported.status_code == 201
+    items = imported.json()["items"]
+    assert [a["name"] for a in items] == ["导入客户0", "导入客户1", "导入客户2"]
+    assert all(a["tier"] == "maintain" and a["score"] is not None for a in items)
+    assert [a["score"] for a in items] == [a["score"] for a in one_by_one]
+    assert engagements[0]["occurred_on"] == "2026-11-01"
+    registered = await outbox_events(app, "accounts.registered")
+    changed = await outbox_events(app, "accounts.tier_changed")
+    assert len(registered) == 6 and len(changed) == 6
+    assert {e["account_id"] for e in changed[:3]} == {a["id"] for a in items}
