@@ -20,7 +20,6 @@ from services.risk.early_warning import (
     current_period,
     evaluate_conditions,
     level_rank,
-    next_period,
     parse_conditions,
     previous_period,
     sales_drop_pct,
@@ -413,8 +412,9 @@ async def record_monthly_revenue(
 ) -> None:
     """Store a month's revenue total and re-derive the account's sales-drop signal.
 
-    Only the latest completed month counts: the running month is a partial total, and older months are
-    history rather than a current risk. Totals replace earlier figures, so re-delivery is harmless.
+    Only last month counts (versus the month before): the running month is a partial total, and older
+    months — e.g. a history replayed by an import — are not a current risk. Totals replace earlier
+    figures, so re-delivery is harmless and either month may arrive first.
     """
     row = await session.get(MonthlyRevenue, (account_id, period))
     if row is None:
@@ -424,13 +424,9 @@ async def record_monthly_revenue(
     else:
         row.revenue, row.currency, row.updated_at = revenue, currency, now
     await session.flush()
-    latest = await session.scalar(
-        select(func.max(MonthlyRevenue.period)).where(
-            MonthlyRevenue.account_id == account_id, MonthlyRevenue.period < current_period(now)
-        )
-    )
-    if latest is not None and latest in (period, next_period(period)):
-        await _sales_drop_signal(session, account_id=account_id, period=latest, now=now)
+    last_month = previous_period(current_period(now))
+    if period in (last_month, previous_period(last_month)):
+        await _sales_drop_signal(session, account_id=account_id, period=last_month, now=now)
 
 
 async def _revenue(session: AsyncSession, account_id: str, period: str) -> Decimal | None:

@@ -164,15 +164,15 @@ async def test_alert_lifecycle_with_contingency_plan_and_cleared_event(sqlite_da
         assert open_alerts["items"][0]["id"] != alert["id"]
 
 
-async def test_monthly_totals_raise_a_sales_drop_alert_for_the_latest_completed_month_in_any_order(sqlite_database):
-    app = make_app(await sqlite_database("risk"))  # 2026-03-15: February is the latest completed month
+async def test_monthly_totals_raise_a_sales_drop_alert_for_last_month_in_any_order(sqlite_database):
+    app = make_app(await sqlite_database("risk"))  # 2026-03-15: last month is February
     async with running(app) as client:
         account_id = await add_account(app, "海康威视")
         # February arrives before January; re-recorded January totals (not deltas) replace the first figure.
         await deliver(app, actuals(account_id, "2026-02", "55000"))
         await deliver(app, actuals(account_id, "2026-01", "90000"))
         await deliver(app, actuals(account_id, "2026-01", "100000"))
-        # A drop in older history is not a current risk; the running month is a partial total.
+        # A drop in older history (here 67 %) is not a current risk; the running month is a partial total.
         await deliver(app, actuals(account_id, "2025-11", "300000"))
         await deliver(app, actuals(account_id, "2025-12", "100000"))
         await deliver(app, actuals(account_id, "2026-03", "1000"))
