@@ -19,6 +19,7 @@ from gateway.edge import RateLimiter
 from gateway.identity import Passwords
 from gateway.openapi import merge_openapi
 from gateway.upstream import CircuitBreaker, Upstream, probe_forever
+from shared.auth import Principal
 from shared.bus.nats import NatsBus
 
 log = logging.getLogger("kam.gateway")
@@ -54,6 +55,7 @@ class GatewayRuntime:
         self.service_docs: dict[str, dict[str, Any] | None] = dict.fromkeys(SERVICE_NAMES)
         self.merged_openapi: dict[str, Any] | None = None
         self.key_tokens: dict[str, tuple[float, str]] = {}
+        self.verified_tokens: dict[str, tuple[float, Principal]] = {}  # bearer token → (expiry, principal)
         self.subscribed = False
         self._was_connected = False
         self._tasks: list[asyncio.Task[Any]] = []

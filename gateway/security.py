@@ -68,8 +68,18 @@ async def authenticate(request: Request) -> Caller:
         raise Unauthorized("Missing credentials: send a bearer token or an X-API-Key header")
     if value.startswith(identity.API_KEY_PREFIX):
         return await _from_api_key(request, value)
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal = verifier.verify(value)
+    runtime = runtime_of(request)
+    cached = runtime.verified_tokens.get(value)
+    if cached is not None and cached[0] > time.time():
+        principal = cached[1]
+    else:
+        # Verification costs more than the rest of a cached overview; a verified token stays valid until its
+        # expiry (access tokens are not revocable), so remember it until then.
+        verifier: TokenVerifier = request.app.state.token_verifier
+        principal = verifier.verify(value)
+        if len(runtime.verified_tokens) >= 10_000:
+            runtime.verified_tokens.clear()
+        runtime.verified_tokens[value] = (float(principal.claims["exp"]), principal)
     return Caller(principal=principal, forward_token=value, rate_key=f"user:{principal.user_id}")
 
 
