@@ -16,6 +16,8 @@ from kam.demo import DemoContext
 
 WAIT_FOR_ACCOUNTS_SECONDS = 20.0
 CONCURRENCY = 6
+PROFILED_ACCOUNTS = 10  # two per grade keeps the load quick; the rest of the book stays unassessed
+TIER_ORDER = ("strategic", "key", "growth", "maintain")
 CHECKER = "risk-chen"  # the demo risk officer approves the limits the loader requests (maker ≠ checker)
 
 # Grade → (scorecard inputs, limit, invoices as (amount, paid, days since issue, days until due)).
@@ -182,6 +184,20 @@ async def _credit_profile(
     return account["name"], str(assessment["grade"])
 
 
+def _spread_over_tiers(accounts: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """Up to ``count`` accounts taken in turn from each tier, so every tier shows on the heat map."""
+    by_tier: dict[str, list[dict[str, Any]]] = {}
+    for account in accounts:
+        by_tier.setdefault(account.get("tier") or "", []).append(account)
+    order = sorted(by_tier, key=lambda t: TIER_ORDER.index(t) if t in TIER_ORDER else len(TIER_ORDER))
+    picked: list[dict[str, Any]] = []
+    while len(picked) < min(count, len(accounts)):
+        for tier in order:
+            if by_tier[tier] and len(picked) < count:
+                picked.append(by_tier[tier].pop(0))
+    return picked
+
+
 async def load(ctx: DemoContext) -> dict[str, Any]:
     """Load the risk demo through the public API (skipped when already loaded)."""
     client = ctx.client("risk")
@@ -194,6 +210,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     checker = _checker_headers(ctx)
     today = datetime.now(UTC).date()
     summary: dict[str, Any] = {"contracts": 0}
+    profiled = _spread_over_tiers(accounts, PROFILED_ACCOUNTS)
 
     # Receivables arrive as one feed, as an ERP would send them.
     invoices = [
@@ -205,7 +222,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
             "issued_on": (today - timedelta(days=issued_ago)).isoformat(),
             "due_on": (today + timedelta(days=due_in)).isoformat(),
         }
-        for index, account in enumerate(accounts)
+        for index, account in enumerate(profiled)
         for number, (amount, paid, issued_ago, due_in) in enumerate(PROFILES[GRADES[index % len(GRADES)]][2], 1)
     ]
     await _ok(await client.post("/risk/invoices/import", json={"invoices": invoices}))
@@ -217,7 +234,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         async with gate:
             return await _credit_profile(client, checker, index, account)
 
-    graded = await asyncio.gather(*(one(i, a) for i, a in enumerate(accounts)))
+    graded = await asyncio.gather(*(one(i, a) for i, a in enumerate(profiled)))
     summary["grades"] = dict(Counter(grade for _, grade in graded))
     summary["over_limit"] = sum(1 for _, grade in graded if grade in ("D", "E"))
 
@@ -240,7 +257,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         summary["industry_policy"] = {"industry": industry, "accounts_affected": policy["accounts_affected"]}
 
     # Contracts: one approved and expiring soon, one missing the PIPL clause waiting in legal review.
-    first, second = accounts[0], accounts[min(1, len(accounts) - 1)]
+    first, second = profiled[0], profiled[min(1, len(profiled) - 1)]
     expiring = await _ok(
         await client.post(
             f"/risk/accounts/{first['id']}/contracts",

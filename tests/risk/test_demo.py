@@ -37,7 +37,9 @@ async def test_demo_loads_grades_limits_overdue_receivables_alerts_and_contracts
         requests = (await client.get("/risk/limit-requests")).json()["items"]
     assert summary["grades"] == {"A": 2, "B": 1, "C": 1, "D": 1, "E": 1}
     assert board["grades"] == {"A": 2, "B": 1, "C": 1, "D": 1, "E": 1}
-    assert {r["name"] for r in board["over_limit"]} == {"海尔智家", "三一重工"}  # the D and E accounts
+    # Picked in turn per tier (strategic, key, growth, maintain, …): the 4th (D) and 5th (E) are over their limits.
+    assert {r["name"] for r in board["over_limit"]} == {"中联重科", "比亚迪"}
+    assert {cell["tier"] for cell in board["heatmap"]} == {"strategic", "key", "growth", "maintain"}
     assert blocked["total"] >= 1
     assert summary["industry_policy"] == {"industry": "新能源", "accounts_affected": 3}
     assert policy_alerts["total"] == 3
