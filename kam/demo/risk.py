@@ -204,13 +204,14 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     accounts: list[dict[str, Any]] = list(ctx.shared.get("accounts", []))
     if not accounts:
         return {"skipped": "no accounts"}
-    await _wait_for_accounts(client, [a["id"] for a in accounts])
+    profiled = _spread_over_tiers(accounts, PROFILED_ACCOUNTS)
+    # Registrations arrive in order over one stream: once the last one is here, the earlier ones are too.
+    await _wait_for_accounts(client, sorted({a["id"] for a in [*profiled, accounts[-1]]}))
     if (await _ok(await client.get("/risk/limit-requests", params={"limit": 1})))["total"]:
         return {"skipped": "already loaded"}
     checker = _checker_headers(ctx)
     today = datetime.now(UTC).date()
     summary: dict[str, Any] = {"contracts": 0}
-    profiled = _spread_over_tiers(accounts, PROFILED_ACCOUNTS)
 
     # Receivables arrive as one feed, as an ERP would send them.
     invoices = [
