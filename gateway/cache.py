@@ -82,16 +82,23 @@ class SectionCache:
         entry = self._fresh(key, scope)
         return None if entry is None else entry.value
 
+    def hit(self, key: Hashable, scope: str, fetch: Callable[[], Awaitable[tuple[Any, bool]]]) -> Any | None:
+        """A fresh value without awaiting (starting a background refresh when it is getting old), or None."""
+        entry = self._fresh(key, scope)
+        if entry is None:
+            return None
+        self.hits += 1
+        if self.now() - entry.fetched_at > self.refresh_after and (key, entry.stamp) not in self.inflight:
+            task = asyncio.create_task(self._fetch(key, scope, fetch))
+            self.background.add(task)
+            task.add_done_callback(self._background_done)
+        return entry.value
+
     async def get_or_fetch(self, key: Hashable, scope: str, fetch: Callable[[], Awaitable[tuple[Any, bool]]]) -> Any:
         """The cached value, or the result of ``fetch`` (shared by concurrent callers); ``fetch`` says if cacheable."""
-        entry = self._fresh(key, scope)
-        if entry is not None:
-            self.hits += 1
-            if self.now() - entry.fetched_at > self.refresh_after and (key, entry.stamp) not in self.inflight:
-                task = asyncio.create_task(self._fetch(key, scope, fetch))
-                self.background.add(task)
-                task.add_done_callback(self._background_done)
-            return entry.value
+        value = self.hit(key, scope, fetch)
+        if value is not None:
+            return value
         self.misses += 1
         return await self._fetch(key, scope, fetch)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from gateway.access import HIDDEN, UNKNOWN
@@ -71,6 +72,33 @@ async def _section(
     )
 
 
+async def _sections(
+    runtime: GatewayRuntime,
+    wanted: dict[str, tuple[str, tuple[str, ...]]],
+    scope: str,
+    caller: Caller,
+    request_id: str | None,
+    use_cache: bool,
+) -> dict[str, Section]:
+    """Every service's section: cache hits at once, the rest fetched concurrently."""
+    found: dict[str, Section] = {}
+    missing = []
+    for service, (path, key) in wanted.items():
+        if use_cache and runtime.upstreams[service].breaker.state != "open":
+            refresh = functools.partial(fetch_section, runtime, service, path, caller, request_id)
+            cached = runtime.cache.hit(key, scope, refresh)
+            if cached is not None:
+                found[service] = cached
+                continue
+        missing.append(service)
+    if missing:
+        results = await asyncio.gather(
+            *(_section(runtime, s, wanted[s][0], wanted[s][1], scope, caller, request_id, use_cache) for s in missing)
+        )
+        found.update(zip(missing, results, strict=True))
+    return {s: found[s] for s in wanted}
+
+
 async def account_overview(
     runtime: GatewayRuntime, caller: Caller, account_id: str, request_id: str | None
 ) -> dict[str, Any]:
@@ -79,22 +107,14 @@ async def account_overview(
     if visibility == HIDDEN:
         raise NotFound(f"Account {account_id} not found")
     use_cache = visibility != UNKNOWN and runtime.cache_active
-    results = await asyncio.gather(
-        *(
-            _section(
-                runtime,
-                s,
-                f"/{s}/views/accounts/{account_id}",
-                ("account", s, account_id),
-                account_id,
-                caller,
-                request_id,
-                use_cache,
-            )
-            for s in SERVICE_NAMES
-        )
+    sections = await _sections(
+        runtime,
+        {s: (f"/{s}/views/accounts/{account_id}", ("account", s, account_id)) for s in SERVICE_NAMES},
+        account_id,
+        caller,
+        request_id,
+        use_cache,
     )
-    sections = dict(zip(SERVICE_NAMES, results, strict=True))
     if visibility == UNKNOWN and all(s["status"] == "not_found" for s in sections.values()):
         raise NotFound(f"Account {account_id} not found")
     return {
@@ -109,22 +129,14 @@ async def portfolio(runtime: GatewayRuntime, caller: Caller, request_id: str | N
     """The supervisor's board (for account managers: their own book, as the services filter it)."""
     whole = caller.principal.sees_whole_portfolio
     scope_key = "portfolio" if whole else f"own:{caller.principal.user_id}"
-    results = await asyncio.gather(
-        *(
-            _section(
-                runtime,
-                s,
-                f"/{s}/views/portfolio",
-                ("portfolio", s, scope_key),
-                PORTFOLIO,
-                caller,
-                request_id,
-                runtime.cache_active,
-            )
-            for s in SERVICE_NAMES
-        )
+    sections = await _sections(
+        runtime,
+        {s: (f"/{s}/views/portfolio", ("portfolio", s, scope_key)) for s in SERVICE_NAMES},
+        PORTFOLIO,
+        caller,
+        request_id,
+        runtime.cache_active,
     )
-    sections = dict(zip(SERVICE_NAMES, results, strict=True))
     return {
         "scope": "portfolio" if whole else "own",
         "sections": sections,
