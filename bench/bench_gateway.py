@@ -350,7 +350,7 @@ def run(quick: bool) -> BenchResult:
                 "the gateway, then GET the overview until the change shows (the write invalidates the cached "
                 "sections synchronously; services' events invalidate them for changes made elsewhere). The default "
                 "cache bounds staleness to 100 ms even without events (TTL from fetch start, hot sections refreshed "
-                "in the background every 50 ms); the events-only row shows the same overview without that bound."
+                "in the background after 80 ms); the events-only row shows the same overview without that bound."
             )
         finally:
             for proc in procs:

@@ -45,7 +45,7 @@ class GatewaySettings(ServiceSettings):
     # are refreshed in the background before they expire.
     cache_enabled: bool = True
     cache_ttl_seconds: float = Field(default=0.1, ge=0)
-    cache_refresh_after_seconds: float = Field(default=0.05, ge=0)
+    cache_refresh_after_seconds: float = Field(default=0.08, ge=0)
     cache_reinvalidate_after_seconds: tuple[float, ...] = (0.05, 0.25, 1.0)
 
     # Edge
