@@ -116,8 +116,8 @@ async def _persisted(url: str, accounts: list[dict[str, Any]], features: list[di
         async with db.transaction() as session:
             await ensure_default_model(session, now=NOW)
             for start in range(0, len(accounts), 10_000):
-                await session.execute(insert(Account), accounts[start : start + 10_000])
-                await session.execute(insert(AccountFeatures), features[start : start + 10_000])
+                await session.execute(insert(Account.__table__), accounts[start : start + 10_000])
+                await session.execute(insert(AccountFeatures.__table__), features[start : start + 10_000])
                 await session.execute(
                     insert(platform.accounts),
                     [

@@ -363,7 +363,9 @@ async def _run_rescore_job(
         return await _finish_job(db, job_id=job_id, now=now(), changes=0)
     results, tiers = await _score_portfolio(parse_definition(model.definition), rows, profit, started.date())
     del rows
-    # The scored portfolio lives until the job ends: keep the collector from rescanning it after every chunk.
+    # The scored portfolio lives until the job ends: keep the collector from rescanning it after every chunk
+    # (collect first, or the garbage of the scoring pass is frozen with it).
+    gc.collect()
     gc.freeze()
     try:
         return await _write_results(
@@ -458,7 +460,7 @@ async def _write_chunk(
             steady.append(row)
             continue
         moved.append({**row, "tier": target, "updated_at": now})
-        reason = (
+        why = (
             f"{reason}: tier override {target} in force"
             if i in overridden
             else f"{reason}: score {score} under model v{model_version} → {target}"
@@ -469,7 +471,7 @@ async def _write_chunk(
                 "old_tier": old,
                 "new_tier": target,
                 "score": score,
-                "reason": reason,
+                "reason": why,
                 "model_version": model_version,
                 "overridden": i in overridden,
                 "changed_by": "rescore-job" if reason == "full re-score" else None,
@@ -485,7 +487,7 @@ async def _write_chunk(
                     "old_tier": old,
                     "new_tier": target,
                     "score": score,
-                    "reason": reason,
+                    "reason": why,
                     "model_version": model_version,
                     "overridden": i in overridden,
                 },

@@ -207,6 +207,8 @@ async def test_a_batch_import_scores_everyone_in_one_pass_and_is_all_or_none(mak
         engagements = (
             await client.get(f"/accounts/{imported.json()['items'][0]['id']}/engagements", headers=SUP)
         ).json()
+        last = imported.json()["items"][2]
+        history = (await client.get(f"/accounts/{last['id']}/tier-history", headers=SUP)).json()
     assert refused.status_code == 422 and refused.json()["field"] == "accounts.1.credit_code"
     assert after_refusal == 0
     assert by_manager.status_code == 403
@@ -216,6 +218,7 @@ async def test_a_batch_import_scores_everyone_in_one_pass_and_is_all_or_none(mak
     assert all(a["tier"] == "maintain" and a["score"] is not None for a in items)
     assert [a["score"] for a in items] == [a["score"] for a in one_by_one]
     assert engagements[0]["occurred_on"] == "2026-11-01"
+    assert [h["reason"] for h in history] == [f"registered: score {last['score']} under model v1 → maintain"]
     registered = await outbox_events(app, "accounts.registered")
     changed = await outbox_events(app, "accounts.tier_changed")
     assert len(registered) == 6 and len(changed) == 6

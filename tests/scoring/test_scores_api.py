@@ -184,6 +184,7 @@ async def test_full_rescore_job_shows_progress_and_publishing_a_model_rescores_e
         job = (await client.get(f"/scoring/jobs/{started.json()['id']}", headers=SUP)).json()
         await publish_simple_model(client)
         listed = (await client.get("/accounts", params={"sort": "-score"}, headers=SUP)).json()["items"]
+        moved = (await client.get(f"/accounts/{listed[0]['id']}/tier-history", headers=SUP)).json()[0]
         forbidden = await client.post("/scoring/jobs/rescore", headers=LI)
     assert started.status_code == 202 and started.json()["status"] == "queued"
     assert job["status"] == "succeeded" and job["total"] == job["done"] == 5 and job["progress_pct"] == "100.0"
@@ -193,6 +194,8 @@ async def test_full_rescore_job_shows_progress_and_publishing_a_model_rescores_e
         ("92.00", "strategic", 2),
         ("24.00", "maintain", 2),
     ]
+    assert moved["reason"] == "full re-score: score 92.00 under model v2 → strategic"
+    assert moved["changed_by"] == "rescore-job"
     assert forbidden.status_code == 403
 
 
