@@ -218,6 +218,12 @@ def up(
             nats_server.stop()
         console.print("stopped.")
 
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (e.g. from a supervisor or `timeout`) and SIGHUP stop the children too, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         started = time.monotonic()
         _wait_ready(urls, ready_timeout)
