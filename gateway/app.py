@@ -71,5 +71,10 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-API-Key", "X-Request-ID"],
             expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_paths=settings.bulk_upload_paths,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     return app

@@ -53,6 +53,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_burst: int = Field(default=500, ge=1)
     login_rate_limit_per_minute: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # Bulk uploads (CSV imports) are streamed to their service, not buffered, under their own larger limit.
+    bulk_upload_paths: list[str] = Field(default_factory=lambda: ["/api/v1/goals/imports"])
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    upload_timeout_seconds: float = Field(default=600.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
 
     def service_url(self, service: str) -> str:

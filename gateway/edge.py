@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,22 +56,30 @@ class RateLimiter:
 class BodyLimitMiddleware:
     """Pure ASGI: refuse bodies over ``max_bytes`` with 413 problem+json (declared or streamed)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, upload_paths: Sequence[str] = (), max_upload_bytes: int = 0
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.upload_paths = frozenset(p.rstrip("/") for p in upload_paths)
+        self.max_upload_bytes = max(max_upload_bytes, max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") in self.upload_paths
+        await self._limited(scope, receive, send, self.max_upload_bytes if upload else self.default_max_bytes)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._reject(scope, send)
+                if declared > max_bytes:
+                    await self._reject(scope, send, max_bytes)
                     return
         received = 0
         started = False
@@ -81,8 +89,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise ContentTooLarge(f"Request body is larger than {self.max_bytes} bytes")
+                if received > max_bytes:
+                    raise ContentTooLarge(f"Request body is larger than {max_bytes} bytes")
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -95,9 +103,9 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except ContentTooLarge:
             if not started:
-                await self._reject(scope, send)
+                await self._reject(scope, send, max_bytes)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
+    async def _reject(self, scope: Scope, send: Send, max_bytes: int) -> None:
         import orjson
 
         request_id = scope.get("state", {}).get("request_id")
@@ -105,7 +113,7 @@ class BodyLimitMiddleware:
             "type": "https://kam.example/problems/content-too-large",
             "title": "Content Too Large",
             "status": 413,
-            "detail": f"Request body is larger than {self.max_bytes} bytes",
+            "detail": f"Request body is larger than {max_bytes} bytes",
             "instance": scope.get("path", ""),
         }
         if request_id:

@@ -316,15 +316,28 @@ async def proxy(path: str, request: Request, caller: CallerDep) -> Response:
         visibility, _ = await runtime.access.check(caller.principal, match.group(1))
         if visibility == HIDDEN:
             raise NotFound(f"Account {match.group(1)} not found")
-    body = await request.body()
     headers = {k: v for k in FORWARD_REQUEST_HEADERS if (v := request.headers.get(k)) is not None}
     headers["authorization"] = f"Bearer {caller.forward_token}"
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         headers["x-request-id"] = request_id
-    response = await runtime.upstreams[service].request(
-        request.method, upstream_path, headers=headers, params=request.url.query or None, content=body or None
-    )
+    settings = runtime.settings
+    if request.method == "POST" and request.url.path.rstrip("/") in settings.bulk_upload_paths:
+        # Bulk uploads stream through (memory flat in file size); the edge already bounds their size.
+        body = b""
+        response = await runtime.upstreams[service].request(
+            request.method,
+            upstream_path,
+            headers=headers,
+            params=request.url.query or None,
+            content=request.stream(),
+            timeout=settings.upload_timeout_seconds,
+        )
+    else:
+        body = await request.body()
+        response = await runtime.upstreams[service].request(
+            request.method, upstream_path, headers=headers, params=request.url.query or None, content=body or None
+        )
     if request.method not in IDEMPOTENT and response.status_code < 400:
         # Make the caller's own change visible in the next overview at once (events follow for the rest).
         account_id = _account_id_of(upstream_path, body, response.content)

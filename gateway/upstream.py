@@ -7,7 +7,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 
@@ -120,13 +120,14 @@ class Upstream:
         *,
         headers: Mapping[str, str] | None = None,
         params: str | None = None,
-        content: bytes | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request (retrying idempotent reads on transport errors and 502/503/504) or raise 503."""
         if not self.breaker.allow():
             raise UpstreamUnavailable(self.name, self.breaker.retry_after(), "circuit open")
-        attempts = 1 + (self.retries if method in IDEMPOTENT else 0)
+        # Reads are retried; a streamed body can be sent only once.
+        attempts = 1 + (self.retries if method in IDEMPOTENT and not isinstance(content, AsyncIterator) else 0)
         reason = "no response"
         url = httpx.URL(path, query=params.encode()) if params else path
         for attempt in range(attempts):

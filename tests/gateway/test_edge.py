@@ -104,3 +104,21 @@ async def test_access_log_holds_neither_tokens_passwords_nor_ids_from_the_path(
     for secret in (secret_token, "pa55-word-secret", "li.si", "example.cn"):
         assert secret not in logged
     assert "/api/v1/users/{user_id}" in logged
+
+
+async def test_a_csv_import_larger_than_the_body_limit_streams_through_the_gateway(api, platform):
+    """Bulk uploads have their own limit and are streamed to goals; other routes keep the 1 MiB limit."""
+    account = platform.accounts["li"]
+    header = "account_id,date,product_line,region,quantity,revenue,cost\n"
+    lines = [f"{account},2026-0{1 + i % 9}-15,工业网关,华东,1,100.00,60.00\n" for i in range(20_000)]
+    body = (header + "".join(lines)).encode()
+    assert len(body) > 1_048_576
+    headers = {**auth("supervisor", user_id="sup-wang"), "Content-Type": "text/csv"}
+    response = await api.post(
+        "/goals/imports", params={"batch_id": "gw-stream-1", "wait": "true"}, content=body, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 20_000
+    assert response.json()["rejected"] == 0
+    too_big = {"records": [{"note": "x" * 1_100_000}]}
+    assert (await api.post("/goals/actuals", json=too_big, headers=headers)).status_code == 413
