@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -79,14 +80,14 @@ async def test_a_complaint_escalated_twice_over_real_nats_raises_one_relationshi
         account_id = await add_account(app, "格力电器")
         event = escalated(account_id, "c-1")
         marker = escalated(account_id, "c-2", level=2)
-        nc = await nats.connect(nats_url)
-        js = nc.jetstream()
+        nc = await asyncio.wait_for(nats.connect(nats_url, max_reconnect_attempts=3), timeout=10)
+        js = nc.jetstream(timeout=5)
         payload = event.model_dump_json().encode()
         # Different message ids defeat JetStream de-duplication, so the event really arrives twice.
         await js.publish(event.subject, payload, headers={"Nats-Msg-Id": "first"})
         await js.publish(event.subject, payload, headers={"Nats-Msg-Id": "second"})
         await js.publish(marker.subject, marker.model_dump_json().encode(), headers={"Nats-Msg-Id": marker.id})
-        await nc.close()
+        await asyncio.wait_for(nc.close(), timeout=10)
 
         async def marker_applied():
             items = (await client.get(f"/risk/accounts/{account_id}/signals", headers=RISK)).json()["items"]
