@@ -123,5 +123,6 @@ class NatsBus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self.nc is not None:
+            # Bounded: a close racing a reconnect must not hang the shutdown.
             with contextlib.suppress(Exception):
-                await self.nc.close()
+                await asyncio.wait_for(self.nc.close(), timeout=5)
