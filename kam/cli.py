@@ -221,9 +221,10 @@ def up(
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
-    # SIGTERM (e.g. from a supervisor or `timeout`) and SIGHUP stop the children too, like Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # Ctrl-C, SIGTERM (a supervisor, `timeout`) and SIGHUP all stop the children in order. SIGINT is set
+    # explicitly: a process started in the background of a script inherits it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         started = time.monotonic()
         _wait_ready(urls, ready_timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from kam.registry import APPS
 from shared.nats_server import free_port
@@ -45,8 +47,19 @@ def _read_until(proc: subprocess.Popen[str], needle: str, timeout: float) -> lis
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
+    """Ctrl-C to kam; if it does not stop everything in time, kill what is left (and fail)."""
+    family = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
     os.killpg(proc.pid, signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        for process in [psutil.Process(proc.pid), *family]:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        proc.communicate()
+        raise
+    leftovers = [p.pid for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not leftovers, f"kam left processes running: {leftovers}"
     return out
 
 
