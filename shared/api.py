@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, PlainSerializer
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,4 +137,34 @@ async def remember_idempotent(
             body=json.dumps(body, default=str, ensure_ascii=False),
             created_at=datetime.now(UTC),
         )
+    )
+
+
+async def replay_response(
+    session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any
+) -> JSONResponse | None:
+    """The stored response when this ``Idempotency-Key`` was used before with the same payload, else None."""
+    stored = await idempotent_replay(session, table, request=request, principal_id=principal_id, payload=payload)
+    return JSONResponse(stored[1], status_code=stored[0]) if stored else None
+
+
+async def remember_response(
+    session: AsyncSession,
+    table: Table,
+    *,
+    request: Request,
+    principal_id: str,
+    payload: Any,
+    body: Any,
+    status: int = 201,
+) -> None:
+    """Keep a create's response for its ``Idempotency-Key`` (same transaction as the create)."""
+    await remember_idempotent(
+        session,
+        table,
+        request=request,
+        principal_id=principal_id,
+        payload=payload,
+        status=status,
+        body=jsonable_encoder(body),
     )

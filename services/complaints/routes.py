@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from services.complaints import analytics, queries, service
 from services.complaints.models import Complaint, idempotency_keys, platform
@@ -42,7 +42,7 @@ from services.complaints.schemas import (
     TimelineRead,
     Visibility,
 )
-from shared.api import Page, PageParams, check_if_match, idempotent_replay, page_params, parse_sort, remember_idempotent
+from shared.api import Page, PageParams, check_if_match, page_params, parse_sort, remember_response, replay_response
 from shared.api import set_etag as _set_etag
 from shared.auth import (
     ACCOUNT_MANAGER,
@@ -206,11 +206,12 @@ async def create_complaint(
 ) -> Any:
     """Intake: the account's owner becomes the one owner unless another is named; timers start now."""
     payload = body.model_dump(mode="json")
-    replay = await idempotent_replay(
-        session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
-    )
-    if replay is not None:
-        return JSONResponse(replay[1], status_code=replay[0])
+    if (
+        replayed := await replay_response(
+            session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
+        )
+    ) is not None:
+        return replayed
     account = await ensure_account_access(session, platform, principal, body.account_id, write=True)
     now = clock.now()
     fields = body.model_dump(exclude={"account_id"})
@@ -218,14 +219,14 @@ async def create_complaint(
         session=session, account=account, actor=principal.user_id, now=now, rules=rules, **fields
     )
     result = ComplaintRead.model_validate(queries.complaint_payload(complaint, now)).model_dump(mode="json")
-    await remember_idempotent(
+    await remember_response(
         session,
         idempotency_keys,
         request=request,
         principal_id=principal.user_id,
         payload=payload,
-        status=201,
         body=result,
+        status=201,
     )
     _set_etag(response, complaint.version)
     response.headers["Location"] = f"/complaints/{complaint.id}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.models import idempotency_keys
-from shared.api import PageParams, idempotent_replay, page_params, remember_idempotent
+from shared import api as shared_api
+from shared.api import PageParams, page_params
 from shared.auth import RISK_OFFICER, SERVICE, SUPERVISOR, Principal, require_roles
 
 # Who manages credit (limits, assessments, receivables, releases); admin always passes require_roles.
@@ -27,24 +27,23 @@ async def replay_idempotent(
     session: AsyncSession, request: Request, principal: Principal, payload: Any
 ) -> JSONResponse | None:
     """The stored response when this Idempotency-Key was used before (same payload), else None."""
-    stored = await idempotent_replay(
+    return await shared_api.replay_response(
         session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
     )
-    return JSONResponse(stored[1], status_code=stored[0]) if stored else None
 
 
 async def remember_response(
     session: AsyncSession, request: Request, principal: Principal, payload: Any, body: Any, status: int = 201
 ) -> None:
     """Keep the response of a create made with an Idempotency-Key (same transaction)."""
-    await remember_idempotent(
+    await shared_api.remember_response(
         session,
         idempotency_keys,
         request=request,
         principal_id=principal.user_id,
         payload=payload,
+        body=body,
         status=status,
-        body=jsonable_encoder(body),
     )
 
 

@@ -8,7 +8,6 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,10 +61,10 @@ from shared.api import (
     Page,
     PageParams,
     check_if_match,
-    idempotent_replay,
     page_params,
     parse_sort,
-    remember_idempotent,
+    remember_response,
+    replay_response,
     set_etag,
 )
 from shared.auth import (
@@ -161,21 +160,22 @@ async def create_account(
 ) -> Any:
     """Register a company with its team and contacts; publishes ``accounts.registered`` and scores it."""
     payload = body.model_dump(mode="json")
-    replay = await idempotent_replay(
-        session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
-    )
-    if replay is not None:
-        return JSONResponse(replay[1], status_code=replay[0])
+    if (
+        replayed := await replay_response(
+            session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
+        )
+    ) is not None:
+        return replayed
     account = await registry.register_account(session, platform, data=body, principal=principal, now=clock.now())
     detail = await _detail(session, account, clock.now())
-    await remember_idempotent(
+    await remember_response(
         session,
         idempotency_keys,
         request=request,
         principal_id=principal.user_id,
         payload=payload,
-        status=201,
         body=detail.model_dump(mode="json"),
+        status=201,
     )
     set_etag(response, account.version)
     response.headers["Location"] = f"/accounts/{account.id}"
@@ -198,23 +198,24 @@ async def create_accounts(
 ) -> Any:
     """Import up to 500 accounts (with contacts, ratings and engagement history) in one transaction."""
     payload = body.model_dump(mode="json")
-    replay = await idempotent_replay(
-        session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
-    )
-    if replay is not None:
-        return JSONResponse(replay[1], status_code=replay[0])
+    if (
+        replayed := await replay_response(
+            session, idempotency_keys, request=request, principal_id=principal.user_id, payload=payload
+        )
+    ) is not None:
+        return replayed
     accounts = await registry.register_accounts(
         session, platform, accounts=body.accounts, principal=principal, now=clock.now()
     )
     result = AccountBatchRead(items=[await _detail(session, a, clock.now()) for a in accounts])
-    await remember_idempotent(
+    await remember_response(
         session,
         idempotency_keys,
         request=request,
         principal_id=principal.user_id,
         payload=payload,
-        status=201,
         body=result.model_dump(mode="json"),
+        status=201,
     )
     return result
 
