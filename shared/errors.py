@@ -51,6 +51,12 @@ class NotFound(DomainError):
     status, code = 404, "not-found"
 
 
+class ContentTooLarge(DomainError):
+    """A request body over its size limit."""
+
+    status, code = 413, "content-too-large"
+
+
 class Conflict(DomainError):
     status, code = 409, "conflict"
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.consumer import Handler, HandlerContext
+from shared.bus.consumer import HandlerContext, Handlers
 from shared.db import PlatformTables
 from shared.events import AccountOwnerChanged, AccountRegistered, AccountTierChanged, AccountUpdated
 
@@ -88,7 +88,9 @@ async def set_account_tier(session: AsyncSession, tables: PlatformTables, *, acc
         )
 
 
-async def _on_snapshot(session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: HandlerContext) -> None:
+async def _on_snapshot(
+    session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: HandlerContext[Any]
+) -> None:
     assert event.account_id is not None
     d = event.data
     await upsert_account(
@@ -107,12 +109,12 @@ async def _on_snapshot(session: AsyncSession, event: AccountRegistered | Account
     )
 
 
-async def _on_tier_changed(session: AsyncSession, event: AccountTierChanged, ctx: HandlerContext) -> None:
+async def _on_tier_changed(session: AsyncSession, event: AccountTierChanged, ctx: HandlerContext[Any]) -> None:
     assert event.account_id is not None
     await set_account_tier(session, ctx.tables, account_id=event.account_id, tier=event.data.new_tier)
 
 
-async def _on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: HandlerContext) -> None:
+async def _on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: HandlerContext[Any]) -> None:
     assert event.account_id is not None
     accounts = ctx.tables.accounts
     team = sorted(set(event.data.team_member_ids) - {event.data.new_owner_id})
@@ -137,18 +139,9 @@ async def _on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, c
     )
 
 
-PROJECTION_HANDLERS: dict[str, list[Handler]] = {
-    "accounts.registered": [_on_snapshot],
-    "accounts.updated": [_on_snapshot],
-    "accounts.tier_changed": [_on_tier_changed],
-    "accounts.owner_changed": [_on_owner_changed],
+PROJECTION_HANDLERS: Handlers = {
+    AccountRegistered: [_on_snapshot],
+    AccountUpdated: [_on_snapshot],
+    AccountTierChanged: [_on_tier_changed],
+    AccountOwnerChanged: [_on_owner_changed],
 }
-
-
-def merge_handlers(*tables: dict[str, list[Handler]]) -> dict[str, list[Handler]]:
-    """Combine handler tables, keeping order (projection first)."""
-    merged: dict[str, list[Handler]] = {}
-    for table in tables:
-        for event_type, handlers in table.items():
-            merged.setdefault(event_type, []).extend(handlers)
-    return merged

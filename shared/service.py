@@ -23,6 +23,7 @@ from shared.auth import ADMIN, Principal, TokenVerifier, require_roles
 from shared.bus.consumer import EventConsumer, HandlerContext, Handlers, list_dead_letters, replay_dead_letter
 from shared.bus.nats import NatsBus
 from shared.bus.outbox import OUTBOX_FLAG, OutboxRelay
+from shared.bus.publish import Publisher
 from shared.clock import Clock, SystemClock
 from shared.db import Database, PlatformTables
 from shared.errors import PROBLEM_RESPONSES, ServiceUnavailable, install_error_handlers
@@ -58,6 +59,8 @@ class ServiceSpec:
     description: str = ""
     version: str = "0.1.0"
     on_start: Callable[[FastAPI], Awaitable[None]] | None = None
+    # The typed extras handed to this service's handlers as ``HandlerContext.extra`` (built once, after on_start).
+    handler_extra: Callable[[FastAPI], Any] | None = None
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -65,6 +68,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     async with db.transaction(write=request.method not in READ_METHODS) as session:
         yield session
+
+
+def get_publisher(request: Request) -> Publisher:
+    """The service's publisher (its name, outbox and clock)."""
+    publisher: Publisher = request.app.state.publisher
+    return publisher
 
 
 def get_clock(request: Request) -> Clock:
@@ -75,6 +84,7 @@ def get_clock(request: Request) -> Clock:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 AdminPrincipal = Annotated[Principal, Depends(require_roles(ADMIN))]
 
 
@@ -177,8 +187,15 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
         relay: OutboxRelay | None = None
         consumer: EventConsumer | None = None
         tasks: list[asyncio.Task[None]] = []
-        context = HandlerContext(service=spec.name, tables=spec.tables, clock=app.state.clock, state=app.state)
-        app.state.handler_context = context
+        if spec.on_start is not None:
+            await spec.on_start(app)
+        context = HandlerContext[Any](
+            service=spec.name,
+            tables=spec.tables,
+            publisher=app.state.publisher,
+            clock=app.state.clock,
+            extra=spec.handler_extra(app) if spec.handler_extra is not None else None,
+        )
         if settings.nats_enabled:
             bus = NatsBus(settings.nats_url, name=spec.name)
             app.state.bus = bus
@@ -230,8 +247,6 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
         app.state.consumer = consumer
         with contextlib.suppress(Exception):
             await _refresh_dead_letter_gauge(app)
-        if spec.on_start is not None:
-            await spec.on_start(app)
         for job in spec.jobs:
             interval = job.interval_seconds or settings.timer_interval_seconds
             tasks.append(asyncio.create_task(_run_job(app, job, interval), name=f"job-{job.name}"))
@@ -262,6 +277,7 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
     app.state.settings = settings
     app.state.spec = spec
     app.state.clock = clock or SystemClock()
+    app.state.publisher = Publisher(service=spec.name, outbox=spec.tables.outbox, clock=app.state.clock)
     app.state.metrics = metrics
     app.state.bus = None
     app.state.relay = None

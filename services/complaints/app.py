@@ -36,6 +36,7 @@ SPEC = ServiceSpec(
     publishes=["complaints"],
     handlers=HANDLERS,
     on_start=_on_start,
+    handler_extra=lambda app: app.state.complaint_rules,
 )
 
 

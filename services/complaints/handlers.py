@@ -1,25 +1,24 @@
-"""Consumed events of the complaints service: ``HANDLERS = {event type: [handler, ...]}``."""
+"""Consumed events of the complaints service: ``HANDLERS = {event class: [handler, ...]}``."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints.service import Rules, apply_tier_change, follow_account_owner
-from shared.bus import Handler, HandlerContext
+from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import AccountOwnerChanged, AccountTierChanged, AccountUpdated
-from shared.projection import PROJECTION_HANDLERS, merge_handlers
+from shared.projection import PROJECTION_HANDLERS
 
 
 async def switch_open_complaints_to_new_tier(
-    session: AsyncSession, event: AccountTierChanged | AccountUpdated, ctx: HandlerContext
+    session: AsyncSession, event: AccountTierChanged | AccountUpdated, ctx: HandlerContext[Rules]
 ) -> None:
     """After the projection took the (new) tier, put the account's open complaints on that tier's policy."""
     if event.account_id is None:
         return
-    rules: Rules = ctx.state.complaint_rules
-    await apply_tier_change(session=session, account_id=event.account_id, now=ctx.clock.now(), rules=rules)
+    await apply_tier_change(session=session, account_id=event.account_id, now=ctx.clock.now(), rules=ctx.extra)
 
 
 async def hand_open_complaints_to_new_owner(
-    session: AsyncSession, event: AccountOwnerChanged, ctx: HandlerContext
+    session: AsyncSession, event: AccountOwnerChanged, ctx: HandlerContext[Rules]
 ) -> None:
     """The former owner loses sight of the account, so their open complaints on it follow the new owner."""
     if event.account_id is None:
@@ -33,11 +32,11 @@ async def hand_open_complaints_to_new_owner(
     )
 
 
-HANDLERS: dict[str, list[Handler]] = merge_handlers(
+HANDLERS: Handlers = merge_handlers(
     PROJECTION_HANDLERS,
     {
-        "accounts.tier_changed": [switch_open_complaints_to_new_tier],
-        "accounts.updated": [switch_open_complaints_to_new_tier],  # a snapshot may carry a new tier too
-        "accounts.owner_changed": [hand_open_complaints_to_new_owner],
+        AccountTierChanged: [switch_open_complaints_to_new_tier],
+        AccountUpdated: [switch_open_complaints_to_new_tier],  # a snapshot may carry a new tier too
+        AccountOwnerChanged: [hand_open_complaints_to_new_owner],
     },
 )

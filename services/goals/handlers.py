@@ -1,17 +1,17 @@
-"""Consumed events of the goals service: ``HANDLERS = {event type: [handler, ...]}``."""
+"""Consumed events of the goals service: ``HANDLERS = {event class: [handler, ...]}``."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.models import ComplaintFact, RiskAlert
-from shared.bus import Handler, HandlerContext
+from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.clock import ensure_aware
 from shared.events import AlertCleared, AlertRaised, ComplaintAcknowledged, ComplaintClosed
-from shared.projection import PROJECTION_HANDLERS, merge_handlers
+from shared.projection import PROJECTION_HANDLERS
 
 
-async def on_alert(session: AsyncSession, event: AlertRaised | AlertCleared, ctx: HandlerContext) -> None:
+async def on_alert(session: AsyncSession, event: AlertRaised | AlertCleared, ctx: HandlerContext[None]) -> None:
     """Keep the account's risk alerts; only the newest event per alert counts (order-tolerant)."""
     assert event.account_id is not None
     active = event.type == "risk.alert_raised"
@@ -42,7 +42,9 @@ async def _complaint(session: AsyncSession, complaint_id: str, account_id: str) 
     return fact
 
 
-async def on_complaint_acknowledged(session: AsyncSession, event: ComplaintAcknowledged, ctx: HandlerContext) -> None:
+async def on_complaint_acknowledged(
+    session: AsyncSession, event: ComplaintAcknowledged, ctx: HandlerContext[None]
+) -> None:
     """Remember whether the first response was within SLA (scorecards)."""
     assert event.account_id is not None
     fact = await _complaint(session, event.data.complaint_id, event.account_id)
@@ -51,7 +53,7 @@ async def on_complaint_acknowledged(session: AsyncSession, event: ComplaintAckno
     await session.flush()
 
 
-async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: HandlerContext) -> None:
+async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: HandlerContext[None]) -> None:
     """Remember the satisfaction a closed complaint got (the latest close counts)."""
     assert event.account_id is not None
     fact = await _complaint(session, event.data.complaint_id, event.account_id)
@@ -61,11 +63,11 @@ async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx
     await session.flush()
 
 
-GOALS_HANDLERS: dict[str, list[Handler]] = {
-    "risk.alert_raised": [on_alert],
-    "risk.alert_cleared": [on_alert],
-    "complaints.acknowledged": [on_complaint_acknowledged],
-    "complaints.closed": [on_complaint_closed],
+GOALS_HANDLERS: Handlers = {
+    AlertRaised: [on_alert],
+    AlertCleared: [on_alert],
+    ComplaintAcknowledged: [on_complaint_acknowledged],
+    ComplaintClosed: [on_complaint_closed],
 }
 
-HANDLERS: dict[str, list[Handler]] = merge_handlers(PROJECTION_HANDLERS, GOALS_HANDLERS)
+HANDLERS: Handlers = merge_handlers(PROJECTION_HANDLERS, GOALS_HANDLERS)

@@ -1,4 +1,4 @@
-"""Consumed events of the risk service: ``HANDLERS = {event type: [handler, ...]}``."""
+"""Consumed events of the risk service: ``HANDLERS = {event class: [handler, ...]}``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.alerts import apply_industry_policies, record_monthly_revenue, record_signal
-from shared.bus import Handler, HandlerContext
+from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import AccountRegistered, AccountUpdated, ActualsRecorded, ComplaintEscalated
-from shared.projection import PROJECTION_HANDLERS, merge_handlers
+from shared.projection import PROJECTION_HANDLERS
 
 
 async def on_account_snapshot(
-    session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: HandlerContext
+    session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: HandlerContext[None]
 ) -> None:
     """An account that is (now) in an industry gets that industry's policy signals."""
     assert event.account_id is not None
@@ -22,7 +22,7 @@ async def on_account_snapshot(
     )
 
 
-async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext) -> None:
+async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext[None]) -> None:
     """An escalated complaint is a relationship-risk signal (one per complaint and escalation level)."""
     assert event.account_id is not None
     d = event.data
@@ -39,7 +39,7 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
     )
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext) -> None:
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext[None]) -> None:
     """Monthly revenue totals feed the sales-drop and revenue-concentration signals."""
     assert event.account_id is not None
     d = event.data
@@ -53,11 +53,11 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx
     )
 
 
-RISK_HANDLERS: dict[str, list[Handler]] = {
-    "accounts.registered": [on_account_snapshot],
-    "accounts.updated": [on_account_snapshot],
-    "complaints.escalated": [on_complaint_escalated],
-    "goals.actuals_recorded": [on_actuals_recorded],
+RISK_HANDLERS: Handlers = {
+    AccountRegistered: [on_account_snapshot],
+    AccountUpdated: [on_account_snapshot],
+    ComplaintEscalated: [on_complaint_escalated],
+    ActualsRecorded: [on_actuals_recorded],
 }
 
-HANDLERS: dict[str, list[Handler]] = merge_handlers(PROJECTION_HANDLERS, RISK_HANDLERS)
+HANDLERS: Handlers = merge_handlers(PROJECTION_HANDLERS, RISK_HANDLERS)

@@ -1,4 +1,4 @@
-"""Consumed events of the scoring service: ``HANDLERS = {event type: [handler, ...]}``.
+"""Consumed events of the scoring service: ``HANDLERS = {event class: [handler, ...]}``.
 
 Scoring is the source of ``accounts.*`` so it keeps no projection handlers; it learns features from the
 other domains and re-scores the account each event touches.
@@ -18,16 +18,18 @@ from services.scoring.feature_store import (
 )
 from services.scoring.models import Account
 from services.scoring.rescoring import rescore_account
-from shared.bus import Handler, HandlerContext
+from shared.bus import HandlerContext, Handlers
 from shared.events import ActualsRecorded, ComplaintClosed, ComplaintEscalated, CreditAssessed
 
 
-async def _rescore_if_registered(session: AsyncSession, ctx: HandlerContext, account_id: str, reason: str) -> None:
+async def _rescore_if_registered(
+    session: AsyncSession, ctx: HandlerContext[None], account_id: str, reason: str
+) -> None:
     if await session.get(Account, account_id) is not None:
         await rescore_account(session, ctx.tables, account_id=account_id, now=ctx.clock.now(), reason=reason)
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext) -> None:
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext[None]) -> None:
     """Store the month's totals (replacing an older report), refresh purchases/profit/growth, re-score."""
     if event.account_id is None:
         return
@@ -47,7 +49,7 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx
         await _rescore_if_registered(session, ctx, event.account_id, f"actuals {d.period} recorded")
 
 
-async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: HandlerContext) -> None:
+async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: HandlerContext[None]) -> None:
     """Satisfaction of a closed complaint feeds the relationship dimension."""
     if event.account_id is None:
         return
@@ -63,7 +65,7 @@ async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx
     await _rescore_if_registered(session, ctx, event.account_id, "complaint closed")
 
 
-async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext) -> None:
+async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext[None]) -> None:
     """Escalations weigh on the relationship dimension."""
     if event.account_id is None:
         return
@@ -78,7 +80,7 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
     await _rescore_if_registered(session, ctx, event.account_id, "complaint escalated")
 
 
-async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: HandlerContext) -> None:
+async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: HandlerContext[None]) -> None:
     """Keep the latest credit grade."""
     if event.account_id is None:
         return
@@ -93,9 +95,9 @@ async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: 
         await _rescore_if_registered(session, ctx, event.account_id, f"credit grade {event.data.grade}")
 
 
-HANDLERS: dict[str, list[Handler]] = {
-    "goals.actuals_recorded": [on_actuals_recorded],
-    "complaints.closed": [on_complaint_closed],
-    "complaints.escalated": [on_complaint_escalated],
-    "risk.credit_assessed": [on_credit_assessed],
+HANDLERS: Handlers = {
+    ActualsRecorded: [on_actuals_recorded],
+    ComplaintClosed: [on_complaint_closed],
+    ComplaintEscalated: [on_complaint_escalated],
+    CreditAssessed: [on_credit_assessed],
 }

@@ -1,8 +1,9 @@
 """The event bus on NATS JetStream: connection, streams, transactional outbox, relay, inbox consumers."""
 
-from shared.bus.consumer import EventConsumer, Handler, HandlerContext, Handlers
+from shared.bus.consumer import EventConsumer, Handler, HandlerContext, Handlers, merge_handlers
 from shared.bus.nats import NatsBus, stream_config
 from shared.bus.outbox import OutboxRelay, add_event
+from shared.bus.publish import Publisher
 
 __all__ = [
     "EventConsumer",
@@ -11,6 +12,8 @@ __all__ = [
     "Handlers",
     "NatsBus",
     "OutboxRelay",
+    "Publisher",
     "add_event",
+    "merge_handlers",
     "stream_config",
 ]

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.nats import NatsBus
+from shared.bus.publish import Publisher
 from shared.clock import Clock, SystemClock
 from shared.db import Database, PlatformTables
 from shared.errors import Conflict, NotFound
@@ -27,18 +28,36 @@ from shared.events.catalogue import STREAMS, SUBJECT_PREFIX, EventBase, UnknownE
 log = logging.getLogger("kam.consumer")
 
 
-@dataclass
-class HandlerContext:
-    """What a handler may use besides the session: the service's tables, clock and shared state."""
+ExtraT = TypeVar("ExtraT")
+
+
+@dataclass(frozen=True)
+class HandlerContext(Generic[ExtraT]):
+    """What a handler may use besides the session: the service's tables, clock, publisher and typed extras.
+
+    ``extra`` is the service's own dependencies for its handlers (e.g. the complaint rules), built once at start;
+    ``None`` for a service that needs none.
+    """
 
     service: str
     tables: PlatformTables
+    publisher: Publisher
     clock: Clock = field(default_factory=SystemClock)
-    state: Any = None
+    extra: ExtraT = None  # type: ignore[assignment]
 
 
-Handler = Callable[[AsyncSession, Any, HandlerContext], Awaitable[None]]
-Handlers = Mapping[str, Sequence[Handler]]
+Handler = Callable[[AsyncSession, Any, HandlerContext[Any]], Awaitable[None]]
+# Handlers are registered by event class (cosmicpython's EVENT_HANDLERS): a typo is an import error, not silence.
+Handlers = Mapping[type[EventBase], Sequence[Handler]]
+
+
+def merge_handlers(*tables: Handlers) -> dict[type[EventBase], list[Handler]]:
+    """Combine handler tables, keeping order (the first table's handlers run first)."""
+    merged: dict[type[EventBase], list[Handler]] = {}
+    for table in tables:
+        for event_class, handlers in table.items():
+            merged.setdefault(event_class, []).extend(handlers)
+    return merged
 
 
 class HandlerFailed(Exception):
@@ -58,7 +77,7 @@ class EventConsumer:
         *,
         db: Database,
         bus: NatsBus,
-        context: HandlerContext,
+        context: HandlerContext[Any],
         handlers: Handlers,
         batch_size: int = 64,
         max_attempts: int = 5,
@@ -71,7 +90,7 @@ class EventConsumer:
         self.db = db
         self.bus = bus
         self.context = context
-        self.handlers = {k: list(v) for k, v in handlers.items() if v}
+        self.handlers = {cls.type_name(): list(v) for cls, v in handlers.items() if v}
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay

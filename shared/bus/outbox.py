@@ -20,14 +20,19 @@ log = logging.getLogger("kam.outbox")
 OUTBOX_FLAG = "kam_outbox_written"
 
 
-async def add_event(session: AsyncSession, outbox: Table, event: EventBase) -> None:
-    """Write an event into the outbox inside the caller's transaction (published only if it commits)."""
+async def add_event(
+    session: AsyncSession, outbox: Table, event: EventBase, *, written_at: datetime | None = None
+) -> None:
+    """Write an event into the outbox inside the caller's transaction (published only if it commits).
+
+    Services call it through their ``Publisher`` (``shared.bus.publish``), which fills in source and time.
+    """
     await session.execute(
         insert(outbox).values(
             event_id=event.id,
             subject=event.subject,
             payload=event.model_dump_json(),
-            created_at=datetime.now(UTC),
+            created_at=written_at or datetime.now(UTC),
             attempts=0,
         )
     )

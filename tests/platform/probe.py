@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Column, Integer, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import State
 
 from shared.bus import HandlerContext
 from shared.db import Database, UTCDateTime, add_platform_tables, make_metadata
@@ -29,9 +30,9 @@ applications = Table(
 )
 
 
-async def record(session: AsyncSession, event: AccountRegistered, ctx: HandlerContext) -> None:
+async def record(session: AsyncSession, event: AccountRegistered, ctx: HandlerContext[State]) -> None:
     """Fail for 'poison' names while the app says so; otherwise record the application."""
-    if event.data.name.startswith("poison") and ctx.state.poison_fails:
+    if event.data.name.startswith("poison") and ctx.extra.poison_fails:
         raise RuntimeError(f"cannot handle {event.data.name}")
     await session.execute(
         insert(applications).values(event_id=event.id, name=event.data.name, applied_at=datetime.now(UTC))
@@ -43,7 +44,8 @@ SPEC = ServiceSpec(
     title="probe",
     tables=platform,
     migrations_dir=Path(__file__).parent / "no-migrations",
-    handlers={"accounts.registered": [record]},
+    handlers={AccountRegistered: [record]},
+    handler_extra=lambda app: app.state,  # the tests switch poison_fails on the app's state
 )
 
 
