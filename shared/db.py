@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def make_metadata() -> MetaData:
 
 
 class UTCDateTime(TypeDecorator[Any]):
-    """Timezone-aware datetimes on every backend (SQLite drops the zone; we restore UTC)."""
+    """Instants on every backend: stored in UTC (SQLite keeps only the wall clock), read back as aware UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -56,7 +57,8 @@ class UTCDateTime(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        return ensure_aware(value)
+        # Convert before SQLite drops the offset: 10:00+08:00 must be stored as 02:00, not as 10:00.
+        return ensure_aware(value).astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -172,100 +172,113 @@ async def _run_job(app: FastAPI, job: PeriodicJob, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+def _start_bus(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, stack: AsyncExitStack) -> NatsBus:
+    """Connect NATS and start the outbox relay (woken by every commit that wrote to the outbox)."""
+    db: Database = app.state.db
+    metrics: Metrics = app.state.metrics
+    bus = NatsBus(settings.nats_url, name=spec.name)
+    app.state.bus = bus
+    relay = OutboxRelay(
+        db=db,
+        outbox=spec.tables.outbox,
+        bus=bus,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+        on_backlog=metrics.outbox_backlog.set,
+    )
+    app.state.relay = relay
+
+    def _wake_relay(session: Session) -> None:
+        if session.info.pop(OUTBOX_FLAG, False):
+            relay.wake()
+
+    sa_event.listen(db.session_class, "after_commit", _wake_relay)
+    stack.push_async_callback(bus.close)
+    stack.callback(sa_event.remove, db.session_class, "after_commit", _wake_relay)
+    stack.push_async_callback(relay.stop)
+    return bus
+
+
+def _consumer(
+    app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, context: HandlerContext[Any]
+) -> EventConsumer:
+    """The service's inbox consumer (without NATS, tests drive it through ``consumer.process``)."""
+    metrics: Metrics = app.state.metrics
+    bus: NatsBus = app.state.bus or NatsBus(settings.nats_url, name=spec.name)
+    return EventConsumer(
+        db=app.state.db,
+        bus=bus,
+        context=context,
+        handlers=spec.handlers,
+        batch_size=settings.consumer_batch_size,
+        max_attempts=settings.consumer_max_attempts,
+        retry_delay=settings.consumer_retry_delay_seconds,
+        ack_wait=settings.consumer_ack_wait_seconds,
+        on_lag=lambda stream, lag: metrics.consumer_lag.labels(stream).set(lag),
+        on_dead_letter=metrics.dead_letters.inc,
+        on_handled=lambda t, outcome: metrics.events_handled.labels(t, outcome).inc(),
+    )
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _ensure_streams(bus: NatsBus, domains: Sequence[str]) -> None:
+    if await bus.wait_connected(timeout=None) and domains:
+        with contextlib.suppress(Exception):
+            await bus.ensure_streams(domains)
+
+
+async def _run_service(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, stack: AsyncExitStack) -> None:
+    """Start everything a service runs; ``stack`` closes it in reverse order."""
+    db = Database(settings.database_url, echo=settings.database_echo)
+    app.state.db = db
+    stack.push_async_callback(db.dispose)
+    if settings.run_migrations:
+        await upgrade_to_head(db, spec.migrations_dir)
+    if spec.on_start is not None:
+        await spec.on_start(app)
+    context = HandlerContext[Any](
+        service=spec.name,
+        tables=spec.tables,
+        publisher=app.state.publisher,
+        clock=app.state.clock,
+        extra=spec.handler_extra(app) if spec.handler_extra is not None else None,
+    )
+    tasks: list[asyncio.Task[None]] = []
+    if settings.nats_enabled:
+        bus = _start_bus(app, spec, settings, stack)
+        await bus.start()
+        tasks.append(asyncio.create_task(_ensure_streams(bus, spec.publishes)))
+        app.state.relay.start()
+    if spec.handlers:
+        consumer = _consumer(app, spec, settings, context)
+        app.state.consumer = consumer
+        if settings.nats_enabled:
+            consumer.start()
+            stack.push_async_callback(consumer.stop)
+    with contextlib.suppress(Exception):
+        await _refresh_dead_letter_gauge(app)
+    for job in spec.jobs:
+        interval = job.interval_seconds or settings.timer_interval_seconds
+        tasks.append(asyncio.create_task(_run_job(app, job, interval), name=f"job-{job.name}"))
+    stack.push_async_callback(_cancel, tasks)  # pushed last: the background tasks stop first
+
+
 def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None) -> FastAPI:
     """Create the FastAPI app of a service."""
     configure_logging(spec.name, settings.log_level)
-    metrics = Metrics(spec.name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, echo=settings.database_echo)
-        app.state.db = db
-        if settings.run_migrations:
-            await upgrade_to_head(db, spec.migrations_dir)
-        bus: NatsBus | None = None
-        relay: OutboxRelay | None = None
-        consumer: EventConsumer | None = None
-        tasks: list[asyncio.Task[None]] = []
-        if spec.on_start is not None:
-            await spec.on_start(app)
-        context = HandlerContext[Any](
-            service=spec.name,
-            tables=spec.tables,
-            publisher=app.state.publisher,
-            clock=app.state.clock,
-            extra=spec.handler_extra(app) if spec.handler_extra is not None else None,
-        )
-        if settings.nats_enabled:
-            bus = NatsBus(settings.nats_url, name=spec.name)
-            app.state.bus = bus
-            await bus.start()
-            relay = OutboxRelay(
-                db=db,
-                outbox=spec.tables.outbox,
-                bus=bus,
-                batch_size=settings.relay_batch_size,
-                poll_seconds=settings.relay_poll_seconds,
-                on_backlog=metrics.outbox_backlog.set,
-            )
-            app.state.relay = relay
-
-            def _wake_relay(session: Session) -> None:
-                if session.info.pop(OUTBOX_FLAG, False):
-                    relay.wake()
-
-            sa_event.listen(db.session_class, "after_commit", _wake_relay)
-            app.state._wake_listener = _wake_relay
-
-            async def _streams() -> None:
-                if await bus.wait_connected(timeout=None) and spec.publishes:
-                    with contextlib.suppress(Exception):
-                        await bus.ensure_streams(spec.publishes)
-
-            tasks.append(asyncio.create_task(_streams()))
-            relay.start()
-            if spec.handlers:
-                consumer = EventConsumer(
-                    db=db,
-                    bus=bus,
-                    context=context,
-                    handlers=spec.handlers,
-                    batch_size=settings.consumer_batch_size,
-                    max_attempts=settings.consumer_max_attempts,
-                    retry_delay=settings.consumer_retry_delay_seconds,
-                    ack_wait=settings.consumer_ack_wait_seconds,
-                    on_lag=lambda stream, lag: metrics.consumer_lag.labels(stream).set(lag),
-                    on_dead_letter=metrics.dead_letters.inc,
-                    on_handled=lambda t, outcome: metrics.events_handled.labels(t, outcome).inc(),
-                )
-                consumer.start()
-        elif spec.handlers:
-            # Without NATS (unit tests) handlers can still be driven through ``consumer.process``.
-            consumer = EventConsumer(
-                db=db, bus=NatsBus(settings.nats_url, name=spec.name), context=context, handlers=spec.handlers
-            )
-        app.state.consumer = consumer
-        with contextlib.suppress(Exception):
-            await _refresh_dead_letter_gauge(app)
-        for job in spec.jobs:
-            interval = job.interval_seconds or settings.timer_interval_seconds
-            tasks.append(asyncio.create_task(_run_job(app, job, interval), name=f"job-{job.name}"))
-        try:
+        async with AsyncExitStack() as stack:
+            await _run_service(app, spec, settings, stack)
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if consumer is not None:
-                await consumer.stop()
-            if relay is not None:
-                await relay.stop()
-                sa_event.remove(db.session_class, "after_commit", app.state._wake_listener)
-            if bus is not None:
-                await bus.close()
-            await db.dispose()
 
     app = FastAPI(
         title=spec.title,
@@ -278,7 +291,7 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
     app.state.spec = spec
     app.state.clock = clock or SystemClock()
     app.state.publisher = Publisher(service=spec.name, outbox=spec.tables.outbox, clock=app.state.clock)
-    app.state.metrics = metrics
+    app.state.metrics = Metrics(spec.name)
     app.state.bus = None
     app.state.relay = None
     app.state.consumer = None
@@ -289,7 +302,7 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
         algorithm=settings.jwt_algorithm,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(_ops_router(spec))
     app.include_router(_admin_router(spec))
     for router in spec.routers:
