@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -42,3 +43,21 @@ class FrozenClock:
 def ensure_aware(moment: datetime) -> datetime:
     """Treat naive datetimes (as SQLite returns them) as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+DEFAULT_BUSINESS_ZONE = "Asia/Shanghai"
+
+
+def business_zone(name: str = DEFAULT_BUSINESS_ZONE) -> ZoneInfo:
+    """The company's zone (``KAM_TIMEZONE``): what "today", due dates, periods and aging are counted in."""
+    return ZoneInfo(name)
+
+
+def business_date(moment: datetime, zone: ZoneInfo) -> date:
+    """The company's calendar date of an instant: 2026-03-01T17:30Z is 2026-03-02 in Asia/Shanghai."""
+    return ensure_aware(moment).astimezone(zone).date()
+
+
+def start_of_business_day(day: date, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) a business date begins in the company's zone."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

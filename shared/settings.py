@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.clock import DEFAULT_BUSINESS_ZONE, business_zone
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
 
 # Settings that every process shares; they may also be given once as KAM_<NAME> instead of per service.
-PLATFORM_WIDE = frozenset({"nats_url", "jwt_secret", "jwt_audience", "jwt_issuer", "environment", "log_level"})
+PLATFORM_WIDE = frozenset(
+    {"nats_url", "jwt_secret", "jwt_audience", "jwt_issuer", "environment", "log_level", "timezone"}
+)
 
 
 class _PlatformWideSource(EnvSettingsSource):
@@ -31,6 +36,8 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    # The company's zone (KAM_TIMEZONE): business dates — today, due dates, periods, aging, expiry — are counted here.
+    timezone: str = DEFAULT_BUSINESS_ZONE
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "sqlite+aiosqlite:///./var/service.db"
@@ -62,6 +69,20 @@ class ServiceSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         platform = _PlatformWideSource(settings_cls, env_prefix="KAM_")
         return init_settings, env_settings, platform, dotenv_settings, file_secret_settings
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            business_zone(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: {value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The company's zone as a tzinfo."""
+        return business_zone(self.timezone)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_development(self) -> ServiceSettings:
