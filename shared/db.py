@@ -80,6 +80,7 @@ class PlatformTables:
     dead_letters: Table
     accounts: Table
     account_access: Table
+    users: Table
 
 
 def add_platform_tables(metadata: MetaData) -> PlatformTables:
@@ -142,8 +143,25 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("relation", String(20), nullable=False, default="member"),
     )
     Index("ix_account_access_user", account_access.c.user_id, account_access.c.account_id)
+    # The users every service knows from identity.* events: who may own, approve or be told about a thing.
+    users = Table(
+        "user_projection",
+        metadata,
+        Column("user_id", String(100), primary_key=True),
+        Column("display_name", String(200), nullable=False, default=""),
+        Column("roles", JSON, nullable=False, default=list),
+        Column("active", Boolean, nullable=False, default=True),
+        Column("email", String(320), nullable=True),
+        Column("channels", JSON, nullable=False, default=dict),
+        Column("event_time", UTCDateTime, nullable=False),  # the newest identity event applied (order-tolerant)
+    )
     return PlatformTables(
-        outbox=outbox, inbox=inbox, dead_letters=dead_letters, accounts=accounts, account_access=account_access
+        outbox=outbox,
+        inbox=inbox,
+        dead_letters=dead_letters,
+        accounts=accounts,
+        account_access=account_access,
+        users=users,
     )
 
 

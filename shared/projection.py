@@ -1,4 +1,5 @@
-"""The accounts projection every service keeps from ``accounts.*`` events (names, tier, owner, team)."""
+"""The projections every service keeps: accounts from ``accounts.*`` (names, tier, owner, team) and users from
+``identity.*`` (roles, active, contact channels)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.consumer import HandlerContext, Handlers
+from shared.clock import ensure_aware
 from shared.db import PlatformTables
-from shared.events import AccountOwnerChanged, AccountRegistered, AccountTierChanged, AccountUpdated
+from shared.events import (
+    AccountOwnerChanged,
+    AccountRegistered,
+    AccountTierChanged,
+    AccountUpdated,
+    UserData,
+    UserDeactivated,
+    UserRegistered,
+    UserUpdated,
+)
 
 
 async def upsert_account(
@@ -139,7 +150,38 @@ async def _on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, c
     )
 
 
+async def upsert_user(session: AsyncSession, tables: PlatformTables, *, user: UserData, event_time: datetime) -> bool:
+    """Apply one identity event to the users projection unless a newer one was applied already."""
+    users = tables.users
+    current = await session.scalar(select(users.c.event_time).where(users.c.user_id == user.user_id))
+    if current is not None and ensure_aware(current) > ensure_aware(event_time):
+        return False
+    values: dict[str, Any] = {
+        "display_name": user.display_name,
+        "roles": list(user.roles),
+        "active": user.active,
+        "email": user.email,
+        "channels": dict(user.channels),
+        "event_time": event_time,
+    }
+    if current is None:
+        await session.execute(insert(users).values(user_id=user.user_id, **values))
+    else:
+        await session.execute(update(users).where(users.c.user_id == user.user_id).values(**values))
+    return True
+
+
+async def _on_user(
+    session: AsyncSession, event: UserRegistered | UserUpdated | UserDeactivated, ctx: HandlerContext[Any]
+) -> None:
+    user = event.data if event.type != "identity.user_deactivated" else event.data.model_copy(update={"active": False})
+    await upsert_user(session, ctx.tables, user=user, event_time=event.time)
+
+
 PROJECTION_HANDLERS: Handlers = {
+    UserRegistered: [_on_user],
+    UserUpdated: [_on_user],
+    UserDeactivated: [_on_user],
     AccountRegistered: [_on_snapshot],
     AccountUpdated: [_on_snapshot],
     AccountTierChanged: [_on_tier_changed],

@@ -19,6 +19,7 @@ SUBJECT_PREFIX = "kam."
 
 # One stream per publishing domain, created by its publisher (and idempotently by consumers that need it).
 STREAMS: dict[str, str] = {
+    "identity": "KAM_IDENTITY",
     "accounts": "KAM_ACCOUNTS",
     "complaints": "KAM_COMPLAINTS",
     "risk": "KAM_RISK",
@@ -63,6 +64,38 @@ class EventBase(BaseModel):
     def subject(self) -> str:
         """The NATS subject this event is published on."""
         return subject_for(self.type)
+
+
+# ---------------------------------------------------------------- identity (published by the gateway)
+
+
+class UserData(_Data):
+    """A user as every service needs to know them: roles, whether active, and how to reach them."""
+
+    user_id: str
+    display_name: str = ""
+    roles: list[str] = Field(default_factory=list)
+    active: bool = True
+    email: str | None = None
+    channels: dict[str, str] = Field(default_factory=dict)  # e.g. {"wecom": "LiLei", "dingtalk": "..."}
+
+
+class UserRegistered(EventBase):
+    type: Literal["identity.user_registered"] = "identity.user_registered"
+    data: UserData
+    domain: ClassVar[str] = "identity"
+
+
+class UserUpdated(EventBase):
+    type: Literal["identity.user_updated"] = "identity.user_updated"
+    data: UserData
+    domain: ClassVar[str] = "identity"
+
+
+class UserDeactivated(EventBase):
+    type: Literal["identity.user_deactivated"] = "identity.user_deactivated"
+    data: UserData
+    domain: ClassVar[str] = "identity"
 
 
 # ---------------------------------------------------------------- accounts (published by scoring)
@@ -318,7 +351,10 @@ class TargetAchieved(EventBase):
 
 
 Event = Annotated[
-    AccountRegistered
+    UserRegistered
+    | UserUpdated
+    | UserDeactivated
+    | AccountRegistered
     | AccountUpdated
     | AccountTierChanged
     | AccountOwnerChanged
