@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +21,23 @@ from shared.errors import PreconditionFailed, Unprocessable
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
+# Deeper than any list a person pages through; bounded so a huge offset is a 422, not a database overflow.
+MAX_OFFSET = 1_000_000
+MAX_TEXT_LENGTH = 20_000
 
 # Money travels as a decimal string (DESIGN §4); validation accepts numbers or strings.
 MoneyStr = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")]
+
+
+class RequestBody(BaseModel):
+    """The base of every request body: an unknown field is a 422 naming it (no silent mass assignment), and no
+    string is unbounded."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT_LENGTH)
+
+
+# An instant in a request: an offset is required (a time without one is a 422 naming the field).
+Instant = AwareDatetime
 
 
 class Page(BaseModel, Generic[T]):
@@ -39,12 +53,12 @@ class PageParams(BaseModel):
     """limit/offset with a hard cap."""
 
     limit: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size (max 500)")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip (max 1,000,000)")] = 0,
 ) -> PageParams:
     """Dependency reading ``limit`` and ``offset``."""
     return PageParams(limit=limit, offset=offset)
