@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -113,6 +113,22 @@ async def drop_postgres_database(db_url: str) -> None:
         await conn.close()
 
 
+async def register_users(
+    app: FastAPI, users: Iterable[tuple[str, Sequence[str]] | tuple[str, Sequence[str], bool]]
+) -> None:
+    """Tell a running app about users the way the gateway does: ``identity.user_registered`` events applied by
+    the app's own consumer (``(user_id, roles)`` or ``(user_id, roles, active)``)."""
+    from shared.events import UserData, UserRegistered
+
+    consumer = app.state.consumer
+    assert consumer is not None, "the app consumes no events"
+    for entry in users:
+        user_id, roles, *rest = entry
+        active = bool(rest[0]) if rest else True
+        data = UserData(user_id=user_id, display_name=user_id, roles=list(roles), active=active)
+        await consumer.process(UserRegistered(source="gateway", data=data))
+
+
 def first(items: Iterable[T]) -> T:
     """The first item (for readable assertions)."""
     return next(iter(items))
@@ -127,6 +143,7 @@ __all__ = [
     "create_postgres_database",
     "drop_postgres_database",
     "first",
+    "register_users",
     "running",
     "service_settings",
     "token",

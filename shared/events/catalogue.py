@@ -7,7 +7,7 @@ the NATS subject is ``kam.<type>``. Money is a decimal (serialised as a string),
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -271,6 +271,21 @@ class CreditLimitChanged(EventBase):
     domain: ClassVar[str] = "risk"
 
 
+class FxRateSetData(_Data):
+    """One unit of ``currency`` is worth ``rate`` units of ``base_currency`` from ``valid_on`` (a business date)."""
+
+    currency: str
+    base_currency: str
+    rate: Decimal = Field(gt=0)
+    valid_on: date
+
+
+class FxRateSet(EventBase):
+    type: Literal["risk.fx_rate_set"] = "risk.fx_rate_set"
+    data: FxRateSetData
+    domain: ClassVar[str] = "risk"
+
+
 class AlertData(_Data):
     alert_id: str
     rule_code: str
@@ -366,6 +381,7 @@ Event = Annotated[
     | ComplaintReopened
     | CreditAssessed
     | CreditLimitChanged
+    | FxRateSet
     | AlertRaised
     | AlertCleared
     | TargetSet
