@@ -44,8 +44,9 @@ async def _child_import(path: Path, db_path: Path, accounts: list[str]) -> dict[
 
     from sqlalchemy import insert
 
+    from services.goals.actuals.importer import run_import, start_batch
+    from services.goals.app import goals_publisher
     from services.goals.config import GoalsSettings
-    from services.goals.importer import run_import, start_batch
     from services.goals.models import platform
     from shared.clock import SystemClock
     from shared.db import Database
@@ -60,9 +61,16 @@ async def _child_import(path: Path, db_path: Path, accounts: list[str]) -> dict[
             insert(platform.accounts),
             [{"account_id": a, "name": a, "team_member_ids": [], "updated_at": now, "active": True} for a in accounts],
         )
-        await start_batch(session, batch_id="bench", filename=path.name, created_by="bench", now=now)
+        await start_batch(session, batch_id="bench", filename=path.name, actor_id="bench", now=now)
     started = time.perf_counter()
-    result = await run_import(db, batch_id="bench", path=path, settings=settings, clock=SystemClock())
+    result = await run_import(
+        db,
+        batch_id="bench",
+        path=path,
+        settings=settings,
+        clock=SystemClock(),
+        publisher=goals_publisher(SystemClock()),
+    )
     seconds = time.perf_counter() - started
     await db.dispose()
     return {

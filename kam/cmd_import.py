@@ -23,8 +23,9 @@ async def _run(path: Path, batch_id: str, encoding: str | None, show_rejections:
     from sqlalchemy import select
 
     from kam.registry import SERVICES
-    from services.goals.importer import count_rows, run_import, start_batch
-    from services.goals.models import ImportRejection
+    from services.goals.actuals.importer import count_rows, run_import, start_batch
+    from services.goals.actuals.models import ImportRejection
+    from services.goals.app import goals_publisher
     from shared.clock import SystemClock
     from shared.db import Database
     from shared.migrations import upgrade_to_head
@@ -37,7 +38,7 @@ async def _run(path: Path, batch_id: str, encoding: str | None, show_rejections:
         await upgrade_to_head(db, info.migrations_dir)
         async with db.transaction() as session:
             batch, fresh = await start_batch(
-                session, batch_id=batch_id, filename=path.name, created_by="kam-cli", now=clock.now()
+                session, batch_id=batch_id, filename=path.name, actor_id="kam-cli", now=clock.now()
             )
         if not fresh:
             console.print(f"[yellow]batch {batch_id} was already imported[/yellow]; nothing added")
@@ -66,6 +67,7 @@ async def _run(path: Path, batch_id: str, encoding: str | None, show_rejections:
                     path=path,
                     settings=settings,
                     clock=clock,
+                    publisher=goals_publisher(clock),
                     encoding=encoding,
                     progress=on_progress,
                 )

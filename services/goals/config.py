@@ -1,13 +1,15 @@
 """Settings of the goals service (env prefix ``KAM_GOALS_``)."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.goals.periods import FiscalCalendar
 from shared.settings import ServiceSettings
-
-DEFAULT_PRODUCT_LINES = ["工业网关", "智能传感器", "PLC控制器", "SCADA软件", "工业云平台", "运维服务"]
+from shared.vocabulary import DEFAULT_PRODUCT_LINES
 
 
 class GoalsSettings(ServiceSettings):
@@ -48,4 +50,8 @@ class GoalsSettings(ServiceSettings):
     import_batch_size: int = Field(default=5000, ge=100, le=50000)
     import_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
     import_spool_dir: str = "./var/imports"
-    actuals_max_records: int = Field(default=1000, ge=1)
+
+
+def calendar_of(settings: GoalsSettings) -> FiscalCalendar:
+    """The fiscal calendar these settings configure."""
+    return FiscalCalendar(settings.fiscal_year_start_month)

@@ -13,16 +13,6 @@ HUNDRED = Decimal(100)
 ADDITIVE_METRICS = frozenset({"revenue", "gross_profit"})
 # Metrics computed from sales records; the others take a manually reported actual.
 SALES_METRICS = frozenset({"revenue", "gross_profit", "gross_margin_pct", "product_penetration", "new_business"})
-METRICS = (
-    "revenue",
-    "gross_profit",
-    "gross_margin_pct",
-    "share_of_wallet",
-    "market_share",
-    "product_penetration",
-    "new_business",
-    "custom",
-)
 UNITS = {
     "revenue": "CNY",
     "gross_profit": "CNY",

@@ -5,7 +5,8 @@ from decimal import Decimal as D
 
 from sqlalchemy import func, select
 
-from services.goals.models import SalesRecord, platform
+from services.goals.actuals.models import SalesRecord
+from services.goals.models import platform
 from tests.goals.helpers import LI, SUPERVISOR, goals_app, register_account
 from tests.support import running, wait_until
 
@@ -183,10 +184,10 @@ async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_r
     app, clock = goals_app(await make_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
         account = await register_account(app, name="中断的导入")
-        from services.goals.importer import bulk_insert_sales, start_batch
+        from services.goals.actuals.importer import bulk_insert_sales, start_batch
 
         async with app.state.db.transaction() as session:
-            await start_batch(session, batch_id="crashed", filename=None, created_by="sup-wang", now=clock.now())
+            await start_batch(session, batch_id="crashed", filename=None, actor_id="sup-wang", now=clock.now())
             half = {
                 "account_id": account,
                 "sale_date": clock.now().date(),
@@ -230,13 +231,19 @@ async def test_progress_is_reported_after_every_chunk_as_rows_done_of_total_and_
         account = await register_account(app, name="进度客户")
         path = tmp_path / "sales.csv"
         good, _, bad_lines = write_csv(path, [account], rows=1000, bad_every=100, bad_count=4)
-        from services.goals.importer import run_import, start_batch
+        from services.goals.actuals.importer import run_import, start_batch
 
         async with app.state.db.transaction() as session:
-            await start_batch(session, batch_id="p", filename=None, created_by="me", now=clock.now())
+            await start_batch(session, batch_id="p", filename=None, actor_id="me", now=clock.now())
         seen: list[dict] = []
         result = await run_import(
-            app.state.db, batch_id="p", path=path, settings=app.state.settings, clock=clock, progress=seen.append
+            app.state.db,
+            batch_id="p",
+            path=path,
+            settings=app.state.settings,
+            clock=clock,
+            publisher=app.state.publisher,
+            progress=seen.append,
         )
         assert [(s["rows_done"], s["total_rows"], s["rejected"]) for s in seen] == [
             (300, 1000, 3),

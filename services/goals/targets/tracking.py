@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.actuals import SalesCell, month_figures, sales_cells
-from services.goals.config import GoalsSettings
+from services.goals.actuals.figures import SalesCell, month_figures, sales_cells
+from services.goals.config import GoalsSettings, calendar_of
 from services.goals.forecast import (
     ADDITIVE_METRICS,
     SALES_METRICS,
@@ -20,15 +20,12 @@ from services.goals.forecast import (
     metric_actual,
     track,
 )
-from services.goals.models import RiskAlert, Target, platform
-from services.goals.periods import FiscalCalendar, Period, add_months, elapsed_fractions
-from shared.bus import add_event
+from services.goals.models import RiskAlert
+from services.goals.periods import FiscalCalendar, Period, add_months, elapsed_fractions, month_start
+from services.goals.targets.models import Target
+from shared.bus import Publisher
 from shared.events import TargetAchieved, TargetAtRisk
-
-
-def calendar_of(settings: GoalsSettings) -> FiscalCalendar:
-    """The fiscal calendar configured for this service."""
-    return FiscalCalendar(settings.fiscal_year_start_month)
+from shared.events.catalogue import TargetAchievedData, TargetAtRiskData
 
 
 def months_needed(periods: Iterable[Period]) -> set[str]:
@@ -85,7 +82,7 @@ def track_target(
     history = {
         m: f
         for m, f in figures.items()
-        if period.start > _month_date(m) >= _month_date(add_months(period.months[0], -12))
+        if period.start > month_start(m) >= month_start(add_months(period.months[0], -12))
     }
     actual = metric_actual(target.metric, period.months, figures, offered_lines=settings.product_lines, history=history)
     weights = None
@@ -101,10 +98,6 @@ def track_target(
         actual=actual,
         seasonal_weights=weights,
     )
-
-
-def _month_date(key: str) -> date:
-    return date(int(key[:4]), int(key[5:7]), 1)
 
 
 def _planned_weights(
@@ -162,7 +155,12 @@ async def track_many(
 
 
 async def evaluate_accounts(
-    session: AsyncSession, *, account_ids: Iterable[str], settings: GoalsSettings, now: datetime
+    session: AsyncSession,
+    *,
+    account_ids: Iterable[str],
+    settings: GoalsSettings,
+    publisher: Publisher,
+    now: datetime,
 ) -> list[Target]:
     """Re-track the approved account targets of ``account_ids``; publish at-risk and achieved transitions."""
     ids = sorted(set(account_ids))
@@ -188,7 +186,7 @@ async def evaluate_accounts(
         if at_risk and not target.at_risk:
             target.at_risk, target.at_risk_since = True, now
             if target.product_line is None:  # the event contract has no product line: totals only
-                await _publish_at_risk(session, target, tracking, settings)
+                await _publish_at_risk(session, publisher, target, tracking, settings)
             changed.append(target)
         elif not at_risk and target.at_risk:
             target.at_risk, target.at_risk_since = False, None
@@ -196,21 +194,32 @@ async def evaluate_accounts(
         if achieved and target.achieved_at is None:
             target.achieved_at = now
             if target.product_line is None:
-                await add_event(
-                    session,
-                    platform.outbox,
-                    TargetAchieved(
-                        source="goals",
-                        account_id=target.account_id,
-                        data={**_target_data(target), "actual": tracking.actual},
-                    ),
-                )
+                data = TargetAchievedData.model_validate({**target_data(target), "actual": tracking.actual})
+                await publisher.publish(session, TargetAchieved, data, account_id=target.account_id)
             changed.append(target)
     await session.flush()
     return changed
 
 
-def _target_data(target: Target) -> dict[str, object]:
+async def retrack_recent_targets(
+    session: AsyncSession, *, settings: GoalsSettings, publisher: Publisher, now: datetime
+) -> list[Target]:
+    """Re-evaluate the accounts with approved targets of this or last year (a run-rate falls without sales)."""
+    recent = str(now.year - 1)
+    account_ids = set(
+        await session.scalars(
+            select(Target.account_id)
+            .where(Target.status == "approved", Target.account_id.is_not(None), Target.period >= recent)
+            .distinct()
+        )
+    )
+    return await evaluate_accounts(
+        session, account_ids={a for a in account_ids if a}, settings=settings, publisher=publisher, now=now
+    )
+
+
+def target_data(target: Target) -> dict[str, object]:
+    """The ``TargetData`` fields of a target's events."""
     return {
         "target_id": target.id,
         "metric": target.metric,
@@ -221,18 +230,15 @@ def _target_data(target: Target) -> dict[str, object]:
     }
 
 
-async def _publish_at_risk(session: AsyncSession, target: Target, tracking: Tracking, settings: GoalsSettings) -> None:
-    await add_event(
-        session,
-        platform.outbox,
-        TargetAtRisk(
-            source="goals",
-            account_id=target.account_id,
-            data={
-                **_target_data(target),
-                "forecast": tracking.forecast,
-                "attainment_pct": tracking.attainment_pct or Decimal(0),
-                "threshold_pct": settings.at_risk_threshold_pct,
-            },
-        ),
+async def _publish_at_risk(
+    session: AsyncSession, publisher: Publisher, target: Target, tracking: Tracking, settings: GoalsSettings
+) -> None:
+    data = TargetAtRiskData.model_validate(
+        {
+            **target_data(target),
+            "forecast": tracking.forecast,
+            "attainment_pct": tracking.attainment_pct or Decimal(0),
+            "threshold_pct": settings.at_risk_threshold_pct,
+        }
     )
+    await publisher.publish(session, TargetAtRisk, data, account_id=target.account_id)

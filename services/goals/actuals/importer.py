@@ -21,10 +21,12 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.actuals import publish_account_months
+from services.goals.actuals.models import ImportBatch, ImportRejection, SalesRecord
+from services.goals.actuals.service import publish_account_months
 from services.goals.config import GoalsSettings
-from services.goals.models import ImportBatch, ImportRejection, SalesRecord, platform
-from services.goals.tracking import evaluate_accounts
+from services.goals.models import platform
+from services.goals.targets.tracking import evaluate_accounts
+from shared.bus import Publisher
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import Conflict, Unprocessable
@@ -135,11 +137,6 @@ def header_index(header: list[str]) -> dict[str, int]:
     return index
 
 
-def parse_row(fields: list[str], index: dict[str, int], width: int, known_accounts: set[str]) -> dict[str, Any]:
-    """A validated sales row or ValueError with the reason."""
-    return RowParser(index, width, known_accounts)(fields)
-
-
 class RowParser:
     """Validates rows of one file (column positions resolved once: this runs for every row)."""
 
@@ -195,7 +192,6 @@ class ParsedChunk:
 
     rows: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
-    last_line: int
 
 
 def iter_chunks(
@@ -237,9 +233,9 @@ def iter_chunks(
                 row["line_no"] = line_no
                 rows.append(row)
             if seen >= batch_size:
-                yield ParsedChunk(rows, rejections, line_no)
+                yield ParsedChunk(rows, rejections)
                 rows, rejections, seen = [], [], 0
-        yield ParsedChunk(rows, rejections, reader.line_num)
+        yield ParsedChunk(rows, rejections)
 
 
 def batch_view(batch: ImportBatch | dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +297,7 @@ async def start_batch(
     *,
     batch_id: str,
     filename: str | None,
-    created_by: str,
+    actor_id: str,
     now: datetime,
     restart: bool = False,
 ) -> tuple[ImportBatch, bool]:
@@ -329,7 +325,7 @@ async def start_batch(
         accepted=0,
         rejected=0,
         account_months=0,
-        created_by=created_by,
+        created_by=actor_id,
         created_at=now,
     )
     session.add(batch)
@@ -352,6 +348,7 @@ async def run_import(
     path: Path,
     settings: GoalsSettings,
     clock: Clock,
+    publisher: Publisher,
     visible_to: str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
@@ -396,8 +393,10 @@ async def run_import(
                 if outcome is not None:
                     await outcome
         async with db.transaction() as session:
-            await publish_account_months(session, pairs=pairs, batch_id=batch_id)
-            await evaluate_accounts(session, account_ids={a for a, _ in pairs}, settings=settings, now=clock.now())
+            await publish_account_months(session, pairs=pairs, publisher=publisher, batch_id=batch_id)
+            await evaluate_accounts(
+                session, account_ids={a for a, _ in pairs}, settings=settings, publisher=publisher, now=clock.now()
+            )
             await session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.batch_id == batch_id)

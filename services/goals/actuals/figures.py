@@ -1,23 +1,19 @@
-"""Sales actuals: recording lines, monthly figures, and the per account-month totals that are published."""
+"""Sales figures read from the recorded lines: cells by account, month, product line and region, monthly
+figures of an account, and totals per account-month."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.models import SalesRecord
 from services.goals.forecast import MonthFigures
-from services.goals.models import SalesRecord, platform
-from services.goals.schemas import SalesRecordIn
-from shared.bus import add_event
-from shared.bus.outbox import OUTBOX_FLAG
-from shared.events import ActualsRecorded, EventBase
 
 S = SalesRecord
 
@@ -108,78 +104,3 @@ def totals_by_account_month(cells: Iterable[SalesCell]) -> dict[tuple[str, str],
         entry["gross_profit"] = entry["revenue"] - entry["cost"]
         entry["by_product_line"] = dict(sorted(entry["by_product_line"].items()))
     return totals
-
-
-async def publish_account_months(
-    session: AsyncSession, *, pairs: set[tuple[str, str]], batch_id: str | None = None
-) -> list[dict[str, Any]]:
-    """Publish ``goals.actuals_recorded`` once per touched (account, month) with its new totals."""
-    if not pairs:
-        return []
-    cells = await sales_cells(session, account_ids={a for a, _ in pairs}, months={m for _, m in pairs})
-    totals = totals_by_account_month(cells)
-    published, events = [], []
-    for account_id, month in sorted(pairs):
-        entry = totals.get((account_id, month))
-        if entry is None:
-            continue
-        events.append(
-            ActualsRecorded(
-                source="goals",
-                account_id=account_id,
-                data={
-                    "period": month,
-                    "revenue": entry["revenue"],
-                    "cost": entry["cost"],
-                    "gross_profit": entry["gross_profit"],
-                    "quantity": entry["quantity"],
-                    "by_product_line": entry["by_product_line"],
-                    "currency": "CNY",
-                    "batch_id": batch_id,
-                },
-            )
-        )
-        published.append({"account_id": account_id, "period": month, **entry})
-    await add_events(session, events)
-    return published
-
-
-async def add_events(session: AsyncSession, events: Sequence[EventBase]) -> None:
-    """Write many events into the outbox with one statement (same rows as ``shared.bus.add_event``)."""
-    if len(events) == 1:
-        await add_event(session, platform.outbox, events[0])
-        return
-    if not events:
-        return
-    now = datetime.now(UTC)
-    await session.execute(
-        insert(platform.outbox),
-        [
-            {"event_id": e.id, "subject": e.subject, "payload": e.model_dump_json(), "created_at": now, "attempts": 0}
-            for e in events
-        ],
-    )
-    session.sync_session.info[OUTBOX_FLAG] = True
-
-
-async def record_sales(
-    session: AsyncSession, *, records: Sequence[SalesRecordIn], batch_id: str | None = None
-) -> set[tuple[str, str]]:
-    """Insert sales lines; return the (account, month) pairs touched."""
-    rows = [
-        {
-            "account_id": r.account_id,
-            "sale_date": r.date,
-            "month": f"{r.date.year:04d}-{r.date.month:02d}",
-            "product_line": r.product_line,
-            "region": r.region,
-            "quantity": r.quantity,
-            "revenue": r.revenue,
-            "cost": r.cost,
-            "batch_id": batch_id,
-            "line_no": None,
-        }
-        for r in records
-    ]
-    await session.execute(insert(SalesRecord), rows)
-    return {(str(r["account_id"]), str(r["month"])) for r in rows}

@@ -1,0 +1,1 @@
+"""Action plans: the executable steps under a target and their status."""

@@ -1,0 +1,142 @@
+"""Action plans: items under a target, their status moves, overdue items and completion (flush only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import get_args
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.goals.actions.models import ActionItem
+from services.goals.actions.schemas import ActionItemCreate, ActionItemRead, ActionItemUpdate, ActionStatus
+from services.goals.forecast import q2
+from services.goals.models import platform
+from services.goals.targets.models import Target
+from shared.api import PageParams
+from shared.auth import Principal, visible_accounts_clause
+from shared.errors import InvalidTransition, Unprocessable
+
+ACTION_STATUSES: tuple[ActionStatus, ...] = get_args(ActionStatus)
+# The action-item state machine: from each status, the statuses it may move to.
+ACTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"in_progress", "done", "cancelled"}),
+    "in_progress": frozenset({"open", "done", "cancelled"}),
+    "done": frozenset({"in_progress"}),
+    "cancelled": frozenset({"open"}),
+}
+# Statuses in which an item still has work to do (and can be overdue).
+OPEN_STATUSES: tuple[ActionStatus, ...] = ("open", "in_progress")
+
+
+def allowed_moves(status: str) -> list[str]:
+    """The statuses an item in ``status`` may move to, in the canonical order of statuses."""
+    return [s for s in ACTION_STATUSES if s in ACTION_TRANSITIONS[status]]
+
+
+async def create_action_item(
+    session: AsyncSession, *, target: Target, body: ActionItemCreate, now: datetime
+) -> ActionItem:
+    """Add an action item under a target."""
+    item = ActionItem(
+        id=str(uuid.uuid4()),
+        target_id=target.id,
+        account_id=target.account_id,
+        title=body.title,
+        description=body.description,
+        owner_id=body.owner_id,
+        due_date=body.due_date,
+        status=body.status,
+        completed_at=now if body.status == "done" else None,
+        expected_impact=body.expected_impact,
+        linked_metric=body.linked_metric or target.metric,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def update_action_item(
+    session: AsyncSession, *, item: ActionItem, body: ActionItemUpdate, now: datetime
+) -> ActionItem:
+    """Change an action item; status moves follow ``ACTION_TRANSITIONS``."""
+    changes = body.model_dump(exclude_unset=True)
+    status = changes.pop("status", None)
+    if status is not None and status != item.status:
+        if status not in ACTION_TRANSITIONS[item.status]:
+            raise InvalidTransition(
+                f"an action item cannot go from {item.status} to {status}",
+                current=item.status,
+                allowed=allowed_moves(item.status),
+            )
+        item.status = status
+        item.completed_at = now if status == "done" else None
+    for key, value in changes.items():
+        if value is None and key in ("title", "owner_id", "due_date"):
+            raise Unprocessable(f"{key} cannot be null", field=key)
+        setattr(item, key, value)
+    item.version += 1
+    item.updated_at = now
+    await session.flush()
+    return item
+
+
+async def target_action_items(session: AsyncSession, *, target: Target) -> list[ActionItem]:
+    """The action items under a target, by due date."""
+    items = await session.scalars(
+        select(ActionItem).where(ActionItem.target_id == target.id).order_by(ActionItem.due_date, ActionItem.id)
+    )
+    return list(items)
+
+
+async def list_action_items(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    today: date,
+    page: PageParams,
+    overdue: bool | None = None,
+    status: ActionStatus | None = None,
+    owner_id: str | None = None,
+    account_id: str | None = None,
+) -> tuple[list[ActionItem], int]:
+    """Action items the actor may see (``overdue=True``: open items past their due date) and their total."""
+    query = select(ActionItem).where(visible_accounts_clause(platform, actor, ActionItem.account_id))
+    if overdue is True:
+        query = query.where(ActionItem.status.in_(OPEN_STATUSES), ActionItem.due_date < today)
+    if status is not None:
+        query = query.where(ActionItem.status == status)
+    if owner_id is not None:
+        query = query.where(ActionItem.owner_id == owner_id)
+    if account_id is not None:
+        query = query.where(ActionItem.account_id == account_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    items = await session.scalars(
+        query.order_by(ActionItem.due_date, ActionItem.id).limit(page.limit).offset(page.offset)
+    )
+    return list(items), int(total or 0)
+
+
+def is_overdue(item: ActionItem, today: date) -> bool:
+    """Open or in progress past its due date."""
+    return item.status in OPEN_STATUSES and item.due_date < today
+
+
+def completion_pct(statuses: list[str]) -> Decimal | None:
+    """Done ÷ (all but cancelled) × 100."""
+    counted = [s for s in statuses if s != "cancelled"]
+    if not counted:
+        return None
+    return q2(Decimal(sum(1 for s in counted if s == "done")) / Decimal(len(counted)) * 100)
+
+
+def read_action_item(item: ActionItem, today: date) -> ActionItemRead:
+    """An action item as the API shows it (with ``overdue`` as of ``today``)."""
+    data = {c: getattr(item, c) for c in ActionItem.__table__.columns.keys()}
+    data["overdue"] = is_overdue(item, today)
+    return ActionItemRead.model_validate(data)

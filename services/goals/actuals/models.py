@@ -1,0 +1,64 @@
+"""Tables of the actuals sub-domain: sales lines and CSV import batches."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.goals.models import Base
+from shared.db import Money, UTCDateTime
+
+
+class SalesRecord(Base):
+    """One sales line (from the API or a CSV import)."""
+
+    __tablename__ = "sales_records"
+    # One index only: every extra B-tree slows the bulk import (batches find their rows by scanning, rarely).
+    __table_args__ = (Index("ix_sales_records_account_month", "account_id", "month"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    sale_date: Mapped[date] = mapped_column(Date)
+    month: Mapped[str] = mapped_column(String(7))
+    product_line: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    quantity: Mapped[Decimal | None] = mapped_column(Money())
+    revenue: Mapped[Decimal] = mapped_column(Money())
+    cost: Mapped[Decimal] = mapped_column(Money())
+    batch_id: Mapped[str | None] = mapped_column(String(100))
+    line_no: Mapped[int | None] = mapped_column(Integer)
+
+
+class ImportBatch(Base):
+    """A CSV import job: its progress and outcome (the batch id makes re-imports no-ops)."""
+
+    __tablename__ = "import_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # "running" | "completed" | "failed"
+    filename: Mapped[str | None] = mapped_column(String(300))
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    account_months: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportRejection(Base):
+    """A row of an import that was refused, with its line number and why."""
+
+    __tablename__ = "import_rejections"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(String(100), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,107 @@
+"""HTTP routes of the actuals: recording sales lines, monthly totals, CSV imports and their rejections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from services.goals.actuals import service, uploads
+from services.goals.actuals.importer import batch_view
+from services.goals.actuals.schemas import (
+    ActualsIn,
+    ActualsRecordedRead,
+    ImportRead,
+    MonthTotals,
+    RejectionRead,
+)
+from services.goals.deps import (
+    AccountForRead,
+    Actor,
+    DatabaseDep,
+    ImportBatchForRead,
+    ImportOptionsDep,
+    ImportTasksDep,
+    PageDep,
+    SettingsDep,
+)
+from shared.api import Page
+from shared.errors import PROBLEM_RESPONSES
+from shared.service import ClockDep, PublisherDep, SessionDep
+
+router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
+
+
+@router.post("/goals/actuals", status_code=201, summary="Record sales lines (published per account-month)")
+async def record_actuals(
+    body: ActualsIn, session: SessionDep, actor: Actor, clock: ClockDep, settings: SettingsDep, publisher: PublisherDep
+) -> ActualsRecordedRead:
+    """Record up to 1000 sales lines; publishes ``goals.actuals_recorded`` once per account-month touched."""
+    published = await service.record_actuals(
+        session, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
+    return ActualsRecordedRead(
+        recorded=len(body.records), account_months=[MonthTotals.model_validate(p) for p in published]
+    )
+
+
+@router.get("/goals/accounts/{account_id}/actuals", summary="An account's monthly totals")
+async def account_actuals(
+    account: AccountForRead,
+    session: SessionDep,
+    clock: ClockDep,
+    from_month: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = None,
+    to_month: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = None,
+) -> list[MonthTotals]:
+    """Totals per month (default: the last 12 months)."""
+    return await service.account_month_totals(
+        session, account_id=account["account_id"], from_month=from_month, to_month=to_month, today=clock.now().date()
+    )
+
+
+@router.post(
+    "/goals/imports",
+    status_code=202,
+    summary="Import sales lines from a CSV body (streamed; UTF-8 with or without BOM, or GBK)",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def import_csv(
+    options: ImportOptionsDep,
+    request: Request,
+    response: Response,
+    db: DatabaseDep,
+    background: ImportTasksDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> ImportRead:
+    """Start an import job (202) whose progress is at ``GET /goals/imports/{batch_id}``; 200 for a done batch."""
+    outcome = await uploads.import_upload(
+        db,
+        request.stream(),
+        options=options,
+        actor=actor,
+        settings=settings,
+        clock=clock,
+        publisher=publisher,
+        background=background,
+    )
+    response.status_code = outcome.status_code
+    if outcome.location is not None:
+        response.headers["Location"] = outcome.location
+    return ImportRead.model_validate(outcome.batch)
+
+
+@router.get("/goals/imports/{batch_id}", summary="An import job's progress and outcome")
+async def get_import(batch: ImportBatchForRead) -> ImportRead:
+    """Rows done of total, accepted and rejected so far, status."""
+    return ImportRead.model_validate(batch_view(batch))
+
+
+@router.get("/goals/imports/{batch_id}/rejections", summary="Rows an import refused, with line number and reason")
+async def import_rejections(batch: ImportBatchForRead, session: SessionDep, page: PageDep) -> Page[RejectionRead]:
+    """Every rejected row, in file order."""
+    rows, total = await uploads.list_rejections(session, batch=batch, page=page)
+    items = [RejectionRead(line_no=r.line_no, reason=r.reason, raw=r.raw) for r in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

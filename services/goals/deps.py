@@ -1,0 +1,136 @@
+"""Request dependencies of the goals service: settings, the acting user, paging, and the objects a route works
+on, loaded and access-checked once (a 404 happens here)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.goals.actions.models import ActionItem
+from services.goals.actuals.models import ImportBatch
+from services.goals.actuals.schemas import ImportEncoding, ImportOptions
+from services.goals.config import GoalsSettings
+from services.goals.models import platform
+from services.goals.targets.models import Target
+from services.goals.targets.schemas import TargetFilters, TargetScope, TargetStatus
+from shared.api import PageParams, page_params
+from shared.auth import CurrentPrincipal, Principal, ensure_account_access, require_writer
+from shared.db import Database
+from shared.errors import NotFound
+from shared.service import SessionDep
+
+
+def get_settings(request: Request) -> GoalsSettings:
+    """The app's goals settings."""
+    settings: GoalsSettings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    """The app's database (for work that runs outside the request's transaction, e.g. an import)."""
+    db: Database = request.app.state.db
+    return db
+
+
+def get_import_tasks(request: Request) -> set[asyncio.Task[Any]]:
+    """The import jobs running in the background of this app (kept so they are not garbage-collected)."""
+    tasks: set[asyncio.Task[Any]] = request.app.state.__dict__.setdefault("import_tasks", set())
+    return tasks
+
+
+SettingsDep = Annotated[GoalsSettings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+ImportTasksDep = Annotated[set[asyncio.Task[Any]], Depends(get_import_tasks)]
+PageDep = Annotated[PageParams, Depends(page_params)]
+Actor = CurrentPrincipal
+
+
+async def load_target(session: AsyncSession, *, target_id: str, actor: Principal, write: bool = False) -> Target:
+    """A target the actor may see (404 otherwise); ``write=True`` also refuses read-only roles."""
+    target = await session.get(Target, target_id)
+    if target is None:
+        raise NotFound(f"Target {target_id} not found")
+    if target.account_id is not None:
+        try:
+            await ensure_account_access(session, platform, actor, target.account_id, write=write)
+        except NotFound as exc:
+            raise NotFound(f"Target {target_id} not found") from exc
+    else:
+        if not actor.sees_whole_portfolio and target.owner_id != actor.user_id:
+            raise NotFound(f"Target {target_id} not found")
+        if write:
+            require_writer(actor)
+    return target
+
+
+async def _target_for_read(target_id: str, session: SessionDep, actor: Actor) -> Target:
+    return await load_target(session, target_id=target_id, actor=actor)
+
+
+async def _target_for_update(target_id: str, session: SessionDep, actor: Actor) -> Target:
+    return await load_target(session, target_id=target_id, actor=actor, write=True)
+
+
+async def _action_item_for_update(action_id: str, session: SessionDep, actor: Actor) -> ActionItem:
+    item = await session.get(ActionItem, action_id)
+    if item is None:
+        raise NotFound(f"Action item {action_id} not found")
+    await load_target(session, target_id=item.target_id, actor=actor, write=True)
+    return item
+
+
+async def _import_batch_for_read(batch_id: str, session: SessionDep, actor: Actor) -> ImportBatch:
+    batch = await session.get(ImportBatch, batch_id)
+    if batch is None or (not actor.sees_whole_portfolio and batch.created_by != actor.user_id):
+        raise NotFound(f"Import {batch_id} not found")
+    return batch
+
+
+async def _account_for_read(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+    return await ensure_account_access(session, platform, actor, account_id)
+
+
+def target_filters(
+    account_id: str | None = None,
+    owner_id: str | None = None,
+    period: str | None = None,
+    metric: str | None = None,
+    status: TargetStatus | None = None,
+    scope: TargetScope | None = None,
+    at_risk: bool | None = None,
+    top_level: bool = Query(default=False, description="only targets that are not parts of a split"),
+) -> TargetFilters:
+    """The filters of ``GET /goals/targets``."""
+    return TargetFilters(
+        account_id=account_id,
+        owner_id=owner_id,
+        period=period,
+        metric=metric,
+        status=status,
+        scope=scope,
+        at_risk=at_risk,
+        top_level=top_level,
+    )
+
+
+def import_options(
+    batch_id: Annotated[str, Query(description="idempotency: re-importing a completed batch adds nothing")],
+    filename: str | None = None,
+    encoding: ImportEncoding = "auto",
+    wait: bool = Query(default=False, description="answer when the import is done instead of at once"),
+    restart: bool = Query(default=False, description="run a batch again that was interrupted while running"),
+) -> ImportOptions:
+    """The query of ``POST /goals/imports``."""
+    return ImportOptions(batch_id=batch_id, filename=filename, encoding=encoding, wait=wait, restart=restart)
+
+
+TargetForRead = Annotated[Target, Depends(_target_for_read)]
+TargetForUpdate = Annotated[Target, Depends(_target_for_update)]
+ActionItemForUpdate = Annotated[ActionItem, Depends(_action_item_for_update)]
+ImportBatchForRead = Annotated[ImportBatch, Depends(_import_batch_for_read)]
+AccountForRead = Annotated[dict[str, Any], Depends(_account_for_read)]
+TargetFiltersDep = Annotated[TargetFilters, Depends(target_filters)]
+ImportOptionsDep = Annotated[ImportOptions, Depends(import_options)]

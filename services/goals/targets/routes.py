@@ -1,0 +1,172 @@
+"""HTTP routes of the targets sub-domain: targets, batches, approval, splits, roll-ups, team targets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from services.goals.deps import Actor, PageDep, SettingsDep, TargetFiltersDep, TargetForRead, TargetForUpdate
+from services.goals.models import idempotency_keys
+from services.goals.targets import service
+from services.goals.targets.schemas import (
+    RollupRead,
+    SplitRequest,
+    TargetBatch,
+    TargetCreate,
+    TargetRead,
+    TargetUpdate,
+    TeamTargetRow,
+)
+from services.goals.targets.split import split_target as split_into_parts
+from shared.api import Page, check_if_match, remember_response, replay_response, set_etag
+from shared.errors import PROBLEM_RESPONSES
+from shared.service import ClockDep, PublisherDep, SessionDep
+
+router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/goals/targets",
+    status_code=201,
+    response_model=TargetRead,
+    summary="Set a target (draft) for an account or a team",
+)
+async def create_target(
+    body: TargetCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> TargetRead | JSONResponse:
+    """Create a draft target; send ``Idempotency-Key`` to make retries safe."""
+    payload = body.model_dump(mode="json")
+    replayed = await replay_response(
+        session, idempotency_keys, request=request, principal_id=actor.user_id, payload=payload
+    )
+    if replayed is not None:
+        return replayed
+    target = await service.create_target(session, body=body, actor=actor, settings=settings, now=clock.now())
+    read = await service.read_target(session, target, settings=settings, today=clock.now().date())
+    await remember_response(
+        session,
+        idempotency_keys,
+        request=request,
+        principal_id=actor.user_id,
+        payload=payload,
+        body=read.model_dump(mode="json"),
+    )
+    set_etag(response, target.version)
+    return read
+
+
+@router.post("/goals/targets/batch", status_code=201, summary="Set several targets at once (optionally approved)")
+async def create_targets(
+    body: TargetBatch,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> list[TargetRead]:
+    """All or nothing, in one transaction; ``approve=true`` (supervisor or admin) approves them too."""
+    targets = await service.create_targets(
+        session, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
+    return await service.read_targets(session, targets, settings=settings, today=clock.now().date())
+
+
+@router.get("/goals/targets", summary="List targets (filtered; account managers see their accounts only)")
+async def list_targets(
+    filters: TargetFiltersDep, session: SessionDep, actor: Actor, clock: ClockDep, settings: SettingsDep, page: PageDep
+) -> Page[TargetRead]:
+    """Targets visible to the caller, newest period first."""
+    targets, total = await service.list_targets(session, actor=actor, filters=filters, page=page)
+    items = await service.read_targets(session, targets, settings=settings, today=clock.now().date())
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/goals/targets/{target_id}", summary="A target with attainment, forecast and gap")
+async def get_target(
+    target: TargetForRead, response: Response, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> TargetRead:
+    """One target; its ETag is its version."""
+    set_etag(response, target.version)
+    return await service.read_target(session, target, settings=settings, today=clock.now().date())
+
+
+@router.patch("/goals/targets/{target_id}", summary="Change a target (If-Match)")
+async def update_target(
+    target: TargetForUpdate,
+    body: TargetUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> TargetRead:
+    """Change values; a part of a split must keep the parts adding up (422 naming the gap)."""
+    check_if_match(request, target.version)
+    target = await service.update_target(
+        session, target=target, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
+    set_etag(response, target.version)
+    return await service.read_target(session, target, settings=settings, today=clock.now().date())
+
+
+@router.post("/goals/targets/{target_id}/approve", summary="Approve a draft target and its parts")
+async def approve_target(
+    target: TargetForUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> TargetRead:
+    """draft → approved (supervisor or admin); publishes ``goals.target_set``."""
+    check_if_match(request, target.version)
+    target = await service.approve_target(
+        session, target=target, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
+    set_etag(response, target.version)
+    return await service.read_target(session, target, settings=settings, today=clock.now().date())
+
+
+@router.post(
+    "/goals/targets/{target_id}/split", status_code=201, summary="Split a target over sub-periods or product lines"
+)
+async def split_target(
+    target: TargetForUpdate,
+    body: SplitRequest,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> list[TargetRead]:
+    """Even, seasonal (weights or template) or manual; parts that do not add up get a 422 naming the gap."""
+    children = await split_into_parts(
+        session, target=target, body=body, actor=actor, settings=settings, now=clock.now()
+    )
+    return await service.read_targets(session, children, settings=settings, today=clock.now().date())
+
+
+@router.get("/goals/targets/{target_id}/rollup", summary="A target and the sum of its parts")
+async def rollup(target: TargetForRead, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> RollupRead:
+    """Whether the parts add up to the target."""
+    return await service.rollup(session, target=target, settings=settings, today=clock.now().date())
+
+
+@router.get("/goals/team-targets", summary="Team targets per account manager: explicit or rolled up")
+async def team_targets(
+    session: SessionDep, actor: Actor, settings: SettingsDep, period: str, owner_id: str | None = None
+) -> list[TeamTargetRow]:
+    """An account manager's targets per metric (account managers: their own)."""
+    rows = await service.team_targets_of_owners(
+        session, actor=actor, period=period, owner_id=owner_id, settings=settings
+    )
+    return [TeamTargetRow.model_validate(r) for r in rows]

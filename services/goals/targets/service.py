@@ -1,0 +1,386 @@
+"""Targets: create (one or a batch), list, change, approve, roll up, team targets (keyword-only, flush only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.goals.actions.models import ActionItem
+from services.goals.actions.service import completion_pct
+from services.goals.config import GoalsSettings, calendar_of
+from services.goals.decomposition import money_text
+from services.goals.forecast import ADDITIVE_METRICS, UNITS
+from services.goals.models import platform
+from services.goals.periods import InvalidPeriod
+from services.goals.targets.models import Target
+from services.goals.targets.schemas import (
+    RollupRead,
+    TargetBatch,
+    TargetCreate,
+    TargetFilters,
+    TargetRead,
+    TargetUpdate,
+    TrackingRead,
+)
+from services.goals.targets.tracking import evaluate_accounts, red_alert_accounts, target_data, track_many
+from shared.api import PageParams
+from shared.auth import ADMIN, SUPERVISOR, Principal, ensure_account_access, require_writer, visible_accounts_clause
+from shared.bus import Publisher
+from shared.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
+from shared.events import TargetSet
+from shared.events.catalogue import TargetData
+
+# The target state machine: a draft is approved (with its parts); an approved target stays approved.
+TARGET_TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"approved"}),
+    "approved": frozenset(),
+}
+APPROVER_ROLES = frozenset({ADMIN, SUPERVISOR})
+
+
+def check_target_transition(target: Target, to: str) -> None:
+    """Refuse a status move the state machine does not allow (409 naming the allowed moves)."""
+    allowed = TARGET_TRANSITIONS[target.status]
+    if to not in allowed:
+        raise InvalidTransition(f"target is {target.status}", current=target.status, allowed=sorted(allowed))
+
+
+async def create_target(
+    session: AsyncSession,
+    *,
+    body: TargetCreate,
+    actor: Principal,
+    settings: GoalsSettings,
+    now: datetime,
+    parent: Target | None = None,
+) -> Target:
+    """Create a draft target for an account or an account manager's team."""
+    require_writer(actor)
+    try:
+        period = calendar_of(settings).parse(body.period)
+    except InvalidPeriod as exc:
+        raise Unprocessable(str(exc), field="period") from exc
+    if (body.account_id is None) == (body.owner_id is None):
+        raise Unprocessable(
+            "give exactly one of account_id (account target) or owner_id (team target)", field="account_id"
+        )
+    if body.metric == "custom" and not body.custom_metric:
+        raise Unprocessable("custom metrics need a name", field="custom_metric")
+    if body.stretch_value is not None and body.stretch_value < body.target_value:
+        raise Unprocessable("the stretch target must not be below the target", field="stretch_value")
+    owner_id = body.owner_id
+    if body.account_id is not None:
+        account = await ensure_account_access(session, platform, actor, body.account_id, write=True)
+        owner_id = account["owner_id"]
+    elif not actor.sees_whole_portfolio and body.owner_id != actor.user_id:
+        raise Forbidden("account managers may set team targets only for themselves")
+    target = Target(
+        id=str(uuid.uuid4()),
+        scope="account" if body.account_id else "team",
+        account_id=body.account_id,
+        owner_id=owner_id,
+        metric=body.metric,
+        custom_metric=body.custom_metric,
+        unit=UNITS[body.metric] if body.metric not in ("revenue", "gross_profit") else body.currency,
+        period=period.text,
+        period_kind=period.kind,
+        product_line=body.product_line,
+        parent_id=parent.id if parent else None,
+        target_value=body.target_value,
+        stretch_value=body.stretch_value,
+        currency=body.currency,
+        status=parent.status if parent else "draft",
+        note=body.note,
+        at_risk=False,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(target)
+    await session.flush()
+    return target
+
+
+async def list_targets(
+    session: AsyncSession, *, actor: Principal, filters: TargetFilters, page: PageParams
+) -> tuple[list[Target], int]:
+    """Targets the actor may see that match ``filters``, newest period first, and their total."""
+    query = select(Target)
+    if not actor.sees_whole_portfolio:
+        query = query.where(
+            (visible_accounts_clause(platform, actor, Target.account_id) & Target.account_id.is_not(None))
+            | ((Target.scope == "team") & (Target.owner_id == actor.user_id))
+        )
+    for column, value in (
+        (Target.account_id, filters.account_id),
+        (Target.owner_id, filters.owner_id),
+        (Target.period, filters.period),
+        (Target.metric, filters.metric),
+        (Target.status, filters.status),
+        (Target.scope, filters.scope),
+        (Target.at_risk, filters.at_risk),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.top_level:
+        query = query.where(Target.parent_id.is_(None))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    targets = await session.scalars(
+        query.order_by(Target.period.desc(), Target.metric, Target.id).limit(page.limit).offset(page.offset)
+    )
+    return list(targets), int(total or 0)
+
+
+async def update_target(
+    session: AsyncSession,
+    *,
+    target: Target,
+    body: TargetUpdate,
+    actor: Principal,
+    settings: GoalsSettings,
+    publisher: Publisher,
+    now: datetime,
+) -> Target:
+    """Change a target's values; a split target's children must still add up to it."""
+    if target.status == "approved" and "target_value" in body.model_fields_set and not actor.has_any(APPROVER_ROLES):
+        raise Forbidden("only a supervisor or an admin changes an approved target's value")
+    changes = body.model_dump(exclude_unset=True)
+    if "target_value" in changes and changes["target_value"] is None:
+        raise Unprocessable("target_value cannot be null", field="target_value")
+    new_value = changes.get("target_value", target.target_value)
+    if new_value != target.target_value:
+        await _check_parts_still_add_up(session, target, new_value)
+    stretch = changes.get("stretch_value", target.stretch_value)
+    if stretch is not None and stretch < new_value:
+        raise Unprocessable("the stretch target must not be below the target", field="stretch_value")
+    for key, value in changes.items():
+        setattr(target, key, value)
+    target.version += 1
+    target.updated_at = now
+    await session.flush()
+    if target.status == "approved":
+        await _publish_target_set(session, publisher, target)
+        if target.account_id:
+            await evaluate_accounts(
+                session, account_ids=[target.account_id], settings=settings, publisher=publisher, now=now
+            )
+    return target
+
+
+async def _check_parts_still_add_up(session: AsyncSession, target: Target, new_value: Decimal) -> None:
+    """A split target keeps its value (409); a part's new value must keep the parts adding up (422 with the gap)."""
+    children = list(await session.scalars(select(Target).where(Target.parent_id == target.id)))
+    if children:
+        raise Conflict(
+            "this target is split; split it again with the new value so the parts keep adding up",
+            children=len(children),
+        )
+    if target.parent_id is None:
+        return
+    parent = await session.get(Target, target.parent_id)
+    if parent is None:
+        return
+    siblings_sum = await session.scalar(
+        select(func.sum(Target.target_value)).where(Target.parent_id == parent.id, Target.id != target.id)
+    )
+    total = Decimal(str(siblings_sum or 0)) + new_value
+    if total != parent.target_value:
+        raise Unprocessable(
+            f"the parts would add up to {money_text(total)} but the parent target is "
+            f"{money_text(parent.target_value)}: gap of {money_text(parent.target_value - total)}",
+            field="target_value",
+            gap=money_text(parent.target_value - total),
+        )
+
+
+async def create_targets(
+    session: AsyncSession,
+    *,
+    body: TargetBatch,
+    actor: Principal,
+    settings: GoalsSettings,
+    publisher: Publisher,
+    now: datetime,
+) -> list[Target]:
+    """Create several targets in one transaction; with ``approve`` approve them and re-track once."""
+    if body.approve and not actor.has_any(APPROVER_ROLES):
+        raise Forbidden("only a supervisor or an admin approves targets")
+    targets = []
+    for position, item in enumerate(body.targets):
+        try:
+            targets.append(await create_target(session, body=item, actor=actor, settings=settings, now=now))
+        except Unprocessable as exc:
+            raise Unprocessable(f"targets.{position}: {exc.detail}", field=f"targets.{position}") from exc
+    if body.approve:
+        for target in targets:
+            await approve_target(
+                session, target=target, actor=actor, settings=settings, publisher=publisher, now=now, track=False
+            )
+        await evaluate_accounts(
+            session,
+            account_ids={t.account_id for t in targets if t.account_id},
+            settings=settings,
+            publisher=publisher,
+            now=now,
+        )
+    return targets
+
+
+async def approve_target(
+    session: AsyncSession,
+    *,
+    target: Target,
+    actor: Principal,
+    settings: GoalsSettings,
+    publisher: Publisher,
+    now: datetime,
+    track: bool = True,
+) -> Target:
+    """draft → approved (by a supervisor or admin), with its children; publishes ``goals.target_set``."""
+    if not actor.has_any(APPROVER_ROLES):
+        raise Forbidden("only a supervisor or an admin approves targets")
+    check_target_transition(target, "approved")
+    todo = [target]
+    while todo:
+        current = todo.pop()
+        current.status, current.approved_by, current.approved_at = "approved", actor.user_id, now
+        current.version += 1
+        current.updated_at = now
+        await _publish_target_set(session, publisher, current)
+        todo.extend(await session.scalars(select(Target).where(Target.parent_id == current.id)))
+    await session.flush()
+    if track and target.account_id:
+        await evaluate_accounts(
+            session, account_ids=[target.account_id], settings=settings, publisher=publisher, now=now
+        )
+    return target
+
+
+async def _publish_target_set(session: AsyncSession, publisher: Publisher, target: Target) -> None:
+    if target.product_line is not None:
+        return  # the event contract carries no product line; product-line parts stay internal
+    data = TargetData.model_validate(target_data(target))
+    await publisher.publish(session, TargetSet, data, account_id=target.account_id)
+
+
+async def rollup(session: AsyncSession, *, target: Target, settings: GoalsSettings, today: date) -> RollupRead:
+    """A target, its parts and whether they add up to it."""
+    children = list(
+        await session.scalars(
+            select(Target).where(Target.parent_id == target.id).order_by(Target.period, Target.product_line)
+        )
+    )
+    total = sum((c.target_value for c in children), Decimal(0))
+    return RollupRead(
+        target_id=target.id,
+        target_value=target.target_value,
+        children_sum=total,
+        consistent=not children or total == target.target_value,
+        children=await read_targets(session, children, settings=settings, today=today),
+    )
+
+
+async def team_targets(
+    session: AsyncSession, *, owner_id: str, period: str, settings: GoalsSettings
+) -> list[dict[str, Any]]:
+    """Per metric: the explicit team target of an account manager, the roll-up of their accounts, the effective one."""
+    try:
+        period = calendar_of(settings).parse(period).text
+    except InvalidPeriod as exc:
+        raise Unprocessable(str(exc), field="period") from exc
+    accounts = platform.accounts
+    rows = await session.execute(
+        select(Target.metric, func.sum(Target.target_value), func.count(func.distinct(Target.account_id)))
+        .join(accounts, accounts.c.account_id == Target.account_id)
+        .where(
+            accounts.c.owner_id == owner_id,
+            Target.scope == "account",
+            Target.period == period,
+            Target.parent_id.is_(None),
+            Target.product_line.is_(None),
+        )
+        .group_by(Target.metric)
+    )
+    rolled = {m: (Decimal(str(v or 0)), int(n)) for m, v, n in rows}
+    explicit = {
+        t.metric: t
+        for t in await session.scalars(
+            select(Target).where(Target.scope == "team", Target.owner_id == owner_id, Target.period == period)
+        )
+    }
+    out = []
+    for metric in sorted(set(rolled) | set(explicit)):
+        if metric not in ADDITIVE_METRICS and metric not in explicit:
+            continue
+        value, count = rolled.get(metric, (Decimal(0), 0))
+        own = explicit.get(metric)
+        out.append(
+            {
+                "owner_id": owner_id,
+                "metric": metric,
+                "period": period,
+                "explicit": own.target_value if own else None,
+                "explicit_target_id": own.id if own else None,
+                "rolled_up": value,
+                "accounts": count,
+                "effective": own.target_value if own else value,
+                "source": "explicit" if own else "rolled_up",
+            }
+        )
+    return out
+
+
+async def team_targets_of_owners(
+    session: AsyncSession, *, actor: Principal, period: str, owner_id: str | None, settings: GoalsSettings
+) -> list[dict[str, Any]]:
+    """Team targets of one account manager or of every owner (account managers: only their own)."""
+    if not actor.sees_whole_portfolio:
+        owner_id = actor.user_id
+    if owner_id is None:
+        owners = sorted(
+            o
+            for o in await session.scalars(
+                select(platform.accounts.c.owner_id).where(platform.accounts.c.owner_id.is_not(None)).distinct()
+            )
+            if o
+        )
+    else:
+        owners = [owner_id]
+    rows: list[dict[str, Any]] = []
+    for owner in owners:
+        rows += await team_targets(session, owner_id=owner, period=period, settings=settings)
+    return rows
+
+
+async def read_targets(
+    session: AsyncSession, targets: list[Target], *, settings: GoalsSettings, today: date
+) -> list[TargetRead]:
+    """Targets as the API shows them: with tracking, red alert and action-plan completion."""
+    tracked = await track_many(session, targets, settings=settings, today=today)
+    red = await red_alert_accounts(session, [t.account_id for t in targets if t.account_id])
+    completion: dict[str, list[str]] = {}
+    if targets:
+        for target_id, status in await session.execute(
+            select(ActionItem.target_id, ActionItem.status).where(ActionItem.target_id.in_([t.id for t in targets]))
+        ):
+            completion.setdefault(target_id, []).append(status)
+    out = []
+    for t in targets:
+        data = {c: getattr(t, c) for c in Target.__table__.columns.keys()}
+        data["achieved"] = t.achieved_at is not None
+        data["red_alert"] = t.account_id in red
+        data["tracking"] = TrackingRead(**tracked[t.id].__dict__)
+        data["action_completion_pct"] = completion_pct(completion.get(t.id, []))
+        out.append(TargetRead.model_validate(data))
+    return out
+
+
+async def read_target(session: AsyncSession, target: Target, *, settings: GoalsSettings, today: date) -> TargetRead:
+    """One target as the API shows it."""
+    return (await read_targets(session, [target], settings=settings, today=today))[0]
