@@ -2,7 +2,9 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaints.service import Rules, apply_tier_change, follow_account_owner
+from services.complaints.intake.service import follow_account_owner
+from services.complaints.intake.timers import apply_tier_change
+from services.complaints.rules import Rules
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import AccountOwnerChanged, AccountTierChanged, AccountUpdated
 from shared.projection import PROJECTION_HANDLERS
@@ -14,7 +16,9 @@ async def switch_open_complaints_to_new_tier(
     """After the projection took the (new) tier, put the account's open complaints on that tier's policy."""
     if event.account_id is None:
         return
-    await apply_tier_change(session=session, account_id=event.account_id, now=ctx.clock.now(), rules=ctx.extra)
+    await apply_tier_change(
+        session, account_id=event.account_id, now=ctx.clock.now(), rules=ctx.extra, publisher=ctx.publisher
+    )
 
 
 async def hand_open_complaints_to_new_owner(
@@ -24,7 +28,7 @@ async def hand_open_complaints_to_new_owner(
     if event.account_id is None:
         return
     await follow_account_owner(
-        session=session,
+        session,
         account_id=event.account_id,
         old_owner_id=event.data.old_owner_id,
         new_owner_id=event.data.new_owner_id,

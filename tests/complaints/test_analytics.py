@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from services.complaints.analytics import ComplaintFacts, analytics_csv, compute_analytics
+from services.complaints.improvement.analytics import ComplaintFacts, analytics_csv, compute_analytics
 
 
 def at(month: int, day: int) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kam.demo import DemoContext
 from kam.demo import complaints as demo
-from services.complaints.service import STATES
+from services.complaints.intake.states import STATES
 from shared.clock import SystemClock
 from tests.complaints.helpers import make_app, register_account
 from tests.support import auth, running

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.complaints.app import run_sla_check
+from services.complaints.jobs import run_sla_check
 from shared.clock import FrozenClock
 from tests.complaints.helpers import (
     LI,

@@ -1,24 +1,21 @@
-"""Request and response bodies of the complaints API."""
+"""Request and response bodies of intake and the closed loop."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.api import MoneyStr
+from services.complaints.improvement.schemas import ActionRead, RemedyRead
+from services.complaints.intake.states import ComplaintState
+from services.complaints.taskforce.schemas import TaskRead
+from shared.vocabulary import Severity
 
-Severity = Literal["low", "medium", "high", "critical"]
 Channel = Literal["phone", "email", "wechat", "visit", "portal", "letter", "other"]
-Department = Literal["after_sales", "product", "quality", "logistics", "legal", "finance"]
 Visibility = Literal["internal", "customer"]
-HoursModeName = Literal["calendar", "business"]
-TierName = Literal["default", "strategic", "key", "growth", "maintain"]
-StateName = Literal[
-    "new", "acknowledged", "investigating", "solution_proposed", "resolved", "revisited", "closed", "reopened"
-]
+StateName = ComplaintState
 
 
 class _Read(BaseModel):
@@ -59,6 +56,19 @@ class ComplaintCreate(BaseModel):
         if value is not None and value.tzinfo is None:
             raise ValueError("must include a time zone")
         return value
+
+
+@dataclass(frozen=True)
+class ComplaintFilters:
+    """What a list (or the analytics) narrows the visible complaints to; ``None`` means any."""
+
+    account_id: str | None = None
+    state: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    owner_id: str | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
 
 
 class SlaRead(BaseModel):
@@ -121,18 +131,6 @@ class ComplaintRead(_Read):
     sla: SlaRead | None = None
 
 
-class TaskRead(_Read):
-    """A task-force task."""
-
-    id: str
-    department: str
-    title: str
-    assignee_id: str
-    due_at: datetime
-    status: str
-    done_at: datetime | None
-
-
 class EscalationRead(_Read):
     """A rung of the escalation ladder reached."""
 
@@ -160,32 +158,6 @@ class PauseRead(_Read):
     ended_at: datetime | None
     reason: str
     started_by: str
-
-
-class ActionRead(_Read):
-    """A corrective or preventive action."""
-
-    id: str
-    kind: str
-    description: str
-    owner_id: str
-    due_at: datetime
-    status: str
-    done_at: datetime | None
-
-
-class RemedyRead(_Read):
-    """A goodwill remedy."""
-
-    id: str
-    kind: str
-    description: str
-    value: MoneyStr
-    currency: str
-    status: str
-    proposed_by: str
-    decided_by: str | None
-    decided_at: datetime | None
 
 
 class ComplaintDetail(ComplaintRead):
@@ -249,108 +221,6 @@ class NoteBody(BaseModel):
 
     body: str = Field(min_length=1, max_length=20000)
     visibility: Visibility = "internal"
-
-
-class TaskCreate(BaseModel):
-    """A task for one department of the task force."""
-
-    department: Department
-    title: str = Field(min_length=1, max_length=300)
-    assignee_id: str = Field(min_length=1, max_length=100)
-    due_at: datetime
-
-    @field_validator("due_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("must include a time zone")
-        return value
-
-
-class StatusBody(BaseModel):
-    """Open or done."""
-
-    status: Literal["open", "done"]
-
-
-class RootCauseBody(BaseModel):
-    """The root cause: a taxonomy category and a description."""
-
-    category: str = Field(min_length=1, max_length=50)
-    description: str = Field(min_length=1, max_length=20000)
-
-
-class ActionCreate(BaseModel):
-    """A corrective or preventive action."""
-
-    kind: Literal["corrective", "preventive"]
-    description: str = Field(min_length=1, max_length=5000)
-    owner_id: str = Field(min_length=1, max_length=100)
-    due_at: datetime
-
-
-class RemedyCreate(BaseModel):
-    """A goodwill remedy proposal."""
-
-    kind: Literal["value_added_service", "discount", "credit_note", "replacement", "other"]
-    description: str = Field(min_length=1, max_length=5000)
-    value: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
-    currency: str = Field(default="CNY", min_length=3, max_length=3)
-
-
-class RemedyDecision(BaseModel):
-    """Approve or reject a remedy."""
-
-    approve: bool
-
-
-class CategoryBody(BaseModel):
-    """A taxonomy entry."""
-
-    label_zh: str = Field(min_length=1, max_length=100)
-    label_en: str = Field(min_length=1, max_length=100)
-    active: bool = True
-
-
-class CategoryRead(_Read):
-    """A taxonomy entry."""
-
-    code: str
-    label_zh: str
-    label_en: str
-    active: bool
-
-
-class PolicyBody(BaseModel):
-    """SLA targets for one tier and severity."""
-
-    first_response_minutes: int = Field(ge=1, le=60 * 24 * 60)
-    update_interval_minutes: int = Field(ge=1, le=60 * 24 * 60)
-    resolution_minutes: int = Field(ge=1, le=60 * 24 * 365)
-    hours_mode: HoursModeName = "calendar"
-    warning_ratio: Decimal = Field(default=Decimal("0.75"), gt=0, lt=1)
-
-
-class PolicyRead(_Read):
-    """SLA targets of one tier and severity."""
-
-    tier: str
-    severity: str
-    first_response_minutes: int
-    update_interval_minutes: int
-    resolution_minutes: int
-    hours_mode: str
-    warning_ratio: Decimal
-    version: int
-    updated_at: datetime
-    updated_by: str | None
-
-
-class PolicyUpdated(BaseModel):
-    """A changed policy and how many open complaints were recomputed."""
-
-    policy: PolicyRead
-    recomputed: int
 
 
 class SlaCheckResult(BaseModel):

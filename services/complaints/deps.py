@@ -1,0 +1,148 @@
+"""Request dependencies: the acting user, the rules, and the objects loaded and access-checked once (404 here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.complaints.improvement.models import ImprovementAction, Remedy
+from services.complaints.intake.models import Complaint
+from services.complaints.intake.schemas import ComplaintFilters, StateName
+from services.complaints.models import platform
+from services.complaints.rules import Rules
+from services.complaints.taskforce.models import TaskForceTask
+from shared.api import PageParams, check_if_match, page_params
+from shared.auth import (
+    ACCOUNT_MANAGER,
+    SERVICE,
+    SUPERVISOR,
+    CurrentPrincipal,
+    Principal,
+    can_access_account,
+    ensure_account_access,
+    require_roles,
+)
+from shared.errors import NotFound
+from shared.service import SessionDep
+from shared.vocabulary import Severity
+
+# The acting user: anyone authenticated reads; writers change complaints; supervisors keep the reference data.
+Actor = CurrentPrincipal
+Writer = Annotated[Principal, Depends(require_roles(SUPERVISOR, ACCOUNT_MANAGER, SERVICE))]
+Supervisor = Annotated[Principal, Depends(require_roles(SUPERVISOR))]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def get_rules(request: Request) -> Rules:
+    """The closed-loop rules and business calendar built at start-up."""
+    rules: Rules = request.app.state.complaint_rules
+    return rules
+
+
+RulesDep = Annotated[Rules, Depends(get_rules)]
+
+
+async def _load_complaint(
+    session: AsyncSession, *, actor: Principal, complaint_id: str, for_update: bool = False
+) -> Complaint:
+    """A complaint the actor may see (404 otherwise, also for other managers' accounts)."""
+    query = select(Complaint).where(Complaint.id == complaint_id)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    complaint = (await session.execute(query)).scalars().first()
+    if complaint is None or not await can_access_account(session, platform, actor, complaint.account_id):
+        raise NotFound(f"Complaint {complaint_id} not found")
+    return complaint
+
+
+async def complaint_for_read(complaint_id: str, session: SessionDep, actor: Actor) -> Complaint:
+    """A complaint the caller may see."""
+    return await _load_complaint(session, actor=actor, complaint_id=complaint_id)
+
+
+async def complaint_for_write(complaint_id: str, session: SessionDep, actor: Writer) -> Complaint:
+    """A complaint a writer may add to (notes, tasks, improvement) — 403 for read-only roles first."""
+    return await _load_complaint(session, actor=actor, complaint_id=complaint_id)
+
+
+async def complaint_for_update(complaint_id: str, request: Request, session: SessionDep, actor: Writer) -> Complaint:
+    """A complaint a writer changes the state of: row-locked on PostgreSQL, stale ``If-Match`` refused (412)."""
+    complaint = await _load_complaint(session, actor=actor, complaint_id=complaint_id, for_update=True)
+    check_if_match(request, complaint.version)
+    return complaint
+
+
+async def complaint_for_approval(complaint_id: str, session: SessionDep, actor: Supervisor) -> Complaint:
+    """A complaint a supervisor decides on (remedy approval)."""
+    return await _load_complaint(session, actor=actor, complaint_id=complaint_id)
+
+
+ComplaintForRead = Annotated[Complaint, Depends(complaint_for_read)]
+ComplaintForWrite = Annotated[Complaint, Depends(complaint_for_write)]
+ComplaintForUpdate = Annotated[Complaint, Depends(complaint_for_update)]
+ComplaintForApproval = Annotated[Complaint, Depends(complaint_for_approval)]
+
+
+async def task_for_update(task_id: str, complaint: ComplaintForWrite, session: SessionDep) -> TaskForceTask:
+    """A task of the complaint in the path (404 for another complaint's task)."""
+    task = await session.get(TaskForceTask, task_id)
+    if task is None or task.complaint_id != complaint.id:
+        raise NotFound(f"Task {task_id} not found")
+    return task
+
+
+async def action_for_update(action_id: str, complaint: ComplaintForWrite, session: SessionDep) -> ImprovementAction:
+    """An improvement action of the complaint in the path."""
+    action = await session.get(ImprovementAction, action_id)
+    if action is None or action.complaint_id != complaint.id:
+        raise NotFound(f"Action {action_id} not found")
+    return action
+
+
+async def remedy_for_decision(remedy_id: str, complaint: ComplaintForApproval, session: SessionDep) -> Remedy:
+    """A remedy of the complaint in the path, for a supervisor's decision."""
+    remedy = await session.get(Remedy, remedy_id)
+    if remedy is None or remedy.complaint_id != complaint.id:
+        raise NotFound(f"Remedy {remedy_id} not found")
+    return remedy
+
+
+TaskForUpdate = Annotated[TaskForceTask, Depends(task_for_update)]
+ActionForUpdate = Annotated[ImprovementAction, Depends(action_for_update)]
+RemedyForDecision = Annotated[Remedy, Depends(remedy_for_decision)]
+
+
+async def account_for_read(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+    """The account's projection row if the caller may see it (404 otherwise)."""
+    return await ensure_account_access(session, platform, actor, account_id)
+
+
+AccountForRead = Annotated[dict[str, Any], Depends(account_for_read)]
+
+
+def list_filters(
+    account_id: str | None = None,
+    state: StateName | None = None,
+    severity: Severity | None = None,
+    category: str | None = None,
+    owner_id: str | None = None,
+) -> ComplaintFilters:
+    """The list's filters from the query string."""
+    return ComplaintFilters(account_id=account_id, state=state, severity=severity, category=category, owner_id=owner_id)
+
+
+def analytics_filters(
+    opened_from: datetime | None = Query(default=None, alias="from"),
+    opened_to: datetime | None = Query(default=None, alias="to"),
+    account_id: str | None = None,
+) -> ComplaintFilters:
+    """The analytics period (``opened_at`` in ``[from, to)``) and account from the query string."""
+    return ComplaintFilters(account_id=account_id, opened_from=opened_from, opened_to=opened_to)
+
+
+ListFilters = Annotated[ComplaintFilters, Depends(list_filters)]
+AnalyticsFilters = Annotated[ComplaintFilters, Depends(analytics_filters)]

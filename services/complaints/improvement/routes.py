@@ -1,0 +1,122 @@
+"""HTTP routes of improvement: root cause, actions, remedies, and the analytics with its CSV export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
+
+from services.complaints.deps import (
+    ActionForUpdate,
+    Actor,
+    AnalyticsFilters,
+    ComplaintForApproval,
+    ComplaintForWrite,
+    RemedyForDecision,
+    Supervisor,
+    Writer,
+)
+from services.complaints.improvement import analytics, service
+from services.complaints.improvement.schemas import (
+    ActionCreate,
+    ActionRead,
+    ActionStatusBody,
+    RemedyCreate,
+    RemedyDecision,
+    RemedyRead,
+    RootCauseBody,
+)
+from services.complaints.intake.routes import read_with_etag
+from services.complaints.intake.schemas import ComplaintRead
+from shared.errors import PROBLEM_RESPONSES
+from shared.service import ClockDep, SessionDep
+
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/complaints/analytics", summary="Complaint analytics")
+async def get_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFilters) -> dict[str, Any]:
+    """Counts, SLA compliance, times to respond and resolve (paused time excluded), reopen rate, satisfaction."""
+    facts = await service.analytics_facts(session, actor=actor, filters=filters)
+    return analytics.compute_analytics(facts)
+
+
+@router.get(
+    "/complaints/analytics/export.csv",
+    summary="Complaint analytics as CSV",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFilters) -> Response:
+    """The same figures as ``/complaints/analytics``, one per row."""
+    facts = await service.analytics_facts(session, actor=actor, filters=filters)
+    body = analytics.analytics_csv(analytics.compute_analytics(facts))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="complaints-analytics.csv"'},
+    )
+
+
+@router.put("/complaints/{complaint_id}/root-cause", summary="Record the root cause")
+async def put_root_cause(
+    complaint: ComplaintForWrite,
+    body: RootCauseBody,
+    response: Response,
+    session: SessionDep,
+    actor: Writer,
+    clock: ClockDep,
+) -> ComplaintRead:
+    """Root cause: a category of the taxonomy and a description."""
+    now = clock.now()
+    await service.set_root_cause(session, complaint=complaint, body=body, actor=actor, now=now)
+    return read_with_etag(response, complaint, now)
+
+
+@router.post("/complaints/{complaint_id}/actions", status_code=201, summary="Add a corrective or preventive action")
+async def add_action(
+    complaint: ComplaintForWrite, body: ActionCreate, session: SessionDep, actor: Writer, clock: ClockDep
+) -> ActionRead:
+    """An improvement action with owner and due date."""
+    action = await service.add_action(session, complaint=complaint, body=body, actor=actor, now=clock.now())
+    return ActionRead.model_validate(action)
+
+
+@router.patch("/complaints/{complaint_id}/actions/{action_id}", summary="Track an action to done")
+async def update_action(
+    complaint: ComplaintForWrite,
+    action: ActionForUpdate,
+    body: ActionStatusBody,
+    session: SessionDep,
+    actor: Writer,
+    clock: ClockDep,
+) -> ActionRead:
+    """Action status."""
+    await service.set_action_status(
+        session, complaint=complaint, action=action, body=body, actor=actor, now=clock.now()
+    )
+    return ActionRead.model_validate(action)
+
+
+@router.post("/complaints/{complaint_id}/remedies", status_code=201, summary="Propose a goodwill remedy")
+async def add_remedy(
+    complaint: ComplaintForWrite, body: RemedyCreate, session: SessionDep, actor: Writer, clock: ClockDep
+) -> RemedyRead:
+    """A value-added service, discount … with its value (needs approval)."""
+    remedy = await service.add_remedy(session, complaint=complaint, body=body, actor=actor, now=clock.now())
+    return RemedyRead.model_validate(remedy)
+
+
+@router.post("/complaints/{complaint_id}/remedies/{remedy_id}/decision", summary="Approve or reject a remedy")
+async def decide_remedy(
+    complaint: ComplaintForApproval,
+    remedy: RemedyForDecision,
+    body: RemedyDecision,
+    session: SessionDep,
+    actor: Supervisor,
+    clock: ClockDep,
+) -> RemedyRead:
+    """Supervisors approve goodwill (not the proposer)."""
+    await service.decide_remedy(session, complaint=complaint, remedy=remedy, body=body, actor=actor, now=clock.now())
+    return RemedyRead.model_validate(remedy)

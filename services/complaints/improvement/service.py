@@ -1,0 +1,209 @@
+"""Improvement (价值提升): the root cause, corrective and preventive actions, goodwill remedies, analytics facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.complaints.improvement.analytics import ComplaintFacts
+from services.complaints.improvement.models import ImprovementAction, Remedy
+from services.complaints.improvement.schemas import (
+    ActionCreate,
+    ActionStatusBody,
+    RemedyCreate,
+    RemedyDecision,
+    RootCauseBody,
+)
+from services.complaints.intake.models import Complaint
+from services.complaints.intake.queries import visible_complaints
+from services.complaints.intake.schemas import ComplaintFilters
+from services.complaints.intake.timeline import record, touch
+from services.complaints.models import new_id, platform
+from services.complaints.reference.models import Category
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidTransition, Unprocessable
+
+# An action's status moves: open ⇄ done at any time (marking it again restamps it).
+ACTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("open", "done"),
+    "done": ("open", "done"),
+}
+# A remedy is decided once: approved or rejected, and stays so.
+REMEDY_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "proposed": ("approved", "rejected"),
+    "approved": (),
+    "rejected": (),
+}
+
+
+async def set_root_cause(
+    session: AsyncSession, *, complaint: Complaint, body: RootCauseBody, actor: Principal, now: datetime
+) -> Complaint:
+    """Record the root cause (a taxonomy category and a description)."""
+    if await session.get(Category, body.category) is None:
+        raise Unprocessable(f"Unknown root-cause category {body.category!r}", field="category")
+    complaint.root_cause_category, complaint.root_cause_description = body.category, body.description
+    touch(complaint, now)
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor.user_id,
+        kind="root_cause",
+        body=body.description,
+        data={"category": body.category},
+    )
+    await session.flush()
+    return complaint
+
+
+async def add_action(
+    session: AsyncSession, *, complaint: Complaint, body: ActionCreate, actor: Principal, now: datetime
+) -> ImprovementAction:
+    """A corrective or preventive action with its owner and due date."""
+    action = ImprovementAction(
+        id=new_id(),
+        complaint_id=complaint.id,
+        kind=body.kind,
+        description=body.description,
+        owner_id=body.owner_id,
+        due_at=body.due_at,
+        status="open",
+        created_at=now,
+    )
+    session.add(action)
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor.user_id,
+        kind=f"{body.kind}_action",
+        body=body.description,
+        data={"id": action.id},
+    )
+    await session.flush()
+    return action
+
+
+async def set_action_status(
+    session: AsyncSession,
+    *,
+    complaint: Complaint,
+    action: ImprovementAction,
+    body: ActionStatusBody,
+    actor: Principal,
+    now: datetime,
+) -> ImprovementAction:
+    """Track an improvement action to done."""
+    allowed = ACTION_TRANSITIONS[action.status]
+    if body.status not in allowed:
+        raise InvalidTransition(
+            f"An action {action.status} cannot become {body.status}", current=action.status, allowed=allowed
+        )
+    action.status = body.status
+    action.done_at = now if body.status == "done" else None
+    record(session, complaint, at=now, actor_id=actor.user_id, kind=f"action_{body.status}", data={"id": action.id})
+    await session.flush()
+    return action
+
+
+async def actions_of(session: AsyncSession, *, complaint_id: str) -> Sequence[ImprovementAction]:
+    """The improvement actions of a complaint."""
+    query = select(ImprovementAction).where(ImprovementAction.complaint_id == complaint_id)
+    return (await session.execute(query.order_by(ImprovementAction.due_at))).scalars().all()
+
+
+async def add_remedy(
+    session: AsyncSession, *, complaint: Complaint, body: RemedyCreate, actor: Principal, now: datetime
+) -> Remedy:
+    """Propose a goodwill remedy (awaits approval)."""
+    remedy = Remedy(
+        id=new_id(),
+        complaint_id=complaint.id,
+        kind=body.kind,
+        description=body.description,
+        value=body.value,
+        currency=body.currency,
+        status="proposed",
+        proposed_by=actor.user_id,
+        created_at=now,
+    )
+    session.add(remedy)
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor.user_id,
+        kind="remedy_proposed",
+        body=body.description,
+        data={"id": remedy.id, "value": str(body.value), "currency": body.currency},
+    )
+    await session.flush()
+    return remedy
+
+
+async def decide_remedy(
+    session: AsyncSession,
+    *,
+    complaint: Complaint,
+    remedy: Remedy,
+    body: RemedyDecision,
+    actor: Principal,
+    now: datetime,
+) -> Remedy:
+    """Approve or reject a proposed remedy (once, and never by its proposer)."""
+    target = "approved" if body.approve else "rejected"
+    allowed = REMEDY_TRANSITIONS[remedy.status]
+    if target not in allowed:
+        raise InvalidTransition(f"The remedy is already {remedy.status}", current=remedy.status, allowed=allowed)
+    if remedy.proposed_by == actor.user_id:
+        raise Conflict("A remedy must be approved by someone other than its proposer")
+    remedy.status = target
+    remedy.decided_by, remedy.decided_at = actor.user_id, now
+    record(session, complaint, at=now, actor_id=actor.user_id, kind=f"remedy_{remedy.status}", data={"id": remedy.id})
+    await session.flush()
+    return remedy
+
+
+async def remedies_of(session: AsyncSession, *, complaint_id: str) -> Sequence[Remedy]:
+    """The goodwill remedies of a complaint."""
+    query = select(Remedy).where(Remedy.complaint_id == complaint_id).order_by(Remedy.created_at)
+    return (await session.execute(query)).scalars().all()
+
+
+async def analytics_facts(
+    session: AsyncSession, *, actor: Principal, filters: ComplaintFilters
+) -> list[ComplaintFacts]:
+    """The facts of every visible complaint opened in the period (``filters``: account and opened_at range)."""
+    accounts = platform.accounts
+    subquery = visible_complaints(actor, filters).subquery()
+    joined = select(subquery, accounts.c.name.label("account_name")).outerjoin(
+        accounts, accounts.c.account_id == subquery.c.account_id
+    )
+    rows = (await session.execute(joined)).mappings().all()
+    return [
+        ComplaintFacts(
+            complaint_id=r["id"],
+            account_id=r["account_id"],
+            account_name=r["account_name"] or "",
+            owner_id=r["owner_id"],
+            category=r["category"],
+            severity=r["severity"],
+            opened_at=r["opened_at"],
+            first_response_minutes=r["first_response_minutes"],
+            first_response_within_sla=r["first_response_within_sla"],
+            first_response_breached=r["first_response_breached_at"] is not None,
+            resolved_at=r["resolved_at"],
+            resolution_minutes=r["resolution_minutes"],
+            resolution_within_sla=r["resolution_within_sla"],
+            resolution_breached=r["resolution_breached_at"] is not None,
+            closed_at=r["closed_at"],
+            reopen_count=r["reopen_count"],
+            satisfaction=r["satisfaction"],
+            root_cause_category=r["root_cause_category"],
+        )
+        for r in rows
+    ]

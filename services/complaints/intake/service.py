@@ -1,0 +1,177 @@
+"""Intake and ownership: register a complaint with its one owner and timers, hand it over, add notes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.complaints.intake.models import Complaint, TimelineEntry
+from services.complaints.intake.schemas import AssignBody, ComplaintCreate, NoteBody
+from services.complaints.intake.states import OPEN_STATES
+from services.complaints.intake.timeline import record, touch
+from services.complaints.intake.timers import evaluate_timers, recompute_timers
+from services.complaints.models import new_id, platform
+from services.complaints.reference.models import Category
+from services.complaints.reference.service import DEFAULT_TIER
+from services.complaints.rules import Rules
+from shared.auth import Principal, ensure_account_access
+from shared.bus import Publisher
+from shared.errors import Conflict, Unprocessable
+from shared.events.catalogue import (
+    ComplaintOpened,
+    ComplaintOpenedData,
+)
+
+MAX_BACKDATE_DAYS = 90
+
+
+def _check_received_at(received_at: datetime | None, now: datetime) -> None:
+    if received_at is not None and received_at > now + timedelta(minutes=5):
+        raise Unprocessable("received_at cannot be in the future", field="received_at")
+    if received_at is not None and received_at < now - timedelta(days=MAX_BACKDATE_DAYS):
+        raise Unprocessable(f"received_at is more than {MAX_BACKDATE_DAYS} days ago", field="received_at")
+
+
+async def open_complaint(
+    session: AsyncSession,
+    *,
+    body: ComplaintCreate,
+    actor: Principal,
+    now: datetime,
+    rules: Rules,
+    publisher: Publisher,
+) -> Complaint:
+    """Register a complaint: one owner (the account's owner unless named), timers from the tier's policy.
+
+    The account must be one the actor may see (404 otherwise). ``received_at`` (when the customer actually
+    complained) starts the SLA clocks if given.
+    """
+    account = await ensure_account_access(session, platform, actor, body.account_id, write=True)
+    _check_received_at(body.received_at, now)
+    opened_at = body.received_at or now
+    known = await session.get(Category, body.category)
+    if known is None or not known.active:
+        raise Unprocessable(f"Unknown complaint category {body.category!r}", field="category")
+    complaint = Complaint(
+        id=new_id(),
+        account_id=account["account_id"],
+        title=body.title,
+        description=body.description,
+        channel=body.channel,
+        category=body.category,
+        severity=body.severity,
+        reporter_name=body.reporter_name,
+        reporter_contact=body.reporter_contact,
+        attachments=[a.model_dump() for a in body.attachments],
+        state="new",
+        owner_id=body.owner_id or account.get("owner_id") or actor.user_id,
+        opened_by=actor.user_id,
+        opened_at=opened_at,
+        policy_tier=DEFAULT_TIER,
+        hours_mode="calendar",
+        resolution_started_at=opened_at,
+        reopen_count=0,
+        escalation_level=0,
+        paused=False,
+        waived=False,
+        version=1,
+        updated_at=now,
+    )
+    session.add(complaint)
+    await session.flush()
+    await recompute_timers(session, complaint=complaint, rules=rules)
+    record(
+        session,
+        complaint,
+        at=opened_at,
+        actor_id=actor.user_id,
+        kind="opened",
+        body=body.description,
+        data={"owner_id": complaint.owner_id, "policy_tier": complaint.policy_tier},
+    )
+    data = ComplaintOpenedData(
+        complaint_id=complaint.id,
+        category=body.category,
+        severity=body.severity,
+        owner_id=complaint.owner_id,
+        opened_at=opened_at,
+        first_response_due_at=complaint.first_response_due_at,
+        resolution_due_at=complaint.resolution_due_at,
+    )
+    await publisher.publish(session, ComplaintOpened, data, account_id=complaint.account_id, time=now)
+    await session.flush()
+    # A complaint logged late may already be past its targets: breach and escalate at once.
+    await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)
+    return complaint
+
+
+async def _hand_over(
+    session: AsyncSession, complaint: Complaint, *, owner_id: str, reason: str, actor_id: str, now: datetime
+) -> None:
+    if owner_id == complaint.owner_id:
+        raise Conflict(f"{owner_id} already owns this complaint")
+    previous = complaint.owner_id
+    complaint.owner_id = owner_id
+    touch(complaint, now)
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor_id,
+        kind="owner_changed",
+        body=reason,
+        data={"from": previous, "to": owner_id},
+    )
+    await session.flush()
+
+
+async def reassign(
+    session: AsyncSession, *, complaint: Complaint, body: AssignBody, actor: Principal, now: datetime
+) -> Complaint:
+    """Hand the complaint to a new single owner (audited in the timeline)."""
+    await _hand_over(session, complaint, owner_id=body.owner_id, reason=body.reason, actor_id=actor.user_id, now=now)
+    return complaint
+
+
+async def follow_account_owner(
+    session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str, now: datetime
+) -> int:
+    """Hand the account's open complaints owned by its former owner to the new owner (who can see them)."""
+    if old_owner_id is None or old_owner_id == new_owner_id:
+        return 0
+    query = select(Complaint).where(
+        Complaint.account_id == account_id,
+        Complaint.state.in_(OPEN_STATES),
+        Complaint.owner_id == old_owner_id,
+    )
+    complaints = (await session.execute(query)).scalars().all()
+    for complaint in complaints:
+        await _hand_over(
+            session, complaint, owner_id=new_owner_id, reason="account owner changed", actor_id="system", now=now
+        )
+    return len(complaints)
+
+
+async def add_note(
+    session: AsyncSession, *, complaint: Complaint, body: NoteBody, actor: Principal, now: datetime, rules: Rules
+) -> TimelineEntry:
+    """An internal note, or an update shared with the customer (which restarts the update timer)."""
+    entry = TimelineEntry(
+        complaint_id=complaint.id,
+        at=now,
+        actor_id=actor.user_id,
+        kind="note",
+        visibility=body.visibility,
+        body=body.body,
+        data={},
+    )
+    session.add(entry)
+    if body.visibility == "customer":
+        complaint.last_customer_update_at = now
+        complaint.update_breached_at = None
+        await recompute_timers(session, complaint=complaint, rules=rules)
+    touch(complaint, now)
+    await session.flush()
+    return entry

@@ -1,0 +1,292 @@
+"""Stored SLA timers: recomputed from the policy in force, judged at a moment, woken by the periodic check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.complaints import sla
+from services.complaints.intake.escalation import escalate
+from services.complaints.intake.models import Complaint, PauseRecord
+from services.complaints.intake.states import OPEN_STATES
+from services.complaints.intake.timeline import record, touch
+from services.complaints.models import platform
+from services.complaints.reference.models import SlaPolicy
+from services.complaints.reference.schemas import PolicyBody
+from services.complaints.reference.service import DEFAULT_TIER, policy_for, save_policy
+from services.complaints.rules import Rules
+from shared.auth import Principal
+from shared.bus import Publisher
+
+
+async def pauses_of_clock(session: AsyncSession, complaint_id: str) -> list[sla.Pause]:
+    """The complaint's SLA pauses as (started, ended or None) for the arithmetic."""
+    rows = (
+        await session.execute(
+            select(PauseRecord).where(PauseRecord.complaint_id == complaint_id).order_by(PauseRecord.started_at)
+        )
+    ).scalars()
+    return [(p.started_at, p.ended_at) for p in rows]
+
+
+async def recompute_timers(session: AsyncSession, *, complaint: Complaint, rules: Rules) -> SlaPolicy:
+    """Recompute the stored due and warning times from the policy of the account's current tier."""
+    accounts = platform.accounts
+    tier = await session.scalar(select(accounts.c.tier).where(accounts.c.account_id == complaint.account_id))
+    policy = await policy_for(session, tier=tier, severity=complaint.severity)
+    complaint.policy_tier = policy.tier
+    complaint.hours_mode = policy.hours_mode
+    mode: sla.HoursMode = "business" if policy.hours_mode == "business" else "calendar"
+    ratio = float(policy.warning_ratio)
+    pauses = await pauses_of_clock(session, complaint.id)
+    first = sla.deadline(
+        complaint.opened_at,
+        policy.first_response_minutes,
+        warning_ratio=ratio,
+        mode=mode,
+        calendar=rules.calendar,
+        pauses=pauses,
+    )
+    complaint.first_response_due_at, complaint.first_response_warning_at = first.due_at, first.warning_at
+    resolution_pauses = [p for p in pauses if p[1] is None or p[1] > complaint.resolution_started_at]
+    resolution = sla.deadline(
+        complaint.resolution_started_at,
+        policy.resolution_minutes,
+        warning_ratio=ratio,
+        mode=mode,
+        calendar=rules.calendar,
+        pauses=resolution_pauses,
+    )
+    complaint.resolution_due_at, complaint.resolution_warning_at = resolution.due_at, resolution.warning_at
+    if complaint.state in OPEN_STATES and complaint.state != "new":
+        since = complaint.last_customer_update_at or complaint.acknowledged_at or complaint.opened_at
+        complaint.update_due_at = sla.due_at(
+            since,
+            policy.update_interval_minutes,
+            mode=mode,
+            calendar=rules.calendar,
+            pauses=[p for p in pauses if p[1] is None or p[1] > since],
+        )
+    else:
+        complaint.update_due_at = None
+    return policy
+
+
+def timer_states(complaint: Complaint, now: datetime) -> dict[str, Any]:
+    """The SLA state of a complaint at ``now``: each timer and an overall state (breached > warning > ok)."""
+    open_ = complaint.state in OPEN_STATES
+    first = sla.sla_state(
+        now=now,
+        due=complaint.first_response_due_at,
+        warning=complaint.first_response_warning_at,
+        met_at=complaint.acknowledged_at,
+        breached=complaint.first_response_breached_at is not None,
+    )
+    resolution = sla.sla_state(
+        now=now,
+        due=complaint.resolution_due_at,
+        warning=complaint.resolution_warning_at,
+        met_at=complaint.resolved_at,
+        breached=complaint.resolution_breached_at is not None,
+        paused=complaint.paused,
+    )
+    update: sla.SlaState = "none"
+    if open_ and complaint.state != "new":
+        update = sla.sla_state(
+            now=now,
+            due=complaint.update_due_at,
+            warning=None,
+            breached=complaint.update_breached_at is not None,
+            paused=complaint.paused,
+        )
+    running = [
+        s
+        for s, active in (
+            (first, complaint.acknowledged_at is None),
+            (resolution, complaint.resolved_at is None),
+            (update, True),
+        )
+        if active
+    ]
+    if not open_:
+        overall = "met" if "breached" not in (first, resolution) else "breached"
+    elif "breached" in running:
+        overall = "breached"
+    elif "warning" in running:
+        overall = "warning"
+    elif complaint.paused:
+        overall = "paused"
+    else:
+        overall = "ok"
+    candidates = [
+        d
+        for d, active in (
+            (complaint.first_response_due_at, complaint.acknowledged_at is None),
+            (complaint.resolution_due_at, complaint.resolved_at is None),
+            (complaint.update_due_at, True),
+        )
+        if active and d is not None
+    ]
+    return {
+        "state": overall,
+        "first_response": first,
+        "resolution": resolution,
+        "customer_update": update,
+        "next_due_at": min(candidates) if open_ and candidates else None,
+        "warning": overall == "warning",
+        "breached": overall == "breached",
+        "paused": complaint.paused,
+    }
+
+
+def _system_entry(session: AsyncSession, complaint: Complaint, now: datetime, kind: str, timer: str) -> None:
+    record(session, complaint, at=now, actor_id="system", kind=kind, data={"timer": timer})
+
+
+async def evaluate_timers(
+    session: AsyncSession, *, complaint: Complaint, now: datetime, rules: Rules, publisher: Publisher
+) -> list[str]:
+    """Record warnings and breaches that are due at ``now`` (each once); a breach escalates one level."""
+    happened: list[str] = []
+    if complaint.state not in OPEN_STATES or complaint.paused:
+        return happened
+    if complaint.acknowledged_at is None:
+        if (
+            complaint.first_response_warning_at is not None
+            and complaint.first_response_warned_at is None
+            and now >= complaint.first_response_warning_at
+        ):
+            complaint.first_response_warned_at = now
+            _system_entry(session, complaint, now, "sla_warning", "first_response")
+            happened.append("first_response_warning")
+        if (
+            complaint.first_response_due_at is not None
+            and complaint.first_response_breached_at is None
+            and now >= complaint.first_response_due_at
+        ):
+            complaint.first_response_breached_at = now
+            _system_entry(session, complaint, now, "sla_breached", "first_response")
+            await escalate(
+                session, complaint=complaint, reason="first_response_breach", now=now, rules=rules, publisher=publisher
+            )
+            happened.append("first_response_breach")
+    if (
+        complaint.resolution_warning_at is not None
+        and complaint.resolution_warned_at is None
+        and now >= complaint.resolution_warning_at
+    ):
+        complaint.resolution_warned_at = now
+        _system_entry(session, complaint, now, "sla_warning", "resolution")
+        happened.append("resolution_warning")
+    if (
+        complaint.resolution_due_at is not None
+        and complaint.resolution_breached_at is None
+        and now >= complaint.resolution_due_at
+    ):
+        complaint.resolution_breached_at = now
+        _system_entry(session, complaint, now, "sla_breached", "resolution")
+        await escalate(
+            session, complaint=complaint, reason="resolution_breach", now=now, rules=rules, publisher=publisher
+        )
+        happened.append("resolution_breach")
+    if (
+        complaint.state != "new"
+        and complaint.update_due_at is not None
+        and complaint.update_breached_at is None
+        and now >= complaint.update_due_at
+    ):
+        complaint.update_breached_at = now
+        _system_entry(session, complaint, now, "sla_breached", "customer_update")
+        await escalate(session, complaint=complaint, reason="update_breach", now=now, rules=rules, publisher=publisher)
+        happened.append("update_breach")
+    if happened:
+        touch(complaint, now)
+    await session.flush()
+    return happened
+
+
+async def check_sla_timers(
+    session: AsyncSession, *, now: datetime, rules: Rules, publisher: Publisher, batch_size: int = 1000
+) -> dict[str, int]:
+    """Compare every stored timer with ``now``: record warnings and breaches, escalate (the periodic job)."""
+    c = Complaint
+    due = or_(
+        and_(c.acknowledged_at.is_(None), c.first_response_warned_at.is_(None), c.first_response_warning_at <= now),
+        and_(c.acknowledged_at.is_(None), c.first_response_breached_at.is_(None), c.first_response_due_at <= now),
+        and_(c.resolution_warned_at.is_(None), c.resolution_warning_at <= now),
+        and_(c.resolution_breached_at.is_(None), c.resolution_due_at <= now),
+        and_(c.update_breached_at.is_(None), c.update_due_at <= now),
+    )
+    query = (
+        select(Complaint)
+        .where(Complaint.state.in_(OPEN_STATES), Complaint.paused.is_(False), due)
+        .order_by(Complaint.opened_at)
+        .limit(batch_size)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Several replicas may run the job at once: each takes the complaints no other pass holds.
+        query = query.with_for_update(skip_locked=True)
+    counts: dict[str, int] = {}
+    for complaint in (await session.execute(query)).scalars().all():
+        for what in await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher):
+            counts[what] = counts.get(what, 0) + 1
+    return counts
+
+
+async def apply_tier_change(
+    session: AsyncSession, *, account_id: str, now: datetime, rules: Rules, publisher: Publisher
+) -> int:
+    """Put the account's open complaints on the policy of its current tier; returns how many changed."""
+    query = select(Complaint).where(Complaint.account_id == account_id, Complaint.state.in_(OPEN_STATES))
+    changed = 0
+    for complaint in (await session.execute(query)).scalars().all():
+        before = (complaint.policy_tier, complaint.first_response_due_at, complaint.resolution_due_at)
+        await recompute_timers(session, complaint=complaint, rules=rules)
+        if (complaint.policy_tier, complaint.first_response_due_at, complaint.resolution_due_at) == before:
+            continue
+        changed += 1
+        record(
+            session,
+            complaint,
+            at=now,
+            actor_id="system",
+            kind="policy_changed",
+            data={"from": before[0], "to": complaint.policy_tier, "why": "tier_changed"},
+        )
+        touch(complaint, now)
+        await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)
+    await session.flush()
+    return changed
+
+
+async def update_policy(
+    session: AsyncSession,
+    *,
+    tier: str,
+    severity: str,
+    body: PolicyBody,
+    actor: Principal,
+    now: datetime,
+    rules: Rules,
+    publisher: Publisher,
+) -> tuple[SlaPolicy, int]:
+    """Change one policy and recompute the timers of every open complaint it governs."""
+    policy = await save_policy(session, tier=tier, severity=severity, body=body, actor=actor, now=now)
+    accounts = platform.accounts
+    query = select(Complaint).where(Complaint.state.in_(OPEN_STATES), Complaint.severity == severity)
+    if tier != DEFAULT_TIER:
+        query = query.where(
+            Complaint.account_id.in_(select(accounts.c.account_id).where(accounts.c.tier == tier))
+            | (Complaint.policy_tier == tier)
+        )
+    recomputed = 0
+    for complaint in (await session.execute(query)).scalars().all():
+        await recompute_timers(session, complaint=complaint, rules=rules)
+        touch(complaint, now)
+        await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)
+        recomputed += 1
+    await session.flush()
+    return policy, recomputed

@@ -1,0 +1,24 @@
+"""The periodic jobs of the complaints service: each wakes timers stored in the database."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.complaints.config import ComplaintsSettings
+from services.complaints.intake.timers import check_sla_timers
+from shared.service import PeriodicJob
+
+
+async def run_sla_check(app: FastAPI) -> dict[str, int]:
+    """One pass of the SLA timers against the app's clock, in its own transaction (the ``sla-timers`` job)."""
+    async with app.state.db.transaction() as session:
+        return await check_sla_timers(
+            session, now=app.state.clock.now(), rules=app.state.complaint_rules, publisher=app.state.publisher
+        )
+
+
+def jobs_for(settings: ComplaintsSettings) -> list[PeriodicJob]:
+    """The jobs the settings switch on (tests switch the SLA check off and call ``run_sla_check`` themselves)."""
+    if not settings.sla_check_enabled:
+        return []
+    return [PeriodicJob("sla-timers", run_sla_check, settings.sla_check_interval_seconds)]

@@ -1,0 +1,97 @@
+"""The task force (专项小组): a department's task on an open complaint, due within the customer's SLA."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.complaints.intake.models import Complaint
+from services.complaints.intake.states import OPEN_STATES
+from services.complaints.intake.timeline import record, touch
+from services.complaints.models import new_id
+from services.complaints.taskforce.models import TaskForceTask
+from services.complaints.taskforce.schemas import TaskCreate, TaskStatusBody
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidTransition, Unprocessable
+
+# A task's status moves: open ⇄ done at any time (marking it again restamps it).
+TASK_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("open", "done"),
+    "done": ("open", "done"),
+}
+
+
+async def add_task(
+    session: AsyncSession, *, complaint: Complaint, body: TaskCreate, actor: Principal, now: datetime
+) -> TaskForceTask:
+    """Give a department its task; the due date must fall within the customer's resolution SLA."""
+    if complaint.state not in OPEN_STATES:
+        raise Conflict(f"Tasks can only be added to open complaints, not in {complaint.state!r}")
+    if complaint.resolution_due_at is not None and body.due_at > complaint.resolution_due_at:
+        raise Unprocessable(
+            f"due_at {body.due_at.isoformat()} is after the customer's resolution due time "
+            f"{complaint.resolution_due_at.isoformat()}",
+            field="due_at",
+        )
+    task = TaskForceTask(
+        id=new_id(),
+        complaint_id=complaint.id,
+        department=body.department,
+        title=body.title,
+        assignee_id=body.assignee_id,
+        due_at=body.due_at,
+        status="open",
+        created_at=now,
+    )
+    session.add(task)
+    touch(complaint, now)
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor.user_id,
+        kind="task_added",
+        body=body.title,
+        data={"department": body.department, "assignee_id": body.assignee_id, "task_id": task.id},
+    )
+    await session.flush()
+    return task
+
+
+async def tasks_of(session: AsyncSession, *, complaint_id: str) -> Sequence[TaskForceTask]:
+    """The task force of a complaint."""
+    query = select(TaskForceTask).where(TaskForceTask.complaint_id == complaint_id).order_by(TaskForceTask.due_at)
+    return (await session.execute(query)).scalars().all()
+
+
+async def set_task_status(
+    session: AsyncSession,
+    *,
+    complaint: Complaint,
+    task: TaskForceTask,
+    body: TaskStatusBody,
+    actor: Principal,
+    now: datetime,
+) -> TaskForceTask:
+    """Mark a task done (or open again)."""
+    allowed = TASK_TRANSITIONS[task.status]
+    if body.status not in allowed:
+        raise InvalidTransition(
+            f"A task {task.status} cannot become {body.status}", current=task.status, allowed=allowed
+        )
+    task.status = body.status
+    task.done_at = now if body.status == "done" else None
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor.user_id,
+        kind=f"task_{body.status}",
+        body=task.title,
+        data={"task_id": task.id},
+    )
+    await session.flush()
+    return task
