@@ -5,13 +5,17 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.risk import views
 from services.risk.config import RiskSettings
+from services.risk.contracts import routes as contract_routes
+from services.risk.credit import receivable_routes
+from services.risk.credit import routes as credit_routes
 from services.risk.handlers import HANDLERS
-from services.risk.jobs import contract_reminders_job, risk_watch_job, seed_on_start
+from services.risk.jobs import periodic_jobs, seed_on_start
 from services.risk.models import platform
-from services.risk.routes import router
+from services.risk.warnings import routes as warning_routes
 from shared.clock import Clock
-from shared.service import PeriodicJob, ServiceSpec, build_service_app
+from shared.service import ServiceSpec, build_service_app
 
 SPEC = ServiceSpec(
     name="risk",
@@ -19,7 +23,13 @@ SPEC = ServiceSpec(
     description="Credit, exposure, early warning, contingency plans and contract compliance.",
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[
+        views.router,
+        credit_routes.router,
+        receivable_routes.router,
+        warning_routes.router,
+        contract_routes.router,
+    ],
     publishes=["risk"],
     handlers=HANDLERS,
     on_start=seed_on_start,
@@ -29,12 +39,4 @@ SPEC = ServiceSpec(
 def create_app(settings: RiskSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the risk app (settings from the environment unless given)."""
     settings = settings or RiskSettings()
-    jobs = (
-        [
-            PeriodicJob("contract-expiry-reminders", contract_reminders_job, settings.jobs_interval_seconds),
-            PeriodicJob("risk-watch", risk_watch_job, settings.jobs_interval_seconds),
-        ]
-        if settings.jobs_enabled
-        else []
-    )
-    return build_service_app(replace(SPEC, jobs=jobs), settings, clock=clock)
+    return build_service_app(replace(SPEC, jobs=periodic_jobs(settings)), settings, clock=clock)

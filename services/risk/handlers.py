@@ -6,7 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.alerts import apply_industry_policies, record_monthly_revenue, record_signal
+from services.risk.warnings.policies import apply_industry_policies
+from services.risk.warnings.revenue import record_monthly_revenue
+from services.risk.warnings.service import record_signal
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import AccountRegistered, AccountUpdated, ActualsRecorded, ComplaintEscalated
 from shared.projection import PROJECTION_HANDLERS
@@ -18,7 +20,11 @@ async def on_account_snapshot(
     """An account that is (now) in an industry gets that industry's policy signals."""
     assert event.account_id is not None
     await apply_industry_policies(
-        session, account_id=event.account_id, industry=event.data.industry, now=ctx.clock.now()
+        session,
+        account_id=event.account_id,
+        industry=event.data.industry,
+        publisher=ctx.publisher,
+        now=ctx.clock.now(),
     )
 
 
@@ -31,10 +37,11 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
         account_id=event.account_id,
         signal_type="complaint_escalation",
         value=Decimal(d.level),
-        source="event",
+        source="event",  # the signal's own origin column, not an event envelope
         source_ref=f"complaint:{d.complaint_id}:{d.level}",
         title=f"投诉升级至第{d.level}级 Complaint escalated to level {d.level} ({d.reason})",
         details={"complaint_id": d.complaint_id, "reason": d.reason, "severity": d.severity, "event_id": event.id},
+        publisher=ctx.publisher,
         now=ctx.clock.now(),
     )
 
@@ -49,6 +56,7 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx
         period=d.period,
         revenue=d.revenue,
         currency=d.currency,
+        publisher=ctx.publisher,
         now=ctx.clock.now(),
     )
 

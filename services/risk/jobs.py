@@ -1,18 +1,18 @@
-"""Periodic work of the risk service: seeding defaults at start and the contract expiry reminders."""
+"""Periodic work of the risk service: seeding defaults at start, the contract expiry reminders and the risk watch."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.alerts import refresh_concentration, seed_defaults
-from services.risk.contracts import run_expiry_reminders
-from services.risk.service import expire_temporary_limits, refresh_all_credit_signals
+from services.risk.config import RiskSettings
+from services.risk.contracts.service import run_expiry_reminders
+from services.risk.warnings.service import seed_defaults
+from services.risk.warnings.watch import run_risk_watch
 from shared.db import Database
+from shared.service import PeriodicJob
 
 log = logging.getLogger("kam.risk")
 
@@ -31,7 +31,7 @@ async def contract_reminders_job(app: FastAPI) -> int:
     """Send the contract expiry reminders due at the app clock's now; returns how many were sent."""
     db: Database = app.state.db
     async with db.transaction() as session:
-        sent = await run_expiry_reminders(session, now=app.state.clock.now())
+        sent = await run_expiry_reminders(session, publisher=app.state.publisher, now=app.state.clock.now())
     return len(sent)
 
 
@@ -39,12 +39,14 @@ async def risk_watch_job(app: FastAPI) -> dict[str, int]:
     """At the app clock's now: expire temporary limits, refresh overdue/utilisation and concentration signals."""
     db: Database = app.state.db
     async with db.transaction() as session:
-        return await run_risk_watch(session, now=app.state.clock.now())
+        return await run_risk_watch(session, publisher=app.state.publisher, now=app.state.clock.now())
 
 
-async def run_risk_watch(session: AsyncSession, *, now: datetime) -> dict[str, int]:
-    """The watch in the caller's transaction (the job and the ops endpoint share it)."""
-    expired = await expire_temporary_limits(session, now=now)
-    credit = await refresh_all_credit_signals(session, now=now)
-    concentration = await refresh_concentration(session, now=now)
-    return {"temporary_limits_expired": len(expired), "accounts_checked": credit, "revenue_accounts": concentration}
+def periodic_jobs(settings: RiskSettings) -> list[PeriodicJob]:
+    """The service's periodic jobs (none when ``jobs_enabled`` is off: tests call the job functions)."""
+    if not settings.jobs_enabled:
+        return []
+    return [
+        PeriodicJob("contract-expiry-reminders", contract_reminders_job, settings.jobs_interval_seconds),
+        PeriodicJob("risk-watch", risk_watch_job, settings.jobs_interval_seconds),
+    ]

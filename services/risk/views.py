@@ -1,25 +1,52 @@
-"""The risk sections of the account overview and the portfolio board (a few grouped queries each)."""
+"""The risk sections of the account overview and the portfolio board (a few grouped queries each) and their routes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import Counter
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.contracts import attention_reason
-from services.risk.early_warning import LEVELS, OPEN_ALERT_STATUSES, level_rank
-from services.risk.exposure import utilisation_pct
-from services.risk.models import Alert, Contract, CreditProfile, Invoice, SalesOrder, platform
-from services.risk.service import EXPOSED_ORDER_STATUSES, effective_limit, exposure_summary, get_profile
+from services.risk.contracts.models import Contract
+from services.risk.contracts.service import attention_reason
+from services.risk.credit.exposure import utilisation_pct
+from services.risk.credit.models import CreditProfile, Invoice, SalesOrder
+from services.risk.credit.profiles import effective_limit, get_profile
+from services.risk.credit.receivables import EXPOSED_ORDER_STATUSES, exposure_summary
+from services.risk.deps import AccountForRead, Actor
+from services.risk.models import platform
+from services.risk.warnings.early_warning import OPEN_ALERT_STATUSES, level_rank
+from services.risk.warnings.models import Alert
 from shared.auth import Principal, visible_accounts_clause
+from shared.errors import PROBLEM_RESPONSES
+from shared.service import ClockDep, SessionDep
+from shared.views.risk import (
+    AlertLevelCounts,
+    ContractAttention,
+    GradeCounts,
+    HeatmapCell,
+    OverLimitAccount,
+    RiskAccountView,
+    RiskAging,
+    RiskCredit,
+    RiskOpenAlert,
+    RiskPortfolioView,
+    TopRisk,
+)
+from shared.vocabulary import ALERT_LEVELS, tier_rank
 
-TIERS_ORDER = ("strategic", "key", "growth", "maintain")
+router = APIRouter(tags=["risk"], responses=PROBLEM_RESPONSES)
+AccountRows = dict[str, Any]  # account id → its (account_id, name, tier) projection row
 
 
-async def account_risk_view(session: AsyncSession, *, account: dict[str, Any], today: date) -> dict[str, Any]:
+# ---------------------------------------------------------------- the account overview
+
+
+async def build_account_view(session: AsyncSession, *, account: dict[str, Any], today: date) -> RiskAccountView:
     """Grade, score, limit, utilisation, aging, open alerts by level and contracts needing attention."""
     account_id = account["account_id"]
     profile = await get_profile(session, account_id=account_id)
@@ -36,91 +63,116 @@ async def account_risk_view(session: AsyncSession, *, account: dict[str, Any], t
         .all()
     )
     alerts = sorted(alerts, key=lambda a: -level_rank(a.level))
-    by_level = dict.fromkeys(LEVELS, 0)
+    by_level: dict[str, int] = dict.fromkeys(ALERT_LEVELS, 0)
     for alert in alerts:
         by_level[alert.level] += 1
     contracts = (await session.execute(select(Contract).where(Contract.account_id == account_id))).scalars().all()
     attention = [r for c in contracts if (r := attention_reason(c, today)) is not None]
-    return {
-        "account_id": account_id,
-        "name": account["name"],
-        "tier": account["tier"],
-        "credit": {
-            "grade": profile.grade if profile else None,
-            "score": profile.score if profile else None,
-            "risk_class": profile.risk_class if profile else None,
-            "assessed_at": profile.assessed_at if profile else None,
-            "currency": exposure["currency"],
-            "credit_limit": exposure["credit_limit"],
-            "effective_limit": exposure["effective_limit"],
-            "exposure": exposure["exposure"],
-            "utilisation_pct": exposure["utilisation_pct"],
-            "over_limit": exposure["over_limit"],
-        },
-        "aging": exposure["aging"],
-        "open_alerts_by_level": by_level,
-        "open_alerts": [
-            {
-                "id": a.id,
-                "rule_code": a.rule_code,
-                "signal_type": a.signal_type,
-                "level": a.level,
-                "status": a.status,
-                "title": a.title,
-                "raised_at": a.raised_at,
-            }
-            for a in alerts
-        ],
-        "contracts_needing_attention": attention,
-    }
+    credit = RiskCredit(
+        grade=profile.grade if profile else None,
+        score=profile.score if profile else None,
+        risk_class=profile.risk_class if profile else None,
+        assessed_at=profile.assessed_at if profile else None,
+        currency=exposure["currency"],
+        credit_limit=exposure["credit_limit"],
+        effective_limit=exposure["effective_limit"],
+        exposure=exposure["exposure"],
+        utilisation_pct=exposure["utilisation_pct"],
+        over_limit=exposure["over_limit"],
+    )
+    return RiskAccountView(
+        account_id=account_id,
+        name=account["name"],
+        tier=account["tier"],
+        credit=credit,
+        aging=RiskAging.model_validate(exposure["aging"]),
+        open_alerts_by_level=AlertLevelCounts(**by_level),
+        open_alerts=[RiskOpenAlert.model_validate(a, from_attributes=True) for a in alerts],
+        contracts_needing_attention=[ContractAttention.model_validate(a) for a in attention],
+    )
 
 
-async def portfolio_risk_view(session: AsyncSession, *, principal: Principal, today: date) -> dict[str, Any]:
+# ---------------------------------------------------------------- the portfolio board
+
+
+async def build_portfolio_view(session: AsyncSession, *, actor: Principal, today: date) -> RiskPortfolioView:
     """Heat map (open alerts by level × tier), grade mix, over-limit accounts and top risks."""
     accounts = platform.accounts
-    visible = visible_accounts_clause(platform, principal, accounts.c.account_id)
+    visible = visible_accounts_clause(platform, actor, accounts.c.account_id)
     names = {
         row.account_id: row
         for row in (
             await session.execute(select(accounts.c.account_id, accounts.c.name, accounts.c.tier).where(visible))
         ).all()
     }
+    per_account = await _open_alerts_per_account(session, actor)
+    profiles = list(
+        (
+            await session.execute(
+                select(CreditProfile).where(visible_accounts_clause(platform, actor, CreditProfile.account_id))
+            )
+        ).scalars()
+    )
+    blocked = await session.scalar(
+        select(func.count()).where(
+            SalesOrder.status == "blocked", visible_accounts_clause(platform, actor, SalesOrder.account_id)
+        )
+    )
+    grades = GradeCounts(**Counter(p.grade for p in profiles if p.grade))
+    return RiskPortfolioView(
+        heatmap=_heatmap(per_account, names),
+        levels=list(ALERT_LEVELS),
+        grades=grades,
+        over_limit=await _over_limit(session, actor, profiles, names, today),
+        top_risks=_top_risks(per_account, names, {p.account_id: p.grade for p in profiles}),
+        blocked_orders=int(blocked or 0),
+        open_alerts=sum(sum(c.values()) for c in per_account.values()),
+    )
 
-    alert_rows = (
+
+async def _open_alerts_per_account(session: AsyncSession, actor: Principal) -> dict[str, dict[str, int]]:
+    """Open alerts per visible account and level (every level present, zero when none)."""
+    rows = (
         await session.execute(
             select(Alert.account_id, Alert.level, func.count())
-            .where(
-                Alert.status.in_(OPEN_ALERT_STATUSES), visible_accounts_clause(platform, principal, Alert.account_id)
-            )
+            .where(Alert.status.in_(OPEN_ALERT_STATUSES), visible_accounts_clause(platform, actor, Alert.account_id))
             .group_by(Alert.account_id, Alert.level)
         )
     ).all()
-    heat: dict[str, dict[str, int]] = {}
     per_account: dict[str, dict[str, int]] = {}
-    for account_id, level, n in alert_rows:
+    for account_id, level, n in rows:
+        per_account.setdefault(account_id, dict.fromkeys(ALERT_LEVELS, 0))[level] += int(n)
+    return per_account
+
+
+def _heatmap(per_account: dict[str, dict[str, int]], names: AccountRows) -> list[HeatmapCell]:
+    """Open alerts per tier × level, tiers best first (then others by name; no tier is ``unassigned``)."""
+    heat: dict[str, dict[str, int]] = {}
+    for account_id, counts in per_account.items():
         tier = (names[account_id].tier if account_id in names else None) or "unassigned"
-        heat.setdefault(tier, dict.fromkeys(LEVELS, 0))[level] += int(n)
-        per_account.setdefault(account_id, dict.fromkeys(LEVELS, 0))[level] += int(n)
-    heatmap = [
-        {"tier": tier, "level": level, "count": counts[level]}
-        for tier, counts in sorted(heat.items(), key=lambda kv: _tier_sort(kv[0]))
-        for level in LEVELS
+        cell = heat.setdefault(tier, dict.fromkeys(ALERT_LEVELS, 0))
+        for level, n in counts.items():
+            cell[level] += n
+    return [
+        HeatmapCell(tier=tier, level=level, count=counts[level])
+        for tier, counts in sorted(heat.items(), key=lambda kv: (tier_rank(kv[0]), kv[0]))
+        for level in ALERT_LEVELS
     ]
 
-    profiles = (
-        (
-            await session.execute(
-                select(CreditProfile).where(visible_accounts_clause(platform, principal, CreditProfile.account_id))
-            )
-        )
-        .scalars()
-        .all()
-    )
+
+async def _over_limit(
+    session: AsyncSession,
+    actor: Principal,
+    profiles: list[CreditProfile],
+    names: AccountRows,
+    today: date,
+) -> list[OverLimitAccount]:
+    """Accounts whose receivables and exposed orders exceed the limit in force, highest utilisation first."""
     receivables = dict(
         (
             await session.execute(
                 select(Invoice.account_id, func.sum(Invoice.amount - Invoice.paid_amount))
-                .where(visible_accounts_clause(platform, principal, Invoice.account_id))
+                .where(visible_accounts_clause(platform, actor, Invoice.account_id))
                 .group_by(Invoice.account_id)
             )
         ).all()
@@ -131,84 +183,65 @@ async def portfolio_risk_view(session: AsyncSession, *, principal: Principal, to
                 select(SalesOrder.account_id, func.sum(SalesOrder.amount))
                 .where(
                     SalesOrder.status.in_(EXPOSED_ORDER_STATUSES),
-                    visible_accounts_clause(platform, principal, SalesOrder.account_id),
+                    visible_accounts_clause(platform, actor, SalesOrder.account_id),
                 )
                 .group_by(SalesOrder.account_id)
             )
         ).all()
     )
-    blocked = await session.scalar(
-        select(func.count()).where(
-            SalesOrder.status == "blocked", visible_accounts_clause(platform, principal, SalesOrder.account_id)
-        )
-    )
-    grades = dict.fromkeys(("A", "B", "C", "D", "E"), 0)
-    over_limit: list[dict[str, Any]] = []
+    over_limit: list[OverLimitAccount] = []
     for p in profiles:
-        if p.grade:
-            grades[p.grade] += 1
         limit = effective_limit(p, today)
         exposure = Decimal(receivables.get(p.account_id) or 0) + Decimal(orders.get(p.account_id) or 0)
         if limit is not None and exposure > limit:
             row = names.get(p.account_id)
             over_limit.append(
-                {
-                    "account_id": p.account_id,
-                    "name": row.name if row else "",
-                    "tier": row.tier if row else None,
-                    "currency": p.currency,
-                    "effective_limit": limit,
-                    "exposure": exposure,
-                    "utilisation_pct": utilisation_pct(exposure, limit),
-                }
+                OverLimitAccount(
+                    account_id=p.account_id,
+                    name=row.name if row else "",
+                    tier=row.tier if row else None,
+                    currency=p.currency,
+                    effective_limit=limit,
+                    exposure=exposure,
+                    utilisation_pct=utilisation_pct(exposure, limit),
+                )
             )
-    over_limit.sort(key=lambda r: -Decimal(r["utilisation_pct"] or 0))
+    over_limit.sort(key=lambda r: -Decimal(r.utilisation_pct or 0))
+    return over_limit
 
-    grade_of = {p.account_id: p.grade for p in profiles}
-    ranked = sorted(
-        per_account.items(),
-        key=lambda kv: tuple(-kv[1][level] for level in reversed(LEVELS)),
-    )
+
+def _top_risks(
+    per_account: dict[str, dict[str, int]], names: AccountRows, grade_of: dict[str, str | None]
+) -> list[TopRisk]:
+    """The ten accounts with the most red, then orange, yellow and green open alerts."""
+    ranked = sorted(per_account.items(), key=lambda kv: tuple(-kv[1][level] for level in reversed(ALERT_LEVELS)))
     top_risks = []
     for account_id, counts in ranked[:10]:
         row = names.get(account_id)
-        highest = next(level for level in reversed(LEVELS) if counts[level])
         top_risks.append(
-            {
-                "account_id": account_id,
-                "name": row.name if row else "",
-                "tier": row.tier if row else None,
-                "grade": grade_of.get(account_id),
-                "highest_level": highest,
-                "open_alerts": sum(counts.values()),
-                "open_alerts_by_level": counts,
-            }
+            TopRisk(
+                account_id=account_id,
+                name=row.name if row else "",
+                tier=row.tier if row else None,
+                grade=grade_of.get(account_id),
+                highest_level=next(level for level in reversed(ALERT_LEVELS) if counts[level]),
+                open_alerts=sum(counts.values()),
+                open_alerts_by_level=AlertLevelCounts(**counts),
+            )
         )
-    return {
-        "heatmap": heatmap,
-        "levels": list(LEVELS),
-        "grades": grades,
-        "over_limit": over_limit,
-        "top_risks": top_risks,
-        "blocked_orders": int(blocked or 0),
-        "open_alerts": sum(sum(c.values()) for c in per_account.values()),
-    }
+    return top_risks
 
 
-def _tier_sort(tier: str) -> tuple[int, str]:
-    return (TIERS_ORDER.index(tier) if tier in TIERS_ORDER else len(TIERS_ORDER), tier)
+# ---------------------------------------------------------------- routes
 
 
-def to_json(value: Any) -> Any:
-    """JSON-ready copy: money as decimal strings, dates and times as ISO 8601 (never floats)."""
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+@router.get("/risk/views/accounts/{account_id}", summary="This service's section of the account overview")
+async def account_view(account: AccountForRead, session: SessionDep, clock: ClockDep) -> RiskAccountView:
+    """The risk section of the account 360 (composed by the gateway); shape in docs/risk.md."""
+    return await build_account_view(session, account=account, today=clock.now().date())
+
+
+@router.get("/risk/views/portfolio", summary="This service's section of the portfolio board")
+async def portfolio_view(session: SessionDep, actor: Actor, clock: ClockDep) -> RiskPortfolioView:
+    """The risk section of the supervisor's board (composed by the gateway); shape in docs/risk.md."""
+    return await build_portfolio_view(session, actor=actor, today=clock.now().date())

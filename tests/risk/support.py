@@ -1,20 +1,30 @@
-"""Helpers for the risk tests: an app on a fresh database, accounts in its projection, outbox reads."""
+"""Helpers for the risk tests: an app on a fresh database, accounts in its projection, outbox reads, and for the
+domain tier a bare database with a session, a publisher on a frozen clock and actors."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.app import create_app
 from services.risk.config import RiskSettings
-from services.risk.models import platform
+from services.risk.models import Base, platform
+from services.risk.warnings.service import seed_defaults
+from shared.auth import Principal
+from shared.bus import Publisher
 from shared.clock import FrozenClock
+from shared.db import Database
 from shared.events import AccountRegistered, EventBase
+from shared.projection import upsert_account
 from tests.support import service_settings
 
 START = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
@@ -58,4 +68,54 @@ async def outbox_events(app: FastAPI, event_type: str | None = None) -> list[dic
     async with app.state.db.transaction() as session:
         rows = (await session.execute(select(platform.outbox.c.payload).order_by(platform.outbox.c.seq))).scalars()
         events = [json.loads(p) for p in rows]
+    return [e for e in events if event_type is None or e["type"] == event_type]
+
+
+# ---------------------------------------------------------------- the domain tier (no HTTP)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A risk database with the default rules, and the publisher and clock its domain functions are given."""
+
+    db: Database
+    clock: FrozenClock
+    publisher: Publisher
+
+
+@asynccontextmanager
+async def domain_database(database_url: str) -> AsyncIterator[Domain]:
+    """A fresh risk schema on ``database_url`` (the models' tables; migrations match them) with default rules."""
+    db = Database(database_url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    clock = FrozenClock(START)
+    async with db.transaction() as session:
+        await seed_defaults(session, now=START)
+    try:
+        yield Domain(db=db, clock=clock, publisher=Publisher(service="risk", outbox=platform.outbox, clock=clock))
+    finally:
+        await db.dispose()
+
+
+def actor(user_id: str, *roles: str) -> Principal:
+    """A caller with ``roles`` (risk officer unless given)."""
+    return Principal(user_id=user_id, roles=frozenset(roles or ("risk_officer",)))
+
+
+async def put_account(
+    session: AsyncSession, name: str, *, owner_id: str = "am-li", industry: str = "制造业", tier: str = "key"
+) -> str:
+    """An account in the projection (as the accounts events would leave it); returns its id."""
+    account_id = str(uuid.uuid4())
+    await upsert_account(
+        session, platform, account_id=account_id, name=name, industry=industry, tier=tier, owner_id=owner_id
+    )
+    return account_id
+
+
+async def published(session: AsyncSession, event_type: str | None = None) -> list[dict[str, Any]]:
+    """Events written to the outbox in this session (optionally of one type), oldest first."""
+    rows = (await session.execute(select(platform.outbox.c.payload).order_by(platform.outbox.c.seq))).scalars()
+    events = [json.loads(p) for p in rows]
     return [e for e in events if event_type is None or e["type"] == event_type]

@@ -6,7 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.risk.compliance import CLAUSES, check_contract_transition, missing_mandatory_clauses, reminder_due
+from services.risk.contracts.compliance import (
+    CLAUSES,
+    check_contract_transition,
+    missing_mandatory_clauses,
+    reminder_due,
+)
 from shared.errors import InvalidTransition
 
 END = date(2026, 12, 31)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.risk.compliance import CLAUSES
+from services.risk.contracts.compliance import CLAUSES
 from services.risk.jobs import contract_reminders_job
 from tests.risk.support import add_account, make_app, outbox_events
 from tests.support import auth, running

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.risk.early_warning import (
-    DEFAULT_RULES,
+from services.risk.warnings.defaults import DEFAULT_RULES
+from services.risk.warnings.early_warning import (
     check_alert_transition,
     concentration_pct,
     evaluate_conditions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from services.risk.exposure import (
+from services.risk.credit.exposure import (
     OpenOrder,
     Receivable,
     aging,

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.risk.scorecard import (
+from services.risk.credit.scorecard import (
     DEFAULT_SCORECARD,
     grade_for_score,
     risk_class_for_grade,

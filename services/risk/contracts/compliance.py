@@ -18,8 +18,6 @@ CLAUSES: dict[str, str] = {
     "termination": "终止条款 Termination",
     "dispute_resolution": "争议解决 Dispute resolution",
 }
-CONTRACT_TYPES: tuple[str, ...] = ("framework", "sales", "service", "supply", "nda", "other")
-
 # Which clauses a contract type must contain; an NDA needs neither payment terms nor a liability cap,
 # a plain supply contract need not settle IP ownership.
 _ALL = frozenset(CLAUSES)

@@ -1,4 +1,4 @@
-"""Contracts: clause checklist, review workflow (a missing mandatory clause blocks approval), expiry reminders."""
+"""Contracts domain: clause checklist, review workflow (a missing mandatory clause blocks approval), reminders."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.alerts import record_signal
-from services.risk.compliance import (
+from services.risk.contracts.compliance import (
     CLAUSES,
     REMINDER_DAYS,
     check_contract_transition,
     missing_mandatory_clauses,
     reminder_due,
 )
-from services.risk.models import Contract, ContractReminder, ContractReview
-from shared.errors import Conflict, NotFound, Unprocessable
+from services.risk.contracts.models import Contract, ContractReminder, ContractReview
+from services.risk.contracts.schemas import ContractCreate, ContractTransition, ContractUpdate
+from services.risk.models import platform
+from services.risk.paging import paged
+from services.risk.warnings.service import record_signal
+from shared.api import PageParams
+from shared.auth import Principal, visible_accounts_clause
+from shared.bus import Publisher
+from shared.errors import Conflict, Unprocessable
 
 EDITABLE_STATUSES = ("draft", "legal_review", "rejected")
 
@@ -31,36 +37,24 @@ def _check_clauses(clauses: dict[str, bool]) -> dict[str, bool]:
 
 
 async def create_contract(
-    session: AsyncSession,
-    *,
-    account_id: str,
-    title: str,
-    contract_type: str,
-    value: Decimal | None,
-    currency: str,
-    start_on: date,
-    end_on: date | None,
-    auto_renewal: bool,
-    clauses: dict[str, bool],
-    by: str,
-    now: datetime,
+    session: AsyncSession, *, account_id: str, body: ContractCreate, actor: Principal, now: datetime
 ) -> Contract:
     """Register a contract as a draft with its clause checklist."""
-    if end_on is not None and end_on < start_on:
+    if body.end_on is not None and body.end_on < body.start_on:
         raise Unprocessable("end_on is before start_on", field="end_on")
     contract = Contract(
         account_id=account_id,
-        title=title,
-        contract_type=contract_type,
-        value=value,
-        currency=currency,
-        start_on=start_on,
-        end_on=end_on,
-        auto_renewal=auto_renewal,
-        clauses=_check_clauses(clauses),
+        title=body.title,
+        contract_type=body.contract_type,
+        value=body.value,
+        currency=body.currency,
+        start_on=body.start_on,
+        end_on=body.end_on,
+        auto_renewal=body.auto_renewal,
+        clauses=_check_clauses(body.clauses),
         status="draft",
         version=1,
-        created_by=by,
+        created_by=actor.user_id,
         created_at=now,
         updated_at=now,
     )
@@ -69,18 +63,11 @@ async def create_contract(
     return contract
 
 
-async def get_contract(session: AsyncSession, *, contract_id: str) -> Contract:
-    """A contract or 404."""
-    contract = await session.get(Contract, contract_id)
-    if contract is None:
-        raise NotFound(f"Contract {contract_id} not found")
-    return contract
-
-
 async def update_contract(
-    session: AsyncSession, *, contract: Contract, changes: dict[str, Any], now: datetime
+    session: AsyncSession, *, contract: Contract, body: ContractUpdate, now: datetime
 ) -> Contract:
     """Change a contract that is not approved yet (clauses are merged into the checklist)."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if contract.status not in EDITABLE_STATUSES:
         raise Conflict(f"An {contract.status} contract cannot be edited", current=contract.status)
     if "clauses" in changes and changes["clauses"] is not None:
@@ -97,9 +84,10 @@ async def update_contract(
 
 
 async def transition_contract(
-    session: AsyncSession, *, contract: Contract, target: str, note: str, by: str, now: datetime
+    session: AsyncSession, *, contract: Contract, body: ContractTransition, actor: Principal, now: datetime
 ) -> Contract:
     """Move a contract along its review workflow; approval needs every mandatory clause (409 otherwise)."""
+    target = body.status
     check_contract_transition(contract.status, target)
     if target == "approved":
         missing = missing_mandatory_clauses(contract.contract_type, contract.clauses)
@@ -110,7 +98,12 @@ async def transition_contract(
             )
     session.add(
         ContractReview(
-            contract_id=contract.id, from_status=contract.status, to_status=target, reviewer_id=by, note=note, at=now
+            contract_id=contract.id,
+            from_status=contract.status,
+            to_status=target,
+            reviewer_id=actor.user_id,
+            note=body.note,
+            at=now,
         )
     )
     contract.status = target
@@ -138,7 +131,7 @@ async def reminders_of(session: AsyncSession, *, contract_id: str) -> list[Contr
     return list(rows.scalars())
 
 
-async def run_expiry_reminders(session: AsyncSession, *, now: datetime) -> list[ContractReminder]:
+async def run_expiry_reminders(session: AsyncSession, *, publisher: Publisher, now: datetime) -> list[ContractReminder]:
     """Send the 90/60/30-day expiry reminders due at ``now`` (each once) and raise contract-expiry signals."""
     today = now.date()
     horizon = today + timedelta(days=max(REMINDER_DAYS))
@@ -182,6 +175,7 @@ async def run_expiry_reminders(session: AsyncSession, *, now: datetime) -> list[
             title=f"《{contract.title}》{days_left} 天后到期 (expires {contract.end_on}"
             + (", auto-renews)" if contract.auto_renewal else ")"),
             details={"contract_id": contract.id, "end_on": contract.end_on.isoformat(), "stage": stage},
+            publisher=publisher,
             now=now,
         )
         sent.append(reminder)
@@ -213,3 +207,24 @@ def attention_reason(contract: Contract, today: date) -> dict[str, Any] | None:
         "missing_clauses": missing,
         "reasons": reasons,
     }
+
+
+async def list_contracts(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    account_id: str | None,
+    status: str | None,
+    expiring_within_days: int | None,
+    today: date,
+    page: PageParams,
+) -> tuple[list[Contract], int]:
+    """Contracts the actor may see, by end date (``expiring_within_days``: ending from today to that day)."""
+    stmt = select(Contract).where(visible_accounts_clause(platform, actor, Contract.account_id))
+    if account_id:
+        stmt = stmt.where(Contract.account_id == account_id)
+    if status:
+        stmt = stmt.where(Contract.status == status)
+    if expiring_within_days is not None:
+        stmt = stmt.where(Contract.end_on >= today, Contract.end_on <= today + timedelta(days=expiring_within_days))
+    return await paged(session, stmt, page, Contract.end_on, Contract.id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-Grade = Literal["A", "B", "C", "D", "E"]
+from shared.vocabulary import CreditGrade
+
 Direction = Literal["lower_is_better", "higher_is_better"]
 
 # Every factor the scorecard knows: payment behaviour, financials and an external rating.
@@ -69,7 +70,7 @@ class Scorecard:
     """Weighted factors and the grade cut-offs (minimum score per grade, best first)."""
 
     factors: tuple[Factor, ...]
-    grade_cutoffs: tuple[tuple[Grade, Decimal], ...]
+    grade_cutoffs: tuple[tuple[CreditGrade, Decimal], ...]
     version: int = 1
 
     def factor(self, name: str) -> Factor | None:
@@ -82,7 +83,7 @@ class ScoreResult:
     """A computed score with its grade, risk class and the points of each factor used."""
 
     score: Decimal
-    grade: Grade
+    grade: CreditGrade
     risk_class: str
     breakdown: dict[str, dict[str, str]]
 
@@ -141,7 +142,7 @@ DEFAULT_SCORECARD = Scorecard(
 )
 
 
-def grade_for_score(score: Decimal, scorecard: Scorecard = DEFAULT_SCORECARD) -> Grade:
+def grade_for_score(score: Decimal, scorecard: Scorecard = DEFAULT_SCORECARD) -> CreditGrade:
     """The grade of a score under the scorecard's cut-offs."""
     for grade, minimum in scorecard.grade_cutoffs:
         if score >= minimum:
@@ -222,8 +223,8 @@ def scorecard_from_dict(data: dict[str, Any]) -> Scorecard:
                 floor_points=int(item.get("floor_points", 0)),
             )
         )
-    cutoffs: list[tuple[Grade, Decimal]] = [(c["grade"], _d(c["min_score"])) for c in data["grade_cutoffs"]]
-    if [g for g, _ in cutoffs] != ["A", "B", "C", "D", "E"]:
+    cutoffs: list[tuple[CreditGrade, Decimal]] = [(c["grade"], _d(c["min_score"])) for c in data["grade_cutoffs"]]
+    if [g for g, _ in cutoffs] != list(get_args(CreditGrade)):
         raise ValueError("grade_cutoffs must list grades A, B, C, D, E in that order")
     if any(cutoffs[i][1] <= cutoffs[i + 1][1] for i in range(len(cutoffs) - 1)):
         raise ValueError("grade_cutoffs must decrease from A to E")

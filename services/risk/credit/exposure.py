@@ -112,6 +112,10 @@ class CreditCheckResult:
     utilisation_after_pct: Decimal | None = None
 
 
+Effect = Literal["warn", "block"]
+Verdict = tuple[Effect, str, str]  # effect, reason code, message
+
+
 def credit_check(
     *,
     amount: Decimal,
@@ -130,10 +134,6 @@ def credit_check(
     only statically (because of orders beyond the horizon) warns.
     """
     policy = policy or CreditPolicy()
-    reasons: list[dict[str, str]] = []
-    block = False
-    warn = False
-
     receivable_total = sum((r.outstanding for r in receivables), ZERO)
     static_exposure = receivable_total + sum((o.amount for o in open_orders), ZERO)
     dynamic_exposure: Decimal | None = None
@@ -141,70 +141,98 @@ def credit_check(
         dynamic_exposure = receivable_total + sum(
             (o.amount for o in open_orders if o.expected_on is None or o.expected_on <= horizon), ZERO
         )
-
-    def reason(code: str, message: str) -> None:
-        reasons.append({"code": code, "message": message})
-
-    if limit is None or limit <= 0:
-        block = True
-        reason("no_credit_limit", "The account has no credit limit")
-    else:
-        static_after = static_exposure + amount
-        if dynamic_exposure is None:
-            if static_after > limit:
-                block = True
-                reason(
-                    "static_exposure_exceeds_limit",
-                    f"Static exposure after the order {static_after:f} exceeds the limit {limit:f}",
-                )
-        else:
-            dynamic_after = dynamic_exposure + amount
-            if dynamic_after > limit:
-                block = True
-                reason(
-                    "dynamic_exposure_exceeds_limit",
-                    f"Exposure up to {horizon} after the order {dynamic_after:f} exceeds the limit {limit:f}",
-                )
-            elif static_after > limit:
-                warn = True
-                reason(
-                    "static_exposure_exceeds_limit",
-                    f"Static exposure after the order {static_after:f} exceeds the limit {limit:f} "
-                    f"only through orders due after {horizon}",
-                )
-        after_pct = utilisation_pct(static_after, limit)
-        if not block and after_pct is not None and after_pct >= policy.warn_utilisation_pct and static_after <= limit:
-            warn = True
-            reason(
-                "high_utilisation",
-                f"Utilisation after the order would be {after_pct:f}% (warning at {policy.warn_utilisation_pct:f}%)",
-            )
-
-    worst_days = max(((as_of - r.due_on).days for r in receivables if r.outstanding > 0), default=0)
-    overdue_total = sum((r.outstanding for r in receivables if r.outstanding > 0 and r.due_on < as_of), ZERO)
-    if worst_days > policy.block_days_past_due:
-        block = True
-        reason(
-            "overdue_beyond_limit",
-            f"Receivables are {worst_days} days past due (blocking beyond {policy.block_days_past_due})",
-        )
-    elif overdue_total > 0:
-        warn = True
-        reason("overdue_receivables", f"{overdue_total:f} is overdue (up to {worst_days} days)")
-
-    if grade in policy.block_grades:
-        block = True
-        reason("credit_grade", f"Credit grade {grade} blocks new orders")
-    elif grade in policy.warn_grades:
-        warn = True
-        reason("credit_grade", f"Credit grade {grade} needs attention")
-
-    decision: Decision = "block" if block else "warn" if warn else "pass"
+    verdicts = [
+        *_limit_verdicts(amount, limit, static_exposure, dynamic_exposure, horizon, policy),
+        *_overdue_verdicts(receivables, as_of, policy),
+        *_grade_verdicts(grade, policy),
+    ]
+    effects = {effect for effect, _, _ in verdicts}
+    decision: Decision = "block" if "block" in effects else "warn" if "warn" in effects else "pass"
     return CreditCheckResult(
         decision=decision,
-        reasons=reasons,
+        reasons=[{"code": code, "message": message} for _, code, message in verdicts],
         static_exposure=static_exposure,
         dynamic_exposure=dynamic_exposure,
         limit=limit,
         utilisation_after_pct=utilisation_pct(static_exposure + amount, limit),
     )
+
+
+def _limit_verdicts(
+    amount: Decimal,
+    limit: Decimal | None,
+    static_exposure: Decimal,
+    dynamic_exposure: Decimal | None,
+    horizon: date | None,
+    policy: CreditPolicy,
+) -> list[Verdict]:
+    """The order against the limit in force: no limit, static or dynamic exposure over it, high utilisation."""
+    if limit is None or limit <= 0:
+        return [("block", "no_credit_limit", "The account has no credit limit")]
+    verdicts: list[Verdict] = []
+    static_after = static_exposure + amount
+    if dynamic_exposure is None:
+        if static_after > limit:
+            verdicts.append(
+                (
+                    "block",
+                    "static_exposure_exceeds_limit",
+                    f"Static exposure after the order {static_after:f} exceeds the limit {limit:f}",
+                )
+            )
+    else:
+        dynamic_after = dynamic_exposure + amount
+        if dynamic_after > limit:
+            verdicts.append(
+                (
+                    "block",
+                    "dynamic_exposure_exceeds_limit",
+                    f"Exposure up to {horizon} after the order {dynamic_after:f} exceeds the limit {limit:f}",
+                )
+            )
+        elif static_after > limit:
+            verdicts.append(
+                (
+                    "warn",
+                    "static_exposure_exceeds_limit",
+                    f"Static exposure after the order {static_after:f} exceeds the limit {limit:f} "
+                    f"only through orders due after {horizon}",
+                )
+            )
+    blocked = any(effect == "block" for effect, _, _ in verdicts)
+    after_pct = utilisation_pct(static_after, limit)
+    if not blocked and after_pct is not None and after_pct >= policy.warn_utilisation_pct and static_after <= limit:
+        verdicts.append(
+            (
+                "warn",
+                "high_utilisation",
+                f"Utilisation after the order would be {after_pct:f}% (warning at {policy.warn_utilisation_pct:f}%)",
+            )
+        )
+    return verdicts
+
+
+def _overdue_verdicts(receivables: list[Receivable], as_of: date, policy: CreditPolicy) -> list[Verdict]:
+    """Blocks beyond the days-past-due limit, warns on anything overdue below it."""
+    worst_days = max(((as_of - r.due_on).days for r in receivables if r.outstanding > 0), default=0)
+    overdue_total = sum((r.outstanding for r in receivables if r.outstanding > 0 and r.due_on < as_of), ZERO)
+    if worst_days > policy.block_days_past_due:
+        return [
+            (
+                "block",
+                "overdue_beyond_limit",
+                f"Receivables are {worst_days} days past due (blocking beyond {policy.block_days_past_due})",
+            )
+        ]
+    if overdue_total > 0:
+        return [("warn", "overdue_receivables", f"{overdue_total:f} is overdue (up to {worst_days} days)")]
+    return []
+
+
+def _grade_verdicts(grade: str | None, policy: CreditPolicy) -> list[Verdict]:
+    """Blocks or warns on the account's credit grade."""
+    if grade in policy.block_grades:
+        return [("block", "credit_grade", f"Credit grade {grade} blocks new orders")]
+    if grade in policy.warn_grades:
+        return [("warn", "credit_grade", f"Credit grade {grade} needs attention")]
+    return []

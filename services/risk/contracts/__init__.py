@@ -1,0 +1,1 @@
+"""Contracts: the clause checklist, the review workflow and the expiry reminders."""

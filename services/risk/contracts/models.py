@@ -1,0 +1,60 @@
+"""Contract tables: contracts with their clause checklist, the review trail and the expiry reminders sent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.risk.models import Base, new_id
+from shared.db import Money, UTCDateTime
+
+
+class Contract(Base):
+    """A contract with its clause checklist and review status."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    contract_type: Mapped[str] = mapped_column(String(20))
+    value: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    auto_renewal: Mapped[bool] = mapped_column(Boolean, default=False)
+    clauses: Mapped[dict[str, bool]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContractReview(Base):
+    """One step of a contract's review workflow with the reviewer's note."""
+
+    __tablename__ = "contract_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reviewer_id: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContractReminder(Base):
+    """An expiry reminder sent for a contract (90, 60 or 30 days before its end)."""
+
+    __tablename__ = "contract_reminders"
+
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

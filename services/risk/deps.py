@@ -1,0 +1,193 @@
+"""Request dependencies of the risk service: the actor by role, paging, Idempotency-Key handling, and the
+objects a route works on, loaded and access-checked once (an account the caller may not see is a 404)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.risk.contracts.models import Contract
+from services.risk.credit.models import CreditProfile, Invoice, LimitRequest, SalesOrder
+from services.risk.models import idempotency_keys, platform
+from services.risk.warnings.models import ActionItem, Alert
+from shared.api import PageParams, page_params, remember_response, replay_response
+from shared.auth import (
+    RISK_OFFICER,
+    SERVICE,
+    SUPERVISOR,
+    CurrentPrincipal,
+    Principal,
+    ensure_account_access,
+    require_roles,
+)
+from shared.errors import NotFound, Unprocessable
+from shared.service import SessionDep
+
+# ---------------------------------------------------------------- who acts
+
+Actor = CurrentPrincipal
+# Who manages credit (limits, assessments, receivables, releases); admin always passes require_roles.
+CreditManager = Annotated[Principal, Depends(require_roles(RISK_OFFICER, SUPERVISOR))]
+# Who feeds receivables and financial signals: credit managers and integrations (ERP, finance).
+CreditFeeder = Annotated[Principal, Depends(require_roles(RISK_OFFICER, SUPERVISOR, SERVICE))]
+# The checker of a limit request and the owner of industry policies and rule configuration.
+RiskOfficer = Annotated[Principal, Depends(require_roles(RISK_OFFICER))]
+# Who decides a contract in legal review (approve or reject).
+CONTRACT_DECIDERS = (RISK_OFFICER, SUPERVISOR)
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+# ---------------------------------------------------------------- Idempotency-Key
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """Replays and remembers the creates of one request made with an ``Idempotency-Key`` (same transaction)."""
+
+    session: AsyncSession
+    request: Request
+    actor: Principal
+
+    async def replay(self, payload: Any) -> JSONResponse | None:
+        """The stored response when this key was used before with the same payload, else None."""
+        return await replay_response(
+            self.session, idempotency_keys, request=self.request, principal_id=self.actor.user_id, payload=payload
+        )
+
+    async def remember(self, payload: Any, body: Any, status: int = 201) -> None:
+        """Keep the response of this create for its key."""
+        await remember_response(
+            self.session,
+            idempotency_keys,
+            request=self.request,
+            principal_id=self.actor.user_id,
+            payload=payload,
+            body=body,
+            status=status,
+        )
+
+
+async def get_idempotency(request: Request, session: SessionDep, actor: Actor) -> Idempotency:
+    """The request's Idempotency-Key handling."""
+    return Idempotency(session=session, request=request, actor=actor)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
+
+
+# ---------------------------------------------------------------- accounts
+
+
+async def account_for_read(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+    """The account's projection row when the actor may see it (404 otherwise)."""
+    return await ensure_account_access(session, platform, actor, account_id)
+
+
+async def account_for_update(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+    """The account's projection row when the actor may change its data (404 unseen, 403 read-only)."""
+    return await ensure_account_access(session, platform, actor, account_id, write=True)
+
+
+AccountForRead = Annotated[dict[str, Any], Depends(account_for_read)]
+AccountForUpdate = Annotated[dict[str, Any], Depends(account_for_update)]
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    """An account the actor may see and its credit profile (None until assessed or given a limit)."""
+
+    account: dict[str, Any]
+    profile: CreditProfile | None
+
+
+async def profile_for_read(account: AccountForRead, session: SessionDep) -> AccountProfile:
+    """The account and its credit profile."""
+    return AccountProfile(account=account, profile=await session.get(CreditProfile, account["account_id"]))
+
+
+ProfileForRead = Annotated[AccountProfile, Depends(profile_for_read)]
+
+
+async def ensure_import_access(session: AsyncSession, actor: Principal, account_ids: list[str]) -> None:
+    """Every row of a batch must name an account the actor may change; a bad row is a 422 naming it."""
+    for index, account_id in enumerate(account_ids):
+        try:
+            await ensure_account_access(session, platform, actor, account_id, write=True)
+        except NotFound as exc:
+            raise Unprocessable(f"invoices[{index}]: {exc.detail}", field=f"invoices.{index}.account_id") from exc
+
+
+# ---------------------------------------------------------------- objects of an account
+
+
+class _OfAccount(Protocol):
+    @property
+    def account_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_OfAccount)
+
+
+async def _load(
+    session: AsyncSession, actor: Principal, model: type[T], object_id: str, label: str, *, write: bool
+) -> T:
+    """``model`` row ``object_id`` when its account is visible to the actor (and writable if ``write``)."""
+    found = await session.get(model, object_id)
+    if found is None:
+        raise NotFound(f"{label} {object_id} not found")
+    await ensure_account_access(session, platform, actor, found.account_id, write=write)
+    return found
+
+
+async def limit_request_for_update(request_id: str, session: SessionDep, actor: Actor) -> LimitRequest:
+    """The limit request to decide."""
+    return await _load(session, actor, LimitRequest, request_id, "Limit request", write=True)
+
+
+async def invoice_for_update(invoice_id: str, session: SessionDep, actor: Actor) -> Invoice:
+    """The invoice to record a payment against."""
+    return await _load(session, actor, Invoice, invoice_id, "Invoice", write=True)
+
+
+async def order_for_update(order_id: str, session: SessionDep, actor: Actor) -> SalesOrder:
+    """The order to release or close."""
+    return await _load(session, actor, SalesOrder, order_id, "Order", write=True)
+
+
+async def alert_for_read(alert_id: str, session: SessionDep, actor: Actor) -> Alert:
+    """The alert to show."""
+    return await _load(session, actor, Alert, alert_id, "Alert", write=False)
+
+
+async def alert_for_update(alert_id: str, session: SessionDep, actor: Actor) -> Alert:
+    """The alert to move along its lifecycle."""
+    return await _load(session, actor, Alert, alert_id, "Alert", write=True)
+
+
+async def action_item_for_update(item_id: str, session: SessionDep, actor: Actor) -> ActionItem:
+    """The contingency-plan step to complete."""
+    return await _load(session, actor, ActionItem, item_id, "Action item", write=True)
+
+
+async def contract_for_read(contract_id: str, session: SessionDep, actor: Actor) -> Contract:
+    """The contract to show."""
+    return await _load(session, actor, Contract, contract_id, "Contract", write=False)
+
+
+async def contract_for_update(contract_id: str, session: SessionDep, actor: Actor) -> Contract:
+    """The contract to edit or move along its review workflow."""
+    return await _load(session, actor, Contract, contract_id, "Contract", write=True)
+
+
+LimitRequestForUpdate = Annotated[LimitRequest, Depends(limit_request_for_update)]
+InvoiceForUpdate = Annotated[Invoice, Depends(invoice_for_update)]
+OrderForUpdate = Annotated[SalesOrder, Depends(order_for_update)]
+AlertForRead = Annotated[Alert, Depends(alert_for_read)]
+AlertForUpdate = Annotated[Alert, Depends(alert_for_update)]
+ActionItemForUpdate = Annotated[ActionItem, Depends(action_item_for_update)]
+ContractForRead = Annotated[Contract, Depends(contract_for_read)]
+ContractForUpdate = Annotated[Contract, Depends(contract_for_update)]

@@ -1,0 +1,1 @@
+"""Early warning: signals, rules, deduplicated alerts, contingency plans, industry policies and the risk watch."""

@@ -1,0 +1,126 @@
+"""Early-warning arithmetic: rule conditions → level, the alert lifecycle, sales drop and concentration (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from shared.errors import InvalidTransition
+from shared.vocabulary import ALERT_LEVELS, AlertLevel
+
+OPERATORS = ("gt", "gte", "lt", "lte", "eq")
+
+# Signal types and what their value means.
+SIGNAL_TYPES: dict[str, str] = {
+    "financial_deterioration": "severity 1–5, entered or imported",
+    "industry_policy": "impact 1–5 of an industry policy change",
+    "complaint_escalation": "escalation level of a complaint",
+    "sales_drop": "drop of monthly revenue versus the previous month, in %",
+    "revenue_concentration": "the account's share of our revenue over the last 12 months, in %",
+    "contract_expiry": "days until a contract expires",
+    "receivables_overdue": "days past due of an open invoice (recorded as it enters each aging bucket)",
+    "credit_utilisation": "exposure ÷ credit limit in force, in %",
+}
+
+# Alert lifecycle: raised → acknowledged → mitigating → cleared (a false alarm may be cleared at once).
+ALERT_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "raised": ("acknowledged", "cleared"),
+    "acknowledged": ("mitigating", "cleared"),
+    "mitigating": ("cleared",),
+    "cleared": (),
+}
+OPEN_ALERT_STATUSES: tuple[str, ...] = ("raised", "acknowledged", "mitigating")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``value <operator> threshold`` gives ``level``."""
+
+    operator: str
+    threshold: Decimal
+    level: AlertLevel
+
+    def holds(self, value: Decimal) -> bool:
+        """Whether ``value`` meets the condition."""
+        t = self.threshold
+        return {
+            "gt": value > t,
+            "gte": value >= t,
+            "lt": value < t,
+            "lte": value <= t,
+            "eq": value == t,
+        }[self.operator]
+
+
+def level_rank(level: str) -> int:
+    """green 0 … red 3."""
+    return ALERT_LEVELS.index(level)
+
+
+def evaluate_conditions(conditions: Sequence[Condition], value: Decimal) -> str | None:
+    """The most severe level whose condition holds, or None."""
+    matched: list[str] = [c.level for c in conditions if c.holds(value)]
+    return max(matched, key=level_rank) if matched else None
+
+
+def parse_conditions(raw: Sequence[dict[str, Any]]) -> list[Condition]:
+    """Conditions from their stored/submitted form; ValueError on an unknown operator or level."""
+    conditions = []
+    for item in raw:
+        if item["operator"] not in OPERATORS:
+            raise ValueError(f"unknown operator {item['operator']!r}; allowed: {', '.join(OPERATORS)}")
+        if item["level"] not in ALERT_LEVELS:
+            raise ValueError(f"unknown level {item['level']!r}; allowed: {', '.join(ALERT_LEVELS)}")
+        conditions.append(Condition(item["operator"], Decimal(str(item["threshold"])), item["level"]))
+    return conditions
+
+
+def check_alert_transition(current: str, target: str) -> None:
+    """Raise InvalidTransition (409, with the allowed targets) unless ``current → target`` is allowed."""
+    allowed = ALERT_TRANSITIONS.get(current, ())
+    if target not in allowed:
+        raise InvalidTransition(
+            f"An alert cannot go from {current} to {target}", current=current, allowed=list(allowed)
+        )
+
+
+def current_period(now: datetime) -> str:
+    """The running month, ``YYYY-MM`` (its revenue total is still partial)."""
+    return f"{now.year}-{now.month:02d}"
+
+
+def previous_period(period: str) -> str:
+    """``2026-03`` → ``2026-02`` (``2026-01`` → ``2025-12``)."""
+    year, month = (int(p) for p in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def next_period(period: str) -> str:
+    """``2026-12`` → ``2027-01``."""
+    year, month = (int(p) for p in period.split("-"))
+    return f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+
+
+def trailing_periods(period: str, months: int = 12) -> list[str]:
+    """The ``months`` periods ending with ``period`` (oldest first)."""
+    periods = [period]
+    for _ in range(months - 1):
+        periods.append(previous_period(periods[-1]))
+    return periods[::-1]
+
+
+def sales_drop_pct(previous: Decimal, current: Decimal) -> Decimal | None:
+    """How much revenue fell versus the previous period, in % (None when there is no previous revenue)."""
+    if previous <= 0:
+        return None
+    return ((previous - current) * 100 / previous).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def concentration_pct(account_revenue: Decimal, total_revenue: Decimal) -> Decimal | None:
+    """An account's share of the total, in % (None when the total is not positive)."""
+    if total_revenue <= 0:
+        return None
+    return (account_revenue * 100 / total_revenue).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

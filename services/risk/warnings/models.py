@@ -1,0 +1,125 @@
+"""Early-warning tables: rules, plan templates, industry policies, signals, alerts, action items, revenue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.risk.models import Base, new_id
+from shared.db import Money, UTCDateTime
+
+
+class WarningRule(Base):
+    """An early-warning rule: for a signal type, conditions on the signal value → level."""
+
+    __tablename__ = "warning_rules"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    signal_type: Mapped[str] = mapped_column(String(40), index=True)
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlanTemplate(Base):
+    """The contingency plan for an alert type (signal type): steps with owner and due offset."""
+
+    __tablename__ = "plan_templates"
+
+    signal_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IndustryPolicy(Base):
+    """A policy change entered once for an industry and applied to every account in it."""
+
+    __tablename__ = "industry_policies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    industry: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[int] = mapped_column(Integer)
+    effective_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskSignal(Base):
+    """An observed risk signal of one account; ``source_ref`` makes repeats of one fact idempotent."""
+
+    __tablename__ = "risk_signals"
+    __table_args__ = (UniqueConstraint("account_id", "signal_type", "source_ref"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    signal_type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Money())
+    source: Mapped[str] = mapped_column(String(20))  # manual | policy | event | job
+    source_ref: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """An early-warning alert; at most one open per account and rule (``open_key`` is unique while open)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_account_status", "account_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36))
+    rule_code: Mapped[str] = mapped_column(String(60))
+    signal_type: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    open_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
+    signal_count: Mapped[int] = mapped_column(Integer, default=1)
+    last_signal_id: Mapped[str] = mapped_column(String(36))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_signal_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mitigating_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ActionItem(Base):
+    """One step of a contingency plan instantiated for an alert."""
+
+    __tablename__ = "action_items"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    owner_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    owner_role: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # open | done
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class MonthlyRevenue(Base):
+    """Monthly revenue totals per account (from ``goals.actuals_recorded``)."""
+
+    __tablename__ = "monthly_revenue"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
+    revenue: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

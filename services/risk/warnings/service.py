@@ -1,0 +1,384 @@
+"""Early-warning domain: rules and plan templates, signals → deduplicated alerts, the alert lifecycle and the
+contingency plan's action items."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.risk.models import platform
+from services.risk.paging import paged
+from services.risk.warnings.defaults import DEFAULT_PLANS, DEFAULT_RULES
+from services.risk.warnings.early_warning import (
+    OPEN_ALERT_STATUSES,
+    SIGNAL_TYPES,
+    check_alert_transition,
+    evaluate_conditions,
+    level_rank,
+    parse_conditions,
+)
+from services.risk.warnings.models import ActionItem, Alert, PlanTemplate, RiskSignal, WarningRule
+from services.risk.warnings.schemas import AlertTransition, PlanTemplatePut, RulePut, SignalCreate
+from shared.api import PageParams
+from shared.auth import Principal, visible_accounts_clause
+from shared.bus import Publisher
+from shared.errors import Unprocessable
+from shared.events import AlertCleared, AlertRaised
+from shared.events.catalogue import AlertData
+
+# Plan-step owners that are a queue for a role rather than a person.
+ROLE_OWNERS = ("risk_officer", "supervisor", "account_manager")
+# Action item lifecycle: a plan step is open until done; completing it again changes nothing.
+ACTION_ITEM_TRANSITIONS: dict[str, tuple[str, ...]] = {"open": ("done",), "done": ()}
+
+
+# ---------------------------------------------------------------- configuration
+
+
+async def seed_defaults(session: AsyncSession, *, now: datetime) -> None:
+    """Create the default rules and plan templates that do not exist yet (never overwrites edits)."""
+    have_rules = set((await session.execute(select(WarningRule.code))).scalars())
+    for rule in DEFAULT_RULES:
+        if rule["code"] not in have_rules:
+            session.add(WarningRule(**rule, enabled=True, version=1, updated_at=now))
+    have_plans = set((await session.execute(select(PlanTemplate.signal_type))).scalars())
+    for signal_type, steps in DEFAULT_PLANS.items():
+        if signal_type not in have_plans:
+            session.add(PlanTemplate(signal_type=signal_type, steps=steps, version=1, updated_at=now))
+    await session.flush()
+
+
+async def list_rules(session: AsyncSession) -> list[WarningRule]:
+    """Every early-warning rule."""
+    return list((await session.execute(select(WarningRule).order_by(WarningRule.code))).scalars())
+
+
+async def find_rule(session: AsyncSession, *, code: str) -> WarningRule | None:
+    """The rule with this code, if there is one."""
+    return await session.get(WarningRule, code)
+
+
+def _validate_rule(signal_type: str, conditions: list[dict[str, Any]]) -> None:
+    if signal_type not in SIGNAL_TYPES:
+        raise Unprocessable(
+            f"Unknown signal type {signal_type!r}; known: {', '.join(SIGNAL_TYPES)}", field="signal_type"
+        )
+    if not conditions:
+        raise Unprocessable("A rule needs at least one condition", field="conditions")
+    try:
+        parse_conditions(conditions)
+    except (KeyError, ValueError, ArithmeticError) as exc:
+        raise Unprocessable(f"Invalid condition: {exc}", field="conditions") from exc
+
+
+async def put_rule(session: AsyncSession, *, code: str, body: RulePut, now: datetime) -> WarningRule:
+    """Create or replace a rule (version goes up on every change)."""
+    conditions = [c.model_dump(mode="json") for c in body.conditions]
+    _validate_rule(body.signal_type, conditions)
+    rule = await session.get(WarningRule, code)
+    if rule is None:
+        rule = WarningRule(code=code, version=1)
+        session.add(rule)
+    else:
+        rule.version += 1
+    rule.name, rule.signal_type, rule.conditions, rule.enabled, rule.updated_at = (
+        body.name,
+        body.signal_type,
+        conditions,
+        body.enabled,
+        now,
+    )
+    await session.flush()
+    return rule
+
+
+async def list_plan_templates(session: AsyncSession) -> list[PlanTemplate]:
+    """Every contingency plan template."""
+    return list((await session.execute(select(PlanTemplate).order_by(PlanTemplate.signal_type))).scalars())
+
+
+async def put_plan_template(
+    session: AsyncSession, *, signal_type: str, body: PlanTemplatePut, now: datetime
+) -> PlanTemplate:
+    """Create or replace the plan template of an alert type."""
+    if signal_type not in SIGNAL_TYPES:
+        raise Unprocessable(f"Unknown signal type {signal_type!r}", field="signal_type")
+    template = await session.get(PlanTemplate, signal_type)
+    if template is None:
+        template = PlanTemplate(signal_type=signal_type, version=1)
+        session.add(template)
+    else:
+        template.version += 1
+    template.steps, template.updated_at = [s.model_dump() for s in body.steps], now
+    await session.flush()
+    return template
+
+
+# ---------------------------------------------------------------- signals → alerts
+
+
+async def record_signal(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    signal_type: str,
+    value: Decimal,
+    source: str,
+    source_ref: str,
+    title: str,
+    details: dict[str, Any] | None = None,
+    publisher: Publisher,
+    now: datetime,
+) -> tuple[RiskSignal, list[Alert]]:
+    """Record a signal and run the rules of its type; a repeat of the same fact (same ``source_ref``) is a no-op.
+
+    ``source`` is where the signal came from (the signal's own column: manual, policy, event or job).
+    Returns the signal and the alerts it raised or escalated.
+    """
+    if signal_type not in SIGNAL_TYPES:
+        raise Unprocessable(f"Unknown signal type {signal_type!r}", field="signal_type")
+    existing = await session.scalar(
+        select(RiskSignal).where(
+            RiskSignal.account_id == account_id,
+            RiskSignal.signal_type == signal_type,
+            RiskSignal.source_ref == source_ref,
+        )
+    )
+    if existing is not None:
+        if existing.value == value:
+            return existing, []
+        existing.value, existing.title, existing.observed_at = value, title, now  # a corrected figure
+        signal = existing
+    else:
+        signal = RiskSignal(
+            account_id=account_id,
+            signal_type=signal_type,
+            value=value,
+            source=source,
+            source_ref=source_ref,
+            title=title,
+            details=details or {},
+            observed_at=now,
+        )
+        session.add(signal)
+    await session.flush()
+    alerts: list[Alert] = []
+    rules = (
+        await session.execute(
+            select(WarningRule).where(WarningRule.signal_type == signal_type, WarningRule.enabled.is_(True))
+        )
+    ).scalars()
+    for rule in list(rules):
+        level = evaluate_conditions(parse_conditions(rule.conditions), value)
+        if level is not None:
+            alert = await _raise_alert(session, rule=rule, level=level, signal=signal, publisher=publisher, now=now)
+            if alert is not None:
+                alerts.append(alert)
+    return signal, alerts
+
+
+async def enter_signal(
+    session: AsyncSession, *, account_id: str, body: SignalCreate, publisher: Publisher, now: datetime
+) -> RiskSignal:
+    """A financial signal entered or imported by hand; the same ``reference`` twice is recorded once."""
+    signal, _ = await record_signal(
+        session,
+        account_id=account_id,
+        signal_type=body.signal_type,
+        value=body.value,
+        source="manual",
+        source_ref=f"manual:{body.reference or now.isoformat()}",
+        title=body.title,
+        details=body.details,
+        publisher=publisher,
+        now=now,
+    )
+    return signal
+
+
+def _alert_data(alert: Alert) -> AlertData:
+    return AlertData.model_validate(
+        {
+            "alert_id": alert.id,
+            "rule_code": alert.rule_code,
+            "level": alert.level,
+            "signal_type": alert.signal_type,
+            "title": alert.title,
+        }
+    )
+
+
+async def _raise_alert(
+    session: AsyncSession,
+    *,
+    rule: WarningRule,
+    level: str,
+    signal: RiskSignal,
+    publisher: Publisher,
+    now: datetime,
+) -> Alert | None:
+    """Open an alert for (account, rule), or fold the signal into the open one; None if nothing new to say."""
+    open_key = f"{signal.account_id}:{rule.code}"
+    alert = await session.scalar(select(Alert).where(Alert.open_key == open_key))
+    if alert is not None:
+        alert.signal_count += 1
+        alert.last_signal_id, alert.last_signal_at = signal.id, now
+        if level_rank(level) <= level_rank(alert.level):
+            await session.flush()
+            return None
+        alert.level = level  # escalation is news: announce the higher level
+        alert.title = f"{rule.name}: {signal.title}"
+        alert.version += 1
+        await session.flush()
+    else:
+        alert = Alert(
+            account_id=signal.account_id,
+            rule_code=rule.code,
+            signal_type=rule.signal_type,
+            level=level,
+            status="raised",
+            title=f"{rule.name}: {signal.title}",
+            open_key=open_key,
+            signal_count=1,
+            last_signal_id=signal.id,
+            raised_at=now,
+            last_signal_at=now,
+            version=1,
+        )
+        session.add(alert)
+        await session.flush()
+        await _instantiate_plan(session, alert=alert, now=now)
+    await publisher.publish(session, AlertRaised, _alert_data(alert), account_id=alert.account_id)
+    return alert
+
+
+async def _instantiate_plan(session: AsyncSession, *, alert: Alert, now: datetime) -> None:
+    """Turn the plan template of the alert's type into action items with owners and due dates."""
+    template = await session.get(PlanTemplate, alert.signal_type)
+    if template is None:
+        return
+    accounts = platform.accounts
+    owner = await session.scalar(select(accounts.c.owner_id).where(accounts.c.account_id == alert.account_id))
+    for step in template.steps:
+        who = str(step.get("owner", "account_owner"))
+        owner_id: str | None
+        owner_role: str | None = None
+        if who == "account_owner":
+            owner_id, owner_role = owner, ("account_manager" if owner is None else None)
+        elif who in ROLE_OWNERS:
+            owner_id, owner_role = None, who
+        else:
+            owner_id = who
+        session.add(
+            ActionItem(
+                alert_id=alert.id,
+                account_id=alert.account_id,
+                title=str(step["title"]),
+                owner_id=owner_id,
+                owner_role=owner_role,
+                due_at=now + timedelta(days=int(step.get("due_in_days", 7))),
+                status="open",
+            )
+        )
+    await session.flush()
+
+
+async def list_signals(
+    session: AsyncSession, *, account_id: str, signal_type: str | None, page: PageParams
+) -> tuple[list[RiskSignal], int]:
+    """An account's signals, newest first."""
+    stmt = select(RiskSignal).where(RiskSignal.account_id == account_id)
+    if signal_type:
+        stmt = stmt.where(RiskSignal.signal_type == signal_type)
+    return await paged(session, stmt, page, RiskSignal.observed_at.desc())
+
+
+# ---------------------------------------------------------------- alerts and their action items
+
+
+async def transition_alert(
+    session: AsyncSession,
+    *,
+    alert: Alert,
+    body: AlertTransition,
+    actor: Principal,
+    publisher: Publisher,
+    now: datetime,
+) -> Alert:
+    """Move an alert along raised → acknowledged → mitigating → cleared (409 otherwise); clearing publishes."""
+    target = body.status
+    check_alert_transition(alert.status, target)
+    alert.status = target
+    alert.updated_by = actor.user_id
+    alert.version += 1
+    if body.note:
+        alert.note = body.note
+    if target == "acknowledged":
+        alert.acknowledged_at = now
+    elif target == "mitigating":
+        alert.mitigating_at = now
+    elif target == "cleared":
+        alert.cleared_at = now
+        alert.open_key = None  # a later signal may raise a fresh alert
+        await publisher.publish(session, AlertCleared, _alert_data(alert), account_id=alert.account_id)
+    await session.flush()
+    return alert
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    account_id: str | None,
+    level: str | None,
+    status: str | None,
+    rule_code: str | None,
+    page: PageParams,
+) -> tuple[list[Alert], int]:
+    """Alerts the actor may see, newest first; ``status="open"`` means not cleared."""
+    stmt = select(Alert).where(visible_accounts_clause(platform, actor, Alert.account_id))
+    if account_id:
+        stmt = stmt.where(Alert.account_id == account_id)
+    if level:
+        stmt = stmt.where(Alert.level == level)
+    if status == "open":
+        stmt = stmt.where(Alert.status.in_(OPEN_ALERT_STATUSES))
+    elif status:
+        stmt = stmt.where(Alert.status == status)
+    if rule_code:
+        stmt = stmt.where(Alert.rule_code == rule_code)
+    return await paged(session, stmt, page, Alert.raised_at.desc(), Alert.id)
+
+
+async def action_items_of(session: AsyncSession, *, alert_id: str) -> list[ActionItem]:
+    """The contingency plan of an alert, by due date."""
+    rows = await session.execute(
+        select(ActionItem).where(ActionItem.alert_id == alert_id).order_by(ActionItem.due_at, ActionItem.title)
+    )
+    return list(rows.scalars())
+
+
+async def complete_action_item(
+    session: AsyncSession, *, item: ActionItem, actor: Principal, now: datetime
+) -> ActionItem:
+    """Mark a plan step done (repeating it is harmless)."""
+    if "done" in ACTION_ITEM_TRANSITIONS[item.status]:
+        item.status, item.done_at, item.done_by = "done", now, actor.user_id
+        await session.flush()
+    return item
+
+
+async def list_action_items(
+    session: AsyncSession, *, actor: Principal, owner_id: str | None, status: str | None, page: PageParams
+) -> tuple[list[ActionItem], int]:
+    """Action items the actor may see, by due date."""
+    stmt = select(ActionItem).where(visible_accounts_clause(platform, actor, ActionItem.account_id))
+    if owner_id:
+        stmt = stmt.where(ActionItem.owner_id == owner_id)
+    if status:
+        stmt = stmt.where(ActionItem.status == status)
+    return await paged(session, stmt, page, ActionItem.due_at, ActionItem.id)
