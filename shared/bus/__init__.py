@@ -2,7 +2,7 @@
 
 from shared.bus.consumer import EventConsumer, Handler, HandlerContext, Handlers, merge_handlers
 from shared.bus.nats import NatsBus, stream_config
-from shared.bus.outbox import OutboxRelay, add_event
+from shared.bus.outbox import OutboxRelay
 from shared.bus.publish import Publisher
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "NatsBus",
     "OutboxRelay",
     "Publisher",
-    "add_event",
     "merge_handlers",
     "stream_config",
 ]

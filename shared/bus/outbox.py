@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, func, insert, select, update
@@ -20,22 +20,27 @@ log = logging.getLogger("kam.outbox")
 OUTBOX_FLAG = "kam_outbox_written"
 
 
-async def add_event(
-    session: AsyncSession, outbox: Table, event: EventBase, *, written_at: datetime | None = None
+async def add_events(
+    session: AsyncSession, outbox: Table, events: Sequence[EventBase], *, written_at: datetime
 ) -> None:
-    """Write an event into the outbox inside the caller's transaction (published only if it commits).
+    """Write events into the outbox inside the caller's transaction (published only if it commits).
 
     Services call it through their ``Publisher`` (``shared.bus.publish``), which fills in source and time.
+    Many events are written with one statement (executemany).
     """
-    await session.execute(
-        insert(outbox).values(
-            event_id=event.id,
-            subject=event.subject,
-            payload=event.model_dump_json(),
-            created_at=written_at or datetime.now(UTC),
-            attempts=0,
-        )
-    )
+    if not events:
+        return
+    rows = [
+        {
+            "event_id": e.id,
+            "subject": e.subject,
+            "payload": e.model_dump_json(),
+            "created_at": written_at,
+            "attempts": 0,
+        }
+        for e in events
+    ]
+    await session.execute(insert(outbox), rows)
     session.sync_session.info[OUTBOX_FLAG] = True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.outbox import add_event
+from shared.bus.outbox import add_events
 from shared.clock import Clock
 from shared.events.catalogue import EventBase
 
@@ -39,8 +40,23 @@ class Publisher:
         time: datetime | None = None,
     ) -> E:
         """Build ``event_type`` around its typed ``data`` and write it to the outbox; returns the event."""
-        event = event_type.model_validate(
+        event = self.envelope(event_type, data, account_id=account_id, time=time)
+        await add_events(session, self.outbox, [event], written_at=self.clock.now())
+        return event
+
+    async def publish_many(
+        self, session: AsyncSession, event_type: type[E], items: Sequence[tuple[str | None, BaseModel]]
+    ) -> list[E]:
+        """Publish one ``event_type`` per ``(account_id, data)`` with a single outbox statement (bulk paths)."""
+        now = self.clock.now()
+        events = [self.envelope(event_type, data, account_id=account_id, time=now) for account_id, data in items]
+        await add_events(session, self.outbox, events, written_at=now)
+        return events
+
+    def envelope(
+        self, event_type: type[E], data: BaseModel, *, account_id: str | None, time: datetime | None = None
+    ) -> E:
+        """The event as it will be published (source and time filled in), without writing it."""
+        return event_type.model_validate(
             {"source": self.service, "account_id": account_id, "time": time or self.clock.now(), "data": data}
         )
-        await add_event(session, self.outbox, event, written_at=self.clock.now())
-        return event

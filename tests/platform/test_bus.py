@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import nats
 import pytest
@@ -16,8 +17,9 @@ from services.complaints.models import platform as complaints_tables
 from services.scoring.app import create_app as create_scoring
 from services.scoring.config import ScoringSettings
 from services.scoring.models import platform as scoring_tables
-from shared.bus import OutboxRelay, add_event
+from shared.bus import OutboxRelay
 from shared.bus.nats import NatsBus
+from shared.bus.outbox import add_events
 from shared.db import Database, add_platform_tables, make_metadata
 from shared.events import AccountRegistered
 from shared.nats_server import NatsServer
@@ -36,7 +38,7 @@ def registered(name: str, account_id: str | None = None) -> AccountRegistered:
 async def publish_through_outbox(app, *events: AccountRegistered) -> None:
     async with app.state.db.transaction() as session:
         for event in events:
-            await add_event(session, scoring_tables.outbox, event)
+            await add_events(session, scoring_tables.outbox, [event], written_at=datetime.now(UTC))
 
 
 async def test_outbox_event_is_handled_once_by_another_service_and_rollback_publishes_nothing(make_database, nats_url):
@@ -51,7 +53,7 @@ async def test_outbox_event_is_handled_once_by_another_service_and_rollback_publ
         ghost = registered("回滚的客户")
         with pytest.raises(RuntimeError):
             async with scoring.state.db.transaction() as session:
-                await add_event(session, scoring_tables.outbox, ghost)
+                await add_events(session, scoring_tables.outbox, [ghost], written_at=datetime.now(UTC))
                 raise RuntimeError("business rule failed")
         event = registered("华为技术有限公司")
         await publish_through_outbox(scoring, event)
@@ -238,7 +240,7 @@ async def test_two_relays_on_one_postgres_outbox_publish_each_row_once(nats_url)
         events = [registered(f"客户{i}") for i in range(600)]
         async with db_a.transaction() as session:
             for event in events:
-                await add_event(session, tables.outbox, event)
+                await add_events(session, tables.outbox, [event], written_at=datetime.now(UTC))
         for bus in (bus_a, bus_b):
             await bus.start()
             assert await bus.wait_connected(10)
