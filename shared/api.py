@@ -116,10 +116,13 @@ def _hash_request(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def idempotent_replay(
+async def replay_response(
     session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any
-) -> tuple[int, Any] | None:
-    """If this ``Idempotency-Key`` was used, the stored (status, body); a different payload is a 422."""
+) -> JSONResponse | None:
+    """The stored response when this ``Idempotency-Key`` was used before with the same payload, else None.
+
+    The same key with a different payload is a 422 naming ``Idempotency-Key``.
+    """
     key = request.headers.get("idempotency-key")
     if not key:
         return None
@@ -132,34 +135,7 @@ async def idempotent_replay(
         return None
     if row["request_hash"] != _hash_request(request.method, request.url.path, payload):
         raise Unprocessable("Idempotency-Key was already used with a different request", field="Idempotency-Key")
-    return int(row["status"]), json.loads(row["body"])
-
-
-async def remember_idempotent(
-    session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any, status: int, body: Any
-) -> None:
-    """Store the response of a create made with an ``Idempotency-Key`` (same transaction)."""
-    key = request.headers.get("idempotency-key")
-    if not key:
-        return
-    await session.execute(
-        insert(table).values(
-            key=key,
-            principal=principal_id,
-            request_hash=_hash_request(request.method, request.url.path, payload),
-            status=status,
-            body=json.dumps(body, default=str, ensure_ascii=False),
-            created_at=datetime.now(UTC),
-        )
-    )
-
-
-async def replay_response(
-    session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any
-) -> JSONResponse | None:
-    """The stored response when this ``Idempotency-Key`` was used before with the same payload, else None."""
-    stored = await idempotent_replay(session, table, request=request, principal_id=principal_id, payload=payload)
-    return JSONResponse(stored[1], status_code=stored[0]) if stored else None
+    return JSONResponse(json.loads(row["body"]), status_code=int(row["status"]))
 
 
 async def remember_response(
@@ -173,12 +149,16 @@ async def remember_response(
     status: int = 201,
 ) -> None:
     """Keep a create's response for its ``Idempotency-Key`` (same transaction as the create)."""
-    await remember_idempotent(
-        session,
-        table,
-        request=request,
-        principal_id=principal_id,
-        payload=payload,
-        status=status,
-        body=jsonable_encoder(body),
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return
+    await session.execute(
+        insert(table).values(
+            key=key,
+            principal=principal_id,
+            request_hash=_hash_request(request.method, request.url.path, payload),
+            status=status,
+            body=json.dumps(jsonable_encoder(body), default=str, ensure_ascii=False),
+            created_at=datetime.now(UTC),
+        )
     )
