@@ -1,7 +1,8 @@
-"""The composed-view cache: sections per account (and portfolio sections per caller scope).
+"""The composed-view cache: sections per account (and portfolio sections per caller scope), invalidated by version.
 
-Every entry carries the stamp (epoch, version) read *before* its fetch started; an invalidation bumps the
-version, so a fetch that raced with a change is never stored. Concurrent misses share one fetch.
+An entry keeps the version of its scope read *before* its fetch started and is served only while that version is
+unchanged and the fetch started less than ``ttl_seconds`` ago; ``invalidate`` bumps a version, so a fetch that
+raced with a change is never stored. Concurrent misses share one fetch.
 """
 
 from __future__ import annotations
@@ -10,21 +11,24 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 PORTFOLIO = "__portfolio__"
 Stamp = tuple[int, int]
+V = TypeVar("V")
+# A fetch returns the value and whether it may be stored (only complete answers are).
+Fetch = Callable[[], Awaitable[tuple[V, bool]]]
 
 
 @dataclass(frozen=True)
-class _Entry:
+class _Entry(Generic[V]):
     stamp: Stamp
     fetched_at: float  # when the fetch started: the data is at most this old
-    value: Any
+    value: V
 
 
-class SectionCache:
-    """Versioned entries; ``invalidate(account)`` and ``invalidate_all()`` make older entries unreachable.
+class SectionCache(Generic[V]):
+    """Versioned entries per scope (an account id, or ``PORTFOLIO`` for what depends on every account).
 
     An entry is never served once its fetch started more than ``ttl_seconds`` ago (the hard bound on staleness,
     also for changes a service makes without an event); a hit older than ``refresh_after_seconds`` starts a
@@ -41,79 +45,58 @@ class SectionCache:
         self.ttl = ttl_seconds
         self.refresh_after = ttl_seconds / 2 if refresh_after_seconds is None else refresh_after_seconds
         self.now = now
-        self.epoch = 0
+        self.epoch = 0  # bumped by invalidate(None): every version at once
         self.changes = 0  # any change anywhere: the portfolio's version
         self.versions: dict[str, int] = {}
-        self.entries: dict[Hashable, _Entry] = {}
-        self.inflight: dict[tuple[Hashable, Stamp], asyncio.Future[Any]] = {}
-        self.background: set[asyncio.Task[Any]] = set()
-        self.hits = 0
-        self.misses = 0
+        self.entries: dict[Hashable, _Entry[V]] = {}
+        self.inflight: dict[tuple[Hashable, Stamp], asyncio.Future[V]] = {}
+        self.background: set[asyncio.Task[V]] = set()
 
-    def stamp(self, scope: str) -> Stamp:
-        """The current stamp of an account (or of the portfolio)."""
+    def _stamp(self, scope: str) -> Stamp:
         if scope == PORTFOLIO:
             return (self.epoch, self.changes)
         return (self.epoch, self.versions.get(scope, 0))
 
     def invalidate(self, account_id: str | None) -> None:
-        """An account changed (None: something changed, account unknown → everything)."""
-        if account_id is None:
-            self.invalidate_all()
+        """An account changed: bump its version and the portfolio's (None: unknown or everything → every version)."""
+        self.changes += 1
+        if account_id is not None:
+            self.versions[account_id] = self.versions.get(account_id, 0) + 1
             return
-        self.versions[account_id] = self.versions.get(account_id, 0) + 1
-        self.changes += 1
-
-    def invalidate_all(self) -> None:
-        """Forget everything (e.g. after a NATS reconnect, when events may have been missed)."""
         self.epoch += 1
-        self.changes += 1
-        self.entries.clear()
+        self.entries.clear()  # unreachable now; free them
         self.versions.clear()
 
-    def _fresh(self, key: Hashable, scope: str) -> _Entry | None:
+    def _fresh(self, key: Hashable, scope: str) -> _Entry[V] | None:
         entry = self.entries.get(key)
-        if entry is None or entry.stamp != self.stamp(scope) or self.now() - entry.fetched_at > self.ttl:
+        if entry is None or entry.stamp != self._stamp(scope) or self.now() - entry.fetched_at > self.ttl:
             return None
         return entry
 
-    def get(self, key: Hashable, scope: str) -> Any | None:
-        """A fresh entry's value, or None."""
+    def get(self, key: Hashable, scope: str) -> V | None:
+        """A fresh entry's value, or None (without refreshing it)."""
         entry = self._fresh(key, scope)
         return None if entry is None else entry.value
 
-    def hit(self, key: Hashable, scope: str, fetch: Callable[[], Awaitable[tuple[Any, bool]]]) -> Any | None:
-        """A fresh value without awaiting (starting a background refresh when it is getting old), or None."""
+    def hit(self, key: Hashable, scope: str, refresh: Fetch[V]) -> V | None:
+        """A fresh value without awaiting (starting a background ``refresh`` when it is getting old), or None."""
         entry = self._fresh(key, scope)
         if entry is None:
             return None
-        self.hits += 1
         if self.now() - entry.fetched_at > self.refresh_after and (key, entry.stamp) not in self.inflight:
-            task = asyncio.create_task(self._fetch(key, scope, fetch))
+            task = asyncio.create_task(self.fetch(key, scope, refresh))
             self.background.add(task)
             task.add_done_callback(self._background_done)
         return entry.value
 
-    async def get_or_fetch(self, key: Hashable, scope: str, fetch: Callable[[], Awaitable[tuple[Any, bool]]]) -> Any:
-        """The cached value, or the result of ``fetch`` (shared by concurrent callers); ``fetch`` says if cacheable."""
-        value = self.hit(key, scope, fetch)
-        if value is not None:
-            return value
-        self.misses += 1
-        return await self._fetch(key, scope, fetch)
-
-    def _background_done(self, task: asyncio.Task[Any]) -> None:
-        self.background.discard(task)
-        if not task.cancelled():
-            task.exception()  # a failed refresh only means the next reader fetches
-
-    async def _fetch(self, key: Hashable, scope: str, fetch: Callable[[], Awaitable[tuple[Any, bool]]]) -> Any:
-        stamp = self.stamp(scope)
+    async def fetch(self, key: Hashable, scope: str, fetch: Fetch[V]) -> V:
+        """Run ``fetch`` (or join the same fetch already in flight) and store its value if it may be stored."""
+        stamp = self._stamp(scope)
         flight_key = (key, stamp)
         pending = self.inflight.get(flight_key)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self.inflight[flight_key] = future
         started = self.now()
         try:
@@ -125,6 +108,11 @@ class SectionCache:
         finally:
             self.inflight.pop(flight_key, None)
         future.set_result(value)
-        if cacheable and self.stamp(scope) == stamp:
+        if cacheable and self._stamp(scope) == stamp:
             self.entries[key] = _Entry(stamp, started, value)
         return value
+
+    def _background_done(self, task: asyncio.Task[V]) -> None:
+        self.background.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed refresh only means the next reader fetches

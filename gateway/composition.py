@@ -1,144 +1,189 @@
-"""The composed views: each service's section fetched concurrently, cached, and marked when unavailable."""
+"""The composed views: each service's typed section, cached, the misses fetched concurrently, failures marked.
+
+For each section: one breaker check (open → ``unavailable``, "circuit open"), one cache lookup, and the misses are
+fetched from their services concurrently; a section that does not parse as its service's view model is
+``unavailable`` ("invalid section"), never passed through. A section is validated and serialised once, when it is
+fetched; a cache hit reuses both, so the documents (``AccountOverview``, ``PortfolioBoard``) are assembled from
+JSON already made.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from pydantic import ValidationError
 
 from gateway.access import HIDDEN, UNKNOWN
-from gateway.cache import PORTFOLIO
-from gateway.config import SERVICE_NAMES
+from gateway.cache import PORTFOLIO, Fetch
 from gateway.runtime import GatewayRuntime
 from gateway.security import Caller
 from gateway.upstream import UpstreamUnavailable
 from shared.errors import NotFound
+from shared.views import ACCOUNT_VIEWS, PORTFOLIO_VIEWS, AccountSummary, Section, ViewModel, section_model
+from shared.views.section import ViewT
+from shared.vocabulary import SERVICE_NAMES, ServiceName
 
-Section = dict[str, Any]
+log = logging.getLogger("kam.gateway.composition")
+INVALID_SECTION = "invalid section"
 
 
-def _headers(caller: Caller, request_id: str | None) -> dict[str, str]:
-    headers = {"authorization": f"Bearer {caller.forward_token}", "accept": "application/json"}
-    if request_id:
-        headers["x-request-id"] = request_id
-    return headers
+@dataclass(frozen=True)
+class Wanted:
+    """One section of a composed view: which service, read as which model, from where, cached under which key."""
+
+    service: ServiceName
+    view: type[ViewModel]
+    path: str
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FetchedSection:
+    """A section as the gateway read it: the typed model and its JSON, made once (cache hits reuse both)."""
+
+    section: Section[Any]
+    json: orjson.Fragment
+
+    @classmethod
+    def of(cls, section: Section[Any]) -> FetchedSection:
+        """The section with its JSON, serialised as the response model would (by alias)."""
+        return cls(section, orjson.Fragment(section.model_dump_json(by_alias=True)))
+
+
+Sections = dict[ServiceName, FetchedSection]
+
+
+def read_section(view: type[ViewT], status_code: int, body: bytes) -> Section[ViewT]:
+    """A service's answer as its typed section: ``ok`` only for a 200 whose body parses as ``view``."""
+    model = section_model(view)
+    if status_code == 404:
+        return model(status="not_found", reason="not known to this service")
+    if status_code != 200:
+        return model(status="unavailable", reason=f"status {status_code}")
+    try:
+        data = view.model_validate_json(body)
+    except ValidationError as exc:
+        not_json = any(error["type"] == "json_invalid" for error in exc.errors())
+        return model(status="unavailable", reason="invalid JSON" if not_json else INVALID_SECTION)
+    return model(status="ok", data=data)
+
+
+def _unavailable_section(wanted: Wanted, reason: str) -> FetchedSection:
+    return FetchedSection.of(section_model(wanted.view)(status="unavailable", reason=reason))
 
 
 async def fetch_section(
-    runtime: GatewayRuntime, service: str, path: str, caller: Caller, request_id: str | None
-) -> tuple[Section, bool]:
-    """One service's view as a section, and whether it may be cached (only complete answers are)."""
-    upstream = runtime.upstreams[service]
+    runtime: GatewayRuntime, wanted: Wanted, actor: Caller, request_id: str | None
+) -> tuple[FetchedSection, bool]:
+    """One service's section, and whether it may be cached (only complete answers are)."""
+    upstream = runtime.upstreams[wanted.service]
+    timeout = runtime.settings.view_timeout_seconds
+    headers = {**actor.forward_headers(request_id), "accept": "application/json"}
     try:
         response = await asyncio.wait_for(
-            upstream.request(
-                "GET", path, headers=_headers(caller, request_id), timeout=runtime.settings.view_timeout_seconds
-            ),
-            timeout=runtime.settings.view_timeout_seconds + 0.05,
+            upstream.request("GET", wanted.path, headers=headers, timeout=timeout), timeout=timeout + 0.05
         )
     except UpstreamUnavailable as exc:
-        return {"status": "unavailable", "data": None, "reason": exc.reason}, False
+        return _unavailable_section(wanted, exc.reason), False
     except TimeoutError:
         upstream.breaker.record_failure()
-        return {"status": "unavailable", "data": None, "reason": "timed out"}, False
-    if response.status_code == 404:
-        return {"status": "not_found", "data": None, "reason": "not known to this service"}, False
-    if response.status_code != 200:
-        return {"status": "unavailable", "data": None, "reason": f"status {response.status_code}"}, False
-    try:
-        data = response.json()
-    except ValueError:
-        return {"status": "unavailable", "data": None, "reason": "invalid JSON"}, False
-    return {"status": "ok", "data": data, "reason": None}, True
+        return _unavailable_section(wanted, "timed out"), False
+    section = read_section(wanted.view, response.status_code, response.content)
+    if section.reason == INVALID_SECTION:  # the service broke its contract: say so, not only in the view
+        log.warning("invalid view section", extra={"upstream": wanted.service, "path": wanted.path})
+    return FetchedSection.of(section), section.status == "ok"
 
 
-async def _section(
+async def _fetch_miss(
+    runtime: GatewayRuntime, wanted: Wanted, scope: str, fetch: Fetch[FetchedSection], use_cache: bool
+) -> FetchedSection:
+    if use_cache:
+        return await runtime.cache.fetch(wanted.key, scope, fetch)
+    fetched, _ = await fetch()
+    return fetched
+
+
+async def compose(
     runtime: GatewayRuntime,
-    service: str,
-    path: str,
-    key: tuple[str, ...],
+    wanted: list[Wanted],
     scope: str,
-    caller: Caller,
+    actor: Caller,
     request_id: str | None,
     use_cache: bool,
-) -> Section:
-    if runtime.upstreams[service].breaker.state == "open":
-        return {"status": "unavailable", "data": None, "reason": "circuit open"}
-    if not use_cache:
-        section, _ = await fetch_section(runtime, service, path, caller, request_id)
-        return section
-    return await runtime.cache.get_or_fetch(  # type: ignore[no-any-return]
-        key, scope, lambda: fetch_section(runtime, service, path, caller, request_id)
+) -> Sections:
+    """Every wanted section: per section one breaker check and one cache lookup, then the misses concurrently."""
+    found: Sections = {}
+    misses: list[tuple[Wanted, Fetch[FetchedSection]]] = []
+    for want in wanted:
+        if runtime.upstreams[want.service].breaker.state == "open":
+            found[want.service] = _unavailable_section(want, "circuit open")
+            continue
+        fetch = functools.partial(fetch_section, runtime, want, actor, request_id)
+        cached = runtime.cache.hit(want.key, scope, fetch) if use_cache else None
+        if cached is not None:
+            found[want.service] = cached
+        else:
+            misses.append((want, fetch))
+    if misses:
+        fetched = await asyncio.gather(*(_fetch_miss(runtime, w, scope, f, use_cache) for w, f in misses))
+        found.update((want.service, section) for (want, _), section in zip(misses, fetched, strict=True))
+    return {want.service: found[want.service] for want in wanted}
+
+
+def _unavailable(sections: Sections) -> list[ServiceName]:
+    return [service for service, fetched in sections.items() if fetched.section.status == "unavailable"]
+
+
+def overview_json(account_id: str, account: AccountSummary | None, sections: Sections) -> bytes:
+    """The JSON of an ``AccountOverview`` (field for field, in its order) from sections already serialised."""
+    return orjson.dumps(
+        {
+            "account_id": account_id,
+            "account": None if account is None else account.model_dump(mode="json"),
+            "sections": {service: fetched.json for service, fetched in sections.items()},
+            "unavailable": _unavailable(sections),
+        }
     )
 
 
-async def _sections(
-    runtime: GatewayRuntime,
-    wanted: dict[str, tuple[str, tuple[str, ...]]],
-    scope: str,
-    caller: Caller,
-    request_id: str | None,
-    use_cache: bool,
-) -> dict[str, Section]:
-    """Every service's section: cache hits at once, the rest fetched concurrently."""
-    found: dict[str, Section] = {}
-    missing = []
-    for service, (path, key) in wanted.items():
-        if use_cache and runtime.upstreams[service].breaker.state != "open":
-            refresh = functools.partial(fetch_section, runtime, service, path, caller, request_id)
-            cached = runtime.cache.hit(key, scope, refresh)
-            if cached is not None:
-                found[service] = cached
-                continue
-        missing.append(service)
-    if missing:
-        results = await asyncio.gather(
-            *(_section(runtime, s, wanted[s][0], wanted[s][1], scope, caller, request_id, use_cache) for s in missing)
-        )
-        found.update(zip(missing, results, strict=True))
-    return {s: found[s] for s in wanted}
+def board_json(scope: Literal["portfolio", "own"], sections: Sections) -> bytes:
+    """The JSON of a ``PortfolioBoard`` (field for field, in its order) from sections already serialised."""
+    return orjson.dumps(
+        {
+            "scope": scope,
+            "sections": {service: fetched.json for service, fetched in sections.items()},
+            "unavailable": _unavailable(sections),
+        }
+    )
 
 
-async def account_overview(
-    runtime: GatewayRuntime, caller: Caller, account_id: str, request_id: str | None
-) -> dict[str, Any]:
-    """The account 360, or 404 for accounts the caller may not see."""
-    visibility, row = await runtime.access.check(caller.principal, account_id)
+async def account_overview(runtime: GatewayRuntime, actor: Caller, account_id: str, request_id: str | None) -> bytes:
+    """The account 360 (an ``AccountOverview`` as JSON), or 404 for accounts the caller may not see."""
+    visibility, row = await runtime.access.check(actor.principal, account_id)
     if visibility == HIDDEN:
         raise NotFound(f"Account {account_id} not found")
+    wanted = [
+        Wanted(s, ACCOUNT_VIEWS[s], f"/{s}/views/accounts/{account_id}", ("account", s, account_id))
+        for s in SERVICE_NAMES
+    ]
     use_cache = visibility != UNKNOWN and runtime.cache_active
-    sections = await _sections(
-        runtime,
-        {s: (f"/{s}/views/accounts/{account_id}", ("account", s, account_id)) for s in SERVICE_NAMES},
-        account_id,
-        caller,
-        request_id,
-        use_cache,
-    )
-    if visibility == UNKNOWN and all(s["status"] == "not_found" for s in sections.values()):
+    sections = await compose(runtime, wanted, account_id, actor, request_id, use_cache)
+    if visibility == UNKNOWN and all(fetched.section.status == "not_found" for fetched in sections.values()):
         raise NotFound(f"Account {account_id} not found")
-    return {
-        "account_id": account_id,
-        "account": row,
-        "sections": sections,
-        "unavailable": [s for s, v in sections.items() if v["status"] == "unavailable"],
-    }
+    return overview_json(account_id, row, sections)
 
 
-async def portfolio(runtime: GatewayRuntime, caller: Caller, request_id: str | None) -> dict[str, Any]:
-    """The supervisor's board (for account managers: their own book, as the services filter it)."""
-    whole = caller.principal.sees_whole_portfolio
-    scope_key = "portfolio" if whole else f"own:{caller.principal.user_id}"
-    sections = await _sections(
-        runtime,
-        {s: (f"/{s}/views/portfolio", ("portfolio", s, scope_key)) for s in SERVICE_NAMES},
-        PORTFOLIO,
-        caller,
-        request_id,
-        runtime.cache_active,
-    )
-    return {
-        "scope": "portfolio" if whole else "own",
-        "sections": sections,
-        "unavailable": [s for s, v in sections.items() if v["status"] == "unavailable"],
-    }
+async def portfolio(runtime: GatewayRuntime, actor: Caller, request_id: str | None) -> bytes:
+    """The supervisor's board (a ``PortfolioBoard`` as JSON; for account managers: their own book)."""
+    whole = actor.principal.sees_whole_portfolio
+    scope_key = "portfolio" if whole else f"own:{actor.principal.user_id}"
+    wanted = [
+        Wanted(s, PORTFOLIO_VIEWS[s], f"/{s}/views/portfolio", ("portfolio", s, scope_key)) for s in SERVICE_NAMES
+    ]
+    sections = await compose(runtime, wanted, PORTFOLIO, actor, request_id, runtime.cache_active)
+    return board_json("portfolio" if whole else "own", sections)

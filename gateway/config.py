@@ -5,8 +5,6 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
-SERVICE_NAMES: tuple[str, ...] = ("scoring", "complaints", "risk", "goals")
-
 
 class GatewaySettings(ServiceSettings):
     """Settings read from ``KAM_GATEWAY_*`` (platform-wide ones also from ``KAM_*``)."""

@@ -7,17 +7,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import DomainError
+from shared.errors import ContentTooLarge, DomainError, problem
 
 
 class TooManyRequests(DomainError):
+    """A caller over its rate limit (carries Retry-After)."""
+
     status, code = 429, "too-many-requests"
-
-
-class ContentTooLarge(DomainError):
-    status, code = 413, "content-too-large"
 
 
 @dataclass
@@ -79,7 +78,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > max_bytes:
-                    await self._reject(scope, send, max_bytes)
+                    await self._reject(scope, receive, send, max_bytes)
                     return
         received = 0
         started = False
@@ -103,30 +102,9 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except ContentTooLarge:
             if not started:
-                await self._reject(scope, send, max_bytes)
+                await self._reject(scope, receive, send, max_bytes)
 
-    async def _reject(self, scope: Scope, send: Send, max_bytes: int) -> None:
-        import orjson
-
-        request_id = scope.get("state", {}).get("request_id")
-        body = {
-            "type": "https://kam.example/problems/content-too-large",
-            "title": "Content Too Large",
-            "status": 413,
-            "detail": f"Request body is larger than {max_bytes} bytes",
-            "instance": scope.get("path", ""),
-        }
-        if request_id:
-            body["request_id"] = request_id
-        payload = orjson.dumps(body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        refusal = ContentTooLarge(f"Request body is larger than {max_bytes} bytes")
+        response = problem(refusal.status, refusal.detail, code=refusal.code, request=Request(scope))
+        await response(scope, receive, send)

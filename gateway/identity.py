@@ -7,15 +7,16 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.config import GatewaySettings
 from gateway.models import ApiKey, RefreshToken, User
+from gateway.schemas import TokenResponse
 from shared.auth import ROLES, mint_token
 from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from shared.settings import ServiceSettings
@@ -105,8 +106,6 @@ async def get_user(*, session: AsyncSession, user_id: str) -> User:
 
 async def list_users(*, session: AsyncSession, limit: int, offset: int) -> tuple[list[User], int]:
     """Users ordered by id."""
-    from sqlalchemy import func
-
     total = int(await session.scalar(select(func.count()).select_from(User)) or 0)
     rows = await session.scalars(select(User).order_by(User.user_id).limit(limit).offset(offset))
     return list(rows), total
@@ -159,16 +158,6 @@ class RefreshTokenReused(Unauthorized):
         self.user_id = user_id
 
 
-@dataclass(frozen=True)
-class TokenPair:
-    """What a login or refresh returns."""
-
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    roles: list[str]
-
-
 def mint_access_token(
     settings: ServiceSettings,
     *,
@@ -194,10 +183,9 @@ def mint_access_token(
     )
 
 
-async def issue_tokens(
-    *, session: AsyncSession, user: User, settings: ServiceSettings, access_ttl: int, refresh_ttl: int, now: datetime
-) -> TokenPair:
-    """A fresh access token and a new refresh token (stored hashed)."""
+async def issue_tokens(*, session: AsyncSession, user: User, settings: GatewaySettings, now: datetime) -> TokenResponse:
+    """A fresh access token and a new refresh token (stored hashed), with the TTLs of the settings."""
+    access_ttl, refresh_ttl = settings.access_token_ttl_seconds, settings.refresh_token_ttl_seconds
     refresh = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
@@ -211,7 +199,7 @@ async def issue_tokens(
     access = mint_access_token(
         settings, user_id=user.user_id, roles=user.roles, name=user.name, kind="user", ttl_seconds=access_ttl, now=now
     )
-    return TokenPair(access_token=access, refresh_token=refresh, expires_in=access_ttl, roles=list(user.roles))
+    return TokenResponse(access_token=access, refresh_token=refresh, expires_in=access_ttl, roles=list(user.roles))
 
 
 async def rotate_refresh_token(*, session: AsyncSession, refresh_token: str, now: datetime) -> User:

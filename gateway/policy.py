@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, ROLES, SERVICE, SUPERVISOR, WRITER_ROLES
+from shared.vocabulary import SERVICE_NAMES
 
 PUBLIC: frozenset[str] = frozenset({"*public*"})
 EVERYONE: frozenset[str] = frozenset(ROLES)
@@ -42,8 +43,6 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", escaped) + "$")
 
 
-SERVICE_PREFIXES = ("scoring", "complaints", "risk", "goals")
-
 MATRIX: tuple[Rule, ...] = (
     # Gateway: authentication (public) and identity administration (admin)
     Rule(frozenset({"POST"}), "/api/v1/auth/token", PUBLIC, "/api/v1/auth/token"),
@@ -58,13 +57,13 @@ MATRIX: tuple[Rule, ...] = (
     Rule(frozenset({"GET"}), "/api/v1/portfolio", EVERYONE, "/api/v1/portfolio"),
     # Operations of every service (health, metrics, dead letters, outbox)
     Rule(ANY, "/api/v1/ops/**", ADMINS, "/api/v1/ops/scoring/healthz"),
-    *(Rule(ANY, f"/api/v1/{s}/admin/**", ADMINS, f"/api/v1/{s}/admin/outbox") for s in SERVICE_PREFIXES),
+    *(Rule(ANY, f"/api/v1/{s}/admin/**", ADMINS, f"/api/v1/{s}/admin/outbox") for s in SERVICE_NAMES),
     # Risk decisions (credit limits, alerts, plans) belong to risk officers and supervisors
     Rule(WRITE, "/api/v1/risk/**", frozenset({ADMIN, SUPERVISOR, RISK_OFFICER, SERVICE}), "/api/v1/risk/x"),
     # Everything else: every role reads (object-level filtering by the services), writers write
-    *(Rule(READ, f"/api/v1/{s}/**", EVERYONE, f"/api/v1/{s}/views/portfolio") for s in SERVICE_PREFIXES),
+    *(Rule(READ, f"/api/v1/{s}/**", EVERYONE, f"/api/v1/{s}/views/portfolio") for s in SERVICE_NAMES),
     Rule(READ, "/api/v1/accounts/**", EVERYONE, "/api/v1/accounts"),
-    *(Rule(WRITE, f"/api/v1/{s}/**", WRITERS, f"/api/v1/{s}/x") for s in SERVICE_PREFIXES if s != "risk"),
+    *(Rule(WRITE, f"/api/v1/{s}/**", WRITERS, f"/api/v1/{s}/x") for s in SERVICE_NAMES if s != "risk"),
     Rule(WRITE, "/api/v1/accounts/**", WRITERS, "/api/v1/accounts"),
 )
 
@@ -78,12 +77,6 @@ def rule_for(method: str, path: str) -> Rule | None:
         if method in rule.methods and rule.regex.match(path):
             return rule
     return None
-
-
-def is_public(method: str, path: str) -> bool:
-    """Whether a route needs no credentials."""
-    rule = rule_for(method, path)
-    return rule is not None and rule.roles is PUBLIC
 
 
 def allowed(method: str, path: str, roles: frozenset[str]) -> bool:

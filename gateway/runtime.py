@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import functools
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from gateway.access import AccessIndex
 from gateway.cache import SectionCache
-from gateway.config import SERVICE_NAMES, GatewaySettings
+from gateway.config import GatewaySettings
 from gateway.edge import RateLimiter
 from gateway.identity import Passwords
 from gateway.openapi import merge_openapi
 from gateway.upstream import CircuitBreaker, Upstream, probe_forever
 from shared.auth import Principal
 from shared.bus.nats import NatsBus
+from shared.vocabulary import SERVICE_NAMES
 
-log = logging.getLogger("kam.gateway")
+if TYPE_CHECKING:
+    from gateway.composition import FetchedSection
 
 
 class GatewayRuntime:
@@ -44,7 +46,7 @@ class GatewayRuntime:
             for name in SERVICE_NAMES
         }
         self.passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
-        self.cache = SectionCache(
+        self.cache: SectionCache[FetchedSection] = SectionCache(
             ttl_seconds=settings.cache_ttl_seconds, refresh_after_seconds=settings.cache_refresh_after_seconds
         )
         self.access = AccessIndex(app.state.db, app.state.spec.tables)
@@ -122,18 +124,17 @@ class GatewayRuntime:
         return self.settings.cache_enabled and self.subscribed and bus is not None and bus.connected
 
     def changed(self, account_id: str | None, *, accounts_changed: bool = False) -> None:
-        """Something changed for an account: drop its sections now and again shortly (derived updates)."""
-        self.cache.invalidate(account_id)
-        if accounts_changed:
-            self.access.clear()
+        """Something changed for an account (None: unknown): drop its sections now and again shortly, because a
+        service may update derived data after consuming another's event."""
+        self._forget(account_id, accounts_changed=accounts_changed)
         loop = asyncio.get_running_loop()
         for delay in self.settings.cache_reinvalidate_after_seconds:
-            loop.call_later(delay, self._reinvalidate, account_id, accounts_changed)
+            loop.call_later(delay, functools.partial(self._forget, account_id, accounts_changed=accounts_changed))
 
-    def _reinvalidate(self, account_id: str | None, accounts_changed: bool) -> None:
+    def _forget(self, account_id: str | None, *, accounts_changed: bool) -> None:
         self.cache.invalidate(account_id)
         if accounts_changed:
-            self.access.clear()
+            self.access.clear()  # an owner or team may have changed
 
     async def _on_event(self, msg: Any) -> None:
         try:
@@ -163,7 +164,12 @@ class GatewayRuntime:
         while True:
             await asyncio.sleep(0.1)
             connected = bus.connected
-            if connected and not self._was_connected:
-                self.cache.invalidate_all()
-                self.access.clear()
+            if connected and not self._was_connected:  # events may have been missed meanwhile
+                self._forget(None, accounts_changed=True)
             self._was_connected = connected
+
+
+def runtime_of(request: Request) -> GatewayRuntime:
+    """The running gateway's state."""
+    runtime: GatewayRuntime = request.app.state.runtime
+    return runtime

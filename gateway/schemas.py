@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,28 +104,3 @@ class MyAccount(BaseModel):
     owner_id: str | None = None
     team_member_ids: list[str] = []
     relation: Literal["owner", "member"]
-
-
-class Section(BaseModel):
-    """One service's part of a composed view."""
-
-    status: Literal["ok", "unavailable", "not_found"]
-    data: dict[str, Any] | None = None
-    reason: str | None = None
-
-
-class Overview(BaseModel):
-    """The account 360: the account as the gateway knows it plus each service's section."""
-
-    account_id: str
-    account: dict[str, Any] | None
-    sections: dict[str, Section]
-    unavailable: list[str]
-
-
-class Portfolio(BaseModel):
-    """The supervisor's board (an account manager's own book): each service's section."""
-
-    scope: Literal["portfolio", "own"]
-    sections: dict[str, Section]
-    unavailable: list[str]

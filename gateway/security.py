@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from gateway import identity
 from gateway.policy import allowed
+from gateway.runtime import runtime_of
 from shared.auth import Principal, TokenVerifier
 from shared.errors import Forbidden, Unauthorized
-
-if TYPE_CHECKING:
-    from gateway.runtime import GatewayRuntime
 
 
 @dataclass(frozen=True)
@@ -25,11 +22,12 @@ class Caller:
     forward_token: str
     rate_key: str
 
-
-def runtime_of(request: Request) -> GatewayRuntime:
-    """The running gateway's state."""
-    runtime: GatewayRuntime = request.app.state.runtime
-    return runtime
+    def forward_headers(self, request_id: str | None) -> dict[str, str]:
+        """The headers that carry this caller (and the request id) to a service."""
+        headers = {"authorization": f"Bearer {self.forward_token}"}
+        if request_id:
+            headers["x-request-id"] = request_id
+        return headers
 
 
 async def _from_api_key(request: Request, presented: str) -> Caller:
@@ -85,12 +83,9 @@ async def authenticate(request: Request) -> Caller:
 
 async def authorize(request: Request) -> Caller:
     """Authenticate, rate-limit per user or key, and apply the route × role matrix (403)."""
-    caller = await authenticate(request)
-    request.state.principal = caller.principal
-    runtime_of(request).limiter.check(caller.rate_key)
-    if not allowed(request.method, request.url.path, caller.principal.roles):
+    actor = await authenticate(request)
+    request.state.principal = actor.principal
+    runtime_of(request).limiter.check(actor.rate_key)
+    if not allowed(request.method, request.url.path, actor.principal.roles):
         raise Forbidden("Your role may not call this route")
-    return caller
-
-
-CallerDep = Annotated[Caller, Depends(authorize)]
+    return actor

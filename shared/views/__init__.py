@@ -9,6 +9,16 @@ from shared.views.complaints import ComplaintsAccountView, ComplaintsPortfolioVi
 from shared.views.goals import GoalsAccountView, GoalsPortfolioView
 from shared.views.risk import RiskAccountView, RiskPortfolioView
 from shared.views.scoring import ScoringAccountView, ScoringPortfolioView
+from shared.views.section import (
+    AccountOverview,
+    AccountSections,
+    AccountSummary,
+    PortfolioBoard,
+    PortfolioSections,
+    Section,
+    SectionStatus,
+    section_model,
+)
 from shared.vocabulary import ServiceName
 
 ACCOUNT_VIEWS: dict[ServiceName, type[ViewModel]] = {
@@ -27,13 +37,21 @@ PORTFOLIO_VIEWS: dict[ServiceName, type[ViewModel]] = {
 __all__ = [
     "ACCOUNT_VIEWS",
     "PORTFOLIO_VIEWS",
+    "AccountOverview",
+    "AccountSections",
+    "AccountSummary",
     "ComplaintsAccountView",
     "ComplaintsPortfolioView",
     "GoalsAccountView",
     "GoalsPortfolioView",
+    "PortfolioBoard",
+    "PortfolioSections",
     "RiskAccountView",
     "RiskPortfolioView",
     "ScoringAccountView",
     "ScoringPortfolioView",
+    "Section",
+    "SectionStatus",
     "ViewModel",
+    "section_model",
 ]

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import nats
 
-from gateway.config import SERVICE_NAMES, GatewaySettings
+from gateway.config import GatewaySettings
 from shared.events import AccountRegistered
 from shared.nats_server import NatsServer, free_port
+from shared.vocabulary import SERVICE_NAMES
 from tests.support import TEST_JWT_SECRET, service_settings
 
 ROOT = Path(__file__).resolve().parents[2]

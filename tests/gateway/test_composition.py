@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 
 from gateway.openapi import public_path
+from shared.views import ACCOUNT_VIEWS, PORTFOLIO_VIEWS, AccountOverview, PortfolioBoard
+from shared.vocabulary import SERVICE_NAMES
 from tests.gateway.platform import Platform
 from tests.support import auth, wait_until
 
@@ -76,6 +78,27 @@ async def test_portfolio_matches_each_services_board_for_supervisor_and_own_book
         boards[scope] = board
     assert platform.accounts["zhang"] not in str(boards["own"])
     assert platform.accounts["zhang"] in str(boards["portfolio"]) or boards["portfolio"] != boards["own"]
+
+
+async def test_overview_and_portfolio_sections_parse_into_each_services_typed_view_model(
+    api: httpx.AsyncClient, platform: Platform
+):
+    async def every_section_ok(path: str) -> dict[str, Any] | None:
+        body = (await api.get(path, headers=SUPERVISOR)).json()
+        return body if all(section["status"] == "ok" for section in body["sections"].values()) else None
+
+    overview_body = await wait_until(
+        lambda: every_section_ok(f"/accounts/{platform.accounts['li']}/overview"), timeout=10, message="all sections"
+    )
+    overview = AccountOverview.model_validate(overview_body)
+    assert overview.account is not None and overview.account.owner_id == "am-li"
+    board_body = await wait_until(lambda: every_section_ok("/portfolio"), timeout=10, message="all sections")
+    board = PortfolioBoard.model_validate(board_body)
+    for document, body, views in ((overview, overview_body, ACCOUNT_VIEWS), (board, board_body, PORTFOLIO_VIEWS)):
+        for service in SERVICE_NAMES:
+            section = getattr(document.sections, service)
+            assert isinstance(section.data, views[service]), service
+        assert document.model_dump(mode="json") == body  # the typed models say all there is in the JSON
 
 
 async def test_a_change_through_the_api_is_in_the_very_next_overview(api: httpx.AsyncClient, platform: Platform):

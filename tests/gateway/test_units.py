@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 
 from gateway.cache import PORTFOLIO, SectionCache
+from gateway.composition import FetchedSection, board_json, overview_json, read_section
 from gateway.edge import RateLimiter, TooManyRequests
 from gateway.openapi import merge_openapi, public_path
 from gateway.policy import MATRIX, PUBLIC, allowed, rule_for
-from gateway.routes import route_to_service
+from gateway.proxy import route_to_service
 from gateway.upstream import CircuitBreaker
 from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, ROLES, SERVICE, SUPERVISOR, VIEWER
 from shared.errors import NotFound
+from shared.views import (
+    ACCOUNT_VIEWS,
+    PORTFOLIO_VIEWS,
+    AccountOverview,
+    AccountSections,
+    AccountSummary,
+    PortfolioBoard,
+    PortfolioSections,
+    Section,
+    ViewModel,
+)
+from shared.vocabulary import SERVICE_NAMES
 
 
 class FakeTime:
@@ -22,6 +36,12 @@ class FakeTime:
 
     def __call__(self) -> float:
         return self.t
+
+
+async def _get_or_fetch(cache: SectionCache, key: tuple[str, ...], scope: str, fetch):
+    """A reader's path through the cache, as the composition takes it: a fresh hit at once, else a shared fetch."""
+    value = cache.hit(key, scope, fetch)
+    return value if value is not None else await cache.fetch(key, scope, fetch)
 
 
 def test_every_role_is_allowed_exactly_the_rules_naming_it_and_admin_everything_but_public_routes():
@@ -89,7 +109,7 @@ async def test_cache_never_stores_a_section_fetched_before_an_invalidation():
         await release.wait()
         return {"name": "old"}, True
 
-    task = asyncio.create_task(cache.get_or_fetch(("a", "scoring"), "acc-1", slow_fetch))
+    task = asyncio.create_task(_get_or_fetch(cache, ("a", "scoring"), "acc-1", slow_fetch))
     await started.wait()
     cache.invalidate("acc-1")  # the account changed while the fetch was in flight
     release.set()
@@ -99,7 +119,7 @@ async def test_cache_never_stores_a_section_fetched_before_an_invalidation():
     async def fresh_fetch():
         return {"name": "new"}, True
 
-    assert await cache.get_or_fetch(("a", "scoring"), "acc-1", fresh_fetch) == {"name": "new"}
+    assert await _get_or_fetch(cache, ("a", "scoring"), "acc-1", fresh_fetch) == {"name": "new"}
     assert cache.get(("a", "scoring"), "acc-1") == {"name": "new"}
     cache.invalidate("acc-2")
     assert cache.get(("a", "scoring"), "acc-1") == {"name": "new"}  # other accounts keep their sections
@@ -117,7 +137,7 @@ async def test_concurrent_misses_share_one_fetch_and_portfolio_follows_every_cha
         await asyncio.sleep(0.01)
         return {"n": calls}, True
 
-    results = await asyncio.gather(*(cache.get_or_fetch(("p",), PORTFOLIO, fetch) for _ in range(20)))
+    results = await asyncio.gather(*(_get_or_fetch(cache, ("p",), PORTFOLIO, fetch) for _ in range(20)))
     assert calls == 1 and all(r == {"n": 1} for r in results)
     cache.invalidate("any-account")
     assert cache.get(("p",), PORTFOLIO) is None
@@ -168,11 +188,89 @@ async def test_hot_entry_is_refreshed_in_the_background_and_never_served_past_it
         version += 1
         return {"v": version}, True
 
-    assert await cache.get_or_fetch(("s",), "acc", fetch) == {"v": 1}
+    assert await _get_or_fetch(cache, ("s",), "acc", fetch) == {"v": 1}
     clock.t += 0.06  # past refresh_after: served, and a refresh starts
-    assert await cache.get_or_fetch(("s",), "acc", fetch) == {"v": 1}
+    assert await _get_or_fetch(cache, ("s",), "acc", fetch) == {"v": 1}
     await asyncio.gather(*cache.background)
     assert cache.get(("s",), "acc") == {"v": 2}
     clock.t += 0.11  # past the TTL with no reader in between: the next reader waits for fresh data
     assert cache.get(("s",), "acc") is None
-    assert await cache.get_or_fetch(("s",), "acc", fetch) == {"v": 3}
+    assert await _get_or_fetch(cache, ("s",), "acc", fetch) == {"v": 3}
+
+
+class _OpenComplaints(ViewModel):
+    """A section model with a required field (the shipped placeholders declare none yet)."""
+
+    open_complaints: int
+
+
+def test_a_section_that_does_not_match_its_model_is_unavailable_and_not_passed_through():
+    invalid = read_section(_OpenComplaints, 200, b'{"open_complaints": "many"}')
+    assert invalid.model_dump() == {"status": "unavailable", "data": None, "reason": "invalid section"}
+    missing = read_section(_OpenComplaints, 200, b'{"closed": 3}')
+    assert missing.model_dump() == {"status": "unavailable", "data": None, "reason": "invalid section"}
+    valid = read_section(_OpenComplaints, 200, b'{"open_complaints": 3, "added_later": true}')
+    assert valid.status == "ok" and valid.reason is None
+    assert isinstance(valid.data, _OpenComplaints) and valid.data.open_complaints == 3
+    for view in [*ACCOUNT_VIEWS.values(), *PORTFOLIO_VIEWS.values()]:
+        not_an_object = read_section(view, 200, b'["not", "a", "section"]')
+        assert (not_an_object.status, not_an_object.data, not_an_object.reason) == (
+            "unavailable",
+            None,
+            "invalid section",
+        )
+        assert read_section(view, 200, b"{not json").reason == "invalid JSON"
+        assert read_section(view, 404, b"{}").model_dump() == {
+            "status": "not_found",
+            "data": None,
+            "reason": "not known to this service",
+        }
+        assert read_section(view, 503, b"{}").model_dump() == {
+            "status": "unavailable",
+            "data": None,
+            "reason": "status 503",
+        }
+
+
+def test_an_invalid_section_shows_in_the_overview_as_unavailable_like_a_service_that_is_down():
+    sections = {s: FetchedSection.of(read_section(ACCOUNT_VIEWS[s], 404, b"")) for s in SERVICE_NAMES}
+    sections["risk"] = FetchedSection.of(read_section(ACCOUNT_VIEWS["risk"], 200, b"[1, 2, 3]"))
+    account = AccountSummary(
+        account_id="acc-1",
+        name="华东精密制造有限公司",
+        name_en=None,
+        industry="制造业",
+        region="华东",
+        status="key_account",
+        tier="key",
+        owner_id="am-li",
+        team_member_ids=["am-wu"],
+    )
+    document = overview_json("acc-1", account, sections)
+    body = orjson.loads(document)
+    assert body["sections"]["risk"] == {"status": "unavailable", "data": None, "reason": "invalid section"}
+    assert body["sections"]["goals"] == {"status": "not_found", "data": None, "reason": "not known to this service"}
+    assert body["unavailable"] == ["risk"]
+    # Assembled from the sections' own JSON, it is exactly what the declared response model would serialise.
+    typed = AccountOverview(
+        account_id="acc-1",
+        account=account,
+        sections=AccountSections.model_validate({s: fetched.section for s, fetched in sections.items()}),
+        unavailable=["risk"],
+    )
+    assert document == typed.model_dump_json(by_alias=True).encode()
+    board_sections = {s: FetchedSection.of(read_section(PORTFOLIO_VIEWS[s], 503, b"")) for s in SERVICE_NAMES}
+    board = PortfolioBoard(
+        scope="own",
+        sections=PortfolioSections.model_validate({s: fetched.section for s, fetched in board_sections.items()}),
+        unavailable=list(SERVICE_NAMES),
+    )
+    assert board_json("own", board_sections) == board.model_dump_json(by_alias=True).encode()
+
+
+def test_each_composed_document_has_one_section_per_service_typed_with_that_services_view_model():
+    for sections, views in ((AccountSections, ACCOUNT_VIEWS), (PortfolioSections, PORTFOLIO_VIEWS)):
+        assert tuple(sections.model_fields) == SERVICE_NAMES
+        for service, field in sections.model_fields.items():
+            assert field.annotation is Section[views[service]], service
+    assert list(PortfolioBoard.model_fields) == ["scope", "sections", "unavailable"]

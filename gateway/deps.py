@@ -1,0 +1,36 @@
+"""Request dependencies of the gateway's routes: the acting caller, the running gateway, the client, paging."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.runtime import GatewayRuntime, runtime_of
+from gateway.security import Caller, authorize
+from shared.api import PageParams, page_params
+
+
+def request_id_of(request: Request) -> str | None:
+    """The request's id (accepted from ``X-Request-ID`` or made by the request middleware), passed to services."""
+    request_id: str | None = getattr(request.state, "request_id", None)
+    return request_id
+
+
+# The dependencies are ``async`` although they do not await: FastAPI runs a plain ``def`` dependency in its thread
+# pool (measured: ~0.1 ms of CPU each, a third of a cached overview).
+
+
+async def _runtime(request: Request) -> GatewayRuntime:
+    return runtime_of(request)
+
+
+async def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# The verified caller a route acts for: authenticated, rate-limited and allowed by the route × role matrix.
+Actor = Annotated[Caller, Depends(authorize)]
+Runtime = Annotated[GatewayRuntime, Depends(_runtime)]
+ClientAddress = Annotated[str, Depends(_client_address)]  # the key of the login rate limit
+Paging = Annotated[PageParams, Depends(page_params)]

@@ -1,0 +1,120 @@
+"""The proxy to the services: a public path to its service, the call forwarded with the actor's token, and the
+actor's own writes made visible in the next composed view at once."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import orjson
+from fastapi import Request, Response
+
+from gateway.access import HIDDEN
+from gateway.openapi import API_PREFIX, OPS_PATHS
+from gateway.runtime import GatewayRuntime
+from gateway.security import Caller
+from gateway.upstream import IDEMPOTENT
+from shared.errors import NotFound
+from shared.vocabulary import SERVICE_NAMES
+
+FORWARD_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "accept-language",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+)
+DROP_RESPONSE_HEADERS = frozenset(
+    {
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "date",
+        "server",
+        "x-request-id",
+    }
+)
+ACCOUNT_IN_PATH = re.compile(r"(?:^|/)accounts/([^/]+)")
+
+
+def route_to_service(path: str) -> tuple[str, str]:
+    """(service, upstream path) for a path below /api/v1, or 404."""
+    segments = path.strip("/").split("/")
+    head = segments[0] if segments else ""
+    if head == "ops" and len(segments) == 3 and segments[1] in SERVICE_NAMES and f"/{segments[2]}" in OPS_PATHS:
+        return segments[1], f"/{segments[2]}"
+    if head == "accounts":
+        return "scoring", "/" + path.strip("/")
+    if head in SERVICE_NAMES:
+        return head, "/" + path.strip("/")
+    raise NotFound(f"No route {API_PREFIX}/{path.strip('/')}")
+
+
+def account_id_of(upstream_path: str, request_body: bytes, response_body: bytes) -> str | None:
+    """The account a call was about: from its path, else an ``account_id`` in the request or response body."""
+    match = ACCOUNT_IN_PATH.search(upstream_path)
+    if match:
+        return match.group(1)
+    for raw in (request_body, response_body):
+        try:
+            value = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("account_id"), str):
+            return str(value["account_id"])
+    return None
+
+
+async def ensure_may_see_account_in(runtime: GatewayRuntime, actor: Caller, upstream_path: str) -> None:
+    """404 for a path under ``accounts/{id}`` whose account the projection says the actor may not see."""
+    match = ACCOUNT_IN_PATH.search(upstream_path)
+    if match and not actor.principal.sees_whole_portfolio:
+        visibility, _ = await runtime.access.check(actor.principal, match.group(1))
+        if visibility == HIDDEN:
+            raise NotFound(f"Account {match.group(1)} not found")
+
+
+async def _send(
+    runtime: GatewayRuntime, request: Request, service: str, upstream_path: str, headers: dict[str, str]
+) -> tuple[bytes, httpx.Response]:
+    """The request body sent (empty for a streamed upload) and the service's response."""
+    upstream = runtime.upstreams[service]
+    params = request.url.query or None
+    settings = runtime.settings
+    if request.method == "POST" and request.url.path.rstrip("/") in settings.bulk_upload_paths:
+        # Bulk uploads stream through (memory flat in file size); the edge already bounds their size.
+        response = await upstream.request(
+            request.method,
+            upstream_path,
+            headers=headers,
+            params=params,
+            content=request.stream(),
+            timeout=settings.upload_timeout_seconds,
+        )
+        return b"", response
+    body = await request.body()
+    response = await upstream.request(
+        request.method, upstream_path, headers=headers, params=params, content=body or None
+    )
+    return body, response
+
+
+async def forward(
+    runtime: GatewayRuntime, actor: Caller, request: Request, path: str, request_id: str | None
+) -> Response:
+    """Forward a public call to its service with the actor's token; a write invalidates the composed views."""
+    service, upstream_path = route_to_service(path)
+    await ensure_may_see_account_in(runtime, actor, upstream_path)
+    headers = {k: v for k in FORWARD_REQUEST_HEADERS if (v := request.headers.get(k)) is not None}
+    headers.update(actor.forward_headers(request_id))
+    body, response = await _send(runtime, request, service, upstream_path, headers)
+    if request.method not in IDEMPOTENT and response.status_code < 400:
+        # Make the actor's own change visible in the next overview at once (events follow for the rest).
+        account_id = account_id_of(upstream_path, body, response.content)
+        runtime.changed(account_id, accounts_changed=service == "scoring" and account_id is None)
+    out_headers = {k: v for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
+    out_headers["x-upstream-service"] = service
+    return Response(content=response.content, status_code=response.status_code, headers=out_headers)
