@@ -56,7 +56,7 @@ class PageParams(BaseModel):
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size (max 500)")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip (max 1,000,000)")] = 0,
 ) -> PageParams:

@@ -70,13 +70,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_publisher(request: Request) -> Publisher:
+async def get_publisher(request: Request) -> Publisher:
     """The service's publisher (its name, outbox and clock)."""
     publisher: Publisher = request.app.state.publisher
     return publisher
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The app's clock (injectable in tests)."""
     clock: Clock = request.app.state.clock
     return clock
