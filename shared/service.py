@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
@@ -142,6 +142,23 @@ def _admin_router(spec: ServiceSpec) -> APIRouter:
         result = await replay_dead_letter(consumer, dead_letter_id)
         await _refresh_dead_letter_gauge(request.app)
         return result
+
+    @router.get("/users", summary="The users this service knows (its identity projection)")
+    async def known_users(
+        request: Request,
+        _: AdminPrincipal,
+        page: Annotated[PageParams, Depends(page_params)],
+        user_id: Annotated[list[str] | None, Query(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        users = spec.tables.users
+        query = select(users).order_by(users.c.user_id)
+        count = select(func.count()).select_from(users)
+        if user_id:
+            query, count = query.where(users.c.user_id.in_(user_id)), count.where(users.c.user_id.in_(user_id))
+        async with request.app.state.db.transaction(write=False) as session:
+            rows = (await session.execute(query.limit(page.limit).offset(page.offset))).mappings().all()
+            total = int(await session.scalar(count) or 0)
+        return {"items": [dict(r) for r in rows], "total": total, "limit": page.limit, "offset": page.offset}
 
     @router.get("/outbox", summary="Outbox backlog")
     async def outbox(request: Request, _: AdminPrincipal) -> dict[str, Any]:
