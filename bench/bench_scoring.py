@@ -23,9 +23,11 @@ from sqlalchemy import func, insert, select
 
 from bench.common import BenchResult, peak_rss_mib
 from services.scoring.features import indicator_values
-from services.scoring.model_versions import ensure_default_model
-from services.scoring.models import Account, AccountFeatures, TierChange, platform
-from services.scoring.rescoring import request_rescore, run_rescore_job
+from services.scoring.models import platform
+from services.scoring.registry.models import Account
+from services.scoring.scores.model_versions import ensure_default_model
+from services.scoring.scores.models import AccountFeatures, TierChange
+from services.scoring.scores.rescore_jobs import request_rescore, run_rescore_job
 from services.scoring.scoring_model import (
     assign_tiers,
     build_populations,
@@ -33,6 +35,8 @@ from services.scoring.scoring_model import (
     default_definition,
     score_account,
 )
+from shared.bus import Publisher
+from shared.clock import FrozenClock
 from shared.db import Database
 from shared.migrations import upgrade_to_head
 
@@ -135,9 +139,12 @@ async def _persisted(url: str, accounts: list[dict[str, Any]], features: list[di
         timings = []
         for _ in range(2):
             async with db.transaction() as session:
-                job, _new = await request_rescore(session, trigger="manual", user_id="bench", now=NOW)
+                job, _new = await request_rescore(session, trigger="manual", actor_id="bench", now=NOW)
             started, cpu = time.perf_counter(), time.process_time()
-            done = await run_rescore_job(db, platform, job_id=job.id, now=lambda: NOW, chunk_size=2000)
+            publisher = Publisher(service="scoring", outbox=platform.outbox, clock=FrozenClock(NOW))
+            done = await run_rescore_job(
+                db, platform, publisher=publisher, job_id=job.id, now=lambda: NOW, chunk_size=2000
+            )
             timings.append((time.perf_counter() - started, time.process_time() - cpu, done.tier_changes, done.done))
         async with db.transaction() as session:
             history = await session.scalar(select(func.count()).select_from(TierChange))

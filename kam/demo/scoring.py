@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.scoring.credit_code import check_character
+from services.scoring.registry.credit_code import check_character
 
 # (name, English name, industry, region, size, owner, team, profile, listed, parent group, years of cooperation)
 ACCOUNTS: list[tuple[str, str, str, str, str, str, list[str], str, bool, str | None, int]] = [

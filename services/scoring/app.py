@@ -1,18 +1,21 @@
-"""The scoring service app: ``create_app(settings)``."""
+"""The scoring service app: ``SPEC`` and ``create_app(settings)``."""
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.scoring import views
 from services.scoring.config import ScoringSettings
+from services.scoring.engagement import routes as engagement_routes
 from services.scoring.handlers import HANDLERS
-from services.scoring.model_versions import ensure_default_model
+from services.scoring.jobs import JOBS
 from services.scoring.models import platform
-from services.scoring.rescoring import request_rescore, run_rescore_job, scheduled_rescore_due
-from services.scoring.routes import router
-from services.scoring.tiers import expire_overrides
+from services.scoring.registry import routes as registry_routes
+from services.scoring.scores import portfolio_routes
+from services.scoring.scores import routes as score_routes
+from services.scoring.scores.model_versions import ensure_default_model
 from shared.clock import Clock
-from shared.service import PeriodicJob, ServiceSpec, build_service_app
+from shared.service import ServiceSpec, build_service_app
 
 
 async def publish_default_model(app: FastAPI) -> None:
@@ -21,34 +24,22 @@ async def publish_default_model(app: FastAPI) -> None:
         await ensure_default_model(session, now=app.state.clock.now())
 
 
-async def run_timers(app: FastAPI) -> None:
-    """Expire tier overrides whose time is up, and start the scheduled full re-score when it is due."""
-    settings: ScoringSettings = app.state.settings
-    now = app.state.clock.now()
-    async with app.state.db.transaction() as session:
-        await expire_overrides(session, platform, now=now)
-        job_id = None
-        if settings.scheduled_rescore and await scheduled_rescore_due(
-            session, now=now, interval_seconds=settings.rescore_interval_seconds
-        ):
-            job, new = await request_rescore(session, trigger="schedule", user_id="system", now=now)
-            job_id = job.id if new else None
-    if job_id is not None:
-        await run_rescore_job(
-            app.state.db, platform, job_id=job_id, now=app.state.clock.now, chunk_size=settings.rescore_chunk_size
-        )
-
-
 SPEC = ServiceSpec(
     name="scoring",
     title="KA Platform — Scoring",
     description="KA registry, explainable scoring, tiers, strategy and engagement.",
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[
+        registry_routes.router,
+        score_routes.router,
+        engagement_routes.router,
+        portfolio_routes.router,
+        views.router,
+    ],
     publishes=["accounts"],
     handlers=HANDLERS,
-    jobs=[PeriodicJob(name="scoring-timers", run=run_timers)],
+    jobs=JOBS,
     on_start=publish_default_model,
 )
 

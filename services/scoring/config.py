@@ -4,8 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
-
-DEFAULT_PRODUCT_LINES = ["工业网关", "智能传感器", "PLC控制器", "SCADA软件", "工业云平台", "运维服务"]
+from shared.vocabulary import DEFAULT_PRODUCT_LINES
 
 
 class ScoringSettings(ServiceSettings):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.feature_store import (
+from services.scoring.registry.models import Account
+from services.scoring.scores.feature_store import (
     record_actuals,
     record_complaint_closed,
     record_credit_grade,
@@ -16,8 +17,7 @@ from services.scoring.feature_store import (
     refresh_actuals_features,
     refresh_complaint_features,
 )
-from services.scoring.models import Account
-from services.scoring.rescoring import rescore_account
+from services.scoring.scores.service import rescore_account
 from shared.bus import HandlerContext, Handlers
 from shared.events import ActualsRecorded, ComplaintClosed, ComplaintEscalated, CreditAssessed
 
@@ -26,7 +26,9 @@ async def _rescore_if_registered(
     session: AsyncSession, ctx: HandlerContext[None], account_id: str, reason: str
 ) -> None:
     if await session.get(Account, account_id) is not None:
-        await rescore_account(session, ctx.tables, account_id=account_id, now=ctx.clock.now(), reason=reason)
+        await rescore_account(
+            session, ctx.tables, publisher=ctx.publisher, account_id=account_id, now=ctx.clock.now(), reason=reason
+        )
 
 
 async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext[None]) -> None:

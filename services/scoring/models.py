@@ -1,16 +1,16 @@
-"""Tables of the scoring service: registry, features, models, scores, tiers, engagement, jobs."""
+"""The scoring service's declarative Base, its platform tables (outbox, inbox, projections) and idempotency keys.
+
+Each sub-domain's tables live in its own ``models.py`` (``registry``, ``scores``, ``engagement``); they are
+imported at the bottom so that the one ``Base.metadata`` — what Alembic and ``kam`` read from here — holds
+every table.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 
 from shared.api import idempotency_table
-from shared.db import Money, UTCDateTime, add_platform_tables, make_metadata
+from shared.db import add_platform_tables, make_metadata
 
 
 class Base(DeclarativeBase):
@@ -22,217 +22,7 @@ class Base(DeclarativeBase):
 platform = add_platform_tables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
 
-Rating = Numeric(5, 2)
-
-
-class Account(Base):
-    """A customer in the KA registry: profile, team, qualitative ratings and its current tier and score."""
-
-    __tablename__ = "accounts"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    name_en: Mapped[str | None] = mapped_column(String(300))
-    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
-    industry: Mapped[str] = mapped_column(String(100), index=True)
-    region: Mapped[str] = mapped_column(String(100), index=True)
-    company_size: Mapped[str | None] = mapped_column(String(20))
-    annual_revenue: Mapped[Decimal | None] = mapped_column(Money())
-    currency: Mapped[str] = mapped_column(String(3), default="CNY")
-    listed: Mapped[bool] = mapped_column(Boolean, default=False)
-    parent_group: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    owner_id: Mapped[str] = mapped_column(String(100), index=True)
-    team_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    cooperation_since: Mapped[date | None] = mapped_column(Date)
-    # Qualitative ratings (0–10) by the supervisor, with the rationale, and the expected 3–5-year growth (% a year).
-    industry_leadership: Mapped[Decimal | None] = mapped_column(Rating)
-    reference_value: Mapped[Decimal | None] = mapped_column(Rating)
-    channel_value: Mapped[Decimal | None] = mapped_column(Rating)
-    product_fit: Mapped[Decimal | None] = mapped_column(Rating)
-    expected_growth_pct: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
-    ratings_rationale: Mapped[str | None] = mapped_column(Text)
-    rated_by: Mapped[str | None] = mapped_column(String(100))
-    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The effective tier (override or computed), the computed one and the latest score.
-    tier: Mapped[str | None] = mapped_column(String(20), index=True)
-    computed_tier: Mapped[str | None] = mapped_column(String(20))
-    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2), index=True)
-    model_version: Mapped[int | None] = mapped_column(Integer)
-    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Contact(Base):
-    """A person at the customer, with the level of dialogue they stand for."""
-
-    __tablename__ = "contacts"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str | None] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(50))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class MonthlyActual(Base):
-    """One account's totals for one month, as last reported by goals (replaced, never added)."""
-
-    __tablename__ = "monthly_actuals"
-
-    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)
-    revenue: Mapped[Decimal] = mapped_column(Money())
-    cost: Mapped[Decimal] = mapped_column(Money())
-    gross_profit: Mapped[Decimal] = mapped_column(Money())
-    by_product_line: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ComplaintFeedback(Base):
-    """Satisfaction of a closed complaint and how often it was escalated."""
-
-    __tablename__ = "complaint_feedback"
-
-    complaint_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(36), index=True)
-    satisfaction: Mapped[int | None] = mapped_column(Integer)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    escalations: Mapped[int] = mapped_column(Integer, default=0)
-    last_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AccountFeatures(Base):
-    """Measured inputs of the score, derived from events (actuals, complaints, credit) and engagement."""
-
-    __tablename__ = "account_features"
-
-    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    annual_purchases: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    annual_profit: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    previous_year_purchases: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    active_months: Mapped[int] = mapped_column(Integer, default=0)
-    product_lines: Mapped[list[str]] = mapped_column(JSON, default=list)
-    satisfaction_avg: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
-    satisfaction_count: Mapped[int] = mapped_column(Integer, default=0)
-    escalations: Mapped[int] = mapped_column(Integer, default=0)
-    credit_grade: Mapped[str | None] = mapped_column(String(1))
-    credit_assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    highest_contact_level: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ScoringModelVersion(Base):
-    """A versioned scoring model: indicators, normalisation, weights and tier policy (draft → published)."""
-
-    __tablename__ = "scoring_models"
-
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
-    notes: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    published_by: Mapped[str | None] = mapped_column(String(100))
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AccountScore(Base):
-    """The latest explained score of an account: dimensions and every indicator's contribution."""
-
-    __tablename__ = "account_scores"
-
-    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    model_version: Mapped[int] = mapped_column(Integer)
-    total: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
-    computed_tier: Mapped[str] = mapped_column(String(20))
-    scored_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class TierOverride(Base):
-    """A manual tier with reason, approver and optional expiry (audited: never deleted)."""
-
-    __tablename__ = "tier_overrides"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(36), index=True)
-    tier: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(Text)
-    approved_by: Mapped[str] = mapped_column(String(100))
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_by: Mapped[str | None] = mapped_column(String(100))
-    end_reason: Mapped[str | None] = mapped_column(String(30))
-
-
-class TierChange(Base):
-    """One change of an account's effective tier and why."""
-
-    __tablename__ = "tier_changes"
-    __table_args__ = (Index("ix_tier_changes_account_changed", "account_id", "changed_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(String(36))
-    old_tier: Mapped[str | None] = mapped_column(String(20))
-    new_tier: Mapped[str] = mapped_column(String(20))
-    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
-    reason: Mapped[str] = mapped_column(Text)
-    model_version: Mapped[int | None] = mapped_column(Integer)
-    overridden: Mapped[bool] = mapped_column(Boolean, default=False)
-    changed_by: Mapped[str | None] = mapped_column(String(100))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-class Engagement(Base):
-    """A logged dialogue with the customer: visit, executive meeting or business review at one level."""
-
-    __tablename__ = "engagements"
-    __table_args__ = (Index("ix_engagements_account_level_date", "account_id", "level", "occurred_on"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(30))
-    level: Mapped[str] = mapped_column(String(20))
-    occurred_on: Mapped[date] = mapped_column(Date)
-    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
-    notes: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class CadenceRule(Base):
-    """How often an account of a tier needs a contact at a level."""
-
-    __tablename__ = "cadence_rules"
-
-    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
-    level: Mapped[str] = mapped_column(String(20), primary_key=True)
-    every_days: Mapped[int] = mapped_column(Integer)
-
-
-class RescoreJob(Base):
-    """A full re-score run with visible progress."""
-
-    __tablename__ = "rescore_jobs"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    trigger: Mapped[str] = mapped_column(String(20), index=True)
-    status: Mapped[str] = mapped_column(String(20))
-    model_version: Mapped[int | None] = mapped_column(Integer)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    tier_changes: Mapped[int] = mapped_column(Integer, default=0)
-    requested_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    error: Mapped[str | None] = mapped_column(Text)
+# Register the sub-domains' tables on the same metadata (after Base exists: they import it).
+from services.scoring.engagement import models as _engagement_models  # noqa: E402, F401
+from services.scoring.registry import models as _registry_models  # noqa: E402, F401
+from services.scoring.scores import models as _scores_models  # noqa: E402, F401

@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from shared.errors import Unprocessable
+from shared.vocabulary import KEY_ACCOUNT_TIERS, TIER_CODES, TierCode
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -31,14 +32,8 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "relationship": ("关系深度", "Relationship depth"),
 }
 
-TIERS: dict[str, tuple[str, str]] = {
-    "strategic": ("战略客户", "Strategic"),
-    "key": ("重点客户", "Key"),
-    "growth": ("成长客户", "Growth"),
-    "maintain": ("维护客户", "Maintain"),
-}
-TIER_ORDER = tuple(TIERS)  # best first
-KEY_ACCOUNT_TIERS = frozenset({"strategic", "key"})
+# Every tier but the lowest has a minimum score (best first); below them all is ``maintain``.
+THRESHOLD_TIERS: tuple[TierCode, ...] = TIER_CODES[:-1]
 
 
 @dataclass(frozen=True)
@@ -210,7 +205,7 @@ def _validate_normalisation(spec: Normalisation, where: str) -> None:
 
 
 def _validate_tiers(policy: TierPolicy) -> None:
-    needed = ("strategic", "key", "growth")
+    needed = THRESHOLD_TIERS
     unknown = set(policy.thresholds) - set(needed)
     if unknown:
         raise Unprocessable(
@@ -464,7 +459,7 @@ def build_populations(definition: ModelDefinition, portfolio: Iterable[Mapping[s
 
 def tier_for_score(total: Decimal, thresholds: Mapping[str, Decimal]) -> str:
     """The tier whose minimum the score reaches (best first); below every minimum is ``maintain``."""
-    for tier in ("strategic", "key", "growth"):
+    for tier in THRESHOLD_TIERS:
         if total >= thresholds[tier]:
             return tier
     return "maintain"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.scoring.scoring_model import KEY_ACCOUNT_TIERS
+from shared.vocabulary import KEY_ACCOUNT_TIERS
 
 LEADER_RATING = Decimal(8)
 HIGH_GROWTH_PCT = Decimal(20)

@@ -45,11 +45,16 @@ class Publisher:
         return event
 
     async def publish_many(
-        self, session: AsyncSession, event_type: type[E], items: Sequence[tuple[str | None, BaseModel]]
+        self,
+        session: AsyncSession,
+        event_type: type[E],
+        items: Sequence[tuple[str | None, BaseModel]],
+        *,
+        time: datetime | None = None,
     ) -> list[E]:
         """Publish one ``event_type`` per ``(account_id, data)`` with a single outbox statement (bulk paths)."""
         now = self.clock.now()
-        events = [self.envelope(event_type, data, account_id=account_id, time=now) for account_id, data in items]
+        events = [self.envelope(event_type, data, account_id=a, time=time or now) for a, data in items]
         await add_events(session, self.outbox, events, written_at=now)
         return events
 

@@ -1,22 +1,34 @@
-"""Helpers for scoring tests: an app on a fresh database, valid credit codes, account payloads, outbox reads."""
+"""Helpers for scoring tests: an app or a bare domain database, valid credit codes, payloads, outbox reads."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+import services.scoring
 from services.scoring.app import create_app
 from services.scoring.config import ScoringSettings
-from services.scoring.credit_code import check_character
 from services.scoring.models import platform
+from services.scoring.registry.credit_code import check_character
+from services.scoring.scores.model_versions import ensure_default_model
+from shared.auth import Principal
+from shared.bus import Publisher
 from shared.clock import FrozenClock
+from shared.db import Database
+from shared.migrations import upgrade_to_head
 from tests.support import service_settings
 
 NOW = datetime(2026, 11, 15, 9, 0, tzinfo=UTC)
+MIGRATIONS = Path(services.scoring.__file__).parent / "migrations"
 
 
 def credit_code(serial: int) -> str:
@@ -61,3 +73,47 @@ SIMPLE_MODEL: dict[str, Any] = {
     ],
     "tiers": {"thresholds": {"strategic": "80", "key": "60", "growth": "30"}},
 }
+
+
+def actor(role: str = "supervisor", user_id: str = "sup-wang") -> Principal:
+    """The acting user of a domain call."""
+    return Principal(user_id=user_id, roles=frozenset({role}))
+
+
+@dataclass
+class Domain:
+    """A scoring database (migrated, default model published) with the service's publisher and a frozen clock."""
+
+    db: Database
+    clock: FrozenClock
+    publisher: Publisher
+
+    def now(self) -> datetime:
+        """The frozen clock's time."""
+        return self.clock.now()
+
+    async def events(
+        self, event_type: str | None = None, *, session: AsyncSession | None = None
+    ) -> list[dict[str, Any]]:
+        """Events written to the outbox (optionally of one type), in order; inside a transaction pass its session."""
+        if session is None:
+            async with self.db.transaction() as own:
+                return await self.events(event_type, session=own)
+        table = platform.outbox
+        rows = (await session.execute(select(table.c.payload).order_by(table.c.seq))).scalars().all()
+        events = [json.loads(r) for r in rows]
+        return [e for e in events if event_type is None or e["type"] == event_type]
+
+
+@asynccontextmanager
+async def domain_database(database_url: str) -> AsyncIterator[Domain]:
+    """A fresh scoring database through its migrations, as the app's start-up leaves it."""
+    db = Database(database_url)
+    clock = FrozenClock(NOW)
+    try:
+        await upgrade_to_head(db, MIGRATIONS)
+        async with db.transaction() as session:
+            await ensure_default_model(session, now=NOW)
+        yield Domain(db=db, clock=clock, publisher=Publisher(service="scoring", outbox=platform.outbox, clock=clock))
+    finally:
+        await db.dispose()

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.scoring.cadence import DEFAULT_CADENCE, cadence_status
-from services.scoring.credit_code import credit_code_problem
+from services.scoring.engagement.cadence import DEFAULT_CADENCE, cadence_status
 from services.scoring.features import cooperation_years, growth_pct, summarise_actuals
+from services.scoring.registry.credit_code import credit_code_problem
 from services.scoring.strategy import recommend_strategy, white_space
 
 D = Decimal

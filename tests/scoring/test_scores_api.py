@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.scoring.app import run_timers
+from services.scoring.jobs import run_timers
 from shared.clock import FrozenClock
 from shared.events import ActualsRecorded, ComplaintClosed, CreditAssessed
 from tests.scoring.support import NOW, SIMPLE_MODEL, account_payload, outbox_events, scoring_app
@@ -213,7 +213,7 @@ async def test_scheduled_rescore_runs_when_its_stored_timer_is_due(sqlite_databa
         async with app.state.db.transaction() as session:
             from sqlalchemy import select
 
-            from services.scoring.models import RescoreJob
+            from services.scoring.scores.models import RescoreJob
 
             jobs = (await session.execute(select(RescoreJob).order_by(RescoreJob.created_at))).scalars().all()
     assert [(j.trigger, j.status, j.done) for j in jobs] == [("schedule", "succeeded", 1), ("schedule", "succeeded", 1)]

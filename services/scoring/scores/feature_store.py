@@ -9,8 +9,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.engagement.models import Engagement
 from services.scoring.features import LEVEL_RANK, period_of, summarise_actuals
-from services.scoring.models import AccountFeatures, ComplaintFeedback, Contact, Engagement, MonthlyActual
+from services.scoring.registry.models import Contact
+from services.scoring.scores.models import AccountFeatures, ComplaintFeedback, MonthlyActual
 
 
 async def features_for(session: AsyncSession, *, account_id: str, now: datetime) -> AccountFeatures:

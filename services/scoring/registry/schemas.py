@@ -1,22 +1,21 @@
-"""Request and response bodies of the scoring API."""
+"""Request and response bodies of the KA registry: accounts, team, ratings, contacts."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.scoring.scoring_model import ModelDefinition
+from services.scoring.engagement.cadence import ContactLevel
+from services.scoring.engagement.schemas import EngagementCreate
 from shared.api import MoneyStr
+from shared.vocabulary import TierCode
 
-TierCode = Literal["strategic", "key", "growth", "maintain"]
 AccountStatus = Literal["prospect", "key_account", "former"]
-ContactLevel = Literal["executive", "decision", "execution"]
 CompanySize = Literal["micro", "small", "medium", "large", "enterprise"]
-EngagementKind = Literal["visit", "executive_meeting", "business_review", "call", "workshop"]
-Rating = Decimal
+SORTABLE = ("name", "score", "tier", "created_at", "updated_at", "industry", "region")
 
 
 class ContactCreate(BaseModel):
@@ -159,191 +158,16 @@ class AccountDetail(AccountRead):
     contacts: list[ContactRead]
 
 
-class ScoreRead(BaseModel):
-    """An explained score: dimensions and indicator contributions that sum to the total, and why the tier."""
+class AccountQuery(BaseModel):
+    """Filters and order of the account list (query parameters)."""
 
-    account_id: str
-    model_version: int
-    total: Decimal
-    computed_tier: str
-    tier: str | None
-    overridden: bool
-    thresholds: dict[str, Decimal]
-    top_percent: dict[str, Any] | None
-    explanation: str
-    dimensions: list[dict[str, Any]]
-    indicators: list[dict[str, Any]]
-    scored_at: datetime
-
-
-class ModelCreate(BaseModel):
-    """A new draft scoring model."""
-
-    name: str = Field(min_length=1, max_length=200)
-    notes: str | None = None
-    definition: ModelDefinition
-
-
-class ModelRead(BaseModel):
-    """A stored scoring model version."""
-
-    version: int
-    name: str
-    status: str
-    notes: str | None
-    definition: dict[str, Any]
-    created_by: str
-    created_at: datetime
-    published_by: str | None
-    published_at: datetime | None
-
-
-class OverrideCreate(BaseModel):
-    """Set an account's tier by hand (the caller approves it)."""
-
-    tier: TierCode
-    reason: str = Field(min_length=1, max_length=2000)
-    expires_at: datetime | None = None
-
-
-class OverrideRead(BaseModel):
-    """A manual tier decision, kept for audit."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    account_id: str
-    tier: str
-    reason: str
-    approved_by: str
-    created_by: str
-    created_at: datetime
-    expires_at: datetime | None
-    ended_at: datetime | None
-    ended_by: str | None
-    end_reason: str | None
-
-
-class TierChangeRead(BaseModel):
-    """One tier change with its reason."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    account_id: str
-    old_tier: str | None
-    new_tier: str
-    score: Decimal | None
-    reason: str
-    model_version: int | None
-    overridden: bool
-    changed_by: str | None
-    changed_at: datetime
-
-
-class MoverRead(TierChangeRead):
-    """A tier change with the account's name."""
-
-    account_name: str
-    direction: Literal["up", "down", "new"]
-
-
-class EngagementCreate(BaseModel):
-    """Log a visit, executive meeting or business review."""
-
-    kind: EngagementKind
-    level: ContactLevel
-    occurred_on: date
-    participants: list[str] = Field(default_factory=list)
-    notes: str | None = Field(default=None, max_length=8000)
-
-
-class EngagementRead(EngagementCreate):
-    """A logged engagement."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    account_id: str
-    created_by: str
-    created_at: datetime
-
-
-class LevelStatusRead(BaseModel):
-    """Cadence of one level for one account."""
-
-    level: str
-    every_days: int
-    last_contact_on: date | None
-    due_on: date | None
-    overdue: bool
-    days_overdue: int | None
-
-
-class EngagementStatusRead(BaseModel):
-    """Cadence status of one account."""
-
-    account_id: str
-    account_name: str
-    tier: str | None
-    owner_id: str
-    overdue: bool
-    levels: list[LevelStatusRead]
-
-
-class CadenceRule(BaseModel):
-    """Days between contacts at a level for a tier."""
-
-    tier: TierCode
-    level: ContactLevel
-    every_days: int = Field(ge=1, le=3650)
-
-
-class CadencePolicy(BaseModel):
-    """The whole cadence policy."""
-
-    rules: list[CadenceRule]
-
-
-class StrategyRead(BaseModel):
-    """Recommended strategy and white space of an account."""
-
-    account_id: str
-    tier: str | None
-    code: str
-    title_zh: str
-    title_en: str
-    reason: str
-    actions: list[str]
-    product_lines_bought: list[str]
-    white_space: list[str]
-
-
-class JobRead(BaseModel):
-    """A full re-score job and its progress."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    trigger: str
-    status: str
-    model_version: int | None
-    total: int
-    done: int
-    progress_pct: Decimal
-    tier_changes: int
-    requested_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    error: str | None
-
-
-class TierDistribution(BaseModel):
-    """How many accounts are in each tier."""
-
-    total: int
-    tiers: list[dict[str, Any]]
+    tier: TierCode | None = None
+    owner_id: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    status: AccountStatus | None = None
+    q: Annotated[str | None, Field(description="Name contains")] = None
+    sort: Annotated[str | None, Field(description=f"One of {', '.join(SORTABLE)}; prefix - for descending")] = None
 
 
 AccountCreate.model_rebuild()

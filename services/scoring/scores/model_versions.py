@@ -1,4 +1,4 @@
-"""Scoring model versions: draft → published (history kept), and the default model of a fresh database."""
+"""Scoring model versions: draft → published → retired (history kept), and the default model of a fresh database."""
 
 from __future__ import annotations
 
@@ -7,9 +7,26 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.models import ScoringModelVersion
-from services.scoring.scoring_model import ModelDefinition, default_definition, parse_definition, validate_definition
+from services.scoring.scores.models import ScoringModelVersion
+from services.scoring.scores.schemas import ModelCreate
+from services.scoring.scoring_model import default_definition, parse_definition, validate_definition
+from shared.auth import Principal
 from shared.errors import InvalidTransition, NotFound
+
+# The life of a model version: a draft is published; publishing the next one retires it.
+MODEL_TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"published"}),
+    "published": frozenset({"retired"}),
+    "retired": frozenset(),
+}
+
+
+def _may_move(current: str, target: str) -> bool:
+    return target in MODEL_TRANSITIONS.get(current, frozenset())
+
+
+def _statuses_moving_to(target: str) -> list[str]:
+    return [status for status, targets in MODEL_TRANSITIONS.items() if target in targets]
 
 
 async def active_model(session: AsyncSession) -> ScoringModelVersion | None:
@@ -43,23 +60,29 @@ async def ensure_default_model(session: AsyncSession, *, now: datetime) -> None:
 
 
 async def create_model(
-    session: AsyncSession, *, name: str, notes: str | None, definition: ModelDefinition, user_id: str, now: datetime
+    session: AsyncSession, *, body: ModelCreate, actor: Principal, now: datetime
 ) -> ScoringModelVersion:
     """Store a new draft version (validated: 422 naming the problem)."""
-    validate_definition(definition)
+    validate_definition(body.definition)
     latest = await session.scalar(select(func.max(ScoringModelVersion.version)))
     model = ScoringModelVersion(
         version=int(latest or 0) + 1,
-        name=name,
+        name=body.name,
         status="draft",
-        definition=definition.model_dump(mode="json"),
-        notes=notes,
-        created_by=user_id,
+        definition=body.definition.model_dump(mode="json"),
+        notes=body.notes,
+        created_by=actor.user_id,
         created_at=now,
     )
     session.add(model)
     await session.flush()
     return model
+
+
+async def list_models(session: AsyncSession) -> list[ScoringModelVersion]:
+    """Every version, newest first."""
+    rows = await session.execute(select(ScoringModelVersion).order_by(ScoringModelVersion.version.desc()))
+    return list(rows.scalars())
 
 
 async def get_model(session: AsyncSession, *, version: int) -> ScoringModelVersion:
@@ -70,21 +93,25 @@ async def get_model(session: AsyncSession, *, version: int) -> ScoringModelVersi
     return model
 
 
-async def publish_model(session: AsyncSession, *, version: int, user_id: str, now: datetime) -> ScoringModelVersion:
+async def publish_model(
+    session: AsyncSession, *, model: ScoringModelVersion, actor: Principal, now: datetime
+) -> ScoringModelVersion:
     """Draft → published; the previously published version is retired (kept as history)."""
-    model = await get_model(session, version=version)
-    if model.status != "draft":
+    if not _may_move(model.status, "published"):
+        # Publishing is the only move a caller makes, so no other target is offered.
         raise InvalidTransition(
-            f"Only a draft can be published; version {version} is {model.status}",
+            f"Only a draft can be published; version {model.version} is {model.status}",
             current=model.status,
             allowed=[],
         )
     validate_definition(parse_definition(model.definition))
     await session.execute(
-        update(ScoringModelVersion).where(ScoringModelVersion.status == "published").values(status="retired")
+        update(ScoringModelVersion)
+        .where(ScoringModelVersion.status.in_(_statuses_moving_to("retired")))
+        .values(status="retired")
     )
     model.status = "published"
-    model.published_by = user_id
+    model.published_by = actor.user_id
     model.published_at = now
     await session.flush()
     return model

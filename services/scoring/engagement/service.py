@@ -10,36 +10,46 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.cadence import DEFAULT_CADENCE, LevelStatus, cadence_status
-from services.scoring.feature_store import refresh_contact_level
-from services.scoring.models import Account, CadenceRule, Engagement
-from services.scoring.rescoring import rescore_account
-from services.scoring.schemas import EngagementCreate
+from services.scoring.engagement.cadence import DEFAULT_CADENCE, LevelStatus, cadence_status
+from services.scoring.engagement.models import CadenceRule, Engagement
+from services.scoring.engagement.schemas import CadencePolicy, EngagementCreate, EngagementStatusRead, LevelStatusRead
+from services.scoring.registry.models import Account
+from services.scoring.scores.feature_store import refresh_contact_level
+from services.scoring.scores.service import rescore_account
 from shared.auth import Principal, visible_accounts_clause
+from shared.bus import Publisher
 from shared.db import PlatformTables
 from shared.errors import Unprocessable
+from shared.vocabulary import TIER_CODES
 
 
 async def log_engagement(
     session: AsyncSession,
     tables: PlatformTables,
     *,
+    publisher: Publisher,
     account: Account,
-    data: EngagementCreate,
-    user_id: str,
+    body: EngagementCreate,
+    actor: Principal,
     now: datetime,
 ) -> Engagement:
     """Record a visit, executive meeting or business review; the contact level may rise, so re-score."""
-    if data.occurred_on > now.date():
+    if body.occurred_on > now.date():
         raise Unprocessable("occurred_on cannot be in the future", field="occurred_on")
     engagement = Engagement(
-        id=str(uuid.uuid4()), account_id=account.id, created_by=user_id, created_at=now, **data.model_dump()
+        id=str(uuid.uuid4()), account_id=account.id, created_by=actor.user_id, created_at=now, **body.model_dump()
     )
     session.add(engagement)
     await session.flush()
     if await refresh_contact_level(session, account_id=account.id, now=now):
         await rescore_account(
-            session, tables, account_id=account.id, now=now, reason="contact level reached", actor=user_id
+            session,
+            tables,
+            publisher=publisher,
+            account_id=account.id,
+            now=now,
+            reason="contact level reached",
+            actor_id=actor.user_id,
         )
     return engagement
 
@@ -67,15 +77,23 @@ async def cadence_rules(session: AsyncSession) -> dict[str, dict[str, int]]:
     return rules
 
 
-async def replace_cadence_rules(session: AsyncSession, *, rules: Sequence[tuple[str, str, int]]) -> None:
-    """Replace the whole policy (tier, level, every_days)."""
+async def cadence_policy(session: AsyncSession) -> CadencePolicy:
+    """The policy in force as served: days between contacts per tier (best first) and level."""
+    rules = await cadence_rules(session)
+    return CadencePolicy.model_validate(
+        {"rules": [{"tier": t, "level": lv, "every_days": d} for t in TIER_CODES for lv, d in rules.get(t, {}).items()]}
+    )
+
+
+async def replace_cadence_rules(session: AsyncSession, *, body: CadencePolicy) -> None:
+    """Replace the whole policy (a tier and level at most once)."""
     seen = set()
-    for i, (tier, level, _) in enumerate(rules):
-        if (tier, level) in seen:
-            raise Unprocessable(f"Duplicate rule for {tier}/{level}", field=f"rules.{i}")
-        seen.add((tier, level))
+    for i, rule in enumerate(body.rules):
+        if (rule.tier, rule.level) in seen:
+            raise Unprocessable(f"Duplicate rule for {rule.tier}/{rule.level}", field=f"rules.{i}")
+        seen.add((rule.tier, rule.level))
     await session.execute(delete(CadenceRule))
-    session.add_all(CadenceRule(tier=t, level=lv, every_days=d) for t, lv, d in rules)
+    session.add_all(CadenceRule(tier=r.tier, level=r.level, every_days=r.every_days) for r in body.rules)
     await session.flush()
 
 
@@ -99,18 +117,31 @@ async def account_cadence(session: AsyncSession, *, account: Account, today: dat
     return cadence_status(account.tier, rules, last, today)
 
 
+async def engagement_status(session: AsyncSession, *, account: Account, today: date) -> EngagementStatusRead:
+    """Last contact per level of one account, when the next is due and whether it is overdue."""
+    levels = await account_cadence(session, account=account, today=today)
+    return EngagementStatusRead(
+        account_id=account.id,
+        account_name=account.name,
+        tier=account.tier,
+        owner_id=account.owner_id,
+        overdue=any(s.overdue for s in levels),
+        levels=[LevelStatusRead(**s.__dict__) for s in levels],
+    )
+
+
 async def overdue_accounts(
     session: AsyncSession,
     tables: PlatformTables,
     *,
-    principal: Principal,
+    actor: Principal,
     today: date,
     owner_id: str | None = None,
     tier: str | None = None,
-) -> list[dict[str, Any]]:
-    """Active accounts the caller may see that missed their tier's cadence at some level, most overdue first."""
+) -> list[EngagementStatusRead]:
+    """Active accounts the actor may see that missed their tier's cadence at some level, most overdue first."""
     query = select(Account.id, Account.name, Account.tier, Account.owner_id).where(
-        visible_accounts_clause(tables, principal, Account.id),
+        visible_accounts_clause(tables, actor, Account.id),
         Account.status != "former",
         Account.tier.is_not(None),
     )
@@ -144,4 +175,4 @@ async def overdue_accounts(
         return max(never if s["days_overdue"] is None else s["days_overdue"] for s in item["levels"] if s["overdue"])
 
     overdue.sort(key=lambda item: (-_urgency(item), item["account_name"]))
-    return overdue
+    return [EngagementStatusRead.model_validate(item) for item in overdue]

@@ -5,19 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal, get_args
 
-LEVELS: dict[str, tuple[str, str]] = {
-    "executive": ("高层", "Executive"),
-    "decision": ("决策层", "Decision"),
-    "execution": ("执行层", "Execution"),
-}
-ENGAGEMENT_KINDS: dict[str, tuple[str, str]] = {
-    "visit": ("客户拜访", "Visit"),
-    "executive_meeting": ("高层会晤", "Executive meeting"),
-    "business_review": ("业务回顾", "Business review"),
-    "call": ("电话/视频沟通", "Call"),
-    "workshop": ("方案研讨", "Workshop"),
-}
+# The levels of dialogue (高层 executive, 决策层 decision, 执行层 execution), highest first.
+ContactLevel = Literal["executive", "decision", "execution"]
+LEVEL_ORDER: tuple[ContactLevel, ...] = get_args(ContactLevel)
 
 # Days between contacts per tier and level (the seed: regular dialogue with executive, decision and execution level).
 DEFAULT_CADENCE: dict[str, dict[str, int]] = {
@@ -53,5 +45,5 @@ def cadence_status(
         due = last + timedelta(days=every_days)
         overdue = today > due
         statuses.append(LevelStatus(level, every_days, last, due, overdue, (today - due).days if overdue else 0))
-    order = list(LEVELS)
+    order: tuple[str, ...] = LEVEL_ORDER
     return sorted(statuses, key=lambda s: order.index(s.level) if s.level in order else len(order))

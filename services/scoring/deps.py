@@ -1,0 +1,110 @@
+"""Request dependencies of the scoring service: the acting user, settings, and objects loaded and checked once.
+
+An account another manager owns is a 404 here (never a 403), before any route body runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.config import ScoringSettings
+from services.scoring.models import idempotency_keys, platform
+from services.scoring.registry.models import Account
+from services.scoring.registry.service import get_account
+from services.scoring.scores.model_versions import get_model
+from services.scoring.scores.models import RescoreJob, ScoringModelVersion
+from services.scoring.scores.rescore_jobs import get_job
+from shared.api import PageParams, page_params, remember_response, replay_response
+from shared.auth import (
+    ACCOUNT_MANAGER,
+    SERVICE,
+    SUPERVISOR,
+    CurrentPrincipal,
+    Principal,
+    ensure_account_access,
+    require_roles,
+)
+from shared.service import SessionDep
+
+Actor = CurrentPrincipal
+Supervisor = Annotated[Principal, Depends(require_roles(SUPERVISOR))]
+Registrar = Annotated[Principal, Depends(require_roles(SUPERVISOR, ACCOUNT_MANAGER, SERVICE))]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def get_settings(request: Request) -> ScoringSettings:
+    """The app's settings."""
+    settings: ScoringSettings = request.app.state.settings
+    return settings
+
+
+Settings = Annotated[ScoringSettings, Depends(get_settings)]
+
+
+@dataclass(frozen=True)
+class IdempotentCreate:
+    """A create's ``Idempotency-Key``: replay the stored response of an earlier identical request, or keep this one."""
+
+    session: AsyncSession
+    request: Request
+    actor_id: str
+
+    async def replay(self, payload: Any) -> JSONResponse | None:
+        """The stored response when this key was used before with the same payload, else None."""
+        return await replay_response(
+            self.session, idempotency_keys, request=self.request, principal_id=self.actor_id, payload=payload
+        )
+
+    async def remember(self, payload: Any, result: BaseModel, status: int = 201) -> None:
+        """Keep this create's response for its key (same transaction as the create)."""
+        await remember_response(
+            self.session,
+            idempotency_keys,
+            request=self.request,
+            principal_id=self.actor_id,
+            payload=payload,
+            body=result.model_dump(mode="json"),
+            status=status,
+        )
+
+
+async def idempotent_create(request: Request, session: SessionDep, actor: Actor) -> IdempotentCreate:
+    """The acting user's idempotency keys for this request."""
+    return IdempotentCreate(session=session, request=request, actor_id=actor.user_id)
+
+
+Idempotency = Annotated[IdempotentCreate, Depends(idempotent_create)]
+
+
+async def account_for_read(account_id: str, session: SessionDep, actor: Actor) -> Account:
+    """The account of the path if the actor may see it; 404 otherwise."""
+    await ensure_account_access(session, platform, actor, account_id)
+    return await get_account(session, account_id=account_id)
+
+
+async def account_for_update(account_id: str, session: SessionDep, actor: Actor) -> Account:
+    """The account of the path if the actor may change it; 404 if they may not see it."""
+    await ensure_account_access(session, platform, actor, account_id, write=True)
+    return await get_account(session, account_id=account_id)
+
+
+async def model_version(version: int, session: SessionDep, _actor: Actor) -> ScoringModelVersion:
+    """The scoring model version of the path (for an authenticated caller); 404 if there is none."""
+    return await get_model(session, version=version)
+
+
+async def rescore_job(job_id: str, session: SessionDep, _actor: Actor) -> RescoreJob:
+    """The re-score job of the path (for an authenticated caller); 404 if there is none."""
+    return await get_job(session, job_id=job_id)
+
+
+AccountForRead = Annotated[Account, Depends(account_for_read)]
+AccountForUpdate = Annotated[Account, Depends(account_for_update)]
+ModelVersion = Annotated[ScoringModelVersion, Depends(model_version)]
+Job = Annotated[RescoreJob, Depends(rescore_job)]

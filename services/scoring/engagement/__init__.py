@@ -1,0 +1,1 @@
+"""Layered engagement: the engagement log, the cadence policy per tier and what is overdue."""

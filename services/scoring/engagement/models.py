@@ -1,0 +1,38 @@
+"""Tables of layered engagement: the engagement log and the cadence policy per tier and level."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.scoring.models import Base
+from shared.db import UTCDateTime
+
+
+class Engagement(Base):
+    """A logged dialogue with the customer: visit, executive meeting or business review at one level."""
+
+    __tablename__ = "engagements"
+    __table_args__ = (Index("ix_engagements_account_level_date", "account_id", "level", "occurred_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CadenceRule(Base):
+    """How often an account of a tier needs a contact at a level."""
+
+    __tablename__ = "cadence_rules"
+
+    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    every_days: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,69 @@
+"""Tables of the KA registry: accounts (profile, team, ratings, current tier and score) and their contacts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.scoring.models import Base
+from shared.db import Money, UTCDateTime
+
+Rating = Numeric(5, 2)
+
+
+class Account(Base):
+    """A customer in the KA registry: profile, team, qualitative ratings and its current tier and score."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    industry: Mapped[str] = mapped_column(String(100), index=True)
+    region: Mapped[str] = mapped_column(String(100), index=True)
+    company_size: Mapped[str | None] = mapped_column(String(20))
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_group: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    owner_id: Mapped[str] = mapped_column(String(100), index=True)
+    team_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cooperation_since: Mapped[date | None] = mapped_column(Date)
+    # Qualitative ratings (0–10) by the supervisor, with the rationale, and the expected 3–5-year growth (% a year).
+    industry_leadership: Mapped[Decimal | None] = mapped_column(Rating)
+    reference_value: Mapped[Decimal | None] = mapped_column(Rating)
+    channel_value: Mapped[Decimal | None] = mapped_column(Rating)
+    product_fit: Mapped[Decimal | None] = mapped_column(Rating)
+    expected_growth_pct: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    ratings_rationale: Mapped[str | None] = mapped_column(Text)
+    rated_by: Mapped[str | None] = mapped_column(String(100))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The effective tier (override or computed), the computed one and the latest score.
+    tier: Mapped[str | None] = mapped_column(String(20), index=True)
+    computed_tier: Mapped[str | None] = mapped_column(String(20))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2), index=True)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    """A person at the customer, with the level of dialogue they stand for."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

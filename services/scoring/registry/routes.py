@@ -1,0 +1,189 @@
+"""HTTP routes of the KA registry: register and import accounts, list them, profile, team, ratings, contacts."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, Idempotency, Paging, Registrar, Supervisor
+from services.scoring.models import platform
+from services.scoring.registry import service
+from services.scoring.registry.schemas import (
+    AccountBatch,
+    AccountBatchRead,
+    AccountCreate,
+    AccountDetail,
+    AccountQuery,
+    AccountRead,
+    AccountUpdate,
+    ContactCreate,
+    ContactRead,
+    RatingsUpdate,
+    TeamUpdate,
+)
+from shared.api import Page, check_if_match, set_etag
+from shared.errors import PROBLEM_RESPONSES
+from shared.service import ClockDep, PublisherDep, SessionDep
+
+router = APIRouter(responses=PROBLEM_RESPONSES)
+ACCOUNTS: list[str | Enum] = ["accounts"]
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountDetail,
+    tags=ACCOUNTS,
+    summary="Register an account (KA registry)",
+)
+async def create_account(
+    body: AccountCreate,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
+    actor: Registrar,
+    idempotency: Idempotency,
+) -> Any:
+    """Register a company with its team and contacts; publishes ``accounts.registered`` and scores it."""
+    payload = body.model_dump(mode="json")
+    if (replayed := await idempotency.replay(payload)) is not None:
+        return replayed
+    account = await service.register_account(
+        session, platform, publisher=publisher, body=body, actor=actor, now=clock.now()
+    )
+    detail = await service.account_detail(session, account=account, now=clock.now())
+    await idempotency.remember(payload, detail)
+    set_etag(response, account.version)
+    response.headers["Location"] = f"/accounts/{account.id}"
+    return detail
+
+
+@router.post(
+    "/accounts/batch",
+    status_code=201,
+    response_model=AccountBatchRead,
+    tags=ACCOUNTS,
+    summary="Register many accounts at once (import)",
+)
+async def create_accounts(
+    body: AccountBatch,
+    session: SessionDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
+    actor: Supervisor,
+    idempotency: Idempotency,
+) -> Any:
+    """Import up to 500 accounts (with contacts, ratings and engagement history) in one transaction."""
+    payload = body.model_dump(mode="json")
+    if (replayed := await idempotency.replay(payload)) is not None:
+        return replayed
+    accounts = await service.register_accounts(
+        session, platform, publisher=publisher, bodies=body.accounts, actor=actor, now=clock.now()
+    )
+    result = AccountBatchRead(
+        items=[await service.account_detail(session, account=a, now=clock.now()) for a in accounts]
+    )
+    await idempotency.remember(payload, result)
+    return result
+
+
+@router.get("/accounts", response_model=Page[AccountRead], tags=ACCOUNTS, summary="List, filter and sort accounts")
+async def list_accounts(
+    session: SessionDep,
+    clock: ClockDep,
+    actor: Actor,
+    page: Paging,
+    query: Annotated[AccountQuery, Query()],
+) -> Page[AccountRead]:
+    """Accounts the caller may see (account managers: only their own book, as owner or team member)."""
+    accounts, total = await service.list_accounts(session, platform, actor=actor, query=query, page=page)
+    items = await service.account_reads(session, accounts=accounts, now=clock.now())
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountDetail, tags=ACCOUNTS, summary="One account with contacts")
+async def get_account(
+    account: AccountForRead, response: Response, session: SessionDep, clock: ClockDep
+) -> AccountDetail:
+    """Profile, team, contacts, tier and score of one account."""
+    set_etag(response, account.version)
+    return await service.account_detail(session, account=account, now=clock.now())
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountDetail, tags=ACCOUNTS, summary="Update an account")
+async def patch_account(
+    account: AccountForUpdate,
+    body: AccountUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
+) -> AccountDetail:
+    """Change profile fields or status (``If-Match`` with the ETag refuses stale writes); publishes ``updated``."""
+    check_if_match(request, account.version)
+    await service.update_account(session, platform, publisher=publisher, account=account, body=body, now=clock.now())
+    set_etag(response, account.version)
+    return await service.account_detail(session, account=account, now=clock.now())
+
+
+@router.put("/accounts/{account_id}/team", response_model=AccountDetail, tags=ACCOUNTS, summary="Set the account team")
+async def put_team(
+    actor: Supervisor,
+    account: AccountForUpdate,
+    body: TeamUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
+) -> AccountDetail:
+    """Owner account manager and members; publishes ``accounts.owner_changed``."""
+    check_if_match(request, account.version)
+    await service.set_team(session, platform, publisher=publisher, account=account, body=body, now=clock.now())
+    set_etag(response, account.version)
+    return await service.account_detail(session, account=account, now=clock.now())
+
+
+@router.put(
+    "/accounts/{account_id}/ratings", response_model=AccountDetail, tags=ACCOUNTS, summary="Rate strategic significance"
+)
+async def put_ratings(
+    actor: Supervisor,
+    account: AccountForUpdate,
+    body: RatingsUpdate,
+    session: SessionDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
+) -> AccountDetail:
+    """The supervisor's ratings (industry leadership, reference and channel value, product fit, expected growth)."""
+    await service.set_ratings(
+        session, platform, publisher=publisher, account=account, body=body, actor=actor, now=clock.now()
+    )
+    return await service.account_detail(session, account=account, now=clock.now())
+
+
+@router.get("/accounts/{account_id}/contacts", response_model=list[ContactRead], tags=ACCOUNTS, summary="Contacts")
+async def get_contacts(account: AccountForRead, session: SessionDep) -> list[ContactRead]:
+    """The account's contacts, executive level first."""
+    return [ContactRead.model_validate(c) for c in await service.list_contacts(session, account_id=account.id)]
+
+
+@router.post(
+    "/accounts/{account_id}/contacts",
+    status_code=201,
+    response_model=ContactRead,
+    tags=ACCOUNTS,
+    summary="Add a contact",
+)
+async def post_contact(
+    account: AccountForUpdate, body: ContactCreate, session: SessionDep, clock: ClockDep, publisher: PublisherDep
+) -> ContactRead:
+    """Add a contact at executive, decision or execution level."""
+    contact = await service.add_contact(
+        session, platform, publisher=publisher, account=account, body=body, now=clock.now()
+    )
+    return ContactRead.model_validate(contact)

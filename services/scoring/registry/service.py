@@ -1,0 +1,390 @@
+"""The KA registry: accounts, their team and contacts; every change kept in the projection and published."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.engagement.models import Engagement
+from services.scoring.engagement.schemas import EngagementCreate
+from services.scoring.features import LEVEL_RANK
+from services.scoring.registry.credit_code import credit_code_problem
+from services.scoring.registry.models import Account, Contact
+from services.scoring.registry.schemas import (
+    SORTABLE,
+    AccountCreate,
+    AccountDetail,
+    AccountQuery,
+    AccountRead,
+    AccountUpdate,
+    ContactCreate,
+    ContactRead,
+    RatingsUpdate,
+    TeamUpdate,
+    TierInfo,
+)
+from services.scoring.scores.feature_store import features_for, refresh_contact_level
+from services.scoring.scores.portfolio import rescore_accounts
+from services.scoring.scores.service import rescore_account
+from services.scoring.scores.tiers import overridden_accounts, tier_label
+from shared.api import PageParams, parse_sort
+from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, visible_accounts_clause
+from shared.bus import Publisher
+from shared.db import PlatformTables
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated
+from shared.events.catalogue import AccountSnapshot, OwnerChangedData
+from shared.projection import upsert_account
+from shared.vocabulary import TIER_CODES, tier_rank
+
+
+def _snapshot(account: Account) -> AccountSnapshot:
+    """The event snapshot of an account."""
+    return AccountSnapshot(
+        name=account.name,
+        name_en=account.name_en,
+        industry=account.industry,
+        region=account.region,
+        status=account.status,
+        tier=account.tier,
+        owner_id=account.owner_id,
+        team_member_ids=list(account.team_member_ids or []),
+    )
+
+
+async def _project(session: AsyncSession, tables: PlatformTables, account: Account) -> None:
+    await upsert_account(
+        session,
+        tables,
+        account_id=account.id,
+        name=account.name,
+        name_en=account.name_en,
+        industry=account.industry,
+        region=account.region,
+        status=account.status,
+        tier=account.tier,
+        owner_id=account.owner_id,
+        team_member_ids=account.team_member_ids or [],
+    )
+
+
+def _check_credit_code(code: str | None) -> str | None:
+    if code is None:
+        return None
+    normalised = code.strip().upper()
+    problem = credit_code_problem(normalised)
+    if problem is not None:
+        raise Unprocessable(f"Invalid unified social credit code {code!r}: {problem}", field="credit_code")
+    return normalised
+
+
+async def _ensure_unique_code(session: AsyncSession, code: str | None, account_id: str | None = None) -> None:
+    if code is None:
+        return
+    other = await session.scalar(
+        select(Account.id).where(Account.credit_code == code, Account.id != (account_id or ""))
+    )
+    if other is not None:
+        raise Conflict(f"Credit code {code} is already registered for account {other}", account_id=other)
+
+
+def _team(owner_id: str, members: Sequence[str]) -> list[str]:
+    return sorted({m.strip() for m in members if m and m.strip() and m.strip() != owner_id})
+
+
+def _ratings_fields(ratings: RatingsUpdate | None, actor_id: str, now: datetime) -> dict[str, Any]:
+    if ratings is None:
+        return {}
+    fields = ratings.model_dump(exclude={"rationale"}, exclude_unset=True)
+    return {**fields, "ratings_rationale": ratings.rationale, "rated_by": actor_id, "rated_at": now}
+
+
+def _contact(account_id: str, body: ContactCreate, now: datetime) -> Contact:
+    return Contact(id=str(uuid.uuid4()), account_id=account_id, created_at=now, **body.model_dump())
+
+
+def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor: Principal, now: datetime) -> Account:
+    return Account(
+        id=str(uuid.uuid4()),
+        name=body.name,
+        name_en=body.name_en,
+        credit_code=code,
+        industry=body.industry,
+        region=body.region,
+        company_size=body.company_size,
+        annual_revenue=body.annual_revenue,
+        currency=body.currency.upper(),
+        listed=body.listed,
+        parent_group=body.parent_group,
+        status=body.status,
+        owner_id=owner_id,
+        team_member_ids=_team(owner_id, body.team_member_ids),
+        cooperation_since=body.cooperation_since,
+        version=1,
+        **_ratings_fields(body.ratings, actor.user_id, now),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _import_engagements(
+    session: AsyncSession, account: Account, engagements: Sequence[EngagementCreate], actor: Principal, now: datetime
+) -> None:
+    for i, engagement in enumerate(engagements):
+        if engagement.occurred_on > now.date():
+            raise Unprocessable("occurred_on cannot be in the future", field=f"engagements.{i}.occurred_on")
+        session.add(
+            Engagement(
+                id=str(uuid.uuid4()),
+                account_id=account.id,
+                created_by=actor.user_id,
+                created_at=now,
+                **engagement.model_dump(),
+            )
+        )
+
+
+async def register_account(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    body: AccountCreate,
+    actor: Principal,
+    now: datetime,
+    score: bool = True,
+) -> Account:
+    """Register a company: profile, team and contacts; project it, publish ``registered`` and score it."""
+    owner_id = body.owner_id or actor.user_id
+    if not actor.sees_whole_portfolio and actor.has_any({ACCOUNT_MANAGER}) and owner_id != actor.user_id:
+        raise Forbidden("Account managers register accounts they own themselves")
+    if body.ratings is not None and not actor.has_any({SUPERVISOR, ADMIN, SERVICE}):
+        raise Forbidden("Only the supervisor rates strategic significance")
+    code = _check_credit_code(body.credit_code)
+    await _ensure_unique_code(session, code)
+    account = _new_account(body, owner_id=owner_id, code=code, actor=actor, now=now)
+    session.add(account)
+    await session.flush()
+    for contact in body.contacts:
+        session.add(_contact(account.id, contact, now))
+    _import_engagements(session, account, body.engagements, actor, now)
+    await _project(session, tables, account)
+    await publisher.publish(session, AccountRegistered, _snapshot(account), account_id=account.id, time=now)
+    features = await features_for(session, account_id=account.id, now=now)
+    levels = [c.level for c in body.contacts] + [e.level for e in body.engagements]
+    features.highest_contact_level = max((LEVEL_RANK[level] for level in levels), default=0)
+    if score:
+        await rescore_account(
+            session,
+            tables,
+            publisher=publisher,
+            account_id=account.id,
+            now=now,
+            reason="registered",
+            actor_id=actor.user_id,
+        )
+    return account
+
+
+async def register_accounts(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    bodies: Sequence[AccountCreate],
+    actor: Principal,
+    now: datetime,
+) -> list[Account]:
+    """Register many accounts in one transaction (an import): all or none."""
+    registered = []
+    for i, body in enumerate(bodies):
+        try:
+            registered.append(
+                await register_account(
+                    session, tables, publisher=publisher, body=body, actor=actor, now=now, score=False
+                )
+            )
+        except Unprocessable as exc:
+            field = exc.extra.get("field")
+            raise Unprocessable(
+                f"accounts.{i}: {exc.detail}", field=f"accounts.{i}.{field}" if field else f"accounts.{i}"
+            ) from exc
+    # One pass for the whole import: the scores, tier moves and events are written in bulk.
+    await session.flush()
+    ids = [a.id for a in registered]
+    await rescore_accounts(session, tables, publisher=publisher, account_ids=ids, now=now, reason="registered")
+    # The bulk write bypassed the loaded objects: reload them in one query.
+    await session.execute(select(Account).where(Account.id.in_(ids)).execution_options(populate_existing=True))
+    return registered
+
+
+async def get_account(session: AsyncSession, *, account_id: str) -> Account:
+    """An account or 404 (access is checked by the caller)."""
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"Account {account_id} not found")
+    return account
+
+
+async def update_account(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    body: AccountUpdate,
+    now: datetime,
+) -> Account:
+    """Apply profile changes; publish ``accounts.updated`` and re-score when something changed."""
+    changes = body.model_dump(exclude_unset=True)
+    for required in ("name", "industry", "region", "status", "listed"):
+        if required in changes and changes[required] is None:
+            raise Unprocessable(f"{required} cannot be null", field=required)
+    if "credit_code" in changes:
+        changes["credit_code"] = _check_credit_code(changes["credit_code"])
+        await _ensure_unique_code(session, changes["credit_code"], account.id)
+    changed = {k: v for k, v in changes.items() if getattr(account, k) != v}
+    if not changed:
+        return account
+    for key, value in changed.items():
+        setattr(account, key, value)
+    account.version += 1
+    account.updated_at = now
+    await session.flush()
+    await _project(session, tables, account)
+    await publisher.publish(session, AccountUpdated, _snapshot(account), account_id=account.id, time=now)
+    if {"cooperation_since", "status"} & set(changed):
+        await rescore_account(
+            session, tables, publisher=publisher, account_id=account.id, now=now, reason="profile changed"
+        )
+    return account
+
+
+async def set_team(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    body: TeamUpdate,
+    now: datetime,
+) -> Account:
+    """Change owner and members; publish ``accounts.owner_changed`` (same transaction as the projection)."""
+    owner_id = body.owner_id
+    team = _team(owner_id, body.team_member_ids)
+    if owner_id == account.owner_id and team == sorted(account.team_member_ids or []):
+        return account
+    old_owner = account.owner_id
+    account.owner_id, account.team_member_ids = owner_id, team
+    account.version += 1
+    account.updated_at = now
+    await session.flush()
+    await _project(session, tables, account)
+    data = OwnerChangedData(old_owner_id=old_owner, new_owner_id=owner_id, team_member_ids=team)
+    await publisher.publish(session, AccountOwnerChanged, data, account_id=account.id, time=now)
+    return account
+
+
+async def set_ratings(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    body: RatingsUpdate,
+    actor: Principal,
+    now: datetime,
+) -> Account:
+    """Record the supervisor's qualitative ratings with the rationale and re-score."""
+    for key, value in body.model_dump(exclude={"rationale"}, exclude_unset=True).items():
+        setattr(account, key, value)
+    account.ratings_rationale, account.rated_by, account.rated_at = body.rationale, actor.user_id, now
+    account.version += 1
+    account.updated_at = now
+    await session.flush()
+    await rescore_account(
+        session,
+        tables,
+        publisher=publisher,
+        account_id=account.id,
+        now=now,
+        reason="ratings changed",
+        actor_id=actor.user_id,
+    )
+    return account
+
+
+async def add_contact(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    body: ContactCreate,
+    now: datetime,
+) -> Contact:
+    """Add a contact; the highest contact level may rise, so re-score."""
+    contact = _contact(account.id, body, now)
+    session.add(contact)
+    await session.flush()
+    if await refresh_contact_level(session, account_id=account.id, now=now):
+        await rescore_account(
+            session, tables, publisher=publisher, account_id=account.id, now=now, reason="contact level reached"
+        )
+    return contact
+
+
+async def list_contacts(session: AsyncSession, *, account_id: str) -> list[Contact]:
+    """The contacts of an account, executives first."""
+    order = case({"executive": 0, "decision": 1, "execution": 2}, value=Contact.level, else_=3)
+    rows = await session.execute(
+        select(Contact).where(Contact.account_id == account_id).order_by(order, Contact.created_at)
+    )
+    return list(rows.scalars())
+
+
+async def list_accounts(
+    session: AsyncSession, tables: PlatformTables, *, actor: Principal, query: AccountQuery, page: PageParams
+) -> tuple[list[Account], int]:
+    """A page of the accounts the actor may see, filtered and sorted, with the total."""
+    statement = select(Account).where(visible_accounts_clause(tables, actor, Account.id))
+    for name in ("tier", "owner_id", "industry", "region", "status"):
+        value = getattr(query, name)
+        if value:
+            statement = statement.where(getattr(Account, name) == value)
+    if query.q:
+        like = f"%{query.q}%"
+        statement = statement.where(Account.name.like(like) | Account.name_en.like(like))
+    total = int(await session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
+    field, descending = parse_sort(query.sort, SORTABLE, "name")
+    ranks = {code: tier_rank(code) for code in TIER_CODES}
+    column: Any = case(ranks, value=Account.tier, else_=len(ranks)) if field == "tier" else getattr(Account, field)
+    ordered = column.desc() if descending else column.asc()
+    if field == "score":
+        ordered = ordered.nulls_last()
+    rows = await session.execute(statement.order_by(ordered, Account.id).limit(page.limit).offset(page.offset))
+    return list(rows.scalars()), total
+
+
+def _read(account: Account, overridden: bool) -> AccountRead:
+    data = {k: getattr(account, k) for k in AccountRead.model_fields if hasattr(account, k)}
+    label = tier_label(account.tier)
+    return AccountRead(**data, overridden=overridden, tier_label=TierInfo(**label) if label else None)
+
+
+async def account_reads(session: AsyncSession, *, accounts: Sequence[Account], now: datetime) -> list[AccountRead]:
+    """Accounts as served, each marked when a tier override is in force."""
+    overridden = await overridden_accounts(session, [a.id for a in accounts], now)
+    return [_read(a, a.id in overridden) for a in accounts]
+
+
+async def account_detail(session: AsyncSession, *, account: Account, now: datetime) -> AccountDetail:
+    """One account as served, with its contacts."""
+    (read,) = await account_reads(session, accounts=[account], now=now)
+    contacts = await list_contacts(session, account_id=account.id)
+    return AccountDetail(**read.model_dump(), contacts=[ContactRead.model_validate(c) for c in contacts])

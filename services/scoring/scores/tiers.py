@@ -1,0 +1,335 @@
+"""Effective tiers: moves with history and one ``tier_changed`` each, manual overrides and their expiry,
+and the portfolio's tier distribution and movers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.registry.models import Account
+from services.scoring.scores.models import TierChange, TierOverride
+from services.scoring.scores.schemas import MoverRead, OverrideCreate, TierChangeRead, TierDistribution
+from services.scoring.scoring_model import effective_tier, override_is_active
+from shared.auth import Principal, visible_accounts_clause
+from shared.bus import Publisher
+from shared.db import PlatformTables
+from shared.errors import NotFound, Unprocessable
+from shared.events import AccountTierChanged
+from shared.events.catalogue import TierChangedData
+from shared.projection import set_account_tier
+from shared.vocabulary import TIER_CODES, TIER_LABELS, tier_rank
+
+
+def tier_label(code: str | None) -> dict[str, str] | None:
+    """``{"code", "label_zh", "label_en"}`` of a tier code."""
+    for tier, (label_zh, label_en) in TIER_LABELS.items():
+        if tier == code:
+            return {"code": tier, "label_zh": label_zh, "label_en": label_en}
+    return None
+
+
+async def active_override(session: AsyncSession, *, account_id: str, now: datetime) -> TierOverride | None:
+    """The override in force for an account, if any."""
+    candidates = (
+        await session.execute(
+            select(TierOverride)
+            .where(TierOverride.account_id == account_id, TierOverride.ended_at.is_(None))
+            .order_by(TierOverride.created_at.desc())
+        )
+    ).scalars()
+    for override in candidates:
+        if override_is_active(override.expires_at, override.ended_at, now):
+            return override
+    return None
+
+
+async def overridden_accounts(session: AsyncSession, ids: Sequence[str], now: datetime) -> dict[str, str]:
+    """The tier of each override in force among ``ids`` (account id → tier)."""
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(TierOverride.account_id, TierOverride.tier).where(
+                TierOverride.account_id.in_(ids),
+                TierOverride.ended_at.is_(None),
+                or_(TierOverride.expires_at.is_(None), TierOverride.expires_at > now),
+            )
+        )
+    ).all()
+    return {account_id: tier for account_id, tier in rows}
+
+
+async def apply_tier(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    computed_tier: str | None,
+    score: Decimal | None,
+    model_version: int | None,
+    reason: str,
+    now: datetime,
+    actor_id: str | None = None,
+    override: TierOverride | bool | None = True,
+) -> bool:
+    """Store the score fields and, when the effective tier moves, record it and publish one ``tier_changed``.
+
+    ``override=True`` looks the active override up; pass an override or None to decide it here.
+    """
+    if override is True:
+        override = await active_override(session, account_id=account.id, now=now)
+    chosen = override if isinstance(override, TierOverride) else None
+    account.computed_tier = computed_tier
+    account.score = score
+    account.model_version = model_version
+    account.scored_at = now if score is not None else account.scored_at
+    if chosen is not None:
+        tier, overridden = effective_tier(computed_tier or chosen.tier, chosen.tier, True)
+        reason = f"override by {chosen.approved_by}: {chosen.reason}"
+    elif computed_tier is None:
+        await session.flush()
+        return False
+    else:
+        tier, overridden = computed_tier, False
+    old = account.tier
+    if tier == old:
+        await session.flush()
+        return False
+    account.tier = tier
+    account.updated_at = now
+    await session.flush()
+    session.add(
+        TierChange(
+            account_id=account.id,
+            old_tier=old,
+            new_tier=tier,
+            score=score,
+            reason=reason,
+            model_version=model_version,
+            overridden=overridden,
+            changed_by=actor_id,
+            changed_at=now,
+        )
+    )
+    await set_account_tier(session, tables, account_id=account.id, tier=tier)
+    data = TierChangedData(
+        old_tier=old, new_tier=tier, score=score, reason=reason, model_version=model_version, overridden=overridden
+    )
+    await publisher.publish(session, AccountTierChanged, data, account_id=account.id, time=now)
+    await session.flush()
+    return True
+
+
+async def set_override(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    body: OverrideCreate,
+    actor: Principal,
+    now: datetime,
+) -> TierOverride:
+    """Replace any active override with a new one (the actor approves it) and apply it."""
+    if body.expires_at is not None and body.expires_at <= now:
+        raise Unprocessable("expires_at must be in the future", field="expires_at")
+    await _end_overrides(session, account_id=account.id, now=now, actor_id=actor.user_id, why="replaced")
+    override = TierOverride(
+        id=str(uuid.uuid4()),
+        account_id=account.id,
+        tier=body.tier,
+        reason=body.reason,
+        approved_by=actor.user_id,
+        created_by=actor.user_id,
+        created_at=now,
+        expires_at=body.expires_at,
+    )
+    session.add(override)
+    await session.flush()
+    await apply_tier(
+        session,
+        tables,
+        publisher=publisher,
+        account=account,
+        computed_tier=account.computed_tier,
+        score=account.score,
+        model_version=account.model_version,
+        reason="",
+        now=now,
+        actor_id=actor.user_id,
+        override=override,
+    )
+    return override
+
+
+async def _end_overrides(session: AsyncSession, *, account_id: str, now: datetime, actor_id: str, why: str) -> int:
+    result = await session.execute(
+        update(TierOverride)
+        .where(TierOverride.account_id == account_id, TierOverride.ended_at.is_(None))
+        .values(ended_at=now, ended_by=actor_id, end_reason=why)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _fall_back_to_computed(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    now: datetime,
+    reason: str,
+    actor_id: str | None,
+) -> None:
+    await apply_tier(
+        session,
+        tables,
+        publisher=publisher,
+        account=account,
+        computed_tier=account.computed_tier,
+        score=account.score,
+        model_version=account.model_version,
+        reason=f"{reason}; computed tier applies (score {account.score})",
+        now=now,
+        actor_id=actor_id,
+        override=None,
+    )
+
+
+async def revoke_override(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    actor: Principal,
+    now: datetime,
+) -> None:
+    """End the active override; the computed tier applies again."""
+    if not await _end_overrides(session, account_id=account.id, now=now, actor_id=actor.user_id, why="revoked"):
+        raise NotFound(f"Account {account.id} has no active tier override")
+    await _fall_back_to_computed(
+        session,
+        tables,
+        publisher=publisher,
+        account=account,
+        now=now,
+        reason=f"override revoked by {actor.user_id}",
+        actor_id=actor.user_id,
+    )
+
+
+async def expire_overrides(
+    session: AsyncSession, tables: PlatformTables, *, publisher: Publisher, now: datetime
+) -> int:
+    """End overrides whose expiry has passed and fall back to each account's computed tier."""
+    due = (
+        (
+            await session.execute(
+                select(TierOverride).where(
+                    TierOverride.ended_at.is_(None),
+                    TierOverride.expires_at.is_not(None),
+                    TierOverride.expires_at <= now,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for override in due:
+        override.ended_at, override.ended_by, override.end_reason = override.expires_at, "system", "expired"
+        await session.flush()
+        account = await session.get(Account, override.account_id)
+        if account is not None and await active_override(session, account_id=account.id, now=now) is None:
+            await _fall_back_to_computed(
+                session,
+                tables,
+                publisher=publisher,
+                account=account,
+                now=now,
+                reason="override expired",
+                actor_id="system",
+            )
+    return len(due)
+
+
+async def list_overrides(session: AsyncSession, *, account_id: str) -> list[TierOverride]:
+    """Every override of an account, newest first (the audit trail)."""
+    rows = await session.execute(
+        select(TierOverride).where(TierOverride.account_id == account_id).order_by(TierOverride.created_at.desc())
+    )
+    return list(rows.scalars())
+
+
+async def tier_history(session: AsyncSession, *, account_id: str) -> list[TierChange]:
+    """Every tier change of an account, newest first."""
+    rows = await session.execute(
+        select(TierChange)
+        .where(TierChange.account_id == account_id)
+        .order_by(TierChange.changed_at.desc(), TierChange.id.desc())
+    )
+    return list(rows.scalars())
+
+
+async def tier_distribution(session: AsyncSession, tables: PlatformTables, *, actor: Principal) -> TierDistribution:
+    """How many active accounts of the actor's visible portfolio each tier holds, with their average score."""
+    rows = (
+        await session.execute(
+            select(Account.tier, func.count(), func.avg(Account.score))
+            .where(visible_accounts_clause(tables, actor, Account.id), Account.status != "former")
+            .group_by(Account.tier)
+        )
+    ).all()
+    counts = {tier: (int(n), avg) for tier, n, avg in rows}
+    items: list[dict[str, Any]] = []
+    for code in (*TIER_CODES, None):
+        n, avg = counts.get(code, (0, None))
+        if code is None and not n:
+            continue
+        label: dict[str, Any] = tier_label(code) or {
+            "code": None,
+            "label_zh": "未分级",
+            "label_en": "Unscored",
+        }
+        items.append(
+            {
+                **label,
+                "count": n,
+                "average_score": None if avg is None else str(Decimal(str(avg)).quantize(Decimal("0.01"))),
+            }
+        )
+    return TierDistribution(total=sum(n for n, _ in counts.values()), tiers=items)
+
+
+async def tier_movers(
+    session: AsyncSession, tables: PlatformTables, *, actor: Principal, since: datetime, limit: int
+) -> list[MoverRead]:
+    """Tier changes of the actor's visible portfolio since a moment, newest first (new = an account's first tier)."""
+    rows = (
+        await session.execute(
+            select(TierChange, Account.name)
+            .join(Account, Account.id == TierChange.account_id)
+            .where(TierChange.changed_at >= since, visible_accounts_clause(tables, actor, TierChange.account_id))
+            .order_by(TierChange.changed_at.desc(), TierChange.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    movers = []
+    for change, name in rows:
+        if change.old_tier is None:
+            direction = "new"
+        else:
+            direction = "up" if tier_rank(change.new_tier) < tier_rank(change.old_tier) else "down"
+        movers.append(
+            MoverRead.model_validate(
+                {**TierChangeRead.model_validate(change).model_dump(), "account_name": name, "direction": direction}
+            )
+        )
+    return movers
