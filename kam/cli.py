@@ -107,27 +107,21 @@ def dead_letters_list(name: str, status: str | None = None, limit: int = 50) -> 
 @dead_letters_app.command("replay")
 def dead_letters_replay(name: str, dead_letter_id: int) -> None:
     """Run a dead-lettered event through its handlers again."""
-    from shared.bus.consumer import EventConsumer, HandlerContext, replay_dead_letter
-    from shared.bus.nats import NatsBus
-    from shared.db import Database
+    from shared.bus.consumer import replay_dead_letter
 
     info = _pick(name)
-    module = __import__(f"{info.module}.app", fromlist=["SPEC"])
-    spec = module.SPEC
+    module = __import__(f"{info.module}.app", fromlist=["create_app"])
 
     async def _run() -> dict[str, Any]:
-        settings = info.settings()
-        db = Database(settings.database_url)
-        consumer = EventConsumer(
-            db=db,
-            bus=NatsBus(settings.nats_url, name=f"{name}-cli"),
-            context=HandlerContext(service=spec.name, tables=spec.tables),
-            handlers=spec.handlers,
-        )
-        try:
-            return await replay_dead_letter(consumer, dead_letter_id)
-        finally:
-            await db.dispose()
+        # The service's own app without NATS: the replay gets exactly the handlers, publisher and extras it runs with
+        # (what it publishes waits in the outbox for the running service's relay).
+        settings = info.settings().model_copy(update={"nats_enabled": False})
+        app = module.create_app(settings)
+        async with app.router.lifespan_context(app):
+            if app.state.consumer is None:
+                raise typer.BadParameter(f"{name} consumes no events")
+            result: dict[str, Any] = await replay_dead_letter(app.state.consumer, dead_letter_id)
+            return result
 
     console.print_json(json.dumps(asyncio.run(_run())))
 
