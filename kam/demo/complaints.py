@@ -57,7 +57,7 @@ SCENARIOS: tuple[tuple[str, str, str, str, float, tuple[tuple[str, dict[str, Any
                 {
                     "department": "after_sales",
                     "title": "梳理热线转接规则并回访客户工程师",
-                    "assignee_id": "as-zhou",
+                    "assignee_id": "owner",  # the complaint's owner: a known user on the account
                     "due_in_hours": 20,
                 },
             ),
@@ -176,12 +176,26 @@ async def _wait_for_accounts(client: httpx.AsyncClient, account_ids: list[str]) 
     return [a for a in account_ids if a not in pending]
 
 
+async def _open(client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> httpx.Response:
+    """Open one complaint; while its owner has not reached this service's users projection yet (the gateway's
+    ``identity.user_registered`` is on its way), wait a little and retry (bounded)."""
+    deadline = time.monotonic() + WAIT_FOR_ACCOUNTS_SECONDS
+    while True:
+        response = await client.post("/complaints", json=payload, headers={"Idempotency-Key": key})
+        unknown_owner = response.status_code == 422 and "is not known" in response.text
+        if not unknown_owner or time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(0.5)
+
+
 async def _step(client: httpx.AsyncClient, complaint: dict[str, Any], action: str, body: dict[str, Any]) -> None:
     cid = complaint["id"]
     if action == "tasks":
         due = datetime.now(UTC) + timedelta(hours=body["due_in_hours"])
         due = min(due, datetime.fromisoformat(complaint["resolution_due_at"]))
         payload = {k: v for k, v in body.items() if k != "due_in_hours"} | {"due_at": due.isoformat()}
+        if payload["assignee_id"] == "owner":
+            payload["assignee_id"] = complaint["owner_id"]
         response = await client.post(f"/complaints/{cid}/tasks", json=payload)
     elif action == "root-cause":
         response = await client.put(f"/complaints/{cid}/root-cause", json=body)
@@ -209,21 +223,18 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
 
     async def play(index: int) -> str:
         title, description, category, severity, hours_ago, steps = SCENARIOS[index]
-        response = await client.post(
-            "/complaints",
-            json={
-                "account_id": ready[index % len(ready)],
-                "title": title,
-                "description": description,
-                "channel": ("phone", "email", "wechat", "visit")[index % 4],
-                "category": category,
-                "severity": severity,
-                "reporter_name": "客户联系人",
-                "reporter_contact": "contact@example.cn",
-                "received_at": (now - timedelta(hours=hours_ago)).isoformat(),
-            },
-            headers={"Idempotency-Key": f"demo-complaint-{index}"},
-        )
+        payload = {
+            "account_id": ready[index % len(ready)],
+            "title": title,
+            "description": description,
+            "channel": ("phone", "email", "wechat", "visit")[index % 4],
+            "category": category,
+            "severity": severity,
+            "reporter_name": "客户联系人",
+            "reporter_contact": "contact@example.cn",
+            "received_at": (now - timedelta(hours=hours_ago)).isoformat(),
+        }
+        response = await _open(client, payload, f"demo-complaint-{index}")
         response.raise_for_status()
         complaint = dict(response.json())
         for action, body in steps:

@@ -5,6 +5,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.complaints.calendars.metrics import register_calendar_gauge
+from services.complaints.calendars.routes import router as calendars_router
+from services.complaints.calendars.service import load_rules_calendar, seed_calendars
 from services.complaints.config import ComplaintsSettings
 from services.complaints.handlers import HANDLERS
 from services.complaints.improvement.routes import router as improvement_router
@@ -14,7 +17,7 @@ from services.complaints.jobs import jobs_for
 from services.complaints.models import platform
 from services.complaints.reference.routes import router as reference_router
 from services.complaints.reference.service import seed_reference_data
-from services.complaints.rules import rules_from_settings
+from services.complaints.rules import Rules, rules_from_settings
 from services.complaints.taskforce.routes import router as taskforce_router
 from services.complaints.views import router as views_router
 from shared.clock import Clock
@@ -22,8 +25,13 @@ from shared.service import ServiceSpec, build_service_app
 
 
 async def _on_start(app: FastAPI) -> None:
+    """Seed the taxonomy, policies and shipped calendar years that are missing; load the stored calendar."""
+    rules: Rules = app.state.complaint_rules
+    now = app.state.clock.now()
     async with app.state.db.transaction() as session:
-        await seed_reference_data(session, now=app.state.clock.now())
+        await seed_reference_data(session, now=now)
+        await seed_calendars(session, files=rules.seed_files, defaults=rules.calendar_defaults, now=now)
+        await load_rules_calendar(session, rules=rules)
 
 
 SPEC = ServiceSpec(
@@ -32,8 +40,17 @@ SPEC = ServiceSpec(
     description="24-hour response, one owner, task force, closed loop and improvement.",
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
-    # Fixed paths (/complaints/categories, /complaints/analytics, /complaints/views/…) before /complaints/{id}.
-    routers=[reference_router, improvement_router, views_router, intake_router, lifecycle_router, taskforce_router],
+    # Fixed paths (/complaints/calendars, /complaints/categories, /complaints/sla-preview, /complaints/analytics,
+    # /complaints/views/…) before /complaints/{id}.
+    routers=[
+        calendars_router,
+        reference_router,
+        improvement_router,
+        views_router,
+        intake_router,
+        lifecycle_router,
+        taskforce_router,
+    ],
     publishes=["complaints"],
     handlers=HANDLERS,
     on_start=_on_start,
@@ -46,4 +63,5 @@ def create_app(settings: ComplaintsSettings | None = None, *, clock: Clock | Non
     settings = settings or ComplaintsSettings()
     app = build_service_app(replace(SPEC, jobs=jobs_for(settings)), settings, clock=clock)
     app.state.complaint_rules = rules_from_settings(settings)
+    register_calendar_gauge(app)
     return app

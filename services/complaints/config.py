@@ -2,10 +2,12 @@
 
 from datetime import date, time
 from typing import Literal
+from zoneinfo import ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.clock import business_zone
 from shared.settings import ServiceSettings
 
 
@@ -17,11 +19,16 @@ class ComplaintsSettings(ServiceSettings):
     service_name: str = "complaints"
     port: int = 8002
     database_url: str = "sqlite+aiosqlite:///./var/complaints.db"
-    # Business hours: working days and hours in one zone, public holidays and make-up workdays from files.
-    business_timezone: str = "Asia/Shanghai"
+    # Business hours: the calendar (working hours, public holidays, make-up workdays) is data in the database,
+    # maintained through /complaints/calendars; the SLA arithmetic uses the calendar ``calendar_code``.
+    calendar_code: str = Field(default="CN", pattern=r"^[A-Z][A-Z0-9-]{1,19}$")
+    # The zone of the working hours; None: the company's zone (KAM_TIMEZONE).
+    business_timezone: str | None = None
+    # Working hours of a year the database has no data for (and of the seeded years).
     business_day_start: time = time(9, 0)
     business_day_end: time = time(18, 0)
-    holiday_files: list[str] = Field(default_factory=list, description="Holiday calendars; empty = shipped CN 2026")
+    # Holiday files seeded into the database on start where their year is missing (never over an edit).
+    holiday_files: list[str] = Field(default_factory=list, description="Holiday seed files; empty = shipped CN 2026")
     extra_holidays: list[date] = Field(default_factory=list)
     extra_workdays: list[date] = Field(default_factory=list)
     # Closed loop: a revisit at or below this satisfaction reopens (or only escalates) the complaint.
@@ -35,3 +42,20 @@ class ComplaintsSettings(ServiceSettings):
     # The periodic SLA check (tests switch it off and call ``run_sla_check`` themselves).
     sla_check_enabled: bool = True
     sla_check_interval_seconds: float = Field(default=30.0, gt=0)
+    # The SLA policy list warns when the business calendar ends within this many days.
+    calendar_warning_days: int = Field(default=60, ge=1, le=366)
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_business_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                business_zone(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"business_timezone: {value!r} is not an IANA time zone") from exc
+        return value
+
+    @property
+    def business_zone_name(self) -> str:
+        """The zone of the working hours (the company's zone unless set apart)."""
+        return self.business_timezone or self.timezone

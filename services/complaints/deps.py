@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.complaints.calendars.models import CalendarYearRow
+from services.complaints.calendars.schemas import CalendarCodePath, YearPath
 from services.complaints.improvement.models import ImprovementAction, Remedy
 from services.complaints.intake.models import Complaint
 from services.complaints.intake.schemas import ComplaintFilters, StateName
 from services.complaints.models import platform
 from services.complaints.rules import Rules
 from services.complaints.taskforce.models import TaskForceTask
-from shared.api import PageParams, check_if_match, page_params
+from shared.api import Instant, PageParams, check_if_match, page_params
 from shared.auth import (
     ACCOUNT_MANAGER,
     SERVICE,
@@ -26,7 +27,7 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.service import SessionDep
 from shared.vocabulary import Severity
 
@@ -35,6 +36,14 @@ Actor = CurrentPrincipal
 Writer = Annotated[Principal, Depends(require_roles(SUPERVISOR, ACCOUNT_MANAGER, SERVICE))]
 Supervisor = Annotated[Principal, Depends(require_roles(SUPERVISOR))]
 Paging = Annotated[PageParams, Depends(page_params)]
+
+# Ids this service makes are UUIDs: anything else in a path is a 422, never a lookup.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+ComplaintId = Annotated[str, Path(pattern=UUID_PATTERN, description="Complaint id (UUID)")]
+TaskId = Annotated[str, Path(pattern=UUID_PATTERN, description="Task id (UUID)")]
+ActionId = Annotated[str, Path(pattern=UUID_PATTERN, description="Action id (UUID)")]
+RemedyId = Annotated[str, Path(pattern=UUID_PATTERN, description="Remedy id (UUID)")]
+AccountId = Annotated[str, Path(min_length=1, max_length=36, description="Account id")]
 
 
 def get_rules(request: Request) -> Rules:
@@ -59,24 +68,26 @@ async def _load_complaint(
     return complaint
 
 
-async def complaint_for_read(complaint_id: str, session: SessionDep, actor: Actor) -> Complaint:
+async def complaint_for_read(complaint_id: ComplaintId, session: SessionDep, actor: Actor) -> Complaint:
     """A complaint the caller may see."""
     return await _load_complaint(session, actor=actor, complaint_id=complaint_id)
 
 
-async def complaint_for_write(complaint_id: str, session: SessionDep, actor: Writer) -> Complaint:
+async def complaint_for_write(complaint_id: ComplaintId, session: SessionDep, actor: Writer) -> Complaint:
     """A complaint a writer may add to (notes, tasks, improvement) — 403 for read-only roles first."""
     return await _load_complaint(session, actor=actor, complaint_id=complaint_id)
 
 
-async def complaint_for_update(complaint_id: str, request: Request, session: SessionDep, actor: Writer) -> Complaint:
+async def complaint_for_update(
+    complaint_id: ComplaintId, request: Request, session: SessionDep, actor: Writer
+) -> Complaint:
     """A complaint a writer changes the state of: row-locked on PostgreSQL, stale ``If-Match`` refused (412)."""
     complaint = await _load_complaint(session, actor=actor, complaint_id=complaint_id, for_update=True)
     check_if_match(request, complaint.version)
     return complaint
 
 
-async def complaint_for_approval(complaint_id: str, session: SessionDep, actor: Supervisor) -> Complaint:
+async def complaint_for_approval(complaint_id: ComplaintId, session: SessionDep, actor: Supervisor) -> Complaint:
     """A complaint a supervisor decides on (remedy approval)."""
     return await _load_complaint(session, actor=actor, complaint_id=complaint_id)
 
@@ -87,7 +98,7 @@ ComplaintForUpdate = Annotated[Complaint, Depends(complaint_for_update)]
 ComplaintForApproval = Annotated[Complaint, Depends(complaint_for_approval)]
 
 
-async def task_for_update(task_id: str, complaint: ComplaintForWrite, session: SessionDep) -> TaskForceTask:
+async def task_for_update(task_id: TaskId, complaint: ComplaintForWrite, session: SessionDep) -> TaskForceTask:
     """A task of the complaint in the path (404 for another complaint's task)."""
     task = await session.get(TaskForceTask, task_id)
     if task is None or task.complaint_id != complaint.id:
@@ -95,7 +106,9 @@ async def task_for_update(task_id: str, complaint: ComplaintForWrite, session: S
     return task
 
 
-async def action_for_update(action_id: str, complaint: ComplaintForWrite, session: SessionDep) -> ImprovementAction:
+async def action_for_update(
+    action_id: ActionId, complaint: ComplaintForWrite, session: SessionDep
+) -> ImprovementAction:
     """An improvement action of the complaint in the path."""
     action = await session.get(ImprovementAction, action_id)
     if action is None or action.complaint_id != complaint.id:
@@ -103,7 +116,7 @@ async def action_for_update(action_id: str, complaint: ComplaintForWrite, sessio
     return action
 
 
-async def remedy_for_decision(remedy_id: str, complaint: ComplaintForApproval, session: SessionDep) -> Remedy:
+async def remedy_for_decision(remedy_id: RemedyId, complaint: ComplaintForApproval, session: SessionDep) -> Remedy:
     """A remedy of the complaint in the path, for a supervisor's decision."""
     remedy = await session.get(Remedy, remedy_id)
     if remedy is None or remedy.complaint_id != complaint.id:
@@ -116,7 +129,7 @@ ActionForUpdate = Annotated[ImprovementAction, Depends(action_for_update)]
 RemedyForDecision = Annotated[Remedy, Depends(remedy_for_decision)]
 
 
-async def account_for_read(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+async def account_for_read(account_id: AccountId, session: SessionDep, actor: Actor) -> dict[str, Any]:
     """The account's projection row if the caller may see it (404 otherwise)."""
     return await ensure_account_access(session, platform, actor, account_id)
 
@@ -125,23 +138,48 @@ AccountForRead = Annotated[dict[str, Any], Depends(account_for_read)]
 
 
 def list_filters(
-    account_id: str | None = None,
+    account_id: Annotated[str | None, Query(max_length=36)] = None,
     state: StateName | None = None,
     severity: Severity | None = None,
-    category: str | None = None,
-    owner_id: str | None = None,
+    category: Annotated[str | None, Query(max_length=50)] = None,
+    owner_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ComplaintFilters:
     """The list's filters from the query string."""
     return ComplaintFilters(account_id=account_id, state=state, severity=severity, category=category, owner_id=owner_id)
 
 
 def analytics_filters(
-    opened_from: datetime | None = Query(default=None, alias="from"),
-    opened_to: datetime | None = Query(default=None, alias="to"),
-    account_id: str | None = None,
+    opened_from: Annotated[Instant | None, Query(alias="from", description="opened_at from (offset required)")] = None,
+    opened_to: Annotated[Instant | None, Query(alias="to", description="opened_at before (offset required)")] = None,
+    account_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> ComplaintFilters:
-    """The analytics period (``opened_at`` in ``[from, to)``) and account from the query string."""
+    """The analytics period (``opened_at`` in ``[from, to)``) and account from the query string (from ≤ to)."""
+    if opened_from is not None and opened_to is not None and opened_from > opened_to:
+        raise Unprocessable("from must not be after to", field="from")
     return ComplaintFilters(account_id=account_id, opened_from=opened_from, opened_to=opened_to)
+
+
+async def calendar_year_for_read(
+    code: CalendarCodePath, year: YearPath, session: SessionDep, _: Actor
+) -> CalendarYearRow:
+    """A stored calendar year (404 when the year has no data: it counts weekdays only)."""
+    row = await session.get(CalendarYearRow, (code, year))
+    if row is None:
+        raise NotFound(f"Calendar {code} has no data for {year} (its weekdays count as working days)")
+    return row
+
+
+async def calendar_year_for_upsert(
+    code: CalendarCodePath, year: YearPath, request: Request, session: SessionDep, _: Supervisor
+) -> CalendarYearRow | None:
+    """The stored year a supervisor replaces (None when new); a stale ``If-Match`` is refused (412)."""
+    row = await session.get(CalendarYearRow, (code, year))
+    check_if_match(request, row.version if row is not None else 0)
+    return row
+
+
+CalendarYearForRead = Annotated[CalendarYearRow, Depends(calendar_year_for_read)]
+CalendarYearForUpsert = Annotated[CalendarYearRow | None, Depends(calendar_year_for_upsert)]
 
 
 ListFilters = Annotated[ComplaintFilters, Depends(list_filters)]

@@ -2,9 +2,11 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.complaints.improvement.service import follow_account_owner_actions
 from services.complaints.intake.service import follow_account_owner
 from services.complaints.intake.timers import apply_tier_change
 from services.complaints.rules import Rules
+from services.complaints.taskforce.service import follow_account_owner_tasks
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import AccountOwnerChanged, AccountTierChanged, AccountUpdated
 from shared.projection import PROJECTION_HANDLERS
@@ -24,16 +26,17 @@ async def switch_open_complaints_to_new_tier(
 async def hand_open_complaints_to_new_owner(
     session: AsyncSession, event: AccountOwnerChanged, ctx: HandlerContext[Rules]
 ) -> None:
-    """The former owner loses sight of the account, so their open complaints on it follow the new owner."""
+    """Every item that still needs its owner follows the account to its new owner: the former owner's complaints
+    not yet closed, and — when the former owner lost sight of the account — their open tasks and actions on it.
+
+    Runs after the projection took the new owner and team (so "lost sight" is judged on the new access list).
+    """
     if event.account_id is None:
         return
-    await follow_account_owner(
-        session,
-        account_id=event.account_id,
-        old_owner_id=event.data.old_owner_id,
-        new_owner_id=event.data.new_owner_id,
-        now=ctx.clock.now(),
-    )
+    account_id, old, new, now = event.account_id, event.data.old_owner_id, event.data.new_owner_id, ctx.clock.now()
+    await follow_account_owner(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
+    await follow_account_owner_tasks(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
+    await follow_account_owner_actions(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
 
 
 HANDLERS: Handlers = merge_handlers(

@@ -30,6 +30,7 @@ def new_id() -> str:
 
 
 # The sub-domains' tables, registered on Base.metadata (they import Base from here, so they come last).
+from services.complaints.calendars import models as _calendars_models  # noqa: E402, F401
 from services.complaints.improvement import models as _improvement_models  # noqa: E402, F401
 from services.complaints.intake import models as _intake_models  # noqa: E402, F401
 from services.complaints.reference import models as _reference_models  # noqa: E402, F401

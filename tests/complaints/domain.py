@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints.app import SPEC
+from services.complaints.calendars.service import load_rules_calendar, seed_calendars
 from services.complaints.config import ComplaintsSettings
 from services.complaints.intake import service as intake
 from services.complaints.intake.models import Complaint
@@ -29,14 +30,22 @@ from shared.auth import Principal
 from shared.bus import Publisher
 from shared.clock import FrozenClock
 from shared.db import Database
+from shared.events import UserData
 from shared.migrations import upgrade_to_head
-from shared.projection import upsert_account
-from tests.complaints.helpers import MONDAY_9AM_BEIJING
+from shared.projection import set_account_access, upsert_account, upsert_user
+from tests.complaints.helpers import MONDAY_9AM_BEIJING, STAFF
 from tests.support import service_settings
 
 SUPERVISOR = Principal(user_id="sup-wang", roles=frozenset({"supervisor"}))
 LI = Principal(user_id="am-li", roles=frozenset({"account_manager"}))
 ZHANG = Principal(user_id="am-zhang", roles=frozenset({"account_manager"}))
+# The users the domain tests name (the projection the people checks read) and the team on every test account.
+DOMAIN_STAFF: tuple[tuple[str, list[str]], ...] = (
+    *STAFF,
+    ("am-wu", ["account_manager"]),
+    ("qa-chen", ["account_manager"]),
+)
+DOMAIN_TEAM: tuple[str, ...] = ("qa-chen", "am-wu")
 
 
 @dataclass
@@ -64,12 +73,31 @@ class World:
             yield session
 
     async def account(
-        self, session: AsyncSession, *, owner_id: str = "am-li", tier: str | None = None, name: str = "宁德时代"
+        self,
+        session: AsyncSession,
+        *,
+        owner_id: str = "am-li",
+        tier: str | None = None,
+        name: str = "宁德时代",
+        team: tuple[str, ...] = DOMAIN_TEAM,
     ) -> str:
-        """An account in the projection, owned by ``owner_id``."""
+        """An account in the projection, owned by ``owner_id`` (with ``team`` on it)."""
         account_id = str(uuid.uuid4())
-        await upsert_account(session, platform, account_id=account_id, name=name, tier=tier, owner_id=owner_id)
+        await upsert_account(
+            session, platform, account_id=account_id, name=name, tier=tier, owner_id=owner_id, team_member_ids=team
+        )
         return account_id
+
+    async def change_owner(self, session: AsyncSession, account_id: str, owner_id: str) -> None:
+        """Give the account a new owner in the projection (what the projection does on ``accounts.owner_changed``)."""
+        await set_account_access(
+            session, platform, account_id=account_id, owner_id=owner_id, team_member_ids=DOMAIN_TEAM
+        )
+
+    async def user(self, session: AsyncSession, user_id: str, roles: list[str], *, active: bool = True) -> None:
+        """A user in the users projection (as an ``identity.*`` event would put it)."""
+        data = UserData(user_id=user_id, display_name=user_id, roles=roles, active=active)
+        await upsert_user(session, platform, user=data, event_time=self.now)
 
     async def open(
         self, session: AsyncSession, account_id: str, *, actor: Principal = SUPERVISOR, **fields: Any
@@ -109,4 +137,10 @@ async def make_world(database_url: str) -> World:
     )
     async with world.transaction() as session:
         await seed_reference_data(session, now=world.now)
+        await seed_calendars(
+            session, files=world.rules.seed_files, defaults=world.rules.calendar_defaults, now=world.now
+        )
+        await load_rules_calendar(session, rules=world.rules)
+        for user_id, roles in DOMAIN_STAFF:
+            await world.user(session, user_id, roles)
     return world

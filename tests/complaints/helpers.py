@@ -16,7 +16,7 @@ from services.complaints.config import ComplaintsSettings
 from services.complaints.models import platform
 from shared.clock import Clock
 from shared.events import AccountRegistered, AccountTierChanged
-from tests.support import auth, service_settings
+from tests.support import auth, register_users, service_settings
 
 # Monday 2 March 2026, 09:00 in Beijing.
 MONDAY_9AM_BEIJING = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -25,6 +25,27 @@ SUPERVISOR = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
 ZHANG = auth("account_manager", user_id="am-zhang")
 VIEWER = auth("viewer", user_id="viewer-zhao")
+
+# The people the tests name, as the gateway announces them (identity.user_registered): owners, assignees and
+# approvers must be known, active users fit for the job (the ladder's people are supervisors).
+STAFF: tuple[tuple[str, list[str]], ...] = (
+    ("sup-wang", ["supervisor"]),
+    ("director", ["supervisor"]),
+    ("am-li", ["account_manager"]),
+    ("am-zhang", ["account_manager"]),
+    ("qa-sun", ["account_manager"]),
+    ("wl-zhou", ["account_manager"]),
+    ("viewer-zhao", ["viewer"]),
+)
+# Department staff on every test account's team (so they can be given its tasks and actions).
+TASK_FORCE: tuple[str, ...] = ("qa-sun", "wl-zhou")
+
+
+async def register_staff(app: FastAPI) -> None:
+    """Announce ``STAFF`` to a running app once (``register_account`` does it before the first account)."""
+    if not getattr(app.state, "test_staff_registered", False):
+        await register_users(app, STAFF)
+        app.state.test_staff_registered = True
 
 
 def make_app(database_url: str, clock: Clock, nats_url: str | None = None, **overrides: Any) -> FastAPI:
@@ -35,14 +56,20 @@ def make_app(database_url: str, clock: Clock, nats_url: str | None = None, **ove
 
 
 async def register_account(
-    app: FastAPI, *, name: str = "华为技术有限公司", owner_id: str = "am-li", tier: str | None = None
+    app: FastAPI,
+    *,
+    name: str = "华为技术有限公司",
+    owner_id: str = "am-li",
+    tier: str | None = None,
+    team: tuple[str, ...] = TASK_FORCE,
 ) -> str:
-    """Put an account into the projection through the real handlers (as if it came over NATS)."""
+    """Put an account into the projection through the real handlers (as if it came over NATS), after the staff."""
+    await register_staff(app)
     account_id = str(uuid.uuid4())
     event = AccountRegistered(
         source="scoring",
         account_id=account_id,
-        data={"name": name, "industry": "制造业", "owner_id": owner_id, "tier": tier},
+        data={"name": name, "industry": "制造业", "owner_id": owner_id, "tier": tier, "team_member_ids": list(team)},
     )
     await app.state.consumer.process(event)
     return account_id

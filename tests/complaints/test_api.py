@@ -10,6 +10,7 @@ from tests.complaints.helpers import (
     LI,
     MONDAY_9AM_BEIJING,
     SUPERVISOR,
+    TASK_FORCE,
     VIEWER,
     ZHANG,
     make_app,
@@ -55,7 +56,7 @@ async def test_reassignment_keeps_one_owner_and_is_audited(sqlite_database):
     clock = FrozenClock(MONDAY_9AM_BEIJING)
     app = make_app(await sqlite_database("complaints"), clock)
     async with running(app) as client:
-        account_id = await register_account(app)
+        account_id = await register_account(app, team=(*TASK_FORCE, "am-zhang"))  # the new owner sees the account
         complaint = await open_complaint(client, account_id)
         stale = await client.post(
             f"/complaints/{complaint['id']}/assign",
@@ -351,9 +352,28 @@ async def test_open_complaints_follow_the_account_to_its_new_owner(sqlite_databa
         account_id = await register_account(app, owner_id="am-li")
         open_one = await open_complaint(client, account_id)
         handled_by_other = await open_complaint(client, account_id, owner_id="qa-sun")
+        # A finished complaint (revisited and closed) keeps its owner; one awaiting its revisit still needs one.
         done = await open_complaint(client, account_id)
-        await client.post(f"/complaints/{done['id']}/acknowledge", json={"message": "收到"}, headers=SUPERVISOR)
-        await client.post(f"/complaints/{done['id']}/resolve", json={"message": "已解决"}, headers=SUPERVISOR)
+        awaiting = await open_complaint(client, account_id)
+        for step, body in (
+            ("acknowledge", {"message": "收到"}),
+            ("resolve", {"message": "已解决"}),
+            ("revisit", {"satisfaction": 5, "comment": "满意"}),
+            ("close", {"message": "结案"}),
+        ):
+            await client.post(f"/complaints/{done['id']}/{step}", json=body, headers=SUPERVISOR)
+        await client.post(f"/complaints/{awaiting['id']}/acknowledge", json={"message": "收到"}, headers=SUPERVISOR)
+        await client.post(f"/complaints/{awaiting['id']}/resolve", json={"message": "已解决"}, headers=SUPERVISOR)
+        task = await client.post(
+            f"/complaints/{open_one['id']}/tasks",
+            json={
+                "department": "quality",
+                "title": "失效分析",
+                "assignee_id": "am-li",
+                "due_at": "2026-03-03T01:00:00Z",
+            },
+            headers=SUPERVISOR,
+        )
         event = AccountOwnerChanged(
             source="scoring",
             account_id=account_id,
@@ -363,6 +383,16 @@ async def test_open_complaints_follow_the_account_to_its_new_owner(sqlite_databa
         owners = {c["id"]: c["owner_id"] for c in (await client.get("/complaints", headers=ZHANG)).json()["items"]}
         li_sees = (await client.get("/complaints", headers=LI)).json()["total"]
         audit = (await client.get(f"/complaints/{open_one['id']}/timeline", headers=ZHANG)).json()
-    assert owners == {open_one["id"]: "am-zhang", handled_by_other["id"]: "qa-sun", done["id"]: "am-li"}
+        detail = (await client.get(f"/complaints/{open_one['id']}", headers=ZHANG)).json()
+    assert owners == {
+        open_one["id"]: "am-zhang",
+        handled_by_other["id"]: "qa-sun",
+        done["id"]: "am-li",
+        awaiting["id"]: "am-zhang",
+    }
     assert li_sees == 0
     assert [e["data"] for e in audit if e["kind"] == "owner_changed"] == [{"from": "am-li", "to": "am-zhang"}]
+    # The former owner lost sight of the account: their open task follows the account too.
+    assert task.status_code == 201
+    assert [t["assignee_id"] for t in detail["tasks"]] == ["am-zhang"]
+    assert [e["data"]["to"] for e in audit if e["kind"] == "task_reassigned"] == ["am-zhang"]

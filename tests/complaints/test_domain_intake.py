@@ -227,6 +227,7 @@ async def test_open_complaints_of_the_former_owner_follow_the_account_to_the_new
         account_id = await world.account(session, owner_id="am-li")
         theirs = await world.open(session, account_id)
         someone_elses = await world.open(session, account_id, owner_id="am-wu")
+        await world.change_owner(session, account_id, "am-zhang")
         moved = await service.follow_account_owner(
             session, account_id=account_id, old_owner_id="am-li", new_owner_id="am-zhang", now=world.now
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -142,3 +142,57 @@ def test_odd_minutes_across_mid_autumn_with_a_pause_are_exact():
     assert sla.due_at(start, 1000, mode="business", calendar=CALENDAR, pauses=pauses) == bj(2026, 9, 29, 17, 30)
     # In calendar hours the same target ends before the pause: 16 h 40 min later.
     assert sla.due_at(start, 1000, mode="calendar", calendar=CALENDAR, pauses=pauses) == bj(2026, 9, 25, 10, 17)
+
+
+def test_a_year_without_data_counts_weekdays_and_is_reported_as_uncovered():
+    # 2027 is not in the shipped file: Friday 1 January 2027 counts as a working day (never a guessed holiday).
+    assert CALENDAR.covered_years == frozenset({2026})
+    assert CALENDAR.is_working_day(date(2027, 1, 1))
+    assert CALENDAR.uncovered_years(bj(2026, 12, 31, 17), bj(2027, 1, 4, 10)) == [2027]
+    assert CALENDAR.uncovered_years(bj(2026, 3, 2, 9), bj(2026, 12, 31, 23)) == []
+    due = sla.due_at(bj(2026, 12, 31, 17), 120, mode="business", calendar=CALENDAR)
+    assert due == bj(2027, 1, 1, 10)
+
+
+def test_the_calendar_ends_where_the_known_years_stop():
+    assert CALENDAR.ends_on(date(2026, 3, 2)) == date(2026, 12, 31)
+    assert CALENDAR.days_remaining(date(2026, 12, 1)) == 30
+    assert CALENDAR.ends_on(date(2028, 3, 1)) == date(2026, 12, 31)  # ended before today
+    assert CALENDAR.days_remaining(date(2028, 3, 1)) == 0
+    assert sla.calendar_from_years([]).ends_on(date(2026, 3, 2)) is None
+    two_years = sla.calendar_from_years([sla.CalendarYear(year=2026), sla.CalendarYear(year=2027)])
+    assert two_years.ends_on(date(2026, 3, 2)) == date(2027, 12, 31)
+
+
+def test_each_stored_year_keeps_its_own_working_hours():
+    calendar = sla.calendar_from_years(
+        [
+            sla.CalendarYear(
+                year=2026, day_start=time(8, 30), day_end=time(17, 30), days_off=frozenset({date(2026, 3, 3)})
+            ),
+        ],
+        sla.CalendarDefaults(day_start=time(9, 0), day_end=time(18, 0)),
+    )
+    # Monday 2 March 17:00: 30 minutes to 17:30, Tuesday 3 March off, Wednesday 08:30 + 30.
+    assert sla.due_at(bj(2026, 3, 2, 17), 60, mode="business", calendar=calendar) == bj(2026, 3, 4, 9, 0)
+    # A year without data works the default hours.
+    assert calendar.window(date(2027, 3, 2)) == (
+        datetime(2027, 3, 2, 9, tzinfo=calendar.zone),
+        datetime(2027, 3, 2, 18, tzinfo=calendar.zone),
+    )
+
+
+def test_the_deadlines_of_a_policy_are_those_intake_stores():
+    targets = sla.Targets(
+        first_response_minutes=480, update_interval_minutes=960, resolution_minutes=1440, mode="business"
+    )
+    due = sla.deadlines(
+        targets,
+        opened_at=bj(2026, 9, 30, 15),
+        resolution_started_at=bj(2026, 9, 30, 15),
+        update_since=None,
+        calendar=CALENDAR,
+    )
+    assert (due.first_response.due_at, due.first_response.warning_at) == (bj(2026, 10, 8, 14), bj(2026, 10, 8, 12))
+    assert due.resolution.due_at == bj(2026, 10, 10, 12)  # the make-up Saturday after National Day
+    assert due.customer_update is None  # no update clock before the first response

@@ -11,7 +11,14 @@ from services.complaints.models import platform
 from shared.bus.nats import NatsBus
 from shared.clock import FrozenClock
 from shared.events import AccountRegistered, AccountTierChanged, EventBase
-from tests.complaints.helpers import MONDAY_9AM_BEIJING, SUPERVISOR, make_app, open_complaint, parse_time
+from tests.complaints.helpers import (
+    MONDAY_9AM_BEIJING,
+    SUPERVISOR,
+    make_app,
+    open_complaint,
+    parse_time,
+    register_staff,
+)
 from tests.support import running, wait_until
 
 
@@ -29,6 +36,7 @@ async def test_tier_changed_over_nats_switches_open_complaints_to_the_stricter_p
         await scoring.ensure_streams(["accounts"])
         async with running(app, headers=SUPERVISOR) as client:
             await wait_until(lambda: _subscribed(app), message="complaints consumer subscribed")
+            await register_staff(app)
             account_id = str(uuid.uuid4())
             await publish(
                 scoring,

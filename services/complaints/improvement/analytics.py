@@ -8,10 +8,15 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.clock import DEFAULT_BUSINESS_ZONE
 
 TOP_ROOT_CAUSES = 5
+COMPANY_ZONE = ZoneInfo(DEFAULT_BUSINESS_ZONE)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,9 @@ class ComplaintFacts:
     root_cause_category: str | None = None
 
 
-def _month(moment: datetime) -> str:
-    return moment.strftime("%Y-%m")
+def _month(moment: datetime, zone: tzinfo) -> str:
+    """The business month of an instant (in the company's zone: 1 April 00:30 in Shanghai is April)."""
+    return moment.astimezone(zone).strftime("%Y-%m")
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -66,8 +72,8 @@ def _compliance(within: Sequence[bool | None], breached_unmet: Sequence[bool]) -
     return {"met": met, "judged": judged, "rate": _rate(met, judged)}
 
 
-def compute_analytics(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
-    """Every figure of the analytics report for the given complaints."""
+def compute_analytics(facts: Sequence[ComplaintFacts], *, zone: tzinfo = COMPANY_ZONE) -> dict[str, Any]:
+    """Every figure of the analytics report for the given complaints (months in the company's ``zone``)."""
     first_times = [f.first_response_minutes for f in facts if f.first_response_minutes is not None]
     resolution_times = [f.resolution_minutes for f in facts if f.resolution_minutes is not None]
     scores = [f.satisfaction for f in facts if f.satisfaction is not None]
@@ -78,11 +84,11 @@ def compute_analytics(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
         return trend.setdefault(month, {"opened": 0, "resolved": 0, "closed": 0})
 
     for f in facts:
-        bucket(_month(f.opened_at))["opened"] += 1
+        bucket(_month(f.opened_at, zone))["opened"] += 1
         if f.resolved_at is not None:
-            bucket(_month(f.resolved_at))["resolved"] += 1
+            bucket(_month(f.resolved_at, zone))["resolved"] += 1
         if f.closed_at is not None:
-            bucket(_month(f.closed_at))["closed"] += 1
+            bucket(_month(f.closed_at, zone))["closed"] += 1
     accounts = {f.account_id: f.account_name for f in facts}
     by_account = Counter(f.account_id for f in facts)
     return {
@@ -94,7 +100,7 @@ def compute_analytics(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
             for a, n in sorted(by_account.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "by_owner": _counts(f.owner_id for f in facts),
-        "by_period": _counts(_month(f.opened_at) for f in facts),
+        "by_period": _counts(_month(f.opened_at, zone) for f in facts),
         "first_response_compliance": _compliance(
             [f.first_response_within_sla for f in facts],
             [f.first_response_within_sla is None and f.first_response_breached for f in facts],
@@ -116,10 +122,27 @@ def compute_analytics(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
     }
 
 
+def safe_cell(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or CR) gets a ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """A CSV writer whose every text cell is neutralised (category codes and owner ids come from users)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        self._writer.writerow([safe_cell(cell) for cell in row])
+
+
 def analytics_csv(report: dict[str, Any]) -> str:
     """The report flattened to ``section,key,value`` rows (one figure per row)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(["section", "key", "value"])
 
     def value(v: Any) -> str:

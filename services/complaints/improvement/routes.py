@@ -14,6 +14,7 @@ from services.complaints.deps import (
     ComplaintForApproval,
     ComplaintForWrite,
     RemedyForDecision,
+    RulesDep,
     Supervisor,
     Writer,
 )
@@ -36,10 +37,13 @@ router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/complaints/analytics", summary="Complaint analytics")
-async def get_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFilters) -> dict[str, Any]:
-    """Counts, SLA compliance, times to respond and resolve (paused time excluded), reopen rate, satisfaction."""
+async def get_analytics(
+    session: SessionDep, actor: Actor, filters: AnalyticsFilters, rules: RulesDep
+) -> dict[str, Any]:
+    """Counts, SLA compliance, times to respond and resolve (paused time excluded), reopen rate, satisfaction;
+    months are business months in the company's zone."""
     facts = await service.analytics_facts(session, actor=actor, filters=filters)
-    return analytics.compute_analytics(facts)
+    return analytics.compute_analytics(facts, zone=rules.zone)
 
 
 @router.get(
@@ -48,10 +52,10 @@ async def get_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFil
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def export_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFilters) -> Response:
-    """The same figures as ``/complaints/analytics``, one per row."""
+async def export_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFilters, rules: RulesDep) -> Response:
+    """The same figures as ``/complaints/analytics``, one per row (no cell a spreadsheet would run)."""
     facts = await service.analytics_facts(session, actor=actor, filters=filters)
-    body = analytics.analytics_csv(analytics.compute_analytics(facts))
+    body = analytics.analytics_csv(analytics.compute_analytics(facts, zone=rules.zone))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -3,37 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api import MoneyStr
+from shared.api import Instant, MoneyStr, RequestBody
+from shared.money import CurrencyCode, NonNegativeAmount
 
 ActionStatus = Literal["open", "done"]
+ActionKind = Literal["corrective", "preventive"]
+RemedyKind = Literal["value_added_service", "discount", "credit_note", "replacement", "other"]
+RemedyStatus = Literal["proposed", "approved", "rejected"]
 
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class RootCauseBody(BaseModel):
+class RootCauseBody(RequestBody):
     """The root cause: a taxonomy category and a description."""
 
     category: str = Field(min_length=1, max_length=50)
     description: str = Field(min_length=1, max_length=20000)
 
 
-class ActionCreate(BaseModel):
+class ActionCreate(RequestBody):
     """A corrective or preventive action."""
 
-    kind: Literal["corrective", "preventive"]
+    kind: ActionKind
     description: str = Field(min_length=1, max_length=5000)
-    owner_id: str = Field(min_length=1, max_length=100)
-    due_at: datetime
+    owner_id: str = Field(
+        min_length=1, max_length=100, description="A known, active user who may work complaints and sees the account"
+    )
+    due_at: Instant = Field(description="An offset is required")
 
 
-class ActionStatusBody(BaseModel):
+class ActionStatusBody(RequestBody):
     """Open or done."""
 
     status: ActionStatus
@@ -43,24 +48,24 @@ class ActionRead(_Read):
     """A corrective or preventive action."""
 
     id: str
-    kind: str
+    kind: ActionKind
     description: str
     owner_id: str
     due_at: datetime
-    status: str
+    status: ActionStatus
     done_at: datetime | None
 
 
-class RemedyCreate(BaseModel):
-    """A goodwill remedy proposal."""
+class RemedyCreate(RequestBody):
+    """A goodwill remedy proposal: its value is an amount in an ISO 4217 currency."""
 
-    kind: Literal["value_added_service", "discount", "credit_note", "replacement", "other"]
+    kind: RemedyKind
     description: str = Field(min_length=1, max_length=5000)
-    value: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
-    currency: str = Field(default="CNY", min_length=3, max_length=3)
+    value: NonNegativeAmount
+    currency: CurrencyCode = "CNY"
 
 
-class RemedyDecision(BaseModel):
+class RemedyDecision(RequestBody):
     """Approve or reject a remedy."""
 
     approve: bool
@@ -70,11 +75,11 @@ class RemedyRead(_Read):
     """A goodwill remedy."""
 
     id: str
-    kind: str
+    kind: RemedyKind
     description: str
     value: MoneyStr
     currency: str
-    status: str
+    status: RemedyStatus
     proposed_by: str
     decided_by: str | None
     decided_at: datetime | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from services.complaints.intake.queries import visible_complaints
 from services.complaints.intake.schemas import ComplaintFilters
 from services.complaints.intake.timeline import record, touch
 from services.complaints.models import new_id, platform
+from services.complaints.people import DECIDER_ROLES, fitness_problem, require_worker
 from services.complaints.reference.models import Category
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidTransition, Unprocessable
@@ -63,14 +64,15 @@ async def set_root_cause(
 async def add_action(
     session: AsyncSession, *, complaint: Complaint, body: ActionCreate, actor: Principal, now: datetime
 ) -> ImprovementAction:
-    """A corrective or preventive action with its owner and due date."""
+    """A corrective or preventive action with its owner (a fit user who sees the account) and due date."""
+    await require_worker(session, user_id=body.owner_id, field="owner_id", account_id=complaint.account_id)
     action = ImprovementAction(
         id=new_id(),
         complaint_id=complaint.id,
         kind=body.kind,
         description=body.description,
         owner_id=body.owner_id,
-        due_at=body.due_at,
+        due_at=body.due_at.astimezone(UTC),
         status="open",
         created_at=now,
     )
@@ -161,6 +163,9 @@ async def decide_remedy(
         raise InvalidTransition(f"The remedy is already {remedy.status}", current=remedy.status, allowed=allowed)
     if remedy.proposed_by == actor.user_id:
         raise Conflict("A remedy must be approved by someone other than its proposer")
+    await require_worker(
+        session, user_id=actor.user_id, field="approver", account_id=complaint.account_id, roles=DECIDER_ROLES
+    )
     remedy.status = target
     remedy.decided_by, remedy.decided_at = actor.user_id, now
     record(session, complaint, at=now, actor_id=actor.user_id, kind=f"remedy_{remedy.status}", data={"id": remedy.id})
@@ -207,3 +212,31 @@ async def analytics_facts(
         )
         for r in rows
     ]
+
+
+async def follow_account_owner_actions(
+    session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str, now: datetime
+) -> int:
+    """Hand the former account owner's open improvement actions on the account's complaints to the new owner —
+    only when the former owner can no longer work on the account; returns how many moved."""
+    if old_owner_id is None or old_owner_id == new_owner_id:
+        return 0
+    if await fitness_problem(session, user_id=old_owner_id, account_id=account_id) is None:
+        return 0
+    rows = (
+        await session.execute(
+            select(ImprovementAction, Complaint)
+            .join(Complaint, Complaint.id == ImprovementAction.complaint_id)
+            .where(
+                Complaint.account_id == account_id,
+                ImprovementAction.status == "open",
+                ImprovementAction.owner_id == old_owner_id,
+            )
+        )
+    ).all()
+    for action, complaint in rows:
+        action.owner_id = new_owner_id
+        data = {"id": action.id, "from": old_owner_id, "to": new_owner_id}
+        record(session, complaint, at=now, actor_id="system", kind="action_reassigned", data=data)
+    await session.flush()
+    return len(rows)

@@ -6,32 +6,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.complaints.improvement.schemas import ActionRead, RemedyRead
 from services.complaints.intake.states import ComplaintState
+from services.complaints.reference.schemas import HoursModeName, TierName
+from services.complaints.sla import SlaState
 from services.complaints.taskforce.schemas import TaskRead
+from shared.api import Instant, RequestBody
 from shared.vocabulary import Severity
 
 Channel = Literal["phone", "email", "wechat", "visit", "portal", "letter", "other"]
 Visibility = Literal["internal", "customer"]
 StateName = ComplaintState
+EscalationReason = Literal[
+    "first_response_breach", "update_breach", "resolution_breach", "low_satisfaction", "reopened", "manual"
+]
+MAX_ATTACHMENT_BYTES = 10 * 1024**3  # 10 GiB: the document store's limit
 
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class Attachment(BaseModel):
+class Attachment(RequestBody):
     """Metadata of an attached file (the file itself lives in the document store)."""
 
     filename: str = Field(min_length=1, max_length=300)
     content_type: str | None = Field(default=None, max_length=100)
-    size_bytes: int | None = Field(default=None, ge=0)
-    url: str | None = Field(default=None, max_length=1000)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_ATTACHMENT_BYTES)
+    url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://\S+$", description="http(s) only")
 
 
-class ComplaintCreate(BaseModel):
+class ComplaintCreate(RequestBody):
     """A new complaint against an account."""
 
     account_id: str = Field(min_length=1, max_length=36)
@@ -43,19 +50,17 @@ class ComplaintCreate(BaseModel):
     reporter_name: str | None = Field(default=None, max_length=200)
     reporter_contact: str | None = Field(default=None, max_length=200)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
-    owner_id: str | None = Field(default=None, max_length=100)
-    received_at: datetime | None = Field(
+    owner_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The one owner (default: the account's owner): a known, active user who can see the account",
+    )
+    received_at: Instant | None = Field(
         default=None,
         description="When the customer complained, if earlier than now (a letter, a call logged later): "
-        "the SLA runs from then. At most 90 days back, never in the future.",
+        "the SLA runs from then. At most 90 days back, never in the future. An offset is required.",
     )
-
-    @field_validator("received_at")
-    @classmethod
-    def _aware_received(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must include a time zone")
-        return value
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,10 @@ class ComplaintFilters:
 class SlaRead(BaseModel):
     """The SLA state of a complaint at the time of the request."""
 
-    state: str
-    first_response: str
-    resolution: str
-    customer_update: str
+    state: SlaState
+    first_response: SlaState
+    resolution: SlaState
+    customer_update: SlaState
     next_due_at: datetime | None
     warning: bool
     breached: bool
@@ -91,19 +96,19 @@ class ComplaintRead(_Read):
     account_id: str
     title: str
     description: str
-    channel: str
+    channel: Channel
     category: str
-    severity: str
+    severity: Severity
     reporter_name: str | None
     reporter_contact: str | None
     attachments: list[dict[str, Any]]
-    state: str
-    allowed_transitions: list[str] = Field(default_factory=list)
+    state: ComplaintState
+    allowed_transitions: list[ComplaintState] = Field(default_factory=list)
     owner_id: str | None
     opened_by: str
     opened_at: datetime
-    policy_tier: str
-    hours_mode: str
+    policy_tier: TierName
+    hours_mode: HoursModeName
     acknowledged_at: datetime | None
     first_response_minutes: int | None
     first_response_within_sla: bool | None
@@ -136,7 +141,7 @@ class EscalationRead(_Read):
 
     level: int
     escalated_to: str
-    reason: str
+    reason: EscalationReason
     at: datetime
 
 
@@ -178,30 +183,30 @@ class TimelineRead(_Read):
     at: datetime
     actor_id: str
     kind: str
-    visibility: str
+    visibility: Visibility
     body: str
     data: dict[str, Any]
 
 
-class MessageBody(BaseModel):
+class MessageBody(RequestBody):
     """A message that goes with a transition."""
 
     message: str = Field(default="", max_length=20000)
 
 
-class AcknowledgeBody(BaseModel):
+class AcknowledgeBody(RequestBody):
     """The first response to the customer."""
 
     message: str = Field(min_length=1, max_length=20000)
 
 
-class ReasonBody(BaseModel):
+class ReasonBody(RequestBody):
     """A transition or action that needs a reason."""
 
     reason: str = Field(min_length=1, max_length=5000)
 
 
-class RevisitBody(BaseModel):
+class RevisitBody(RequestBody):
     """A revisit: satisfaction 1–5 with a comment, or a waiver with its reason."""
 
     satisfaction: int | None = Field(default=None, ge=1, le=5)
@@ -209,14 +214,14 @@ class RevisitBody(BaseModel):
     waiver_reason: str | None = Field(default=None, max_length=5000)
 
 
-class AssignBody(BaseModel):
+class AssignBody(RequestBody):
     """A new owner."""
 
     owner_id: str = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class NoteBody(BaseModel):
+class NoteBody(RequestBody):
     """An internal note or a customer-visible update."""
 
     body: str = Field(min_length=1, max_length=20000)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints.intake.models import Complaint, TimelineEntry
 from services.complaints.intake.schemas import AssignBody, ComplaintCreate, NoteBody
-from services.complaints.intake.states import OPEN_STATES
+from services.complaints.intake.states import OWNED_STATES
 from services.complaints.intake.timeline import record, touch
 from services.complaints.intake.timers import evaluate_timers, recompute_timers
 from services.complaints.models import new_id, platform
+from services.complaints.people import fitness_problem, require_worker
 from services.complaints.reference.models import Category
 from services.complaints.reference.service import DEFAULT_TIER
 from services.complaints.rules import Rules
@@ -34,6 +36,31 @@ def _check_received_at(received_at: datetime | None, now: datetime) -> None:
         raise Unprocessable(f"received_at is more than {MAX_BACKDATE_DAYS} days ago", field="received_at")
 
 
+async def choose_owner(
+    session: AsyncSession, *, body: ComplaintCreate, account: dict[str, Any], actor: Principal
+) -> tuple[str, str]:
+    """The one owner and where it came from: the named ``owner_id`` (refused with 422 when unfit), else the
+    account's owner, else the actor who logs it — the first of these two who is fit (known, active, may work
+    complaints and sees the account); neither fit is a 422 asking for an ``owner_id``."""
+    account_id = account["account_id"]
+    if body.owner_id is not None:
+        await require_worker(session, user_id=body.owner_id, field="owner_id", account_id=account_id)
+        return body.owner_id, "named"
+    problems = []
+    tried: set[str] = set()
+    for candidate, source in ((account.get("owner_id"), "account_owner"), (actor.user_id, "actor")):
+        if candidate is None or candidate in tried:
+            continue
+        tried.add(candidate)
+        problem = await fitness_problem(session, user_id=candidate, account_id=account_id)
+        if problem is None:
+            return candidate, source
+        problems.append(problem)
+    raise Unprocessable(
+        "owner_id: no fit owner for this complaint; name one (" + "; ".join(problems) + ")", field="owner_id"
+    )
+
+
 async def open_complaint(
     session: AsyncSession,
     *,
@@ -43,17 +70,18 @@ async def open_complaint(
     rules: Rules,
     publisher: Publisher,
 ) -> Complaint:
-    """Register a complaint: one owner (the account's owner unless named), timers from the tier's policy.
+    """Register a complaint: one fit owner (the account's owner unless named), timers from the tier's policy.
 
     The account must be one the actor may see (404 otherwise). ``received_at`` (when the customer actually
     complained) starts the SLA clocks if given.
     """
     account = await ensure_account_access(session, platform, actor, body.account_id, write=True)
     _check_received_at(body.received_at, now)
-    opened_at = body.received_at or now
+    opened_at = body.received_at.astimezone(UTC) if body.received_at is not None else now
     known = await session.get(Category, body.category)
     if known is None or not known.active:
         raise Unprocessable(f"Unknown complaint category {body.category!r}", field="category")
+    owner_id, owner_source = await choose_owner(session, body=body, account=account, actor=actor)
     complaint = Complaint(
         id=new_id(),
         account_id=account["account_id"],
@@ -66,7 +94,7 @@ async def open_complaint(
         reporter_contact=body.reporter_contact,
         attachments=[a.model_dump() for a in body.attachments],
         state="new",
-        owner_id=body.owner_id or account.get("owner_id") or actor.user_id,
+        owner_id=owner_id,
         opened_by=actor.user_id,
         opened_at=opened_at,
         policy_tier=DEFAULT_TIER,
@@ -89,7 +117,7 @@ async def open_complaint(
         actor_id=actor.user_id,
         kind="opened",
         body=body.description,
-        data={"owner_id": complaint.owner_id, "policy_tier": complaint.policy_tier},
+        data={"owner_id": complaint.owner_id, "owner_source": owner_source, "policy_tier": complaint.policy_tier},
     )
     data = ComplaintOpenedData(
         complaint_id=complaint.id,
@@ -108,29 +136,32 @@ async def open_complaint(
 
 
 async def _hand_over(
-    session: AsyncSession, complaint: Complaint, *, owner_id: str, reason: str, actor_id: str, now: datetime
+    session: AsyncSession,
+    complaint: Complaint,
+    *,
+    owner_id: str,
+    reason: str,
+    actor_id: str,
+    now: datetime,
+    warning: str | None = None,
 ) -> None:
     if owner_id == complaint.owner_id:
         raise Conflict(f"{owner_id} already owns this complaint")
     previous = complaint.owner_id
     complaint.owner_id = owner_id
     touch(complaint, now)
-    record(
-        session,
-        complaint,
-        at=now,
-        actor_id=actor_id,
-        kind="owner_changed",
-        body=reason,
-        data={"from": previous, "to": owner_id},
-    )
+    data: dict[str, Any] = {"from": previous, "to": owner_id}
+    if warning is not None:
+        data["warning"] = warning
+    record(session, complaint, at=now, actor_id=actor_id, kind="owner_changed", body=reason, data=data)
     await session.flush()
 
 
 async def reassign(
     session: AsyncSession, *, complaint: Complaint, body: AssignBody, actor: Principal, now: datetime
 ) -> Complaint:
-    """Hand the complaint to a new single owner (audited in the timeline)."""
+    """Hand the complaint to a new single owner (audited in the timeline): a fit user who sees the account."""
+    await require_worker(session, user_id=body.owner_id, field="owner_id", account_id=complaint.account_id)
     await _hand_over(session, complaint, owner_id=body.owner_id, reason=body.reason, actor_id=actor.user_id, now=now)
     return complaint
 
@@ -138,18 +169,27 @@ async def reassign(
 async def follow_account_owner(
     session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str, now: datetime
 ) -> int:
-    """Hand the account's open complaints owned by its former owner to the new owner (who can see them)."""
+    """Hand the account's complaints that still need their owner (open, resolved awaiting the revisit, revisited
+    awaiting closing) from its former owner to the new one; the account's owner is authoritative, so an unfit
+    new owner (e.g. not yet in the users projection) still takes them, with a warning in the timeline."""
     if old_owner_id is None or old_owner_id == new_owner_id:
         return 0
     query = select(Complaint).where(
         Complaint.account_id == account_id,
-        Complaint.state.in_(OPEN_STATES),
+        Complaint.state.in_(OWNED_STATES),
         Complaint.owner_id == old_owner_id,
     )
     complaints = (await session.execute(query)).scalars().all()
+    warning = await fitness_problem(session, user_id=new_owner_id, account_id=account_id) if complaints else None
     for complaint in complaints:
         await _hand_over(
-            session, complaint, owner_id=new_owner_id, reason="account owner changed", actor_id="system", now=now
+            session,
+            complaint,
+            owner_id=new_owner_id,
+            reason="account owner changed",
+            actor_id="system",
+            now=now,
+            warning=warning,
         )
     return len(complaints)
 

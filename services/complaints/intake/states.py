@@ -22,6 +22,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "reopened": ("investigating", "solution_proposed", "resolved"),
 }
 OPEN_STATES = ("new", "acknowledged", "investigating", "solution_proposed", "reopened")
+# A complaint needs its owner until it is closed: while open, resolved (awaiting the revisit) and revisited.
+OWNED_STATES = (*OPEN_STATES, "resolved", "revisited")
 # The SLA clock may stop only while we wait on the customer (to accept the proposed solution).
 PAUSABLE_STATES = ("solution_proposed",)
 

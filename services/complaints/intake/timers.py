@@ -32,47 +32,61 @@ async def pauses_of_clock(session: AsyncSession, complaint_id: str) -> list[sla.
     return [(p.started_at, p.ended_at) for p in rows]
 
 
+def policy_targets(policy: SlaPolicy) -> sla.Targets:
+    """A stored policy's targets for the arithmetic."""
+    return sla.Targets(
+        first_response_minutes=policy.first_response_minutes,
+        update_interval_minutes=policy.update_interval_minutes,
+        resolution_minutes=policy.resolution_minutes,
+        mode="business" if policy.hours_mode == "business" else "calendar",
+        warning_ratio=float(policy.warning_ratio),
+    )
+
+
+async def account_tier(session: AsyncSession, account_id: str) -> str | None:
+    """The account's current tier in the projection."""
+    accounts = platform.accounts
+    return await session.scalar(select(accounts.c.tier).where(accounts.c.account_id == account_id))
+
+
 async def recompute_timers(session: AsyncSession, *, complaint: Complaint, rules: Rules) -> SlaPolicy:
     """Recompute the stored due and warning times from the policy of the account's current tier."""
-    accounts = platform.accounts
-    tier = await session.scalar(select(accounts.c.tier).where(accounts.c.account_id == complaint.account_id))
+    tier = await account_tier(session, complaint.account_id)
     policy = await policy_for(session, tier=tier, severity=complaint.severity)
     complaint.policy_tier = policy.tier
     complaint.hours_mode = policy.hours_mode
-    mode: sla.HoursMode = "business" if policy.hours_mode == "business" else "calendar"
-    ratio = float(policy.warning_ratio)
-    pauses = await pauses_of_clock(session, complaint.id)
-    first = sla.deadline(
-        complaint.opened_at,
-        policy.first_response_minutes,
-        warning_ratio=ratio,
-        mode=mode,
-        calendar=rules.calendar,
-        pauses=pauses,
-    )
-    complaint.first_response_due_at, complaint.first_response_warning_at = first.due_at, first.warning_at
-    resolution_pauses = [p for p in pauses if p[1] is None or p[1] > complaint.resolution_started_at]
-    resolution = sla.deadline(
-        complaint.resolution_started_at,
-        policy.resolution_minutes,
-        warning_ratio=ratio,
-        mode=mode,
-        calendar=rules.calendar,
-        pauses=resolution_pauses,
-    )
-    complaint.resolution_due_at, complaint.resolution_warning_at = resolution.due_at, resolution.warning_at
+    update_since = None
     if complaint.state in OPEN_STATES and complaint.state != "new":
-        since = complaint.last_customer_update_at or complaint.acknowledged_at or complaint.opened_at
-        complaint.update_due_at = sla.due_at(
-            since,
-            policy.update_interval_minutes,
-            mode=mode,
-            calendar=rules.calendar,
-            pauses=[p for p in pauses if p[1] is None or p[1] > since],
-        )
-    else:
-        complaint.update_due_at = None
+        update_since = complaint.last_customer_update_at or complaint.acknowledged_at or complaint.opened_at
+    due = sla.deadlines(
+        policy_targets(policy),
+        opened_at=complaint.opened_at,
+        resolution_started_at=complaint.resolution_started_at,
+        update_since=update_since,
+        calendar=rules.calendar,
+        pauses=await pauses_of_clock(session, complaint.id),
+    )
+    complaint.first_response_due_at = due.first_response.due_at
+    complaint.first_response_warning_at = due.first_response.warning_at
+    complaint.resolution_due_at, complaint.resolution_warning_at = due.resolution.due_at, due.resolution.warning_at
+    complaint.update_due_at = due.customer_update.due_at if due.customer_update is not None else None
     return policy
+
+
+async def preview_deadlines(
+    session: AsyncSession, *, tier: str | None, severity: str, received_at: datetime, rules: Rules
+) -> tuple[SlaPolicy, sla.Deadlines]:
+    """What intake would store for a complaint of this tier and severity received at ``received_at`` (the same
+    policy lookup and arithmetic; the customer-update timer as if the customer were updated at ``received_at``)."""
+    policy = await policy_for(session, tier=tier, severity=severity)
+    due = sla.deadlines(
+        policy_targets(policy),
+        opened_at=received_at,
+        resolution_started_at=received_at,
+        update_since=received_at,
+        calendar=rules.calendar,
+    )
+    return policy, due
 
 
 def timer_states(complaint: Complaint, now: datetime) -> dict[str, Any]:
@@ -260,6 +274,40 @@ async def apply_tier_change(
         await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)
     await session.flush()
     return changed
+
+
+def _due_times(complaint: Complaint) -> tuple[datetime | None, ...]:
+    return (
+        complaint.first_response_due_at,
+        complaint.first_response_warning_at,
+        complaint.resolution_due_at,
+        complaint.resolution_warning_at,
+        complaint.update_due_at,
+    )
+
+
+async def apply_calendar_change(session: AsyncSession, *, now: datetime, rules: Rules, publisher: Publisher) -> int:
+    """Recompute the timers of every open complaint on business hours (the calendar changed); returns how many
+    moved (each of those gets a new version and a ``calendar_changed`` timeline entry, and is judged at once)."""
+    query = select(Complaint).where(Complaint.state.in_(OPEN_STATES), Complaint.hours_mode == "business")
+    moved = 0
+    for complaint in (await session.execute(query)).scalars().all():
+        before = _due_times(complaint)
+        await recompute_timers(session, complaint=complaint, rules=rules)
+        if _due_times(complaint) == before:
+            continue
+        moved += 1
+        data = {"calendar": rules.calendar.code, "first_response_due_at": _iso(complaint.first_response_due_at)}
+        data["resolution_due_at"] = _iso(complaint.resolution_due_at)
+        record(session, complaint, at=now, actor_id="system", kind="calendar_changed", data=data)
+        touch(complaint, now)
+        await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)
+    await session.flush()
+    return moved
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 async def update_policy(

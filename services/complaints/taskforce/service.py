@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from services.complaints.intake.models import Complaint
 from services.complaints.intake.states import OPEN_STATES
 from services.complaints.intake.timeline import record, touch
 from services.complaints.models import new_id
+from services.complaints.people import fitness_problem, require_worker
 from services.complaints.taskforce.models import TaskForceTask
 from services.complaints.taskforce.schemas import TaskCreate, TaskStatusBody
 from shared.auth import Principal
@@ -30,6 +31,7 @@ async def add_task(
     """Give a department its task; the due date must fall within the customer's resolution SLA."""
     if complaint.state not in OPEN_STATES:
         raise Conflict(f"Tasks can only be added to open complaints, not in {complaint.state!r}")
+    await require_worker(session, user_id=body.assignee_id, field="assignee_id", account_id=complaint.account_id)
     if complaint.resolution_due_at is not None and body.due_at > complaint.resolution_due_at:
         raise Unprocessable(
             f"due_at {body.due_at.isoformat()} is after the customer's resolution due time "
@@ -42,7 +44,7 @@ async def add_task(
         department=body.department,
         title=body.title,
         assignee_id=body.assignee_id,
-        due_at=body.due_at,
+        due_at=body.due_at.astimezone(UTC),
         status="open",
         created_at=now,
     )
@@ -95,3 +97,31 @@ async def set_task_status(
     )
     await session.flush()
     return task
+
+
+async def follow_account_owner_tasks(
+    session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str, now: datetime
+) -> int:
+    """Hand the former account owner's open tasks on the account's complaints to the new owner — only when the
+    former owner can no longer work on the account (lost sight of it, or inactive); returns how many moved."""
+    if old_owner_id is None or old_owner_id == new_owner_id:
+        return 0
+    if await fitness_problem(session, user_id=old_owner_id, account_id=account_id) is None:
+        return 0  # still on the account (e.g. stayed on its team): the tasks stay theirs
+    rows = (
+        await session.execute(
+            select(TaskForceTask, Complaint)
+            .join(Complaint, Complaint.id == TaskForceTask.complaint_id)
+            .where(
+                Complaint.account_id == account_id,
+                TaskForceTask.status == "open",
+                TaskForceTask.assignee_id == old_owner_id,
+            )
+        )
+    ).all()
+    for task, complaint in rows:
+        task.assignee_id = new_owner_id
+        data = {"task_id": task.id, "from": old_owner_id, "to": new_owner_id}
+        record(session, complaint, at=now, actor_id="system", kind="task_reassigned", body=task.title, data=data)
+    await session.flush()
+    return len(rows)
