@@ -19,8 +19,11 @@ from typing import Any
 import httpx
 
 from kam.demo import DemoContext
+from kam.registry import APPS
+from shared.clock import business_date
 
 WAIT_FOR_ACCOUNTS_SECONDS = 20
+APPROVER = "sup-wang"  # the demo supervisor (kam.demo.DEMO_USERS)
 PRODUCT_LINES = ["工业网关", "智能传感器", "PLC控制器", "SCADA软件", "工业云平台", "运维服务"]
 REGIONS = ["华东", "华南", "华北", "西南", "华中"]
 # Monthly shape of industrial purchasing: slow around Spring Festival, strong at quarter and year ends.
@@ -56,6 +59,15 @@ async def _ok(response: httpx.Response) -> Any:
         request = response.request
         raise RuntimeError(f"{request.method} {request.url.path}: {response.status_code} {response.text}")
     return response.json() if response.content else {}
+
+
+def _as_supervisor(ctx: DemoContext) -> dict[str, str]:
+    """Approvals are made by the demo supervisor: goals checks approvers against the users it knows, and the
+    loader's own integration key is not a person."""
+    token_for = ctx.shared.get("token_for")
+    if token_for is None:
+        return {}
+    return {"Authorization": f"Bearer {token_for(APPROVER, ['supervisor'])}"}
 
 
 async def _wait_for_accounts(client: httpx.AsyncClient, account_ids: list[str]) -> None:
@@ -113,7 +125,8 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     await _wait_for_accounts(client, [a["id"] for a in accounts])
     if (await _ok(await client.get("/goals/targets", params={"limit": 1})))["total"]:
         return {"skipped": "already loaded"}
-    today = datetime.now(UTC).date()
+    # The service counts periods and due dates in the company's zone; so does the plan.
+    today = business_date(datetime.now(UTC), APPS["goals"].settings().zone)
     body, yearly = sales_csv(accounts, today)
     job = await _ok(
         await client.post(
@@ -161,7 +174,10 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
                 }
             )
     # The year's targets for the whole portfolio in two requests (年度目标下达), the approved ones at once.
-    created = await _ok(await client.post("/goals/targets/batch", json={"targets": approved, "approve": True}))
+    supervisor = _as_supervisor(ctx)
+    created = await _ok(
+        await client.post("/goals/targets/batch", json={"targets": approved, "approve": True}, headers=supervisor)
+    )
     await _ok(await client.post("/goals/targets/batch", json={"targets": drafts}))
     revenue_targets = [t for t in created if t["metric"] == "revenue"]
     gate = asyncio.Semaphore(3)  # SQLite serialises writes: more in flight only queue
@@ -215,7 +231,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
                     },
                 )
             )
-            await _ok(await client.post(f"/goals/targets/{team['id']}/approve"))
+            await _ok(await client.post(f"/goals/targets/{team['id']}/approve", headers=supervisor))
     at_risk = (await _ok(await client.get("/goals/targets", params={"at_risk": "true", "limit": 1})))["total"]
     return {
         "sales_rows": job["accepted"],

@@ -9,6 +9,7 @@ from services.goals.actions.routes import router as actions_router
 from services.goals.actuals.routes import router as actuals_router
 from services.goals.analysis.routes import router as analysis_router
 from services.goals.config import GoalsSettings
+from services.goals.currencies.routes import router as currencies_router
 from services.goals.handlers import HANDLERS
 from services.goals.jobs import JOBS
 from services.goals.models import platform
@@ -23,9 +24,10 @@ SPEC = ServiceSpec(
     description="Targets, decomposition, action plans, actuals, forecasts and team scorecards.",
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[targets_router, analysis_router, actions_router, actuals_router, views.router],
+    routers=[targets_router, analysis_router, actions_router, actuals_router, currencies_router, views.router],
     publishes=["goals"],
     handlers=HANDLERS,
+    handler_extra=lambda app: app.state.settings,  # handlers get the goals settings (zone, fiscal calendar)
     jobs=JOBS,
 )
 

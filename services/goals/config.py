@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.goals.periods import FiscalCalendar
+from shared.money import DEFAULT_CURRENCY, CurrencyCode
 from shared.settings import ServiceSettings
 from shared.vocabulary import DEFAULT_PRODUCT_LINES
 
@@ -20,6 +21,8 @@ class GoalsSettings(ServiceSettings):
     service_name: str = "goals"
     port: int = 8004
     database_url: str = "sqlite+aiosqlite:///./var/goals.db"
+    # The currency every account's targets and actuals are kept in unless the account has its own (API).
+    reporting_currency: CurrencyCode = DEFAULT_CURRENCY
     # The product lines we offer (denominator of product penetration); scoring uses the same default.
     product_lines: list[str] = Field(default_factory=lambda: list(DEFAULT_PRODUCT_LINES))
     # First month of the fiscal year; fiscal year N starts in that month of calendar year N.

@@ -1,26 +1,35 @@
-"""Request dependencies of the goals service: settings, the acting user, paging, and the objects a route works
-on, loaded and access-checked once (a 404 happens here)."""
+"""Request dependencies of the goals service: settings, the acting user, today's business date, paging, and the
+objects a route works on, loaded and access-checked once (a 404 happens here)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.models import ActionItem
 from services.goals.actuals.models import ImportBatch
-from services.goals.actuals.schemas import ImportEncoding, ImportOptions
+from services.goals.actuals.schemas import BATCH_ID_PATTERN, ImportEncoding, ImportOptions
 from services.goals.config import GoalsSettings
 from services.goals.models import platform
 from services.goals.targets.models import Target
-from services.goals.targets.schemas import TargetFilters, TargetScope, TargetStatus
+from services.goals.targets.schemas import Metric, TargetFilters, TargetScope, TargetStatus
 from shared.api import PageParams, page_params
 from shared.auth import CurrentPrincipal, Principal, ensure_account_access, require_writer
+from shared.clock import business_date
 from shared.db import Database
 from shared.errors import NotFound
-from shared.service import SessionDep
+from shared.service import ClockDep, SessionDep
+
+# Query and path strings are bounded like the columns they are compared with.
+AccountId = Annotated[str, Path(min_length=1, max_length=36)]
+AccountIdQuery = Annotated[str | None, Query(min_length=1, max_length=36)]
+UserIdQuery = Annotated[str | None, Query(min_length=1, max_length=100)]
+PeriodQuery = Annotated[str | None, Query(max_length=10, examples=["2026", "2026-Q1", "2026-03"])]
 
 
 def get_settings(request: Request) -> GoalsSettings:
@@ -48,6 +57,14 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 Actor = CurrentPrincipal
 
 
+def business_today(clock: ClockDep, settings: SettingsDep) -> date:
+    """Today in the company's zone (``KAM_TIMEZONE``): the date periods, month ends and due dates count from."""
+    return business_date(clock.now(), settings.zone)
+
+
+TodayDep = Annotated[date, Depends(business_today)]
+
+
 async def load_target(session: AsyncSession, *, target_id: str, actor: Principal, write: bool = False) -> Target:
     """A target the actor may see (404 otherwise); ``write=True`` also refuses read-only roles."""
     target = await session.get(Target, target_id)
@@ -66,38 +83,44 @@ async def load_target(session: AsyncSession, *, target_id: str, actor: Principal
     return target
 
 
-async def _target_for_read(target_id: str, session: SessionDep, actor: Actor) -> Target:
-    return await load_target(session, target_id=target_id, actor=actor)
+async def _target_for_read(target_id: uuid.UUID, session: SessionDep, actor: Actor) -> Target:
+    return await load_target(session, target_id=str(target_id), actor=actor)
 
 
-async def _target_for_update(target_id: str, session: SessionDep, actor: Actor) -> Target:
-    return await load_target(session, target_id=target_id, actor=actor, write=True)
+async def _target_for_update(target_id: uuid.UUID, session: SessionDep, actor: Actor) -> Target:
+    return await load_target(session, target_id=str(target_id), actor=actor, write=True)
 
 
-async def _action_item_for_update(action_id: str, session: SessionDep, actor: Actor) -> ActionItem:
-    item = await session.get(ActionItem, action_id)
+async def _action_item_for_update(action_id: uuid.UUID, session: SessionDep, actor: Actor) -> ActionItem:
+    item = await session.get(ActionItem, str(action_id))
     if item is None:
         raise NotFound(f"Action item {action_id} not found")
     await load_target(session, target_id=item.target_id, actor=actor, write=True)
     return item
 
 
-async def _import_batch_for_read(batch_id: str, session: SessionDep, actor: Actor) -> ImportBatch:
+async def _import_batch_for_read(
+    batch_id: Annotated[str, Path(max_length=100, pattern=BATCH_ID_PATTERN)], session: SessionDep, actor: Actor
+) -> ImportBatch:
     batch = await session.get(ImportBatch, batch_id)
     if batch is None or (not actor.sees_whole_portfolio and batch.created_by != actor.user_id):
         raise NotFound(f"Import {batch_id} not found")
     return batch
 
 
-async def _account_for_read(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+async def _account_for_read(account_id: AccountId, session: SessionDep, actor: Actor) -> dict[str, Any]:
     return await ensure_account_access(session, platform, actor, account_id)
 
 
+async def _account_for_update(account_id: AccountId, session: SessionDep, actor: Actor) -> dict[str, Any]:
+    return await ensure_account_access(session, platform, actor, account_id, write=True)
+
+
 def target_filters(
-    account_id: str | None = None,
-    owner_id: str | None = None,
-    period: str | None = None,
-    metric: str | None = None,
+    account_id: AccountIdQuery = None,
+    owner_id: UserIdQuery = None,
+    period: PeriodQuery = None,
+    metric: Metric | None = None,
     status: TargetStatus | None = None,
     scope: TargetScope | None = None,
     at_risk: bool | None = None,
@@ -117,8 +140,10 @@ def target_filters(
 
 
 def import_options(
-    batch_id: Annotated[str, Query(description="idempotency: re-importing a completed batch adds nothing")],
-    filename: str | None = None,
+    batch_id: Annotated[
+        str, Query(max_length=100, description="idempotency: re-importing a completed batch adds nothing")
+    ],
+    filename: Annotated[str | None, Query(max_length=300)] = None,
     encoding: ImportEncoding = "auto",
     wait: bool = Query(default=False, description="answer when the import is done instead of at once"),
     restart: bool = Query(default=False, description="run a batch again that was interrupted while running"),
@@ -132,5 +157,6 @@ TargetForUpdate = Annotated[Target, Depends(_target_for_update)]
 ActionItemForUpdate = Annotated[ActionItem, Depends(_action_item_for_update)]
 ImportBatchForRead = Annotated[ImportBatch, Depends(_import_batch_for_read)]
 AccountForRead = Annotated[dict[str, Any], Depends(_account_for_read)]
+AccountForUpdate = Annotated[dict[str, Any], Depends(_account_for_update)]
 TargetFiltersDep = Annotated[TargetFilters, Depends(target_filters)]
 ImportOptionsDep = Annotated[ImportOptions, Depends(import_options)]

@@ -13,9 +13,8 @@ HUNDRED = Decimal(100)
 ADDITIVE_METRICS = frozenset({"revenue", "gross_profit"})
 # Metrics computed from sales records; the others take a manually reported actual.
 SALES_METRICS = frozenset({"revenue", "gross_profit", "gross_margin_pct", "product_penetration", "new_business"})
+# Units of the metrics that are not amounts (revenue and gross profit are in the target's currency).
 UNITS = {
-    "revenue": "CNY",
-    "gross_profit": "CNY",
     "gross_margin_pct": "%",
     "share_of_wallet": "%",
     "market_share": "%",

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actions.service import hand_over_open_items
+from services.goals.config import GoalsSettings
+from services.goals.currencies.service import apply_fx_rate
 from services.goals.models import ComplaintFact, RiskAlert
+from services.goals.targets.service import hand_over_running_targets
 from shared.bus import HandlerContext, Handlers, merge_handlers
-from shared.clock import ensure_aware
-from shared.events import AlertCleared, AlertRaised, ComplaintAcknowledged, ComplaintClosed
+from shared.clock import business_date, ensure_aware
+from shared.events import (
+    AccountOwnerChanged,
+    AlertCleared,
+    AlertRaised,
+    ComplaintAcknowledged,
+    ComplaintClosed,
+    FxRateSet,
+)
 from shared.projection import PROJECTION_HANDLERS
 
+# Goals handlers get the goals settings (zone, fiscal calendar) as their extra.
+Ctx = HandlerContext[GoalsSettings]
 
-async def on_alert(session: AsyncSession, event: AlertRaised | AlertCleared, ctx: HandlerContext[None]) -> None:
+
+async def on_alert(session: AsyncSession, event: AlertRaised | AlertCleared, ctx: Ctx) -> None:
     """Keep the account's risk alerts; only the newest event per alert counts (order-tolerant)."""
     assert event.account_id is not None
     active = event.type == "risk.alert_raised"
@@ -42,9 +56,7 @@ async def _complaint(session: AsyncSession, complaint_id: str, account_id: str) 
     return fact
 
 
-async def on_complaint_acknowledged(
-    session: AsyncSession, event: ComplaintAcknowledged, ctx: HandlerContext[None]
-) -> None:
+async def on_complaint_acknowledged(session: AsyncSession, event: ComplaintAcknowledged, ctx: Ctx) -> None:
     """Remember whether the first response was within SLA (scorecards)."""
     assert event.account_id is not None
     fact = await _complaint(session, event.data.complaint_id, event.account_id)
@@ -53,7 +65,7 @@ async def on_complaint_acknowledged(
     await session.flush()
 
 
-async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: HandlerContext[None]) -> None:
+async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: Ctx) -> None:
     """Remember the satisfaction a closed complaint got (the latest close counts)."""
     assert event.account_id is not None
     fact = await _complaint(session, event.data.complaint_id, event.account_id)
@@ -63,7 +75,33 @@ async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx
     await session.flush()
 
 
+async def on_fx_rate_set(session: AsyncSession, event: FxRateSet, ctx: Ctx) -> None:
+    """Keep the dated rate (the newest event per currency pair and day wins): conversions use it."""
+    await apply_fx_rate(session, data=event.data, event_time=event.time)
+
+
+async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: Ctx) -> None:
+    """A handover: the former owner's open action items and the account's targets of running periods follow the
+    new owner (the accounts projection itself is updated by the shared projection handler)."""
+    assert event.account_id is not None
+    old, new = event.data.old_owner_id, event.data.new_owner_id
+    if old is None or old == new:
+        return
+    now = ctx.clock.now()
+    await hand_over_open_items(session, account_id=event.account_id, old_owner_id=old, new_owner_id=new, now=now)
+    await hand_over_running_targets(
+        session,
+        account_id=event.account_id,
+        old_owner_id=old,
+        new_owner_id=new,
+        settings=ctx.extra,
+        today=business_date(now, ctx.extra.zone),
+    )
+
+
 GOALS_HANDLERS: Handlers = {
+    FxRateSet: [on_fx_rate_set],
+    AccountOwnerChanged: [on_owner_changed],
     AlertRaised: [on_alert],
     AlertCleared: [on_alert],
     ComplaintAcknowledged: [on_complaint_acknowledged],

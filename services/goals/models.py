@@ -7,8 +7,9 @@ that importing this module (Alembic, ``kam``) registers every table.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.api import idempotency_table
@@ -19,6 +20,11 @@ class Base(DeclarativeBase):
     """Declarative base with the house naming convention."""
 
     metadata = make_metadata()
+
+
+def FxRateNumeric() -> Numeric[Decimal]:
+    """An FX rate: exact decimals with 12 places (1 IDR is about 0.00045 CNY)."""
+    return Numeric(24, 12, asdecimal=True)
 
 
 platform = add_platform_tables(Base.metadata)
@@ -54,4 +60,5 @@ class ComplaintFact(Base):
 # The sub-domains' tables, registered on Base.metadata (they import Base from here, so they come last).
 from services.goals.actions import models as _actions_models  # noqa: E402, F401
 from services.goals.actuals import models as _actuals_models  # noqa: E402, F401
+from services.goals.currencies import models as _currencies_models  # noqa: E402, F401
 from services.goals.targets import models as _targets_models  # noqa: E402, F401

@@ -29,3 +29,9 @@ MoneyStr = Annotated[
     AfterValidator(cents),
     PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json"),
 ]
+
+# FX rates travel as decimal strings without trailing zeros ("7.1", "0.000452").
+RateStr = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: format(Decimal(v).normalize(), "f"), return_type=str, when_used="json"),
+]

@@ -15,7 +15,8 @@ from services.goals.actions.models import ActionItem
 from services.goals.actions.service import OPEN_STATUSES
 from services.goals.actuals.figures import sales_cells
 from services.goals.config import GoalsSettings, calendar_of
-from services.goals.deps import AccountForRead, Actor, SettingsDep
+from services.goals.currencies.service import reporting_currency_of
+from services.goals.deps import AccountForRead, Actor, SettingsDep, TodayDep
 from services.goals.forecast import Tracking, attainment_pct, q2
 from services.goals.models import platform
 from services.goals.money import money_str
@@ -24,7 +25,8 @@ from services.goals.targets.models import Target
 from services.goals.targets.tracking import red_alert_accounts, track_many
 from shared.auth import Principal, visible_accounts_clause
 from shared.errors import PROBLEM_RESPONSES
-from shared.service import ClockDep, SessionDep
+from shared.money import one_currency
+from shared.service import SessionDep
 from shared.views.goals import (
     GoalsAccountView,
     GoalsAtRiskTarget,
@@ -93,7 +95,7 @@ async def build_account_view(
         owner_id=account["owner_id"],
         periods=sorted(current),
         red_alert=red,
-        currency="CNY",
+        currency=await reporting_currency_of(session, account_id, settings=settings),
         targets=[_target_line(t, tracked[t.id], red) for t in targets],
         overdue_action_items=[
             GoalsOverdueActionItem(
@@ -114,12 +116,13 @@ async def build_account_view(
 
 async def _revenue_attainment(
     session: AsyncSession, *, visible: ColumnElement[bool], year: Period
-) -> tuple[Attainment, Attainment]:
-    """Approved top-level revenue targets of the year and the revenue so far, by tier and by account manager."""
+) -> tuple[Attainment, Attainment, str | None]:
+    """Approved top-level revenue targets of the year and the revenue so far, by tier and by account manager, and
+    the one currency they are in (a mix is a 422 naming currency: amounts are never added across currencies)."""
     accounts = platform.accounts
     rows = (
         await session.execute(
-            select(Target.account_id, Target.target_value, accounts.c.tier, accounts.c.owner_id)
+            select(Target.account_id, Target.target_value, accounts.c.tier, accounts.c.owner_id, Target.currency)
             .join(accounts, accounts.c.account_id == Target.account_id)
             .where(
                 Target.scope == "account",
@@ -134,16 +137,17 @@ async def _revenue_attainment(
     ).all()
     ids = {r[0] for r in rows}
     cells = await sales_cells(session, account_ids=ids, months=year.months)
+    currency = one_currency([*(r[4] for r in rows), *(c.currency for c in cells)], field="currency")
     actual: dict[str, Decimal] = defaultdict(Decimal)
     for cell in cells:
         actual[cell.account_id] += cell.revenue
     by_tier: Attainment = defaultdict(lambda: [Decimal(0), Decimal(0)])
     by_owner: Attainment = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for account_id, value, tier, owner in rows:
+    for account_id, value, tier, owner, _ in rows:
         for bucket, key in ((by_tier, tier or "-"), (by_owner, owner or "-")):
             bucket[key][0] += Decimal(str(value))
             bucket[key][1] += actual[account_id] if account_id else Decimal(0)
-    return by_tier, by_owner
+    return by_tier, by_owner, currency
 
 
 async def _at_risk_targets(session: AsyncSession, *, visible: ColumnElement[bool]) -> list[GoalsAtRiskTarget]:
@@ -179,7 +183,7 @@ async def build_portfolio_view(
     """Revenue attainment by tier and by account manager this fiscal year, at-risk targets, overdue items."""
     year = calendar_of(settings).current(today, "year")
     visible = visible_accounts_clause(platform, actor, Target.account_id)
-    by_tier, by_owner = await _revenue_attainment(session, visible=visible, year=year)
+    by_tier, by_owner, currency = await _revenue_attainment(session, visible=visible, year=year)
     at_risk_total = await session.scalar(
         select(func.count()).select_from(Target).where(Target.at_risk.is_(True), visible)
     )
@@ -194,7 +198,7 @@ async def build_portfolio_view(
     )
     return GoalsPortfolioView(
         period=year.text,
-        currency="CNY",
+        currency=currency or settings.reporting_currency,
         revenue_attainment_by_tier=[
             GoalsTierAttainment(
                 tier=k, target=money_str(t), actual=money_str(q2(a)), attainment_pct=money_str(attainment_pct(a, t))
@@ -218,15 +222,15 @@ async def build_portfolio_view(
 
 @router.get("/goals/views/accounts/{account_id}", summary="This service's section of the account overview")
 async def account_view(
-    account: AccountForRead, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    account: AccountForRead, session: SessionDep, today: TodayDep, settings: SettingsDep
 ) -> GoalsAccountView:
     """The goals section of the account 360 (composed by the gateway); shape in docs/goals.md."""
-    return await build_account_view(session, account=account, settings=settings, today=clock.now().date())
+    return await build_account_view(session, account=account, settings=settings, today=today)
 
 
 @router.get("/goals/views/portfolio", summary="This service's section of the portfolio board")
 async def portfolio_view(
-    session: SessionDep, actor: Actor, clock: ClockDep, settings: SettingsDep
+    session: SessionDep, actor: Actor, today: TodayDep, settings: SettingsDep
 ) -> GoalsPortfolioView:
     """The goals section of the supervisor's board (composed by the gateway); shape in docs/goals.md."""
-    return await build_portfolio_view(session, actor=actor, settings=settings, today=clock.now().date())
+    return await build_portfolio_view(session, actor=actor, settings=settings, today=today)

@@ -18,8 +18,10 @@ from shared.auth import Principal
 from shared.bus import Publisher
 from shared.clock import FrozenClock
 from shared.db import Database
+from shared.events import UserData
 from shared.migrations import upgrade_to_head
-from shared.projection import upsert_account
+from shared.projection import upsert_account, upsert_user
+from tests.goals.helpers import TEAM
 from tests.support import service_settings
 
 SUPERVISOR = Principal(user_id="sup-wang", roles=frozenset({"supervisor"}))
@@ -54,6 +56,13 @@ class Goals:
             )
         return account_id
 
+    async def add_user(self, user_id: str, roles: list[str], *, active: bool = True) -> str:
+        """Put a user into the users projection, as the gateway's identity event would."""
+        user = UserData(user_id=user_id, display_name=user_id, roles=roles, active=active)
+        async with self.session() as session:
+            await upsert_user(session, platform, user=user, event_time=self.now)
+        return user_id
+
     async def events(self, session: AsyncSession | None = None) -> list[str]:
         """Subjects written to the outbox so far, in order."""
         outbox = platform.outbox
@@ -66,12 +75,16 @@ class Goals:
 
 @asynccontextmanager
 async def goals_domain(database_url: str, *, now: datetime | None = None, **overrides: Any) -> AsyncIterator[Goals]:
-    """A migrated goals database on a frozen clock (default 2026-07-01, half of fiscal 2026 gone)."""
+    """A migrated goals database on a frozen clock (default 2026-07-01, half of fiscal 2026 gone) that knows the
+    test team (``tests.goals.helpers.TEAM``) as users."""
     clock = FrozenClock(now or datetime(2026, 7, 1, tzinfo=UTC))
     settings = service_settings(GoalsSettings, database_url=database_url, nats_url=None, **overrides)
     db = Database(database_url)
     try:
         await upgrade_to_head(db, SPEC.migrations_dir)
-        yield Goals(db=db, settings=settings, clock=clock, publisher=goals_publisher(clock))
+        goals = Goals(db=db, settings=settings, clock=clock, publisher=goals_publisher(clock))
+        for user_id, roles in TEAM:
+            await goals.add_user(user_id, roles)
+        yield goals
     finally:
         await db.dispose()

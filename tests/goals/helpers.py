@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from services.goals.app import create_app
 from services.goals.config import GoalsSettings
 from shared.clock import FrozenClock
-from shared.events import AccountRegistered
-from tests.support import auth, service_settings
+from shared.events import AccountRegistered, FxRateSet, FxRateSetData
+from tests.support import auth, register_users, service_settings
 
 SUPERVISOR = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
 ZHANG = auth("account_manager", user_id="am-zhang")
 VIEWER = auth("viewer", user_id="viewer-zhao")
+# The people the tests act as, as the gateway announces them (owners, assignees and approvers are checked).
+TEAM = [
+    ("sup-wang", ["supervisor"]),
+    ("am-li", ["account_manager"]),
+    ("am-zhang", ["account_manager"]),
+    ("viewer-zhao", ["viewer"]),
+    ("u-admin", ["admin"]),
+]
+
+
+async def register_team(app) -> None:
+    """Tell a running app about the test team (identity events through its own consumer)."""
+    await register_users(app, TEAM)
 
 
 def goals_app(database_url: str, *, nats_url: str | None = None, now: datetime | None = None, **overrides: Any):
@@ -65,3 +79,12 @@ async def record(client, *records: dict[str, Any], headers=SUPERVISOR) -> dict[s
 def sale(account_id: str, day: str, revenue: str, cost: str = "0", product_line: str = "工业网关", **kw: Any):
     """One sales line."""
     return {"account_id": account_id, "date": day, "product_line": product_line, "revenue": revenue, "cost": cost, **kw}
+
+
+async def set_fx_rate(app, currency: str, rate: str, valid_on: str, *, base: str = "CNY", time=None) -> None:
+    """Apply a dated rate (1 ``currency`` = ``rate`` ``base``) as risk's ``risk.fx_rate_set`` would."""
+    data = FxRateSetData(
+        currency=currency, base_currency=base, rate=Decimal(rate), valid_on=date.fromisoformat(valid_on)
+    )
+    extra = {"time": time} if time is not None else {}
+    await app.state.consumer.process(FxRateSet(source="risk", data=data, **extra))

@@ -8,14 +8,20 @@ from typer.testing import CliRunner
 from kam.cli import app as kam_app
 from kam.demo import DemoContext
 from kam.demo.goals import load
-from tests.goals.helpers import SUPERVISOR, goals_app, register_account
-from tests.support import auth, running
+from tests.goals.helpers import SUPERVISOR, goals_app, register_account, register_team
+from tests.support import auth, running, token
+
+
+def token_for(user_id: str, roles: list[str]) -> str:
+    """A token as the demo mints it for one of its people."""
+    return token(*roles, user_id=user_id)
 
 
 async def test_demo_loads_three_years_of_sales_targets_and_action_plans_in_every_state(sqlite_database, tmp_path):
     # The loader plans around today's date, so the service runs on today's date too.
     app, _ = goals_app(await sqlite_database("goals"), now=datetime.now(UTC), import_spool_dir=str(tmp_path / "spool"))
     async with running(app, headers=auth("admin", user_id="demo-loader")) as client:
+        await register_team(app)
         accounts = []
         for i, owner in enumerate(["am-li", "am-zhang"] * 3):
             account_id = await register_account(app, name=f"演示客户{i}", owner_id=owner)
@@ -23,7 +29,9 @@ async def test_demo_loads_three_years_of_sales_targets_and_action_plans_in_every
                 {"id": account_id, "name": f"演示客户{i}", "owner_id": owner, "region": "华东", "tier": "key"}
             )
         started = time.monotonic()
-        summary = await load(DemoContext(clients={"goals": client}, shared={"accounts": accounts}))
+        summary = await load(
+            DemoContext(clients={"goals": client}, shared={"accounts": accounts, "token_for": token_for})
+        )
         assert time.monotonic() - started < 30
         assert summary["rejected_rows"] == 0 and summary["sales_rows"] > 6 * 24
         # Revenue and gross profit for all six, penetration approved for three of them, drafts for the rest.
@@ -38,9 +46,9 @@ async def test_demo_loads_three_years_of_sales_targets_and_action_plans_in_every
         assert (await client.get("/goals/actions", params={"overdue": "true"}, headers=SUPERVISOR)).json()["total"] >= 1
         board = (await client.get("/goals/views/portfolio", headers=SUPERVISOR)).json()
         assert {r["owner_id"] for r in board["revenue_attainment_by_account_manager"]} == {"am-li", "am-zhang"}
-        assert (await load(DemoContext(clients={"goals": client}, shared={"accounts": accounts}))) == {
-            "skipped": "already loaded"
-        }
+        assert (
+            await load(DemoContext(clients={"goals": client}, shared={"accounts": accounts, "token_for": token_for}))
+        ) == {"skipped": "already loaded"}
 
 
 def test_kam_import_shows_progress_reports_rejections_and_is_idempotent(tmp_path, monkeypatch):

@@ -25,8 +25,8 @@ ACTION_MOVES = {
 }
 
 
-def step(title: str, due: str, status: str = "open") -> ActionItemCreate:
-    return ActionItemCreate.model_validate({"title": title, "owner_id": "am-li", "due_date": due, "status": status})
+def step(title: str, due: str, status: str = "open", owner: str = "am-li") -> ActionItemCreate:
+    return ActionItemCreate.model_validate({"title": title, "owner_id": owner, "due_date": due, "status": status})
 
 
 async def _target(goals, account_id: str):
@@ -97,13 +97,15 @@ async def test_the_overdue_list_shows_open_items_past_due_on_accounts_the_actor_
         mine = await _target(goals, await goals.add_account("a-li", owner_id="am-li"))
         theirs = await _target(goals, await goals.add_account("a-zhang", owner_id="am-zhang"))
         async with goals.session() as session:
-            for target in (mine, theirs):
-                await service.create_action_item(session, target=target, body=step("逾期", "2026-06-30"), now=goals.now)
+            for target, owner in ((mine, "am-li"), (theirs, "am-zhang")):  # owners who can see the account
                 await service.create_action_item(
-                    session, target=target, body=step("未到期", "2026-07-01"), now=goals.now
+                    session, target=target, body=step("逾期", "2026-06-30", owner=owner), now=goals.now
                 )
                 await service.create_action_item(
-                    session, target=target, body=step("已完成", "2026-06-01", "done"), now=goals.now
+                    session, target=target, body=step("未到期", "2026-07-01", owner=owner), now=goals.now
+                )
+                await service.create_action_item(
+                    session, target=target, body=step("已完成", "2026-06-01", "done", owner), now=goals.now
                 )
             today = date(2026, 7, 1)
             page = PageParams()

@@ -65,7 +65,7 @@ async def test_each_touched_account_month_is_published_once_with_its_new_totals(
     async with goals_domain(await sqlite_database("goals")) as goals:
         a, b = await goals.add_account("a-1"), await goals.add_account("a-2")
         async with goals.session() as session:
-            published = await service.record_actuals(
+            recorded = await service.record_actuals(
                 session,
                 body=sales((a, "2026-03-01", "100"), (a, "2026-03-09", "50.5"), (b, "2026-04-01", "7")),
                 actor=SUPERVISOR,
@@ -73,7 +73,8 @@ async def test_each_touched_account_month_is_published_once_with_its_new_totals(
                 publisher=goals.publisher,
                 now=goals.now,
             )
-            assert [(p["account_id"], p["period"], p["revenue"]) for p in published] == [
+            published = recorded.account_months
+            assert [(p.account_id, p.period, p.revenue) for p in published] == [
                 (a, "2026-03", D("150.5")),
                 (b, "2026-04", D(7)),
             ]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from services.goals.actuals.models import SalesRecord
 from services.goals.models import platform
-from tests.goals.helpers import LI, SUPERVISOR, goals_app, register_account
+from tests.goals.helpers import LI, SUPERVISOR, goals_app, register_account, register_team
 from tests.support import running, wait_until
 
 HEADER = "account_id,date,product_line,region,quantity,revenue,cost\n"
@@ -56,6 +56,7 @@ async def test_a_100k_row_import_with_37_bad_rows_accepts_the_rest_reports_each_
 ):
     app, _ = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
+        await register_team(app)
         accounts = [await register_account(app, name=f"客户{i}") for i in range(5)]
         path = tmp_path / "sales.csv"
         good, good_revenue, bad_lines = write_csv(path, accounts, rows=100_000, bad_every=2_500, bad_count=37)
@@ -124,6 +125,7 @@ async def test_a_100k_row_import_with_37_bad_rows_accepts_the_rest_reports_each_
 async def test_gbk_and_bom_files_import_with_their_chinese_text_intact(make_database, tmp_path):
     app, _ = goals_app(await make_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="海尔集团")
         text = "客户ID,日期,产品线,区域,数量,销售额,成本\n" + f"{account},2026-03-05,PLC控制器,华北区,2,2000.50,1200\n"
         text += f"{account},2026-03-06,工业云平台,西南区,1,800,300\n"
@@ -160,6 +162,7 @@ async def test_an_account_manager_import_rejects_rows_of_accounts_they_do_not_ow
 ):
     app, _ = goals_app(await sqlite_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
+        await register_team(app)
         own = await register_account(app, name="李的客户", owner_id="am-li")
         other = await register_account(app, name="张的客户", owner_id="am-zhang")
         text = HEADER + f"{own},2026-03-05,工业网关,华东,1,100,50\n{other},2026-03-05,工业网关,华东,1,100,50\n"
@@ -183,6 +186,7 @@ async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_r
 ):
     app, clock = goals_app(await make_database("goals"), import_spool_dir=str(tmp_path / "spool"))
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="中断的导入")
         from services.goals.actuals.importer import bulk_insert_sales, start_batch
 
@@ -203,6 +207,7 @@ async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_r
                         "quantity": None,
                         "revenue": D(1),
                         "cost": D(0),
+                        "currency": "CNY",
                         "batch_id": "crashed",
                         "line_no": 2,
                     }
@@ -228,6 +233,7 @@ async def test_progress_is_reported_after_every_chunk_as_rows_done_of_total_and_
 ):
     app, clock = goals_app(await sqlite_database("goals"), import_batch_size=300)
     async with running(app):
+        await register_team(app)
         account = await register_account(app, name="进度客户")
         path = tmp_path / "sales.csv"
         good, _, bad_lines = write_csv(path, [account], rows=1000, bad_every=100, bad_count=4)

@@ -5,13 +5,24 @@ from decimal import Decimal as D
 from sqlalchemy import select
 
 from services.goals.models import platform
-from tests.goals.helpers import LI, SUPERVISOR, VIEWER, ZHANG, approve, create_target, goals_app, register_account
+from tests.goals.helpers import (
+    LI,
+    SUPERVISOR,
+    VIEWER,
+    ZHANG,
+    approve,
+    create_target,
+    goals_app,
+    register_account,
+    register_team,
+)
 from tests.support import running
 
 
 async def test_even_seasonal_and_manual_splits_roll_up_exactly_and_a_non_adding_split_names_the_gap(make_database):
     app, _ = goals_app(await make_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="宁德时代新能源科技股份有限公司")
         year = await create_target(
             client, account_id=account, metric="revenue", period="2026", target_value="1000000.01"
@@ -98,6 +109,7 @@ async def test_even_seasonal_and_manual_splits_roll_up_exactly_and_a_non_adding_
 async def test_account_managers_see_only_their_accounts_and_viewers_only_read(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         li_account = await register_account(app, name="李的客户", owner_id="am-li")
         zhang_account = await register_account(app, name="张的客户", owner_id="am-zhang")
         own = await create_target(
@@ -132,6 +144,7 @@ async def test_account_managers_see_only_their_accounts_and_viewers_only_read(sq
 async def test_approval_publishes_target_set_and_stale_if_match_is_refused(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="比亚迪股份有限公司")
         target = await create_target(
             client,
@@ -160,6 +173,7 @@ async def test_approval_publishes_target_set_and_stale_if_match_is_refused(sqlit
 async def test_action_plan_completion_and_overdue_items(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))  # today is 2026-07-01
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="美的集团")
         target = await create_target(client, account_id=account, metric="revenue", period="2026", target_value="1000")
         ids = []
@@ -198,6 +212,7 @@ async def test_action_plan_completion_and_overdue_items(sqlite_database):
 async def test_team_targets_roll_up_from_accounts_unless_set_explicitly(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         a = await register_account(app, name="客户甲", owner_id="am-li")
         b = await register_account(app, name="客户乙", owner_id="am-li")
         await create_target(client, account_id=a, metric="revenue", period="2026", target_value="300")
@@ -219,6 +234,7 @@ async def test_team_targets_roll_up_from_accounts_unless_set_explicitly(sqlite_d
 async def test_a_batch_of_targets_is_all_or_nothing_and_only_approvers_approve_it(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         a = await register_account(app, name="批量甲", owner_id="am-li")
         b = await register_account(app, name="批量乙", owner_id="am-li")
         good = {"account_id": a, "metric": "revenue", "period": "2026", "target_value": "100"}

@@ -10,7 +10,18 @@ from sqlalchemy import func, select
 
 from services.goals.models import platform
 from shared.events import AlertCleared, AlertRaised, ComplaintAcknowledged, ComplaintClosed
-from tests.goals.helpers import LI, SUPERVISOR, ZHANG, approve, create_target, goals_app, record, register_account, sale
+from tests.goals.helpers import (
+    LI,
+    SUPERVISOR,
+    ZHANG,
+    approve,
+    create_target,
+    goals_app,
+    record,
+    register_account,
+    register_team,
+    sale,
+)
 from tests.support import running, wait_until
 
 
@@ -49,6 +60,7 @@ def fixture_sales(account: str) -> list[dict]:
 async def test_forecast_attainment_and_variance_on_a_fixture_match_hand_computation(make_database):
     app, _ = goals_app(await make_database("goals"))  # today 2026-07-01: six months of 2026 are over
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="三一重工股份有限公司")
         result = await record(client, *fixture_sales(account))
         assert result["recorded"] == 24 and len(result["account_months"]) == 18
@@ -113,6 +125,7 @@ async def test_actuals_that_push_the_forecast_below_threshold_publish_one_target
 ):
     app, _ = goals_app(await make_database("goals"), nats_url=nats_url)
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="格力电器")
         await record(client, *[sale(account, f"2026-{m:02d}-05", "100000") for m in range(1, 7)])
         target = await create_target(
@@ -173,6 +186,7 @@ async def _drain(sub, into: list, at_least: int = 1) -> bool:
 async def test_scorecards_on_a_fixture_match_hand_computed_weighted_kpi_scores(make_database):
     app, _ = goals_app(await make_database("goals"), now=datetime(2027, 1, 15, tzinfo=UTC))  # 2026 is over
     async with running(app) as client:
+        await register_team(app)
         a = await register_account(app, name="客户A", owner_id="am-li")
         b = await register_account(app, name="客户B", owner_id="am-li")
         c = await register_account(app, name="客户C", owner_id="am-zhang")
@@ -249,6 +263,7 @@ async def test_scorecards_on_a_fixture_match_hand_computed_weighted_kpi_scores(m
 async def test_a_red_risk_alert_flags_the_accounts_targets_until_cleared(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="恒大客户")
         target = await create_target(client, account_id=account, metric="revenue", period="2026", target_value="100")
         alert = {
@@ -275,6 +290,7 @@ async def test_a_red_risk_alert_flags_the_accounts_targets_until_cleared(sqlite_
 async def test_a_product_line_part_at_risk_is_flagged_but_only_account_totals_are_published(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="分产品线客户")
         await record(client, *[sale(account, f"2026-{m:02d}-03", "100") for m in range(1, 7)])
         target = await create_target(client, account_id=account, metric="revenue", period="2026", target_value="1200")

@@ -1,12 +1,23 @@
 """The two gateway sections: the account overview and the portfolio board (shapes documented in docs/goals.md)."""
 
-from tests.goals.helpers import LI, SUPERVISOR, approve, create_target, goals_app, record, register_account, sale
+from tests.goals.helpers import (
+    LI,
+    SUPERVISOR,
+    approve,
+    create_target,
+    goals_app,
+    record,
+    register_account,
+    register_team,
+    sale,
+)
 from tests.support import running
 
 
 async def test_portfolio_shows_attainment_by_tier_and_manager_and_account_managers_see_their_own(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))  # 2026-07-01
     async with running(app) as client:
+        await register_team(app)
         a = await register_account(app, name="战略客户", owner_id="am-li", tier="strategic")
         b = await register_account(app, name="重点客户", owner_id="am-zhang", tier="key")
         await record(client, sale(a, "2026-03-01", "600"), sale(b, "2026-04-01", "100"), sale(b, "2025-04-01", "999"))
@@ -44,6 +55,7 @@ async def test_portfolio_shows_attainment_by_tier_and_manager_and_account_manage
 async def test_variance_against_the_previous_period_compares_a_quarter_with_the_one_before(sqlite_database):
     app, _ = goals_app(await sqlite_database("goals"))  # 2026-07-01: Q2 is over
     async with running(app) as client:
+        await register_team(app)
         account = await register_account(app, name="季度客户")
         await record(
             client,

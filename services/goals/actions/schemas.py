@@ -3,42 +3,39 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.goals.money import MoneyStr
 from services.goals.targets.schemas import Metric
+from shared.api import RequestBody
+from shared.money import Amount
 
 ActionStatus = Literal["open", "in_progress", "done", "cancelled"]
 
 
-class ActionItemCreate(BaseModel):
-    """A new action item under a target."""
-
-    model_config = ConfigDict(extra="forbid")
+class ActionItemCreate(RequestBody):
+    """A new action item under a target (its owner: a known, active user who can see the account)."""
 
     title: str = Field(min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=4000)
     owner_id: str = Field(min_length=1, max_length=100)
-    due_date: date
-    expected_impact: Decimal | None = Field(default=None, max_digits=18, decimal_places=4)
+    due_date: date = Field(description="a business date in the company's zone")
+    expected_impact: Amount | None = Field(default=None, description="in the target's unit (its currency)")
     linked_metric: Metric | None = None
     status: ActionStatus = Field(default="open", description="an item may be recorded in any state")
 
 
-class ActionItemUpdate(BaseModel):
+class ActionItemUpdate(RequestBody):
     """Changes to an action item (status moves along open → in_progress → done; cancelled from any open state)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=4000)
     owner_id: str | None = Field(default=None, min_length=1, max_length=100)
     due_date: date | None = None
     status: ActionStatus | None = None
-    expected_impact: Decimal | None = Field(default=None, max_digits=18, decimal_places=4)
+    expected_impact: Amount | None = None
 
 
 class ActionItemRead(BaseModel):
@@ -51,10 +48,10 @@ class ActionItemRead(BaseModel):
     description: str | None
     owner_id: str
     due_date: date
-    status: str
+    status: ActionStatus
     overdue: bool
     expected_impact: MoneyStr | None
-    linked_metric: str | None
+    linked_metric: Metric | None
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime

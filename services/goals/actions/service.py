@@ -18,6 +18,7 @@ from services.goals.targets.models import Target
 from shared.api import PageParams
 from shared.auth import Principal, visible_accounts_clause
 from shared.errors import InvalidTransition, Unprocessable
+from shared.people import require_assignable
 
 ACTION_STATUSES: tuple[ActionStatus, ...] = get_args(ActionStatus)
 # The action-item state machine: from each status, the statuses it may move to.
@@ -39,7 +40,8 @@ def allowed_moves(status: str) -> list[str]:
 async def create_action_item(
     session: AsyncSession, *, target: Target, body: ActionItemCreate, now: datetime
 ) -> ActionItem:
-    """Add an action item under a target."""
+    """Add an action item under a target; its owner must be able to work on the target's account."""
+    await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", account_id=target.account_id)
     item = ActionItem(
         id=str(uuid.uuid4()),
         target_id=target.id,
@@ -79,6 +81,11 @@ async def update_action_item(
     for key, value in changes.items():
         if value is None and key in ("title", "owner_id", "due_date"):
             raise Unprocessable(f"{key} cannot be null", field=key)
+    if changes.get("owner_id") not in (None, item.owner_id):
+        await require_assignable(
+            session, platform, user_id=changes["owner_id"], field="owner_id", account_id=item.account_id
+        )
+    for key, value in changes.items():
         setattr(item, key, value)
     item.version += 1
     item.updated_at = now
@@ -133,6 +140,26 @@ def completion_pct(statuses: list[str]) -> Decimal | None:
     if not counted:
         return None
     return q2(Decimal(sum(1 for s in counted if s == "done")) / Decimal(len(counted)) * 100)
+
+
+async def hand_over_open_items(
+    session: AsyncSession, *, account_id: str, old_owner_id: str, new_owner_id: str, now: datetime
+) -> int:
+    """An account changed hands: its open and in-progress items of the former owner follow the new owner."""
+    items = list(
+        await session.scalars(
+            select(ActionItem).where(
+                ActionItem.account_id == account_id,
+                ActionItem.owner_id == old_owner_id,
+                ActionItem.status.in_(OPEN_STATUSES),
+            )
+        )
+    )
+    for item in items:
+        item.owner_id, item.updated_at = new_owner_id, now
+        item.version += 1
+    await session.flush()
+    return len(items)
 
 
 def read_action_item(item: ActionItem, today: date) -> ActionItemRead:

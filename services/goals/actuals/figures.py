@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actuals.models import SalesRecord
 from services.goals.forecast import MonthFigures
+from shared.money import one_currency
 
 S = SalesRecord
 
 
 @dataclass(frozen=True)
 class SalesCell:
-    """Sales of one account, month, product line and region."""
+    """Sales of one account, month, product line and region (in the account's reporting currency)."""
 
     account_id: str
     month: str
@@ -29,6 +30,7 @@ class SalesCell:
     revenue: Decimal
     cost: Decimal
     quantity: Decimal | None
+    currency: str = "CNY"
 
 
 def _dec(value: Any) -> Decimal:
@@ -50,9 +52,10 @@ async def sales_cells(session: AsyncSession, *, account_ids: Iterable[str], mont
             func.sum(S.cost),
             func.sum(S.quantity),
             func.count(S.quantity),
+            S.currency,
         )
         .where(S.account_id.in_(ids), S.month.in_(keys))
-        .group_by(S.account_id, S.month, S.product_line, S.region)
+        .group_by(S.account_id, S.month, S.product_line, S.region, S.currency)
     )
     return [
         SalesCell(
@@ -63,6 +66,7 @@ async def sales_cells(session: AsyncSession, *, account_ids: Iterable[str], mont
             revenue=_dec(r[4]),
             cost=_dec(r[5]),
             quantity=_dec(r[6]) if r[7] else None,
+            currency=r[8],
         )
         for r in rows
     ]
@@ -73,8 +77,10 @@ def month_figures(
 ) -> dict[str, MonthFigures]:
     """Fold an account's cells into figures per month (narrowed to one product line if given)."""
     out: dict[str, MonthFigures] = {}
-    for cell in cells:
-        if cell.account_id != account_id or (product_line is not None and cell.product_line != product_line):
+    mine = [c for c in cells if c.account_id == account_id]
+    one_currency(c.currency for c in mine)  # an account's figures are all in its reporting currency
+    for cell in mine:
+        if product_line is not None and cell.product_line != product_line:
             continue
         fig = out.setdefault(cell.month, MonthFigures())
         fig.revenue += cell.revenue
@@ -88,13 +94,21 @@ def month_figures(
 
 
 def totals_by_account_month(cells: Iterable[SalesCell]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Totals per (account, month): revenue, cost, gross profit, quantity and revenue by product line."""
+    """Totals per (account, month): revenue, cost, gross profit, quantity and revenue by product line, and the
+    currency they are in."""
     totals: dict[tuple[str, str], dict[str, Any]] = {}
     for cell in cells:
         entry = totals.setdefault(
             (cell.account_id, cell.month),
-            {"revenue": Decimal(0), "cost": Decimal(0), "quantity": None, "by_product_line": defaultdict(Decimal)},
+            {
+                "revenue": Decimal(0),
+                "cost": Decimal(0),
+                "quantity": None,
+                "by_product_line": defaultdict(Decimal),
+                "currency": cell.currency,
+            },
         )
+        entry["currency"] = one_currency([entry["currency"], cell.currency])
         entry["revenue"] += cell.revenue
         entry["cost"] += cell.cost
         if cell.quantity is not None:

@@ -12,7 +12,7 @@ import csv
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,20 +21,25 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.models import ImportBatch, ImportRejection, SalesRecord
 from services.goals.actuals.service import publish_account_months
 from services.goals.config import GoalsSettings
+from services.goals.currencies.models import AccountCurrency
+from services.goals.currencies.service import load_rates
+from services.goals.fx import RateBook
 from services.goals.models import platform
 from services.goals.targets.tracking import evaluate_accounts
 from shared.bus import Publisher
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import Conflict, Unprocessable
+from shared.money import CURRENCY_CODES
 
 log = logging.getLogger("kam.goals.import")
 
 CHUNK = 1 << 16
-COLUMNS = ("account_id", "date", "product_line", "region", "quantity", "revenue", "cost")
+COLUMNS = ("account_id", "date", "product_line", "region", "quantity", "revenue", "cost", "currency")
 # Headers as Chinese spreadsheet exports name them.
 ALIASES = {
     "客户id": "account_id",
@@ -49,6 +54,8 @@ ALIASES = {
     "销售额": "revenue",
     "收入": "revenue",
     "成本": "cost",
+    "币种": "currency",
+    "货币": "currency",
 }
 REQUIRED = ("account_id", "date", "product_line", "revenue", "cost")
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
@@ -140,9 +147,9 @@ def header_index(header: list[str]) -> dict[str, int]:
 class RowParser:
     """Validates rows of one file (column positions resolved once: this runs for every row)."""
 
-    def __init__(self, index: dict[str, int], width: int, known_accounts: set[str]) -> None:
+    def __init__(self, index: dict[str, int], width: int, known_accounts: dict[str, str]) -> None:
         self.width = width
-        self.known = known_accounts
+        self.known = known_accounts  # account id → its reporting currency
         self.account = index["account_id"]
         self.date = index["date"]
         self.line = index["product_line"]
@@ -150,13 +157,16 @@ class RowParser:
         self.quantity = index.get("quantity")
         self.revenue = index["revenue"]
         self.cost = index["cost"]
+        self.currency = index.get("currency")
 
     def __call__(self, fields: list[str]) -> dict[str, Any]:
-        """A validated sales row or ValueError with the reason."""
+        """A validated sales row (``original_currency`` set when given in another currency than the account
+        reports in: it still needs converting) or ValueError with the reason."""
         if len(fields) != self.width:
             raise ValueError(f"expected {self.width} columns, found {len(fields)}")
         account_id = fields[self.account].strip()
-        if account_id not in self.known:
+        reporting = self.known.get(account_id)
+        if reporting is None:
             if "\ufffd" in "".join(fields):
                 raise ValueError("contains characters that are not valid in the file's encoding")
             raise ValueError("account_id is empty" if not account_id else f"unknown account {account_id!r}")
@@ -174,7 +184,7 @@ class RowParser:
             if self.quantity is not None
             else None
         )
-        return {
+        row = {
             "account_id": account_id,
             "sale_date": sale_date,
             "month": f"{sale_date.year:04d}-{sale_date.month:02d}",
@@ -183,19 +193,42 @@ class RowParser:
             "quantity": quantity,
             "revenue": _decimal(fields[self.revenue], "revenue", required=True, non_negative=False),
             "cost": _decimal(fields[self.cost], "cost", required=True, non_negative=True),
+            "currency": reporting,
         }
+        if self.currency is not None:
+            given = fields[self.currency].strip()
+            if given and given != reporting:
+                if given not in CURRENCY_CODES:
+                    raise ValueError(f"currency {given!r} is not an ISO 4217 currency code (e.g. CNY, USD)")
+                row["original_currency"] = given
+        return row
 
 
 @dataclass
 class ParsedChunk:
-    """Rows accepted and refused in one stretch of the file."""
+    """Rows accepted and refused in one stretch of the file; ``foreign`` rows (with their raw text) were given in
+    another currency than their account reports in and are converted, or refused, per chunk."""
 
     rows: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
+    foreign: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+    def settle_foreign(self, book: RateBook) -> None:
+        """Convert the foreign rows with rates already in ``book``; a row without a rate becomes a rejection."""
+        for row, raw in self.foreign:
+            try:
+                convert_line(row, book)
+            except ValueError as exc:
+                self.rejections.append(
+                    {"batch_id": row["batch_id"], "line_no": row["line_no"], "reason": str(exc), "raw": raw}
+                )
+            else:
+                self.rows.append(row)
+        self.foreign = []
 
 
 def iter_chunks(
-    path: Path, *, encoding: str, known_accounts: set[str], batch_id: str, batch_size: int
+    path: Path, *, encoding: str, known_accounts: dict[str, str], batch_id: str, batch_size: int
 ) -> Iterator[ParsedChunk]:
     """Parse the file lazily, ``batch_size`` data rows at a time."""
     with path.open("r", encoding=encoding, errors="replace", newline="") as f:
@@ -206,6 +239,7 @@ def iter_chunks(
         parse = RowParser(header_index(header), len(header), known_accounts)
         rows: list[dict[str, Any]] = []
         rejections: list[dict[str, Any]] = []
+        foreign: list[tuple[dict[str, Any], str]] = []
         seen = 0
         while True:
             try:
@@ -231,11 +265,14 @@ def iter_chunks(
             else:
                 row["batch_id"] = batch_id
                 row["line_no"] = line_no
-                rows.append(row)
+                if "original_currency" in row:
+                    foreign.append((row, ",".join(fields)[:500]))
+                else:
+                    rows.append(row)
             if seen >= batch_size:
-                yield ParsedChunk(rows, rejections)
-                rows, rejections, seen = [], [], 0
-        yield ParsedChunk(rows, rejections)
+                yield ParsedChunk(rows, rejections, foreign)
+                rows, rejections, foreign, seen = [], [], [], 0
+        yield ParsedChunk(rows, rejections, foreign)
 
 
 def batch_view(batch: ImportBatch | dict[str, Any]) -> dict[str, Any]:
@@ -259,17 +296,32 @@ _SALES_COLUMNS = (
     "quantity",
     "revenue",
     "cost",
+    "currency",
     "batch_id",
     "line_no",
 )
 
 
+def _text(value: Any) -> str | None:
+    """A NUMERIC or DATE as SQLite stores it from text (exactly as the ORM would)."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 async def bulk_insert_sales(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert validated rows with one driver-level executemany (no per-row ORM or type processing)."""
+    """Insert validated rows with one driver-level executemany per shape (plain lines, and lines converted from
+    another currency with their conversion columns): no per-row ORM or type processing."""
+    plain = [r for r in rows if r.get("original_currency") is None]
+    converted = [r for r in rows if r.get("original_currency") is not None]
+    for group, columns in ((plain, _SALES_COLUMNS), (converted, _SALES_COLUMNS + CONVERSION_COLUMNS)):
+        if group:
+            await _insert_group(session, group, columns)
+
+
+async def _insert_group(session: AsyncSession, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     conn = await session.connection()
-    dialect = conn.dialect
-    if dialect.name == "sqlite":
-        # SQLite stores NUMERIC from text exactly as the ORM would; dates are ISO text.
+    if conn.dialect.name == "sqlite":
         params: list[tuple[Any, ...]] = [
             (
                 r["account_id"],
@@ -280,16 +332,18 @@ async def bulk_insert_sales(session: AsyncSession, rows: list[dict[str, Any]]) -
                 None if r["quantity"] is None else str(r["quantity"]),
                 str(r["revenue"]),
                 str(r["cost"]),
+                r["currency"],
                 r["batch_id"],
                 r["line_no"],
+                *(_text(r[c]) for c in columns[len(_SALES_COLUMNS) :]),
             )
             for r in rows
         ]
-        placeholders = ", ".join("?" for _ in _SALES_COLUMNS)
-        sql = f"INSERT INTO sales_records ({', '.join(_SALES_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO sales_records ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
         await conn.exec_driver_sql(sql, params)
         return
-    await conn.execute(insert(SalesRecord.__table__), rows)  # type: ignore[arg-type]
+    await conn.execute(insert(SalesRecord.__table__), [{c: r[c] for c in columns} for r in rows])  # type: ignore[arg-type]
 
 
 async def start_batch(
@@ -333,12 +387,16 @@ async def start_batch(
     return batch, True
 
 
-async def known_account_ids(session: AsyncSession, *, visible_to: str | None) -> set[str]:
-    """Account ids rows may refer to (for an account manager: only their accounts)."""
+async def known_accounts(session: AsyncSession, *, visible_to: str | None, settings: GoalsSettings) -> dict[str, str]:
+    """Account ids rows may refer to (for an account manager: only their accounts) and their reporting currency."""
     accounts, access = platform.accounts, platform.account_access
     if visible_to is None:
-        return set(await session.scalars(select(accounts.c.account_id)))
-    return set(await session.scalars(select(access.c.account_id).where(access.c.user_id == visible_to)))
+        ids = set(await session.scalars(select(accounts.c.account_id)))
+    else:
+        ids = set(await session.scalars(select(access.c.account_id).where(access.c.user_id == visible_to)))
+    rows = await session.execute(select(AccountCurrency.account_id, AccountCurrency.currency))
+    own = {account_id: currency for account_id, currency in rows}
+    return {account_id: own.get(account_id, settings.reporting_currency) for account_id in ids}
 
 
 async def run_import(
@@ -358,7 +416,7 @@ async def run_import(
         enc = encoding if encoding is not None else await asyncio.to_thread(detect_encoding, path)
         total = await asyncio.to_thread(count_rows, path)
         async with db.transaction() as session:
-            accounts = await known_account_ids(session, visible_to=visible_to)
+            accounts = await known_accounts(session, visible_to=visible_to, settings=settings)
             await session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.batch_id == batch_id)
@@ -366,6 +424,7 @@ async def run_import(
             )
         done = accepted = rejected = 0
         pairs: set[tuple[str, str]] = set()
+        book = RateBook()  # the rates of the currencies met so far, loaded once per chunk that meets new ones
         chunks = iter_chunks(
             path, encoding=enc, known_accounts=accounts, batch_id=batch_id, batch_size=settings.import_batch_size
         )
@@ -374,11 +433,14 @@ async def run_import(
         upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
         while (chunk := await upcoming) is not None:
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-            done += len(chunk.rows) + len(chunk.rejections)
-            accepted += len(chunk.rows)
-            pairs.update((r["account_id"], r["month"]) for r in chunk.rows)
-            rejected += len(chunk.rejections)
             async with db.transaction() as session:
+                if chunk.foreign:
+                    await load_rates(session, book, {foreign_pair(r) for r, _ in chunk.foreign})
+                    chunk.settle_foreign(book)
+                done += len(chunk.rows) + len(chunk.rejections)
+                accepted += len(chunk.rows)
+                pairs.update((r["account_id"], r["month"]) for r in chunk.rows)
+                rejected += len(chunk.rejections)
                 if chunk.rows:
                     await bulk_insert_sales(session, chunk.rows)
                 if chunk.rejections:

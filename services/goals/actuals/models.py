@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.goals.models import Base
+from services.goals.models import Base, FxRateNumeric
 from shared.db import Money, UTCDateTime
 
 
@@ -28,6 +28,13 @@ class SalesRecord(Base):
     quantity: Mapped[Decimal | None] = mapped_column(Money())
     revenue: Mapped[Decimal] = mapped_column(Money())
     cost: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3), server_default="CNY")  # of revenue and cost: reporting
+    # Given in another currency: what was given and the dated rate it was converted with.
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    original_revenue: Mapped[Decimal | None] = mapped_column(Money())
+    original_cost: Mapped[Decimal | None] = mapped_column(Money())
+    fx_rate: Mapped[Decimal | None] = mapped_column(FxRateNumeric())
+    fx_rate_on: Mapped[date | None] = mapped_column(Date)
     batch_id: Mapped[str | None] = mapped_column(String(100))
     line_no: Mapped[int | None] = mapped_column(Integer)
 

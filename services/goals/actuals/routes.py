@@ -24,6 +24,7 @@ from services.goals.deps import (
     ImportTasksDep,
     PageDep,
     SettingsDep,
+    TodayDep,
 )
 from shared.api import Page
 from shared.errors import PROBLEM_RESPONSES
@@ -36,12 +37,12 @@ router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
 async def record_actuals(
     body: ActualsIn, session: SessionDep, actor: Actor, clock: ClockDep, settings: SettingsDep, publisher: PublisherDep
 ) -> ActualsRecordedRead:
-    """Record up to 1000 sales lines; publishes ``goals.actuals_recorded`` once per account-month touched."""
-    published = await service.record_actuals(
+    """Record up to 1000 sales lines; publishes ``goals.actuals_recorded`` once per account-month touched.
+
+    A line in another currency than its account reports in is converted with the latest rate on or before its
+    date (listed in ``converted`` with the rate used); without a rate it is a 422 naming the currency."""
+    return await service.record_actuals(
         session, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
-    )
-    return ActualsRecordedRead(
-        recorded=len(body.records), account_months=[MonthTotals.model_validate(p) for p in published]
     )
 
 
@@ -49,13 +50,13 @@ async def record_actuals(
 async def account_actuals(
     account: AccountForRead,
     session: SessionDep,
-    clock: ClockDep,
+    today: TodayDep,
     from_month: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = None,
     to_month: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> list[MonthTotals]:
     """Totals per month (default: the last 12 months)."""
     return await service.account_month_totals(
-        session, account_id=account["account_id"], from_month=from_month, to_month=to_month, today=clock.now().date()
+        session, account_id=account["account_id"], from_month=from_month, to_month=to_month, today=today
     )
 
 

@@ -3,35 +3,40 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from services.goals.currencies.schemas import ConversionRead
 from services.goals.money import MoneyStr
+from shared.api import RequestBody
+from shared.money import Amount, CurrencyCode, NonNegativeAmount
 
 # How an uploaded CSV is decoded (``auto``: BOM, valid UTF-8, else GBK).
 ImportEncoding = Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"]
+# An import's batch id: 1-100 letters, digits, ``.``, ``_``, ``:`` or ``-``.
+BATCH_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,100}$"
 
 
-class SalesRecordIn(BaseModel):
-    """One sales line."""
-
-    model_config = ConfigDict(extra="forbid")
+class SalesRecordIn(RequestBody):
+    """One sales line (amounts in ``currency``, by default the account's reporting currency)."""
 
     account_id: str = Field(min_length=1, max_length=36)
     date: date
     product_line: str = Field(min_length=1, max_length=100)
     region: str | None = Field(default=None, max_length=100)
-    quantity: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=4)
-    revenue: Decimal = Field(max_digits=18, decimal_places=4)
-    cost: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
+    quantity: NonNegativeAmount | None = None
+    revenue: Amount
+    cost: NonNegativeAmount
+    currency: CurrencyCode | None = Field(
+        default=None,
+        description="default: the account's reporting currency; another one is converted with the latest rate "
+        "on or before the sale date (422 without one)",
+    )
 
 
-class ActualsIn(BaseModel):
+class ActualsIn(RequestBody):
     """Sales lines recorded together (one ``goals.actuals_recorded`` per account-month touched)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     records: list[SalesRecordIn] = Field(min_length=1)
 
@@ -53,7 +58,21 @@ class MonthTotals(BaseModel):
     gross_profit: MoneyStr
     quantity: MoneyStr | None
     by_product_line: dict[str, MoneyStr]
-    currency: str = "CNY"
+    currency: str
+
+
+class ConvertedLineRead(BaseModel):
+    """A recorded line that was given in another currency than its account reports in."""
+
+    index: int  # its position in ``records``
+    account_id: str
+    date: date
+    revenue: MoneyStr
+    cost: MoneyStr
+    currency: str
+    original_revenue: MoneyStr
+    original_cost: MoneyStr
+    conversion: ConversionRead
 
 
 class ActualsRecordedRead(BaseModel):
@@ -61,13 +80,17 @@ class ActualsRecordedRead(BaseModel):
 
     recorded: int
     account_months: list[MonthTotals]
+    converted: list[ConvertedLineRead] = Field(default_factory=list)
+
+
+ImportStatus = Literal["running", "completed", "failed"]
 
 
 class ImportRead(BaseModel):
     """An import job and its progress."""
 
     batch_id: str
-    status: str
+    status: ImportStatus
     filename: str | None
     encoding: str | None
     total_rows: int
@@ -82,11 +105,11 @@ class ImportRead(BaseModel):
     finished_at: datetime | None
 
 
-class ImportOptions(BaseModel):
+class ImportOptions(RequestBody):
     """How an uploaded CSV is imported (the query of ``POST /goals/imports``)."""
 
-    batch_id: str
-    filename: str | None = None
+    batch_id: str = Field(max_length=100)
+    filename: str | None = Field(default=None, max_length=300)
     encoding: ImportEncoding = "auto"
     wait: bool = False
     restart: bool = False

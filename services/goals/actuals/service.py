@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.figures import sales_cells, totals_by_account_month
 from services.goals.actuals.models import SalesRecord
-from services.goals.actuals.schemas import ActualsIn, MonthTotals, SalesRecordIn
+from services.goals.actuals.schemas import ActualsIn, ActualsRecordedRead, ConvertedLineRead, MonthTotals, SalesRecordIn
 from services.goals.config import GoalsSettings
+from services.goals.currencies.schemas import ConversionRead
+from services.goals.currencies.service import rate_book, reporting_currencies
 from services.goals.models import platform
 from services.goals.periods import add_months
 from services.goals.targets.tracking import evaluate_accounts
@@ -44,7 +47,7 @@ async def publish_account_months(
             gross_profit=entry["gross_profit"],
             quantity=entry["quantity"],
             by_product_line=entry["by_product_line"],
-            currency="CNY",
+            currency=entry["currency"],
             batch_id=batch_id,
         )
         events.append((account_id, data))
@@ -53,27 +56,50 @@ async def publish_account_months(
     return published
 
 
-async def record_sales(
-    session: AsyncSession, *, records: Sequence[SalesRecordIn], batch_id: str | None = None
-) -> set[tuple[str, str]]:
-    """Insert sales lines; return the (account, month) pairs touched."""
-    rows = [
-        {
-            "account_id": r.account_id,
-            "sale_date": r.date,
-            "month": f"{r.date.year:04d}-{r.date.month:02d}",
-            "product_line": r.product_line,
-            "region": r.region,
-            "quantity": r.quantity,
-            "revenue": r.revenue,
-            "cost": r.cost,
-            "batch_id": batch_id,
-            "line_no": None,
-        }
-        for r in records
-    ]
-    await session.execute(insert(SalesRecord), rows)
-    return {(str(r["account_id"]), str(r["month"])) for r in rows}
+def _line(record: SalesRecordIn, reporting: str) -> dict[str, Any]:
+    """A sales line as stored; ``original_currency`` is set when it was given in another currency."""
+    row: dict[str, Any] = {
+        "account_id": record.account_id,
+        "sale_date": record.date,
+        "month": f"{record.date.year:04d}-{record.date.month:02d}",
+        "product_line": record.product_line,
+        "region": record.region,
+        "quantity": record.quantity,
+        "revenue": record.revenue,
+        "cost": record.cost,
+        "currency": reporting,
+        "batch_id": None,
+        "line_no": None,
+    }
+    row.update(dict.fromkeys(CONVERSION_COLUMNS))
+    if record.currency is not None and record.currency != reporting:
+        row["original_currency"] = record.currency
+    return row
+
+
+async def sales_lines(
+    session: AsyncSession, *, records: Sequence[SalesRecordIn], settings: GoalsSettings
+) -> tuple[list[dict[str, Any]], list[ConvertedLineRead]]:
+    """The lines in their accounts' reporting currencies (one query for the currencies, one for the rates);
+    a line in a currency without a rate on or before its date is a 422 naming ``records.<n>.currency``."""
+    currencies = await reporting_currencies(session, {r.account_id for r in records}, settings=settings)
+    rows = [_line(r, currencies[r.account_id]) for r in records]
+    book = await rate_book(session, {foreign_pair(r) for r in rows if r["original_currency"]})
+    converted = []
+    for index, row in enumerate(rows):
+        if row["original_currency"] is None:
+            continue
+        try:
+            rate = convert_line(row, book)
+        except ValueError as exc:
+            field = f"records.{index}.currency"
+            raise Unprocessable(f"{field}: {exc}", field=field, currency=row["original_currency"]) from exc
+        conversion = ConversionRead(
+            from_currency=rate.currency, to_currency=rate.base_currency, rate=rate.rate, rate_valid_on=rate.valid_on
+        )
+        line = {**row, "index": index, "date": row["sale_date"], "conversion": conversion}
+        converted.append(ConvertedLineRead.model_validate(line))
+    return rows, converted
 
 
 async def record_actuals(
@@ -84,15 +110,19 @@ async def record_actuals(
     settings: GoalsSettings,
     publisher: Publisher,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> ActualsRecordedRead:
     """Record sales lines of accounts the actor may change, publish per account-month, re-track their targets."""
     require_writer(actor)
     for account_id in sorted({r.account_id for r in body.records}):
         await ensure_account_access(session, platform, actor, account_id, write=True)
-    pairs = await record_sales(session, records=body.records)
+    rows, converted = await sales_lines(session, records=body.records, settings=settings)
+    await session.execute(insert(SalesRecord), rows)
+    pairs = {(str(r["account_id"]), str(r["month"])) for r in rows}
     published = await publish_account_months(session, pairs=pairs, publisher=publisher)
     await evaluate_accounts(session, account_ids={a for a, _ in pairs}, settings=settings, publisher=publisher, now=now)
-    return published
+    return ActualsRecordedRead(
+        recorded=len(rows), account_months=[MonthTotals.model_validate(p) for p in published], converted=converted
+    )
 
 
 async def account_month_totals(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actuals.importer import batch_view, detect_encoding, header_index, run_import, start_batch
 from services.goals.actuals.models import ImportBatch, ImportRejection
-from services.goals.actuals.schemas import ImportOptions
+from services.goals.actuals.schemas import BATCH_ID_PATTERN, ImportOptions
 from services.goals.config import GoalsSettings
 from shared.api import PageParams
 from shared.auth import Principal, require_writer
@@ -27,7 +27,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.errors import ContentTooLarge, Unprocessable
 
-BATCH_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
+BATCH_ID = re.compile(BATCH_ID_PATTERN)
 
 
 @dataclass(frozen=True)

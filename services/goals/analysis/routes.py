@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from services.goals.analysis import service
 from services.goals.analysis.schemas import ScorecardRead, VarianceBaseline, VarianceRead
 from services.goals.config import calendar_of
-from services.goals.deps import Actor, SettingsDep, TargetForRead
+from services.goals.deps import Actor, PeriodQuery, SettingsDep, TargetForRead, TodayDep, UserIdQuery
 from shared.errors import PROBLEM_RESPONSES
-from shared.service import ClockDep, SessionDep
+from shared.service import SessionDep
 
 router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
 
@@ -18,25 +18,24 @@ router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
 async def variance(
     target: TargetForRead,
     session: SessionDep,
-    clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
     compare: VarianceBaseline = "previous_year",
 ) -> VarianceRead:
     """Variance against the target, the previous period or the same period last year, with price/volume effect."""
-    return await service.variance(
-        session, target=target, compare_to=compare, settings=settings, today=clock.now().date()
-    )
+    return await service.variance(session, target=target, compare_to=compare, settings=settings, today=today)
 
 
 @router.get("/goals/scorecards", summary="Team scorecards (绩效考核) per account manager")
 async def scorecards(
     session: SessionDep,
     actor: Actor,
-    clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
-    period: str | None = None,
-    owner_id: str | None = None,
+    period: PeriodQuery = None,
+    owner_id: UserIdQuery = None,
 ) -> list[ScorecardRead]:
-    """KPI score with its breakdown (account managers: their own)."""
-    text = period or calendar_of(settings).current(clock.now().date(), "year").text
+    """KPI score with its breakdown (account managers: their own); by default this fiscal year (in the company's
+    zone)."""
+    text = period or calendar_of(settings).current(today, "year").text
     return await service.scorecards(session, period_text=text, actor=actor, settings=settings, owner_id=owner_id)

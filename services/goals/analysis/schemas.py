@@ -7,8 +7,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from services.goals.money import MoneyStr
+from services.goals.targets.schemas import Metric
 
 VarianceBaseline = Literal["target", "previous_period", "previous_year"]
+ScoreComponent = Literal["revenue_attainment", "margin_attainment", "sla_compliance", "satisfaction", "at_risk_targets"]
 
 
 class VarianceRowRead(BaseModel):
@@ -27,10 +29,11 @@ class VarianceRead(BaseModel):
     """Why a target's figure moved: against target, previous period or same period last year."""
 
     target_id: str
-    metric: str
+    metric: Metric
     period: str
-    compare: str
+    compare: VarianceBaseline
     baseline_period: str | None
+    currency: str  # of every amount here: the target's (its account's reporting currency)
     current_total: MoneyStr
     baseline_total: MoneyStr
     delta: MoneyStr
@@ -42,7 +45,7 @@ class VarianceRead(BaseModel):
 class ScoreComponentRead(BaseModel):
     """One component of a KPI score."""
 
-    component: str
+    component: ScoreComponent
     raw: MoneyStr | None
     score: MoneyStr | None
     weight: MoneyStr
@@ -56,6 +59,7 @@ class ScorecardRead(BaseModel):
     owner_id: str
     period: str
     accounts: int
+    currency: str | None  # of the revenue and margin figures (an account manager's book is in one currency)
     revenue_target: MoneyStr | None
     revenue_actual: MoneyStr
     margin_target: MoneyStr | None

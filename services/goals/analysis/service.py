@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.goals.actuals.figures import SalesCell, sales_cells
 from services.goals.analysis.schemas import ScorecardRead, VarianceBaseline, VarianceRead
 from services.goals.config import GoalsSettings, calendar_of
-from services.goals.forecast import attainment_pct, q2
+from services.goals.currencies.service import reporting_currencies
+from services.goals.forecast import ADDITIVE_METRICS, attainment_pct, q2
 from services.goals.models import ComplaintFact, platform
 from services.goals.periods import FiscalCalendar, Period, elapsed_fractions
 from services.goals.scorecard import ScorecardInputs, component_scores, kpi_score
@@ -21,7 +24,9 @@ from services.goals.targets.models import Target
 from services.goals.targets.tracking import children_of
 from services.goals.variance import Cell, VarianceRow, compare
 from shared.auth import Principal
+from shared.clock import start_of_business_day
 from shared.errors import Unprocessable
+from shared.money import one_currency
 
 Comparison = tuple[list[VarianceRow], list[VarianceRow], list[VarianceRow]]  # by month, product line, region
 
@@ -144,6 +149,7 @@ async def variance(
             "period": target.period,
             "compare": compare_to,
             "baseline_period": baseline_period.text if baseline_period else None,
+            "currency": one_currency([target.currency, *(c.currency for c in current_cells)]),
             "current_total": current_total,
             "baseline_total": baseline_total,
             "delta": current_total - baseline_total,
@@ -173,8 +179,37 @@ def _planned_by_month(
 # ---------------------------------------------------------------- scorecards
 
 
-def _period_bounds(period: Period) -> tuple[datetime, datetime]:
-    return datetime.combine(period.start, time(), UTC), datetime.combine(period.end, time(), UTC)
+def _period_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants a period begins and ends at in the company's zone."""
+    return start_of_business_day(period.start, zone), start_of_business_day(period.end, zone)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """What every scorecard of a period is computed from."""
+
+    period: Period
+    targets: list[Target]
+    revenue: dict[str, Decimal]
+    profit: dict[str, Decimal]
+    currencies: dict[str, str]  # account → reporting currency
+    facts: list[ComplaintFact]
+    start: datetime
+    end: datetime
+
+
+async def _book_of_owners(session: AsyncSession, *, actor: Principal, owner_id: str | None) -> dict[str, list[str]]:
+    """The accounts of each account manager the actor may see scorecards of."""
+    accounts = platform.accounts
+    query = select(accounts.c.account_id, accounts.c.owner_id).where(accounts.c.owner_id.is_not(None))
+    if not actor.sees_whole_portfolio:
+        query = query.where(accounts.c.owner_id == actor.user_id)
+    if owner_id is not None:
+        query = query.where(accounts.c.owner_id == owner_id)
+    book: dict[str, list[str]] = defaultdict(list)
+    for account_id, owner in await session.execute(query):
+        book[owner].append(account_id)
+    return book
 
 
 async def scorecards(
@@ -191,22 +226,16 @@ async def scorecards(
         period = cal.parse(period_text)
     except ValueError as exc:
         raise Unprocessable(str(exc), field="period") from exc
-    accounts = platform.accounts
-    query = select(accounts.c.account_id, accounts.c.owner_id).where(accounts.c.owner_id.is_not(None))
-    if not actor.sees_whole_portfolio:
-        query = query.where(accounts.c.owner_id == actor.user_id)
-    if owner_id is not None:
-        query = query.where(accounts.c.owner_id == owner_id)
-    book: dict[str, list[str]] = defaultdict(list)
-    for account_id, owner in await session.execute(query):
-        book[owner].append(account_id)
+    book = await _book_of_owners(session, actor=actor, owner_id=owner_id)
     if not book:
         return []
     all_ids = [a for ids in book.values() for a in ids]
+    currencies = await reporting_currencies(session, all_ids, settings=settings)
     cells = await sales_cells(session, account_ids=all_ids, months=period.months)
     revenue: dict[str, Decimal] = defaultdict(Decimal)
     profit: dict[str, Decimal] = defaultdict(Decimal)
     for cell in cells:
+        one_currency([currencies[cell.account_id], cell.currency])
         revenue[cell.account_id] += cell.revenue
         profit[cell.account_id] += cell.revenue - cell.cost
     sub_periods = {period.text} | {cal.quarter_of(m) for m in period.months} | set(period.months)
@@ -219,13 +248,10 @@ async def scorecards(
             )
         )
     )
-    start, end = _period_bounds(period)
+    start, end = _period_bounds(period, settings.zone)
     facts = list(await session.scalars(select(ComplaintFact).where(ComplaintFact.account_id.in_(all_ids))))
-    out = []
-    for owner in sorted(book):
-        ids = set(book[owner])
-        out.append(_scorecard_for(owner, ids, period, targets, revenue, profit, facts, start, end, settings))
-    return out
+    figures = _Figures(period, targets, revenue, profit, currencies, facts, start, end)
+    return [_scorecard_for(owner, set(book[owner]), figures, settings) for owner in sorted(book)]
 
 
 def _team_or_rollup(targets: list[Target], owner: str, ids: set[str], period: Period, metric: str) -> Decimal | None:
@@ -250,18 +276,21 @@ def _team_or_rollup(targets: list[Target], owner: str, ids: set[str], period: Pe
     return sum(parts, Decimal(0)) if parts else None
 
 
-def _scorecard_for(
-    owner: str,
-    ids: set[str],
-    period: Period,
-    targets: list[Target],
-    revenue: dict[str, Decimal],
-    profit: dict[str, Decimal],
-    facts: list[ComplaintFact],
-    start: datetime,
-    end: datetime,
-    settings: GoalsSettings,
-) -> ScorecardRead:
+def _book_currency(owner: str, ids: set[str], figures: _Figures) -> str | None:
+    """The one currency an account manager's money figures are in (422 naming currency for a mixed book)."""
+    amounts = [
+        t.currency
+        for t in figures.targets
+        if t.metric in ADDITIVE_METRICS and (t.account_id in ids or (t.scope == "team" and t.owner_id == owner))
+    ]
+    return one_currency([*(figures.currencies[a] for a in ids), *amounts], field="currency")
+
+
+def _scorecard_for(owner: str, ids: set[str], figures: _Figures, settings: GoalsSettings) -> ScorecardRead:
+    """One account manager's scorecard."""
+    currency = _book_currency(owner, ids, figures)
+    period, targets, revenue, profit = figures.period, figures.targets, figures.revenue, figures.profit
+    facts, start, end = figures.facts, figures.start, figures.end
     revenue_target = _team_or_rollup(targets, owner, ids, period, "revenue")
     margin_target = _team_or_rollup(targets, owner, ids, period, "gross_profit")
     revenue_actual = sum((revenue[a] for a in ids), Decimal(0))
@@ -292,6 +321,7 @@ def _scorecard_for(
             "owner_id": owner,
             "period": period.text,
             "accounts": len(ids),
+            "currency": currency,
             "revenue_target": revenue_target,
             "revenue_actual": revenue_actual,
             "margin_target": margin_target,

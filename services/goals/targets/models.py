@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.goals.models import Base
+from services.goals.models import Base, FxRateNumeric
 from shared.db import Money, UTCDateTime
 
 
@@ -36,7 +36,13 @@ class Target(Base):
     split_by: Mapped[str | None] = mapped_column(String(20))  # "period" | "product_line"
     target_value: Mapped[Decimal] = mapped_column(Money())
     stretch_value: Mapped[Decimal | None] = mapped_column(Money())
-    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")  # the account's reporting currency
+    # Given in another currency: what was given and the dated rate it was converted with.
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    original_target_value: Mapped[Decimal | None] = mapped_column(Money())
+    original_stretch_value: Mapped[Decimal | None] = mapped_column(Money())
+    fx_rate: Mapped[Decimal | None] = mapped_column(FxRateNumeric())
+    fx_rate_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="draft")  # "draft" | "approved"
     manual_actual: Mapped[Decimal | None] = mapped_column(Money())
     note: Mapped[str | None] = mapped_column(Text)

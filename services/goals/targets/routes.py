@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.goals.deps import Actor, PageDep, SettingsDep, TargetFiltersDep, TargetForRead, TargetForUpdate
+from services.goals.deps import (
+    Actor,
+    PageDep,
+    SettingsDep,
+    TargetFiltersDep,
+    TargetForRead,
+    TargetForUpdate,
+    TodayDep,
+    UserIdQuery,
+)
 from services.goals.models import idempotency_keys
 from services.goals.targets import service
 from services.goals.targets.schemas import (
@@ -38,6 +49,7 @@ async def create_target(
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
 ) -> TargetRead | JSONResponse:
     """Create a draft target; send ``Idempotency-Key`` to make retries safe."""
@@ -48,7 +60,7 @@ async def create_target(
     if replayed is not None:
         return replayed
     target = await service.create_target(session, body=body, actor=actor, settings=settings, now=clock.now())
-    read = await service.read_target(session, target, settings=settings, today=clock.now().date())
+    read = await service.read_target(session, target, settings=settings, today=today)
     await remember_response(
         session,
         idempotency_keys,
@@ -67,6 +79,7 @@ async def create_targets(
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
     publisher: PublisherDep,
 ) -> list[TargetRead]:
@@ -74,26 +87,26 @@ async def create_targets(
     targets = await service.create_targets(
         session, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
     )
-    return await service.read_targets(session, targets, settings=settings, today=clock.now().date())
+    return await service.read_targets(session, targets, settings=settings, today=today)
 
 
 @router.get("/goals/targets", summary="List targets (filtered; account managers see their accounts only)")
 async def list_targets(
-    filters: TargetFiltersDep, session: SessionDep, actor: Actor, clock: ClockDep, settings: SettingsDep, page: PageDep
+    filters: TargetFiltersDep, session: SessionDep, actor: Actor, today: TodayDep, settings: SettingsDep, page: PageDep
 ) -> Page[TargetRead]:
     """Targets visible to the caller, newest period first."""
     targets, total = await service.list_targets(session, actor=actor, filters=filters, page=page)
-    items = await service.read_targets(session, targets, settings=settings, today=clock.now().date())
+    items = await service.read_targets(session, targets, settings=settings, today=today)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/goals/targets/{target_id}", summary="A target with attainment, forecast and gap")
 async def get_target(
-    target: TargetForRead, response: Response, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    target: TargetForRead, response: Response, session: SessionDep, today: TodayDep, settings: SettingsDep
 ) -> TargetRead:
     """One target; its ETag is its version."""
     set_etag(response, target.version)
-    return await service.read_target(session, target, settings=settings, today=clock.now().date())
+    return await service.read_target(session, target, settings=settings, today=today)
 
 
 @router.patch("/goals/targets/{target_id}", summary="Change a target (If-Match)")
@@ -105,6 +118,7 @@ async def update_target(
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
     publisher: PublisherDep,
 ) -> TargetRead:
@@ -114,7 +128,7 @@ async def update_target(
         session, target=target, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
     )
     set_etag(response, target.version)
-    return await service.read_target(session, target, settings=settings, today=clock.now().date())
+    return await service.read_target(session, target, settings=settings, today=today)
 
 
 @router.post("/goals/targets/{target_id}/approve", summary="Approve a draft target and its parts")
@@ -125,6 +139,7 @@ async def approve_target(
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
     publisher: PublisherDep,
 ) -> TargetRead:
@@ -134,7 +149,7 @@ async def approve_target(
         session, target=target, actor=actor, settings=settings, publisher=publisher, now=clock.now()
     )
     set_etag(response, target.version)
-    return await service.read_target(session, target, settings=settings, today=clock.now().date())
+    return await service.read_target(session, target, settings=settings, today=today)
 
 
 @router.post(
@@ -146,24 +161,29 @@ async def split_target(
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
+    today: TodayDep,
     settings: SettingsDep,
 ) -> list[TargetRead]:
     """Even, seasonal (weights or template) or manual; parts that do not add up get a 422 naming the gap."""
     children = await split_into_parts(
         session, target=target, body=body, actor=actor, settings=settings, now=clock.now()
     )
-    return await service.read_targets(session, children, settings=settings, today=clock.now().date())
+    return await service.read_targets(session, children, settings=settings, today=today)
 
 
 @router.get("/goals/targets/{target_id}/rollup", summary="A target and the sum of its parts")
-async def rollup(target: TargetForRead, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> RollupRead:
+async def rollup(target: TargetForRead, session: SessionDep, today: TodayDep, settings: SettingsDep) -> RollupRead:
     """Whether the parts add up to the target."""
-    return await service.rollup(session, target=target, settings=settings, today=clock.now().date())
+    return await service.rollup(session, target=target, settings=settings, today=today)
 
 
 @router.get("/goals/team-targets", summary="Team targets per account manager: explicit or rolled up")
 async def team_targets(
-    session: SessionDep, actor: Actor, settings: SettingsDep, period: str, owner_id: str | None = None
+    session: SessionDep,
+    actor: Actor,
+    settings: SettingsDep,
+    period: Annotated[str, Query(max_length=10, examples=["2026"])],
+    owner_id: UserIdQuery = None,
 ) -> list[TeamTargetRow]:
     """An account manager's targets per metric (account managers: their own)."""
     rows = await service.team_targets_of_owners(

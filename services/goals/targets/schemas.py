@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from services.goals.money import MoneyStr
+from services.goals.money import MoneyStr, RateStr
+from shared.api import RequestBody
+from shared.money import MAX_DIGITS, Amount, CurrencyCode, NonNegativeAmount
 
 Metric = Literal[
     "revenue",
@@ -22,42 +24,48 @@ Metric = Literal[
 ]
 TargetStatus = Literal["draft", "approved"]
 TargetScope = Literal["account", "team"]
+PeriodKind = Literal["year", "quarter", "month"]
+SplitBy = Literal["period", "product_line"]
+SplitMethod = Literal["even", "seasonal", "manual"]
+ForecastMethod = Literal["seasonal", "run_rate", "actual"]
+PartKey = Annotated[str, Field(min_length=1, max_length=100)]
+Weight = Annotated[Decimal, Field(max_digits=MAX_DIGITS, decimal_places=4, allow_inf_nan=False)]
 
 
-class TargetCreate(BaseModel):
+class TargetCreate(RequestBody):
     """A new target: for an account (``account_id``) or an account manager's team (``owner_id``)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    account_id: str | None = Field(default=None, max_length=36)
-    owner_id: str | None = Field(default=None, max_length=100, description="team target of this account manager")
+    account_id: str | None = Field(default=None, min_length=1, max_length=36)
+    owner_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="team target of this account manager"
+    )
     metric: Metric
     custom_metric: str | None = Field(default=None, max_length=100, description="name, when metric is custom")
-    period: str = Field(examples=["2026", "2026-Q1", "2026-03"])
-    product_line: str | None = Field(default=None, max_length=100)
-    target_value: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
-    stretch_value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=4)
-    currency: str = Field(default="CNY", min_length=3, max_length=3)
+    period: str = Field(max_length=10, examples=["2026", "2026-Q1", "2026-03"])
+    product_line: str | None = Field(default=None, min_length=1, max_length=100)
+    target_value: NonNegativeAmount
+    stretch_value: NonNegativeAmount | None = None
+    currency: CurrencyCode | None = Field(
+        default=None,
+        description="revenue and gross profit: the currency of the values (default: the account's reporting "
+        "currency; another one is converted with the latest rate on or before today)",
+    )
     note: str | None = Field(default=None, max_length=4000)
 
 
-class TargetBatch(BaseModel):
+class TargetBatch(RequestBody):
     """Several targets set together (e.g. the year's targets of the whole portfolio), optionally approved."""
-
-    model_config = ConfigDict(extra="forbid")
 
     targets: list[TargetCreate] = Field(min_length=1, max_length=500)
     approve: bool = Field(default=False, description="approve them at once (supervisor or admin)")
 
 
-class TargetUpdate(BaseModel):
-    """Changes to a target (send ``If-Match`` with its ETag)."""
+class TargetUpdate(RequestBody):
+    """Changes to a target (send ``If-Match`` with its ETag); values are in the target's currency."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    target_value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=4)
-    stretch_value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=4)
-    manual_actual: Decimal | None = Field(default=None, max_digits=18, decimal_places=4)
+    target_value: NonNegativeAmount | None = None
+    stretch_value: NonNegativeAmount | None = None
+    manual_actual: Amount | None = None
     note: str | None = Field(default=None, max_length=4000)
 
 
@@ -74,12 +82,22 @@ class TargetFilters(BaseModel):
     top_level: bool = False
 
 
+class TargetConversionRead(BaseModel):
+    """A target given in another currency than its account reports in: what was given, and the rate used."""
+
+    currency: str
+    target_value: MoneyStr
+    stretch_value: MoneyStr | None
+    rate: RateStr
+    rate_valid_on: date
+
+
 class TrackingRead(BaseModel):
     """Attainment, forecast to period end and gap."""
 
     actual: MoneyStr | None
     forecast: MoneyStr | None
-    forecast_method: str | None
+    forecast_method: ForecastMethod | None
     run_rate_forecast: MoneyStr | None
     seasonal_forecast: MoneyStr | None
     attainment_pct: MoneyStr | None
@@ -92,22 +110,23 @@ class TargetRead(BaseModel):
     """A target with where it stands."""
 
     id: str
-    scope: str
+    scope: TargetScope
     account_id: str | None
     owner_id: str | None
-    metric: str
+    metric: Metric
     custom_metric: str | None
     unit: str
     period: str
-    period_kind: str
+    period_kind: PeriodKind
     product_line: str | None
     parent_id: str | None
-    split_by: str | None
-    split_method: str | None
+    split_by: SplitBy | None
+    split_method: SplitMethod | None
     target_value: MoneyStr
     stretch_value: MoneyStr | None
     currency: str
-    status: str
+    conversion: TargetConversionRead | None = None
+    status: TargetStatus
     manual_actual: MoneyStr | None
     note: str | None
     at_risk: bool
@@ -123,24 +142,27 @@ class TargetRead(BaseModel):
     action_completion_pct: MoneyStr | None = None
 
 
-class SplitRequest(BaseModel):
+class SplitRequest(RequestBody):
     """Split a target over sub-periods (``by=period``) or product lines (``by=product_line``)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    by: Literal["period", "product_line"] = "period"
+    by: SplitBy = "period"
     into: Literal["quarters", "months"] = Field(default="quarters", description="for by=period")
-    method: Literal["even", "seasonal", "manual"] = "even"
-    template: str | None = Field(default=None, description="seasonal template name (settings)")
-    weights: list[Decimal] | None = Field(default=None, description="seasonal weights, one per part")
-    parts: dict[str, Decimal] | None = Field(default=None, description="manual: part key → value")
-    product_lines: list[str] | None = Field(default=None, description="for by=product_line with even/seasonal")
+    method: SplitMethod = "even"
+    template: str | None = Field(default=None, max_length=100, description="seasonal template name (settings)")
+    weights: list[Weight] | None = Field(default=None, max_length=100, description="seasonal weights, one per part")
+    parts: dict[PartKey, Amount] | None = Field(
+        default=None, max_length=100, description="manual: part key → value (in the target's currency)"
+    )
+    product_lines: list[PartKey] | None = Field(
+        default=None, max_length=100, description="for by=product_line with even/seasonal"
+    )
 
 
 class RollupRead(BaseModel):
     """A parent target and the sum of its children."""
 
     target_id: str
+    currency: str
     target_value: MoneyStr
     children_sum: MoneyStr
     consistent: bool
@@ -151,11 +173,12 @@ class TeamTargetRow(BaseModel):
     """An account manager's team target for one metric: explicit, rolled up from accounts, and effective."""
 
     owner_id: str
-    metric: str
+    metric: Metric
     period: str
     explicit: MoneyStr | None
     explicit_target_id: str | None
     rolled_up: MoneyStr
     accounts: int
     effective: MoneyStr
+    currency: str | None  # of every figure of the row (never a sum across currencies)
     source: Literal["explicit", "rolled_up"]

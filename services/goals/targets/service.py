@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,14 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.goals.actions.models import ActionItem
 from services.goals.actions.service import completion_pct
 from services.goals.config import GoalsSettings, calendar_of
+from services.goals.currencies.service import rate_book, reporting_currency_of
 from services.goals.decomposition import money_text
 from services.goals.forecast import ADDITIVE_METRICS, UNITS
+from services.goals.fx import convert, fits, no_rate
 from services.goals.models import platform
-from services.goals.periods import InvalidPeriod
+from services.goals.periods import InvalidPeriod, Period
 from services.goals.targets.models import Target
 from services.goals.targets.schemas import (
     RollupRead,
     TargetBatch,
+    TargetConversionRead,
     TargetCreate,
     TargetFilters,
     TargetRead,
@@ -29,11 +33,22 @@ from services.goals.targets.schemas import (
 )
 from services.goals.targets.tracking import evaluate_accounts, red_alert_accounts, target_data, track_many
 from shared.api import PageParams
-from shared.auth import ADMIN, SUPERVISOR, Principal, ensure_account_access, require_writer, visible_accounts_clause
+from shared.auth import (
+    ACCOUNT_MANAGER,
+    ADMIN,
+    SUPERVISOR,
+    Principal,
+    ensure_account_access,
+    require_writer,
+    visible_accounts_clause,
+)
 from shared.bus import Publisher
+from shared.clock import business_date
 from shared.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from shared.events import TargetSet
 from shared.events.catalogue import TargetData
+from shared.money import one_currency
+from shared.people import require_assignable
 
 # The target state machine: a draft is approved (with its parts); an approved target stays approved.
 TARGET_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -41,6 +56,8 @@ TARGET_TRANSITIONS: dict[str, frozenset[str]] = {
     "approved": frozenset(),
 }
 APPROVER_ROLES = frozenset({ADMIN, SUPERVISOR})
+# Whose team a team target may be for.
+TEAM_OWNER_ROLES = frozenset({ACCOUNT_MANAGER, SUPERVISOR})
 
 
 def check_target_transition(target: Target, to: str) -> None:
@@ -48,6 +65,81 @@ def check_target_transition(target: Target, to: str) -> None:
     allowed = TARGET_TRANSITIONS[target.status]
     if to not in allowed:
         raise InvalidTransition(f"target is {target.status}", current=target.status, allowed=sorted(allowed))
+
+
+@dataclass(frozen=True)
+class _Amounts:
+    """A new target's values in its account's reporting currency, and what was given if that differed."""
+
+    currency: str
+    target_value: Decimal
+    stretch_value: Decimal | None
+    given: dict[str, Any] = field(default_factory=dict)  # the Target columns that record the conversion
+
+
+async def _in_reporting_currency(
+    session: AsyncSession, *, body: TargetCreate, settings: GoalsSettings, now: datetime
+) -> _Amounts:
+    """The values in the account's reporting currency: another currency is converted with the latest rate on or
+    before today (422 naming ``currency`` without one); a ratio or count takes no other currency."""
+    reporting = await reporting_currency_of(session, body.account_id, settings=settings)
+    given = body.currency or reporting
+    if given == reporting:
+        return _Amounts(reporting, body.target_value, body.stretch_value)
+    if body.metric not in ADDITIVE_METRICS:
+        raise Unprocessable(
+            f"currency: a {body.metric} target is not an amount; leave out currency or give {reporting}",
+            field="currency",
+        )
+    today = business_date(now, settings.zone)
+    rate = (await rate_book(session, [(given, reporting)])).rate_on(given, reporting, today)
+    if rate is None:
+        raise Unprocessable(f"currency: {no_rate(given, reporting, today)}", field="currency", currency=given)
+    target_value = convert(body.target_value, rate)
+    stretch_value = None if body.stretch_value is None else convert(body.stretch_value, rate)
+    if not fits(target_value) or (stretch_value is not None and not fits(stretch_value)):
+        raise Unprocessable(f"target_value: too large once converted into {reporting}", field="target_value")
+    return _Amounts(
+        reporting,
+        target_value,
+        stretch_value,
+        {
+            "original_currency": given,
+            "original_target_value": body.target_value,
+            "original_stretch_value": body.stretch_value,
+            "fx_rate": rate.rate,
+            "fx_rate_on": rate.valid_on,
+        },
+    )
+
+
+async def _owner_of(session: AsyncSession, *, body: TargetCreate, actor: Principal) -> str | None:
+    """An account target's owner is the account's; a team target's must be a known, active account manager."""
+    if body.account_id is not None:
+        account = await ensure_account_access(session, platform, actor, body.account_id, write=True)
+        owner: str | None = account["owner_id"]
+        return owner
+    if not actor.sees_whole_portfolio and body.owner_id != actor.user_id:
+        raise Forbidden("account managers may set team targets only for themselves")
+    await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", roles=TEAM_OWNER_ROLES)
+    return body.owner_id
+
+
+def _check_create(body: TargetCreate, settings: GoalsSettings) -> Period:
+    """What a new target must be on its own: a known period, one scope, a named custom metric, stretch ≥ target."""
+    try:
+        period = calendar_of(settings).parse(body.period)
+    except InvalidPeriod as exc:
+        raise Unprocessable(str(exc), field="period") from exc
+    if (body.account_id is None) == (body.owner_id is None):
+        raise Unprocessable(
+            "give exactly one of account_id (account target) or owner_id (team target)", field="account_id"
+        )
+    if body.metric == "custom" and not body.custom_metric:
+        raise Unprocessable("custom metrics need a name", field="custom_metric")
+    if body.stretch_value is not None and body.stretch_value < body.target_value:
+        raise Unprocessable("the stretch target must not be below the target", field="stretch_value")
+    return period
 
 
 async def create_target(
@@ -61,24 +153,9 @@ async def create_target(
 ) -> Target:
     """Create a draft target for an account or an account manager's team."""
     require_writer(actor)
-    try:
-        period = calendar_of(settings).parse(body.period)
-    except InvalidPeriod as exc:
-        raise Unprocessable(str(exc), field="period") from exc
-    if (body.account_id is None) == (body.owner_id is None):
-        raise Unprocessable(
-            "give exactly one of account_id (account target) or owner_id (team target)", field="account_id"
-        )
-    if body.metric == "custom" and not body.custom_metric:
-        raise Unprocessable("custom metrics need a name", field="custom_metric")
-    if body.stretch_value is not None and body.stretch_value < body.target_value:
-        raise Unprocessable("the stretch target must not be below the target", field="stretch_value")
-    owner_id = body.owner_id
-    if body.account_id is not None:
-        account = await ensure_account_access(session, platform, actor, body.account_id, write=True)
-        owner_id = account["owner_id"]
-    elif not actor.sees_whole_portfolio and body.owner_id != actor.user_id:
-        raise Forbidden("account managers may set team targets only for themselves")
+    period = _check_create(body, settings)
+    owner_id = await _owner_of(session, body=body, actor=actor)
+    amounts = await _in_reporting_currency(session, body=body, settings=settings, now=now)
     target = Target(
         id=str(uuid.uuid4()),
         scope="account" if body.account_id else "team",
@@ -86,14 +163,14 @@ async def create_target(
         owner_id=owner_id,
         metric=body.metric,
         custom_metric=body.custom_metric,
-        unit=UNITS[body.metric] if body.metric not in ("revenue", "gross_profit") else body.currency,
+        unit=amounts.currency if body.metric in ADDITIVE_METRICS else UNITS[body.metric],
         period=period.text,
         period_kind=period.kind,
         product_line=body.product_line,
         parent_id=parent.id if parent else None,
-        target_value=body.target_value,
-        stretch_value=body.stretch_value,
-        currency=body.currency,
+        target_value=amounts.target_value,
+        stretch_value=amounts.stretch_value,
+        currency=amounts.currency,
         status=parent.status if parent else "draft",
         note=body.note,
         at_risk=False,
@@ -101,6 +178,7 @@ async def create_target(
         created_at=now,
         updated_at=now,
         version=1,
+        **amounts.given,
     )
     session.add(target)
     await session.flush()
@@ -159,6 +237,10 @@ async def update_target(
     stretch = changes.get("stretch_value", target.stretch_value)
     if stretch is not None and stretch < new_value:
         raise Unprocessable("the stretch target must not be below the target", field="stretch_value")
+    if target.original_currency is not None and {"target_value", "stretch_value"} & set(changes):
+        # New values are given in the target's own currency: the record of a conversion no longer applies.
+        target.original_currency = target.original_target_value = target.original_stretch_value = None
+        target.fx_rate, target.fx_rate_on = None, None
     for key, value in changes.items():
         setattr(target, key, value)
     target.version += 1
@@ -209,8 +291,8 @@ async def create_targets(
     now: datetime,
 ) -> list[Target]:
     """Create several targets in one transaction; with ``approve`` approve them and re-track once."""
-    if body.approve and not actor.has_any(APPROVER_ROLES):
-        raise Forbidden("only a supervisor or an admin approves targets")
+    if body.approve:
+        await require_approver(session, actor=actor)
     targets = []
     for position, item in enumerate(body.targets):
         try:
@@ -219,9 +301,7 @@ async def create_targets(
             raise Unprocessable(f"targets.{position}: {exc.detail}", field=f"targets.{position}") from exc
     if body.approve:
         for target in targets:
-            await approve_target(
-                session, target=target, actor=actor, settings=settings, publisher=publisher, now=now, track=False
-            )
+            await _approve(session, target=target, actor=actor, publisher=publisher, now=now)
         await evaluate_accounts(
             session,
             account_ids={t.account_id for t in targets if t.account_id},
@@ -232,6 +312,16 @@ async def create_targets(
     return targets
 
 
+async def require_approver(session: AsyncSession, *, actor: Principal, account_id: str | None = None) -> None:
+    """The actor approves: a supervisor or admin (403 otherwise) whom the users projection knows as an active
+    approver (422 naming ``approved_by`` otherwise)."""
+    if not actor.has_any(APPROVER_ROLES):
+        raise Forbidden("only a supervisor or an admin approves targets")
+    await require_assignable(
+        session, platform, user_id=actor.user_id, field="approved_by", account_id=account_id, roles=APPROVER_ROLES
+    )
+
+
 async def approve_target(
     session: AsyncSession,
     *,
@@ -240,11 +330,21 @@ async def approve_target(
     settings: GoalsSettings,
     publisher: Publisher,
     now: datetime,
-    track: bool = True,
 ) -> Target:
     """draft → approved (by a supervisor or admin), with its children; publishes ``goals.target_set``."""
-    if not actor.has_any(APPROVER_ROLES):
-        raise Forbidden("only a supervisor or an admin approves targets")
+    await require_approver(session, actor=actor, account_id=target.account_id)
+    await _approve(session, target=target, actor=actor, publisher=publisher, now=now)
+    if target.account_id:
+        await evaluate_accounts(
+            session, account_ids=[target.account_id], settings=settings, publisher=publisher, now=now
+        )
+    return target
+
+
+async def _approve(
+    session: AsyncSession, *, target: Target, actor: Principal, publisher: Publisher, now: datetime
+) -> None:
+    """Approve a draft and its parts (the approver is checked by the caller), publishing ``goals.target_set``."""
     check_target_transition(target, "approved")
     todo = [target]
     while todo:
@@ -255,11 +355,6 @@ async def approve_target(
         await _publish_target_set(session, publisher, current)
         todo.extend(await session.scalars(select(Target).where(Target.parent_id == current.id)))
     await session.flush()
-    if track and target.account_id:
-        await evaluate_accounts(
-            session, account_ids=[target.account_id], settings=settings, publisher=publisher, now=now
-        )
-    return target
 
 
 async def _publish_target_set(session: AsyncSession, publisher: Publisher, target: Target) -> None:
@@ -276,9 +371,11 @@ async def rollup(session: AsyncSession, *, target: Target, settings: GoalsSettin
             select(Target).where(Target.parent_id == target.id).order_by(Target.period, Target.product_line)
         )
     )
+    currency = one_currency([target.currency, *(c.currency for c in children)]) or target.currency
     total = sum((c.target_value for c in children), Decimal(0))
     return RollupRead(
         target_id=target.id,
+        currency=currency,
         target_value=target.target_value,
         children_sum=total,
         consistent=not children or total == target.target_value,
@@ -296,7 +393,12 @@ async def team_targets(
         raise Unprocessable(str(exc), field="period") from exc
     accounts = platform.accounts
     rows = await session.execute(
-        select(Target.metric, func.sum(Target.target_value), func.count(func.distinct(Target.account_id)))
+        select(
+            Target.metric,
+            Target.currency,
+            func.sum(Target.target_value),
+            func.count(func.distinct(Target.account_id)),
+        )
         .join(accounts, accounts.c.account_id == Target.account_id)
         .where(
             accounts.c.owner_id == owner_id,
@@ -305,35 +407,45 @@ async def team_targets(
             Target.parent_id.is_(None),
             Target.product_line.is_(None),
         )
-        .group_by(Target.metric)
+        .group_by(Target.metric, Target.currency)
     )
-    rolled = {m: (Decimal(str(v or 0)), int(n)) for m, v, n in rows}
+    rolled: dict[str, dict[str, tuple[Decimal, int]]] = {}
+    for metric, currency, value, count in rows:
+        rolled.setdefault(metric, {})[currency] = (Decimal(str(value or 0)), int(count))
     explicit = {
         t.metric: t
         for t in await session.scalars(
             select(Target).where(Target.scope == "team", Target.owner_id == owner_id, Target.period == period)
         )
     }
-    out = []
-    for metric in sorted(set(rolled) | set(explicit)):
-        if metric not in ADDITIVE_METRICS and metric not in explicit:
-            continue
-        value, count = rolled.get(metric, (Decimal(0), 0))
-        own = explicit.get(metric)
-        out.append(
-            {
-                "owner_id": owner_id,
-                "metric": metric,
-                "period": period,
-                "explicit": own.target_value if own else None,
-                "explicit_target_id": own.id if own else None,
-                "rolled_up": value,
-                "accounts": count,
-                "effective": own.target_value if own else value,
-                "source": "explicit" if own else "rolled_up",
-            }
-        )
-    return out
+    return [
+        _team_row(owner_id, metric, period, rolled.get(metric, {}), explicit.get(metric))
+        for metric in sorted(set(rolled) | set(explicit))
+        if metric in ADDITIVE_METRICS or metric in explicit
+    ]
+
+
+def _team_row(
+    owner_id: str, metric: str, period: str, rolled: dict[str, tuple[Decimal, int]], own: Target | None
+) -> dict[str, Any]:
+    """One metric's team target: an amount is rolled up only within one currency (else 422 naming currency)."""
+    currency = None
+    if metric in ADDITIVE_METRICS:
+        currency = one_currency([*rolled, *([own.currency] if own else [])], field="currency")
+    value = sum((v for v, _ in rolled.values()), Decimal(0))
+    count = sum(n for _, n in rolled.values())
+    return {
+        "owner_id": owner_id,
+        "metric": metric,
+        "period": period,
+        "explicit": own.target_value if own else None,
+        "explicit_target_id": own.id if own else None,
+        "rolled_up": value,
+        "accounts": count,
+        "effective": own.target_value if own else value,
+        "currency": currency,
+        "source": "explicit" if own else "rolled_up",
+    }
 
 
 async def team_targets_of_owners(
@@ -358,6 +470,31 @@ async def team_targets_of_owners(
     return rows
 
 
+async def hand_over_running_targets(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    old_owner_id: str,
+    new_owner_id: str,
+    settings: GoalsSettings,
+    today: date,
+) -> int:
+    """An account changed hands: its targets of periods not yet over follow the new owner."""
+    cal = calendar_of(settings)
+    targets = list(
+        await session.scalars(
+            select(Target).where(
+                Target.account_id == account_id, Target.scope == "account", Target.owner_id == old_owner_id
+            )
+        )
+    )
+    running = [t for t in targets if cal.parse(t.period).end > today]
+    for target in running:
+        target.owner_id = new_owner_id
+    await session.flush()
+    return len(running)
+
+
 async def read_targets(
     session: AsyncSession, targets: list[Target], *, settings: GoalsSettings, today: date
 ) -> list[TargetRead]:
@@ -377,8 +514,22 @@ async def read_targets(
         data["red_alert"] = t.account_id in red
         data["tracking"] = TrackingRead(**tracked[t.id].__dict__)
         data["action_completion_pct"] = completion_pct(completion.get(t.id, []))
+        data["conversion"] = _conversion(t)
         out.append(TargetRead.model_validate(data))
     return out
+
+
+def _conversion(target: Target) -> TargetConversionRead | None:
+    """What a target converted from another currency was given in, and the rate used."""
+    if target.original_currency is None or target.fx_rate is None or target.fx_rate_on is None:
+        return None
+    return TargetConversionRead(
+        currency=target.original_currency,
+        target_value=target.original_target_value,
+        stretch_value=target.original_stretch_value,
+        rate=Decimal(str(target.fx_rate)).normalize(),
+        rate_valid_on=target.fx_rate_on,
+    )
 
 
 async def read_target(session: AsyncSession, target: Target, *, settings: GoalsSettings, today: date) -> TargetRead:

@@ -24,6 +24,7 @@ from services.goals.models import RiskAlert
 from services.goals.periods import FiscalCalendar, Period, add_months, elapsed_fractions, month_start
 from services.goals.targets.models import Target
 from shared.bus import Publisher
+from shared.clock import business_date
 from shared.events import TargetAchieved, TargetAtRisk
 from shared.events.catalogue import TargetAchievedData, TargetAtRiskData
 
@@ -173,7 +174,7 @@ async def evaluate_accounts(
             .with_for_update()  # two evaluations of one target must not both see the transition
         )
     )
-    tracked = await track_many(session, targets, settings=settings, today=now.date())
+    tracked = await track_many(session, targets, settings=settings, today=business_date(now, settings.zone))
     changed = []
     for target in targets:
         tracking = tracked[target.id]
@@ -205,7 +206,7 @@ async def retrack_recent_targets(
     session: AsyncSession, *, settings: GoalsSettings, publisher: Publisher, now: datetime
 ) -> list[Target]:
     """Re-evaluate the accounts with approved targets of this or last year (a run-rate falls without sales)."""
-    recent = str(now.year - 1)
+    recent = str(business_date(now, settings.zone).year - 1)
     account_ids = set(
         await session.scalars(
             select(Target.account_id)
