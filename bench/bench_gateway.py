@@ -220,19 +220,25 @@ def run(quick: bool) -> BenchResult:
                 procs.append(_start(factory, int(url.rsplit(":", 1)[1]), env, tmp / f"{name}.log"))
             for url in urls.values():
                 _wait(f"{url}/readyz")
+            # The gateway owns users: the ones the benchmark's tokens name must exist (and reach every service).
+            for user_id, role in (("sup-wang", "supervisor"), ("am-li", "account_manager")):
+                add = ["users", "add", user_id, "--role", role, "--password", "bench-pass-1"]
+                subprocess.run([sys.executable, "-m", "kam.cli", *add], env=env, check=True, capture_output=True)
             api = f"{urls['gateway']}/api/v1"
             supervisor = {"Authorization": f"Bearer {_token('sup-wang', ['supervisor'])}"}
             with httpx.Client(base_url=api, headers=supervisor, timeout=10) as client:
-                created = client.post(
-                    "/accounts",
-                    json={
-                        "name": "华东精密制造有限公司",
-                        "industry": "制造业",
-                        "region": "华东",
-                        "owner_id": "am-li",
-                        "status": "key_account",
-                    },
-                )
+                account = {
+                    "name": "华东精密制造有限公司",
+                    "industry": "制造业",
+                    "region": "华东",
+                    "owner_id": "am-li",
+                    "status": "key_account",
+                }
+                deadline = time.monotonic() + 30
+                created = client.post("/accounts", json=account)
+                while created.status_code == 422 and time.monotonic() < deadline:  # am-li not projected yet
+                    time.sleep(0.1)
+                    created = client.post("/accounts", json=account)
                 created.raise_for_status()
                 account_id = created.json()["id"]
                 overview_path = f"/accounts/{account_id}/overview"

@@ -16,9 +16,19 @@ from gateway.edge import BodyLimitMiddleware
 from gateway.models import platform
 from gateway.routes import auth_router, proxy_router, router
 from gateway.runtime import GatewayRuntime
+from gateway.users import publish_unpublished_users
 from shared.clock import Clock
 from shared.projection import PROJECTION_HANDLERS
 from shared.service import ServiceSpec, build_service_app
+
+
+async def _publish_users_never_published(app: FastAPI) -> None:
+    """Users that exist but were never announced (made before the gateway published users) are published once."""
+    async with app.state.db.transaction() as session:
+        count = await publish_unpublished_users(session, publisher=app.state.publisher)
+    if count:
+        logging.getLogger("kam.gateway").info("published %d users never published before", count)
+
 
 SPEC = ServiceSpec(
     name="gateway",
@@ -31,7 +41,9 @@ SPEC = ServiceSpec(
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[auth_router, router, proxy_router],  # the catch-all proxy last
+    publishes=["identity"],  # the gateway owns users: identity.user_registered / user_updated / user_deactivated
     handlers=PROJECTION_HANDLERS,
+    on_start=_publish_users_never_published,
 )
 
 

@@ -23,6 +23,9 @@ class GatewaySettings(ServiceSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=10)
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     api_key_token_ttl_seconds: int = Field(default=60, ge=10)
+    # How long the gateway trusts what it read of a user (active, roles) before reading it again: a change made in
+    # this process or announced by an identity event holds at once, any other change within this bound.
+    user_check_seconds: float = Field(default=1.0, gt=0, le=60)
 
     # Argon2id cost of password hashes (RFC 9106's second recommended option by default)
     password_time_cost: int = Field(default=3, ge=1)

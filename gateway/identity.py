@@ -1,4 +1,7 @@
-"""Identity: users with argon2 passwords, access and refresh tokens, API keys (keyword-only, flush-only)."""
+"""Identity: argon2 passwords, logins, access and refresh tokens, API keys (keyword-only, flush-only).
+
+The users themselves (created, changed, published) are in ``gateway.users``.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import GatewaySettings
 from gateway.models import ApiKey, RefreshToken, User
 from gateway.schemas import TokenResponse
 from shared.auth import ROLES, mint_token
-from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from shared.errors import NotFound, Unauthorized, Unprocessable
 from shared.settings import ServiceSettings
 
 API_KEY_PREFIX = "kam_"
@@ -61,85 +64,6 @@ def check_roles(roles: Iterable[str]) -> list[str]:
     return chosen
 
 
-def check_password(password: str) -> None:
-    """Refuse trivially short passwords."""
-    if len(password) < 8:
-        raise Unprocessable("Password must have at least 8 characters", field="password")
-
-
-async def create_user(
-    *,
-    session: AsyncSession,
-    passwords: Passwords,
-    user_id: str,
-    name: str,
-    password: str,
-    roles: Iterable[str],
-    now: datetime,
-) -> User:
-    """Create a user (409 if the id is taken)."""
-    chosen = check_roles(roles)
-    check_password(password)
-    if await session.get(User, user_id) is not None:
-        raise Conflict(f"User {user_id} already exists")
-    user = User(
-        user_id=user_id,
-        name=name,
-        password_hash=await passwords.hash(password),
-        roles=chosen,
-        active=True,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(user)
-    await session.flush()
-    return user
-
-
-async def get_user(*, session: AsyncSession, user_id: str) -> User:
-    """One user or 404."""
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} not found")
-    return user
-
-
-async def list_users(*, session: AsyncSession, limit: int, offset: int) -> tuple[list[User], int]:
-    """Users ordered by id."""
-    total = int(await session.scalar(select(func.count()).select_from(User)) or 0)
-    rows = await session.scalars(select(User).order_by(User.user_id).limit(limit).offset(offset))
-    return list(rows), total
-
-
-async def update_user(
-    *,
-    session: AsyncSession,
-    passwords: Passwords,
-    user_id: str,
-    now: datetime,
-    name: str | None = None,
-    roles: Iterable[str] | None = None,
-    active: bool | None = None,
-    password: str | None = None,
-) -> User:
-    """Change a user's name, roles, active flag or password; deactivation revokes their refresh tokens."""
-    user = await get_user(session=session, user_id=user_id)
-    if name is not None:
-        user.name = name
-    if roles is not None:
-        user.roles = check_roles(roles)
-    if password is not None:
-        check_password(password)
-        user.password_hash = await passwords.hash(password)
-    if active is not None:
-        user.active = active
-    if active is False or password is not None:
-        await revoke_refresh_tokens(session=session, user_id=user_id, now=now)
-    user.updated_at = now
-    await session.flush()
-    return user
-
-
 async def authenticate(*, session: AsyncSession, passwords: Passwords, user_id: str, password: str) -> User:
     """The active user with this password, or 401 (same answer for unknown user and wrong password)."""
     user = await session.get(User, user_id)
@@ -165,7 +89,7 @@ def mint_access_token(
     roles: Iterable[str],
     name: str,
     kind: str,
-    ttl_seconds: int,
+    ttl_seconds: float,
     now: datetime,
 ) -> str:
     """A signed access token with the platform's audience and issuer."""

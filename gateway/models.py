@@ -20,7 +20,11 @@ platform = add_platform_tables(Base.metadata)
 
 
 class User(Base):
-    """A person who logs in with a password (argon2 hash); roles as in DESIGN §4."""
+    """A person who logs in with a password (argon2 hash); roles as in DESIGN §4; how to reach them.
+
+    The gateway owns users: every visible change is published as an ``identity.*`` event in the same transaction,
+    and ``published_at`` says when this user was last published (None: never — published once at start-up).
+    """
 
     __tablename__ = "users"
 
@@ -29,8 +33,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    channels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # {"wecom": "LiLei", "feishu": "ou_…"}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class RefreshToken(Base):

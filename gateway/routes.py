@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import OAuth2PasswordRequestForm
 
-from gateway import access, composition, identity, proxy
-from gateway.deps import Actor, ClientAddress, Paging, Runtime, request_id_of
+from gateway import access, composition, identity, proxy, users
+from gateway.deps import Actor, ClientAddress, Login, Paging, Runtime, UserById, request_id_of
 from gateway.models import ApiKey, User, platform
 from gateway.openapi import API_PREFIX
 from gateway.runtime import runtime_of
@@ -27,7 +26,7 @@ from gateway.schemas import (
 )
 from shared.api import Page
 from shared.errors import PROBLEM_RESPONSES, problem
-from shared.service import ClockDep, SessionDep
+from shared.service import ClockDep, PublisherDep, SessionDep
 from shared.views import AccountOverview, PortfolioBoard
 
 EDGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -39,13 +38,16 @@ auth_router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["authentication"], re
 router = APIRouter(prefix=API_PREFIX, responses=EDGE_RESPONSES)
 proxy_router = APIRouter()
 
+ApiKeyId = Annotated[str, Path(min_length=1, max_length=32, pattern="^[0-9a-f]+$", description="The key's id")]
+AccountId = Annotated[str, Path(min_length=1, max_length=100, description="The account's id")]
+
 
 # ---------------------------------------------------------------- authentication
 
 
 @auth_router.post("/token", summary="Log in (OAuth2 password flow)", response_model=TokenResponse)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Login,
     runtime: Runtime,
     client: ClientAddress,
     session: SessionDep,
@@ -109,54 +111,41 @@ async def my_accounts(actor: Actor, session: SessionDep, page: Paging) -> Page[M
 
 
 @router.get("/users", summary="List users", tags=["identity"])
-async def users(_: Actor, session: SessionDep, page: Paging) -> Page[UserRead]:
+async def list_users(_: Actor, session: SessionDep, page: Paging) -> Page[UserRead]:
     """Every user (admin)."""
-    rows, total = await identity.list_users(session=session, limit=page.limit, offset=page.offset)
+    rows, total = await users.list_users(session, limit=page.limit, offset=page.offset)
     return Page[UserRead](
         items=[UserRead.model_validate(u) for u in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.post("/users", summary="Create a user", status_code=201, response_model=UserRead, tags=["identity"])
-async def create_user(body: UserCreate, _: Actor, runtime: Runtime, session: SessionDep, clock: ClockDep) -> User:
-    """Create a user with roles (admin)."""
-    return await identity.create_user(
-        session=session,
-        passwords=runtime.passwords,
-        user_id=body.user_id,
-        name=body.name,
-        password=body.password,
-        roles=body.roles,
-        now=clock.now(),
-    )
+async def create_user(
+    body: UserCreate, _: Actor, runtime: Runtime, session: SessionDep, publisher: PublisherDep
+) -> User:
+    """Create a user with roles and contact channels (admin); every service hears of them
+    (``identity.user_registered``)."""
+    return await users.create_user(session, body=body, passwords=runtime.passwords, publisher=publisher)
 
 
 @router.get("/users/{user_id}", summary="One user", response_model=UserRead, tags=["identity"])
-async def get_user(user_id: str, _: Actor, session: SessionDep) -> User:
+async def get_user(user: UserById, _: Actor) -> User:
     """One user (admin)."""
-    return await identity.get_user(session=session, user_id=user_id)
+    return user
 
 
 @router.patch(
     "/users/{user_id}",
-    summary="Change a user's name, roles, password or active flag",
+    summary="Change a user's name, roles, contact channels, password or active flag",
     response_model=UserRead,
     tags=["identity"],
 )
 async def update_user(
-    user_id: str, body: UserUpdate, _: Actor, runtime: Runtime, session: SessionDep, clock: ClockDep
+    user: UserById, body: UserUpdate, _: Actor, runtime: Runtime, session: SessionDep, publisher: PublisherDep
 ) -> User:
-    """Update a user (admin); deactivating or resetting the password ends their sessions."""
-    return await identity.update_user(
-        session=session,
-        passwords=runtime.passwords,
-        user_id=user_id,
-        now=clock.now(),
-        name=body.name,
-        roles=body.roles,
-        active=body.active,
-        password=body.password,
-    )
+    """Update a user (admin). Deactivating or a removed role holds from the user's next request; deactivating or
+    resetting the password ends their sessions; a visible change is published to every service."""
+    return await users.update_user(session, user=user, body=body, passwords=runtime.passwords, publisher=publisher)
 
 
 @router.get("/api-keys", summary="List API keys", response_model=list[ApiKeyRead], tags=["identity"])
@@ -175,7 +164,7 @@ async def create_api_key(body: ApiKeyCreate, actor: Actor, session: SessionDep, 
 
 
 @router.delete("/api-keys/{key_id}", summary="Revoke an API key", response_model=ApiKeyRead, tags=["identity"])
-async def revoke_api_key(key_id: str, _: Actor, session: SessionDep, clock: ClockDep) -> ApiKey:
+async def revoke_api_key(key_id: ApiKeyId, _: Actor, session: SessionDep, clock: ClockDep) -> ApiKey:
     """Revoke a key; it stops working on the next request."""
     return await identity.revoke_api_key(session=session, key_id=key_id, now=clock.now())
 
@@ -197,7 +186,7 @@ def _json(document: bytes) -> Response:
     tags=["views"],
     response_model=AccountOverview,
 )
-async def account_overview(account_id: str, actor: Actor, request: Request) -> Response:
+async def account_overview(account_id: AccountId, actor: Actor, request: Request) -> Response:
     """Every service's section of one account; a section whose service is down is marked unavailable."""
     runtime, request_id = runtime_of(request), request_id_of(request)
     return _json(await composition.account_overview(runtime, actor, account_id, request_id))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 from fastapi import FastAPI, Request
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from gateway.access import AccessIndex
 from gateway.cache import SectionCache
@@ -19,6 +21,8 @@ from gateway.edge import RateLimiter
 from gateway.identity import Passwords
 from gateway.openapi import merge_openapi
 from gateway.upstream import CircuitBreaker, Upstream, probe_forever
+from gateway.user_index import UserIndex
+from gateway.users import USERS_CHANGED
 from shared.auth import Principal
 from shared.bus.nats import NatsBus
 from shared.vocabulary import SERVICE_NAMES
@@ -50,6 +54,7 @@ class GatewayRuntime:
             ttl_seconds=settings.cache_ttl_seconds, refresh_after_seconds=settings.cache_refresh_after_seconds
         )
         self.access = AccessIndex(app.state.db, app.state.spec.tables)
+        self.users = UserIndex(app.state.db, ttl_seconds=settings.user_check_seconds)
         self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
         self.login_limiter = RateLimiter(
             per_minute=settings.login_rate_limit_per_minute, burst=max(5, settings.login_rate_limit_per_minute // 3)
@@ -58,6 +63,8 @@ class GatewayRuntime:
         self.merged_openapi: dict[str, Any] | None = None
         self.key_tokens: dict[str, tuple[float, str]] = {}
         self.verified_tokens: dict[str, tuple[float, Principal]] = {}  # bearer token → (expiry, principal)
+        # (bearer token, roles the user still holds) → the narrowed principal and the token forwarded for it
+        self.narrowed_tokens: dict[tuple[str, frozenset[str]], tuple[Principal, str]] = {}
         self.subscribed = False
         self._was_connected = False
         self._tasks: list[asyncio.Task[Any]] = []
@@ -67,12 +74,14 @@ class GatewayRuntime:
 
     async def start(self) -> None:
         """Run the probes, the OpenAPI fetching (never delaying start-up) and the event listener."""
+        sa_event.listen(self.app.state.db.session_class, "after_commit", self._users_committed)
         self._tasks.append(asyncio.create_task(probe_forever(self.upstreams, self.settings.health_probe_seconds)))
         self._tasks.append(asyncio.create_task(self._openapi_loop()))
         self._tasks.append(asyncio.create_task(self._listen_for_changes()))
 
     async def stop(self) -> None:
         """Cancel background work and close connections."""
+        sa_event.remove(self.app.state.db.session_class, "after_commit", self._users_committed)
         for task in [*self._tasks, *self.cache.background]:
             task.cancel()
         for task in self._tasks:
@@ -136,13 +145,23 @@ class GatewayRuntime:
         if accounts_changed:
             self.access.clear()  # an owner or team may have changed
 
+    def _users_committed(self, session: Session) -> None:
+        """A transaction that changed users committed: their next request reads their standing again."""
+        for user_id in session.info.pop(USERS_CHANGED, ()):
+            self.users.forget(user_id)
+
     async def _on_event(self, msg: Any) -> None:
         try:
             envelope = orjson.loads(msg.data)
             account_id = envelope.get("account_id")
             event_type = str(envelope.get("type", ""))
         except (orjson.JSONDecodeError, AttributeError):
-            account_id, event_type = None, ""
+            envelope, account_id, event_type = {}, None, ""
+        if event_type.startswith("identity."):  # a user changed (perhaps through another replica); no section did
+            data = envelope.get("data")
+            user_id = data.get("user_id") if isinstance(data, dict) else None
+            self.users.forget(user_id if isinstance(user_id, str) else None)
+            return
         self.changed(
             account_id if isinstance(account_id, str) else None, accounts_changed=event_type.startswith("accounts.")
         )
@@ -166,6 +185,7 @@ class GatewayRuntime:
             connected = bus.connected
             if connected and not self._was_connected:  # events may have been missed meanwhile
                 self._forget(None, accounts_changed=True)
+                self.users.forget()
             self._was_connected = connected
 
 

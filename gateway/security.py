@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import Request
 
 from gateway import identity
 from gateway.policy import allowed
-from gateway.runtime import runtime_of
+from gateway.runtime import GatewayRuntime, runtime_of
 from shared.auth import Principal, TokenVerifier
 from shared.errors import Forbidden, Unauthorized
 
@@ -54,8 +55,60 @@ async def _from_api_key(request: Request, presented: str) -> Caller:
     return Caller(principal=principal, forward_token=cached[1], rate_key=f"key:{key_id}")
 
 
+def _narrowed(
+    runtime: GatewayRuntime, principal: Principal, token: str, roles: frozenset[str]
+) -> tuple[Principal, str]:
+    """The principal with only ``roles`` and a token saying so, to forward (same expiry as the caller's token)."""
+    key = (token, roles)
+    cached = runtime.narrowed_tokens.get(key)
+    if cached is None:
+        now = datetime.now(UTC)
+        expires = float(principal.claims["exp"])
+        narrowed_token = identity.mint_access_token(
+            runtime.settings,
+            user_id=principal.user_id,
+            roles=roles,
+            name=principal.name,
+            kind=principal.kind,
+            ttl_seconds=expires - now.timestamp(),
+            now=now,
+        )
+        claims = {**principal.claims, "roles": sorted(roles)}
+        narrowed = Principal(
+            user_id=principal.user_id, roles=roles, name=principal.name, kind=principal.kind, claims=claims
+        )
+        if len(runtime.narrowed_tokens) >= 10_000:
+            runtime.narrowed_tokens.clear()
+        cached = runtime.narrowed_tokens[key] = (narrowed, narrowed_token)
+    return cached
+
+
+async def _as_the_user_stands(runtime: GatewayRuntime, principal: Principal, token: str) -> tuple[Principal, str]:
+    """Judge a user's token by what the users table says now: 401 for an unknown or deactivated user; roles
+    withdrawn since the token was issued are dropped (from the gateway's decision and from the forwarded token).
+
+    Tokens of integration keys (``kind=service``) name no user; the key itself is checked on every request.
+    """
+    if principal.kind == "service":
+        return principal, token
+    if principal.kind != "user":
+        raise Unauthorized("Invalid access token: unknown kind of caller")
+    standing = await runtime.users.standing(principal.user_id)
+    if standing is None:
+        raise Unauthorized("The user of this token does not exist")
+    if not standing.active:
+        raise Unauthorized("The user of this token has been deactivated")
+    if principal.roles <= standing.roles:
+        return principal, token
+    roles = principal.roles & standing.roles
+    if not roles:
+        raise Unauthorized("The roles of this token have been withdrawn; log in again")
+    return _narrowed(runtime, principal, token, roles)
+
+
 async def authenticate(request: Request) -> Caller:
-    """Verify the caller's credentials (401 for missing, expired, tampered, ``alg=none`` or revoked)."""
+    """Verify the caller's credentials (401 for missing, expired, tampered, ``alg=none``, revoked, or a user who
+    no longer exists or was deactivated)."""
     api_key = request.headers.get("x-api-key")
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -71,14 +124,15 @@ async def authenticate(request: Request) -> Caller:
     if cached is not None and cached[0] > time.time():
         principal = cached[1]
     else:
-        # Verification costs more than the rest of a cached overview; a verified token stays valid until its
-        # expiry (access tokens are not revocable), so remember it until then.
+        # Verification costs more than the rest of a cached overview; a verified token's signature and claims stay
+        # valid until its expiry, so remember them until then (whether its user still stands is checked below).
         verifier: TokenVerifier = request.app.state.token_verifier
         principal = verifier.verify(value)
         if len(runtime.verified_tokens) >= 10_000:
             runtime.verified_tokens.clear()
         runtime.verified_tokens[value] = (float(principal.claims["exp"]), principal)
-    return Caller(principal=principal, forward_token=value, rate_key=f"user:{principal.user_id}")
+    principal, forward_token = await _as_the_user_stands(runtime, principal, value)
+    return Caller(principal=principal, forward_token=forward_token, rate_key=f"user:{principal.user_id}")
 
 
 async def authorize(request: Request) -> Caller:

@@ -1,7 +1,8 @@
 """Demo portfolio, loaded through the gateway's public API (``/api/v1``) on the first ``kam up``.
 
-The demo users are created first (through the gateway's user administration); then each service's module
-``async def load(ctx: DemoContext) -> dict`` runs in order (scoring first: it registers the accounts the
+The demo users are created first (through the gateway's user administration) and the loader waits until every
+service has heard of them (``identity.user_registered``, seen in ``GET /<svc>/admin/users``); then each service's
+module ``async def load(ctx: DemoContext) -> dict`` runs in order (scoring first: it registers the accounts the
 others refer to), with ``ctx.client(<service>)`` pointing at the gateway.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +110,30 @@ async def create_demo_users(api: httpx.AsyncClient) -> int:
     return created
 
 
+async def wait_until_every_service_knows(
+    api: httpx.AsyncClient, user_ids: list[str], *, timeout: float = 60.0, interval: float = 0.2
+) -> None:
+    """Wait (bounded) until every service's users projection lists ``user_ids`` — the demo names them as owners,
+    assignees and approvers, which each service checks against what it knows (``GET /<svc>/admin/users``)."""
+    deadline = time.monotonic() + timeout
+    waiting: dict[str, set[str]] = {service: set(user_ids) for service in SERVICES}
+    while True:
+        for service in list(waiting):
+            response = await api.get(
+                f"/{service}/admin/users", params={"user_id": sorted(waiting[service]), "limit": 500}
+            )
+            if response.status_code == 200:
+                waiting[service] -= {item["user_id"] for item in response.json()["items"]}
+            if not waiting[service]:
+                del waiting[service]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            missing = "; ".join(f"{svc}: {', '.join(sorted(ids))}" for svc, ids in sorted(waiting.items()))
+            raise RuntimeError(f"the services did not hear of the demo users within {timeout:.0f}s ({missing})")
+        await asyncio.sleep(interval)
+
+
 async def load_demo(urls: dict[str, str]) -> dict[str, Any]:
     """Create the demo users, then run every available loader through the gateway's public API."""
     headers = {"Authorization": f"Bearer {_token('demo-loader', [ADMIN], name='demo loader', kind='service')}"}
@@ -119,6 +145,7 @@ async def load_demo(urls: dict[str, str]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     try:
         summary["users"] = await create_demo_users(api)
+        await wait_until_every_service_knows(api, [str(user["user_id"]) for user in DEMO_USERS])
         for module_name in LOADERS:
             try:
                 module = importlib.import_module(module_name)

@@ -10,7 +10,15 @@ import httpx
 import pytest
 
 from shared.nats_server import NatsServer
-from tests.gateway.platform import Platform, gateway_process, publish_events, registered, start_services
+from tests.gateway.platform import (
+    PLATFORM_USERS,
+    Platform,
+    create_users,
+    gateway_process,
+    publish_events,
+    registered,
+    start_services,
+)
 from tests.support import auth, wait_until
 
 
@@ -25,7 +33,8 @@ def _projected(db_file: str, account_ids: list[str]) -> bool:
 
 @pytest.fixture(scope="package")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Everything running, with three accounts registered over NATS and projected by every app."""
+    """Everything running, with the test users known to every service and three accounts registered over NATS and
+    projected by every app."""
     workdir = tmp_path_factory.mktemp("platform")
     server = NatsServer(workdir / "nats").start()
     services = start_services(workdir, server.url)
@@ -38,6 +47,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     }
 
     async def _register() -> None:
+        async with httpx.AsyncClient(base_url=plat.api, timeout=60) as client:
+            await create_users(client, PLATFORM_USERS)  # owners must be known users before accounts name them
         async with httpx.AsyncClient(
             base_url=plat.api, headers=auth("supervisor", user_id="sup-wang"), timeout=60
         ) as client:

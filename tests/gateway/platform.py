@@ -15,14 +15,27 @@ from typing import Any
 
 import httpx
 import nats
+from fastapi import FastAPI
 
 from gateway.config import GatewaySettings
+from shared.auth import ROLES
 from shared.events import AccountRegistered
 from shared.nats_server import NatsServer, free_port
 from shared.vocabulary import SERVICE_NAMES
-from tests.support import TEST_JWT_SECRET, service_settings
+from tests.support import TEST_JWT_SECRET, auth, service_settings, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# The users the gateway tests act as (their tokens name them, and the gateway refuses tokens of unknown users).
+PLATFORM_USERS: dict[str, list[str]] = {
+    "root": ["admin"],
+    "sup-wang": ["supervisor"],
+    "am-li": ["account_manager"],
+    "am-zhang": ["account_manager"],
+    **{f"matrix-{role}": [role] for role in ROLES},
+}
+# An integration's token (``kind=service`` names no user): how the test set-up creates the first users.
+SETUP = auth("admin", user_id="platform-setup", kind="service")
 
 
 @dataclass
@@ -155,6 +168,42 @@ def start_services(workdir: Path, nats_url: str, names: tuple[str, ...] = SERVIC
             proc.stop()
         raise
     return procs
+
+
+async def create_users(api: httpx.AsyncClient, users: dict[str, list[str]]) -> None:
+    """Create users through the gateway's API (``api`` at /api/v1) and wait until every service knows them."""
+    for user_id, roles in users.items():
+        body = {"user_id": user_id, "name": user_id, "password": "platform-pw-2026", "roles": roles}
+        response = await api.post("/users", json=body, headers=SETUP)
+        assert response.status_code in (201, 409), response.text
+    for service in SERVICE_NAMES:
+        await wait_until(
+            lambda service=service: known_by(api, service, list(users)),
+            timeout=60,
+            message=f"{service} to hear of the users",
+        )
+
+
+async def known_by(api: httpx.AsyncClient, service: str, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The rows of ``service``'s users projection for ``user_ids`` once it has them all (else empty)."""
+    response = await api.get(f"/{service}/admin/users", params={"user_id": user_ids, "limit": 500}, headers=SETUP)
+    if response.status_code != 200:
+        return {}
+    rows = {row["user_id"]: row for row in response.json()["items"]}
+    return rows if set(rows) == set(user_ids) else {}
+
+
+async def seed_users(app: FastAPI, users: dict[str, list[str]], *, password: str = "seeded-pw-2026") -> None:
+    """Create users in a running in-process gateway, as the users API does (published to its outbox)."""
+    from gateway import users as domain
+    from gateway.schemas import UserCreate
+
+    async with app.state.db.transaction() as session:
+        for user_id, roles in users.items():
+            body = UserCreate.model_validate({"user_id": user_id, "password": password, "roles": roles})
+            await domain.create_user(
+                session, body=body, passwords=app.state.runtime.passwords, publisher=app.state.publisher
+            )
 
 
 def registered(name: str, owner_id: str, team: list[str] | None = None, tier: str = "key") -> AccountRegistered:

@@ -10,6 +10,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from shared.nats_server import free_port
+from tests.gateway.platform import seed_users
 from tests.support import auth, running, service_settings, token
 
 
@@ -32,6 +33,7 @@ def _settings(tmp_path: Path, **overrides) -> GatewaySettings:
 async def test_oversized_body_gets_413_problem_before_reaching_anything(tmp_path: Path):
     app = create_app(_settings(tmp_path, max_body_bytes=1000))
     async with running(app, headers=auth("admin")) as client:
+        await seed_users(app, {"u-admin": ["admin"]})
         big = {"user_id": "u-big", "name": "大" * 2000, "password": "long-enough-1", "roles": ["viewer"]}
         response = await client.post("/api/v1/users", json=big)
         assert response.status_code == 413
@@ -44,6 +46,7 @@ async def test_oversized_body_gets_413_problem_before_reaching_anything(tmp_path
 async def test_rate_limit_is_per_caller_and_answers_429_with_retry_after(tmp_path: Path):
     app = create_app(_settings(tmp_path, rate_limit_per_minute=60, rate_limit_burst=3))
     async with running(app) as client:
+        await seed_users(app, {"v-1": ["viewer"], "v-2": ["viewer"]})
         first = auth("viewer", user_id="v-1")
         for _ in range(3):
             assert (await client.get("/api/v1/me", headers=first)).status_code == 200
@@ -66,7 +69,8 @@ async def test_login_attempts_are_rate_limited_per_client(tmp_path: Path):
 
 async def test_request_id_is_returned_and_a_new_one_made_when_absent(tmp_path: Path):
     app = create_app(_settings(tmp_path))
-    async with running(app, headers=auth("viewer")) as client:
+    async with running(app, headers=auth("viewer", user_id="v-1")) as client:
+        await seed_users(app, {"v-1": ["viewer"]})
         echoed = await client.get("/api/v1/me", headers={"X-Request-ID": "req-abc-123"})
         assert echoed.headers["x-request-id"] == "req-abc-123"
         made = await client.get("/api/v1/me")
@@ -91,6 +95,7 @@ async def test_access_log_holds_neither_tokens_passwords_nor_ids_from_the_path(
     app = create_app(_settings(tmp_path))
     secret_token = token("admin", user_id="root")
     async with running(app, headers={"Authorization": f"Bearer {secret_token}"}) as client:
+        await seed_users(app, {"root": ["admin"]})
         created = await client.post(
             "/api/v1/users", json={"user_id": "li.si", "password": "pa55-word-secret", "roles": ["viewer"]}
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.app import create_app
 from shared.nats_server import free_port
-from tests.gateway.platform import Platform, ServiceProcess
+from tests.gateway.platform import Platform, ServiceProcess, seed_users
 from tests.support import auth, running, wait_until
 
 SUPERVISOR = auth("supervisor", user_id="sup-wang")
@@ -27,6 +27,7 @@ async def test_with_one_service_hung_then_killed_the_overview_answers_within_1s_
     app = create_app(settings)
     try:
         async with running(app, headers=SUPERVISOR) as client:
+            await seed_users(app, {"sup-wang": ["supervisor"]})
 
             async def others_documented() -> dict:
                 doc = (await client.get("/openapi.json")).json()

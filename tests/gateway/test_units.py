@@ -14,6 +14,7 @@ from gateway.openapi import merge_openapi, public_path
 from gateway.policy import MATRIX, PUBLIC, allowed, rule_for
 from gateway.proxy import route_to_service
 from gateway.upstream import CircuitBreaker
+from gateway.user_index import Standing, UserIndex
 from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, ROLES, SERVICE, SUPERVISOR, VIEWER
 from shared.errors import NotFound
 from shared.views import (
@@ -125,6 +126,54 @@ async def test_cache_never_stores_a_section_fetched_before_an_invalidation():
     assert cache.get(("a", "scoring"), "acc-1") == {"name": "new"}  # other accounts keep their sections
     clock.t += 31
     assert cache.get(("a", "scoring"), "acc-1") is None  # TTL backstop
+
+
+class ScriptedUsers(UserIndex):
+    """A user index whose reads of the users table are scripted (and can be held in flight)."""
+
+    def __init__(self, clock: FakeTime) -> None:
+        super().__init__(db=None, ttl_seconds=1.0, now=clock)  # type: ignore[arg-type]
+        self.table: dict[str, Standing] = {}
+        self.reads = 0
+        self.hold: asyncio.Event | None = None
+
+    async def _read(self, user_id: str) -> Standing | None:
+        self.reads += 1
+        found = self.table.get(user_id)
+        if self.hold is not None:
+            await self.hold.wait()
+        return found
+
+
+async def test_user_standing_is_read_once_per_second_shared_by_concurrent_misses_and_forgotten_on_change():
+    clock = FakeTime()
+    users = ScriptedUsers(clock)
+    users.table["am-li"] = Standing(active=True, roles=frozenset({"account_manager"}))
+    results = await asyncio.gather(*(users.standing("am-li") for _ in range(20)))
+    assert users.reads == 1 and set(results) == {users.table["am-li"]}
+    users.table["am-li"] = Standing(active=False, roles=frozenset({"account_manager"}))
+    assert (await users.standing("am-li")).active is True  # within the bound: from memory
+    clock.t += 1.01
+    assert (await users.standing("am-li")).active is False  # past it: read again (another replica's change)
+    users.table["am-li"] = Standing(active=True, roles=frozenset({"viewer"}))
+    users.forget("am-li")  # a change committed in this process: the very next request reads it
+    assert (await users.standing("am-li")).roles == {"viewer"}
+    assert await users.standing("nobody") is None and users.reads == 4
+    assert await users.standing("nobody") is None and users.reads == 4  # unknown users are remembered too
+
+
+async def test_a_standing_read_before_a_change_is_never_kept():
+    users = ScriptedUsers(FakeTime())
+    users.table["am-li"] = Standing(active=True, roles=frozenset({"account_manager"}))
+    users.hold = asyncio.Event()
+    reading = asyncio.create_task(users.standing("am-li"))
+    await asyncio.sleep(0)
+    users.table["am-li"] = Standing(active=False, roles=frozenset({"account_manager"}))
+    users.forget("am-li")  # the deactivation commits while the read is in flight
+    users.hold.set()
+    assert (await reading).active is True  # that request was already under way
+    users.hold = None
+    assert (await users.standing("am-li")).active is False and users.reads == 2
 
 
 async def test_concurrent_misses_share_one_fetch_and_portfolio_follows_every_change():
