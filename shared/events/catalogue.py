@@ -151,6 +151,21 @@ class AccountOwnerChanged(EventBase):
     domain: ClassVar[str] = "accounts"
 
 
+class EngagementOverdueData(_Data):
+    contact_level: str
+    days_overdue: int
+    owner_id: str | None = None
+    last_engaged_on: date | None = None
+
+
+class EngagementOverdue(EventBase):
+    """An account went without contact at a level for longer than its tier's cadence."""
+
+    type: Literal["accounts.engagement_overdue"] = "accounts.engagement_overdue"
+    data: EngagementOverdueData
+    domain: ClassVar[str] = "accounts"
+
+
 # ---------------------------------------------------------------- complaints
 
 
@@ -241,6 +256,93 @@ class ComplaintReopened(EventBase):
     domain: ClassVar[str] = "complaints"
 
 
+# Added for notifications (version 1 of each): timers, assignment, the task force and revisits.
+SlaTimer = Literal["first_response", "update", "resolution"]
+
+
+class ComplaintSlaData(_Data):
+    complaint_id: str
+    timer: SlaTimer
+    due_at: datetime
+    severity: Severity
+    tier: str | None = None
+    owner_id: str | None = None
+    title: str = ""
+
+
+class ComplaintSlaWarning(EventBase):
+    """A timer reached its warning point: the owner has little time left."""
+
+    type: Literal["complaints.sla_warning"] = "complaints.sla_warning"
+    data: ComplaintSlaData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintSlaBreached(EventBase):
+    """A timer passed its due time without the action it waits for."""
+
+    type: Literal["complaints.sla_breached"] = "complaints.sla_breached"
+    data: ComplaintSlaData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintAssignedData(_Data):
+    complaint_id: str
+    owner_id: str
+    previous_owner_id: str | None = None
+    assigned_by: str | None = None
+    severity: Severity | None = None
+    title: str = ""
+
+
+class ComplaintAssigned(EventBase):
+    """A complaint got an owner (at intake or by reassignment)."""
+
+    type: Literal["complaints.assigned"] = "complaints.assigned"
+    data: ComplaintAssignedData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintTaskData(_Data):
+    complaint_id: str
+    task_id: str
+    assignee_id: str | None = None
+    department: str | None = None
+    title: str = ""
+    due_at: datetime | None = None
+
+
+class ComplaintTaskAssigned(EventBase):
+    """A task-force member was given a task."""
+
+    type: Literal["complaints.task_assigned"] = "complaints.task_assigned"
+    data: ComplaintTaskData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintTaskOverdue(EventBase):
+    """A task passed its due time while still open."""
+
+    type: Literal["complaints.task_overdue"] = "complaints.task_overdue"
+    data: ComplaintTaskData
+    domain: ClassVar[str] = "complaints"
+
+
+class ComplaintRevisitDueData(_Data):
+    complaint_id: str
+    owner_id: str | None = None
+    due_at: datetime
+    title: str = ""
+
+
+class ComplaintRevisitDue(EventBase):
+    """A resolved complaint waits for its revisit."""
+
+    type: Literal["complaints.revisit_due"] = "complaints.revisit_due"
+    data: ComplaintRevisitDueData
+    domain: ClassVar[str] = "complaints"
+
+
 # ---------------------------------------------------------------- risk
 
 
@@ -306,6 +408,92 @@ class AlertCleared(EventBase):
     domain: ClassVar[str] = "risk"
 
 
+# Added for notifications (version 1 of each): alert levels, action items, the checker queue, contracts, reviews.
+
+
+class AlertLevelRaisedData(AlertData):
+    previous_level: AlertLevel
+
+
+class AlertLevelRaised(EventBase):
+    """An open alert moved to a higher level."""
+
+    type: Literal["risk.alert_level_raised"] = "risk.alert_level_raised"
+    data: AlertLevelRaisedData
+    domain: ClassVar[str] = "risk"
+
+
+class RiskActionItemData(_Data):
+    item_id: str
+    alert_id: str | None = None
+    title: str
+    owner_id: str | None = None
+    owner_role: str | None = None
+    due_on: date | None = None
+
+
+class RiskActionItemAssigned(EventBase):
+    """A contingency-plan step was given to a person or a role queue."""
+
+    type: Literal["risk.action_item_assigned"] = "risk.action_item_assigned"
+    data: RiskActionItemData
+    domain: ClassVar[str] = "risk"
+
+
+class RiskActionItemOverdue(EventBase):
+    """A contingency-plan step passed its due date while open."""
+
+    type: Literal["risk.action_item_overdue"] = "risk.action_item_overdue"
+    data: RiskActionItemData
+    domain: ClassVar[str] = "risk"
+
+
+class LimitRequestData(_Data):
+    request_id: str
+    requested_by: str
+    requested_limit: Decimal
+    currency: str = "CNY"
+    checker_role: str = "risk_officer"
+
+
+class LimitRequestSubmitted(EventBase):
+    """A credit limit request waits for a checker (never its maker)."""
+
+    type: Literal["risk.limit_request_submitted"] = "risk.limit_request_submitted"
+    data: LimitRequestData
+    domain: ClassVar[str] = "risk"
+
+
+class ContractExpiringData(_Data):
+    contract_id: str
+    title: str
+    expires_on: date
+    days_left: int
+    stage: int  # the reminder stage: 90, 60 or 30 days
+    owner_id: str | None = None
+
+
+class ContractExpiring(EventBase):
+    """A contract reached a reminder stage before it expires."""
+
+    type: Literal["risk.contract_expiring"] = "risk.contract_expiring"
+    data: ContractExpiringData
+    domain: ClassVar[str] = "risk"
+
+
+class CreditReviewDueData(_Data):
+    review_on: date
+    owner_id: str | None = None
+
+
+class CreditReviewDue(EventBase):
+    """A credit profile reached its periodic review date."""
+
+    type: Literal["risk.review_due"] = "risk.review_due"
+    data: CreditReviewDueData
+    domain: ClassVar[str] = "risk"
+
+
 # ---------------------------------------------------------------- goals
 
 
@@ -365,6 +553,45 @@ class TargetAchieved(EventBase):
     domain: ClassVar[str] = "goals"
 
 
+# Added for notifications (version 1 of each).
+
+
+class TargetMissedData(TargetData):
+    actual: Decimal
+
+
+class TargetMissed(EventBase):
+    """A target's period ended below the target."""
+
+    type: Literal["goals.target_missed"] = "goals.target_missed"
+    data: TargetMissedData
+    domain: ClassVar[str] = "goals"
+
+
+class GoalsActionItemData(_Data):
+    item_id: str
+    target_id: str | None = None
+    title: str
+    owner_id: str | None = None
+    due_on: date | None = None
+
+
+class GoalsActionItemDue(EventBase):
+    """An action item of an account plan is due soon."""
+
+    type: Literal["goals.action_item_due"] = "goals.action_item_due"
+    data: GoalsActionItemData
+    domain: ClassVar[str] = "goals"
+
+
+class GoalsActionItemOverdue(EventBase):
+    """An action item passed its due date while open."""
+
+    type: Literal["goals.action_item_overdue"] = "goals.action_item_overdue"
+    data: GoalsActionItemData
+    domain: ClassVar[str] = "goals"
+
+
 Event = Annotated[
     UserRegistered
     | UserUpdated
@@ -387,7 +614,23 @@ Event = Annotated[
     | TargetSet
     | ActualsRecorded
     | TargetAtRisk
-    | TargetAchieved,
+    | TargetAchieved
+    | EngagementOverdue
+    | ComplaintSlaWarning
+    | ComplaintSlaBreached
+    | ComplaintAssigned
+    | ComplaintTaskAssigned
+    | ComplaintTaskOverdue
+    | ComplaintRevisitDue
+    | AlertLevelRaised
+    | RiskActionItemAssigned
+    | RiskActionItemOverdue
+    | LimitRequestSubmitted
+    | ContractExpiring
+    | CreditReviewDue
+    | TargetMissed
+    | GoalsActionItemDue
+    | GoalsActionItemOverdue,
     Field(discriminator="type"),
 ]
 
