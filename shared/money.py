@@ -46,6 +46,10 @@ NonNegativeAmount = Annotated[
 ]
 
 
+# An FX rate as it travels: a decimal string without trailing zeros ("7.1234", not "7.123400000000").
+RateStr = Annotated[Decimal, PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json")]
+
+
 def one_currency(currencies: Iterable[str], *, field: str = "currency") -> str | None:
     """The single currency of a set of amounts about to be added; a mix is refused (422 naming ``field``)."""
     found = sorted(set(currencies))

@@ -1,9 +1,11 @@
 """Demo risk data: credit profiles across grades A–E, limits (maker-checker), overdue receivables, an over-limit
-account, a blocked order, an industry policy alert and contracts with missing clauses (中文)."""
+account, a blocked order, an industry policy alert, contracts with missing clauses (中文), FX rates and a US-dollar
+receivable converted into its account's CNY limit."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 
 from kam.demo import DemoContext
+from shared.clock import DEFAULT_BUSINESS_ZONE, business_date, business_zone
 
 WAIT_FOR_ACCOUNTS_SECONDS = 20.0
 CONCURRENCY = 6
@@ -90,6 +93,14 @@ PROFILES: dict[str, tuple[dict[str, str], str, list[tuple[str, str, int, int]]]]
     ),
 }
 GRADES = tuple(PROFILES)
+# Reference rates against CNY (1 unit = rate yuan), set a month ago and today; the A account also owes dollars.
+DEMO_RATES: dict[str, tuple[str, str]] = {
+    "USD": ("7.1650", "7.1800"),
+    "EUR": ("7.7900", "7.8200"),
+    "JPY": ("0.0481", "0.0478"),
+    "HKD": ("0.9170", "0.9190"),
+}
+USD_INVOICE = ("150000", 20, 40)  # amount, days since issue, days until due
 ALL_CLAUSES = (
     "rights_obligations",
     "ip_ownership",
@@ -210,8 +221,17 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     if (await _ok(await client.get("/risk/limit-requests", params={"limit": 1})))["total"]:
         return {"skipped": "already loaded"}
     checker = _checker_headers(ctx)
-    today = datetime.now(UTC).date()
+    # The business date in the company's zone (KAM_TIMEZONE), as the services count it.
+    today = business_date(datetime.now(UTC), business_zone(os.environ.get("KAM_TIMEZONE", DEFAULT_BUSINESS_ZONE)))
     summary: dict[str, Any] = {"contracts": 0}
+
+    # FX rates first: the receivables below include one in US dollars.
+    rates = [
+        {"currency": currency, "valid_on": (today - timedelta(days=30 * (1 - i))).isoformat(), "rate": rate}
+        for currency, pair in DEMO_RATES.items()
+        for i, rate in enumerate(pair)
+    ]
+    summary["fx_rates"] = (await _ok(await client.post("/risk/fx-rates/import", json={"rates": rates})))["set"]
 
     # Receivables arrive as one feed, as an ERP would send them.
     invoices = [
@@ -226,6 +246,17 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         for index, account in enumerate(profiled)
         for number, (amount, paid, issued_ago, due_in) in enumerate(PROFILES[GRADES[index % len(GRADES)]][2], 1)
     ]
+    amount, issued_ago, due_in = USD_INVOICE
+    invoices.append(
+        {
+            "account_id": profiled[0]["id"],  # grade A: well within its limit, converted at today's rate
+            "number": "INV-01-USD",
+            "amount": amount,
+            "currency": "USD",
+            "issued_on": (today - timedelta(days=issued_ago)).isoformat(),
+            "due_on": (today + timedelta(days=due_in)).isoformat(),
+        }
+    )
     await _ok(await client.post("/risk/invoices/import", json={"invoices": invoices}))
 
     # Credit profiles, a few accounts at a time.

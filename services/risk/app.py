@@ -10,6 +10,7 @@ from services.risk.config import RiskSettings
 from services.risk.contracts import routes as contract_routes
 from services.risk.credit import receivable_routes
 from services.risk.credit import routes as credit_routes
+from services.risk.fx import routes as fx_routes
 from services.risk.handlers import HANDLERS
 from services.risk.jobs import periodic_jobs, seed_on_start
 from services.risk.models import platform
@@ -20,7 +21,7 @@ from shared.service import ServiceSpec, build_service_app
 SPEC = ServiceSpec(
     name="risk",
     title="KA Platform — Risk",
-    description="Credit, exposure, early warning, contingency plans and contract compliance.",
+    description="Credit, FX rates, exposure, early warning, contingency plans and contract compliance.",
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
@@ -29,10 +30,12 @@ SPEC = ServiceSpec(
         receivable_routes.router,
         warning_routes.router,
         contract_routes.router,
+        fx_routes.router,
     ],
     publishes=["risk"],
     handlers=HANDLERS,
     on_start=seed_on_start,
+    handler_extra=lambda app: app.state.settings.zone,  # the handlers count business dates in the company's zone
 )
 
 

@@ -4,9 +4,10 @@ objects a route works on, loaded and access-checked once (an account the caller 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +25,9 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
+from shared.clock import business_date
 from shared.errors import NotFound, Unprocessable
-from shared.service import SessionDep
+from shared.service import ClockDep, SessionDep
 
 # ---------------------------------------------------------------- who acts
 
@@ -36,9 +38,37 @@ CreditManager = Annotated[Principal, Depends(require_roles(RISK_OFFICER, SUPERVI
 CreditFeeder = Annotated[Principal, Depends(require_roles(RISK_OFFICER, SUPERVISOR, SERVICE))]
 # The checker of a limit request and the owner of industry policies and rule configuration.
 RiskOfficer = Annotated[Principal, Depends(require_roles(RISK_OFFICER))]
+# Who keeps the FX rates (set, import); admin always passes.
+FxKeeper = Annotated[Principal, Depends(require_roles(RISK_OFFICER, SUPERVISOR))]
 # Who decides a contract in legal review (approve or reject).
 CONTRACT_DECIDERS = (RISK_OFFICER, SUPERVISOR)
 Paging = Annotated[PageParams, Depends(page_params)]
+
+# ---------------------------------------------------------------- ids and filters
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# The service's own ids are UUIDs; an account id comes from scoring (bounded, looked up in the projection).
+ObjectId = Annotated[str, Path(pattern=UUID_PATTERN, description="A UUID")]
+AccountIdPath = Annotated[str, Path(min_length=1, max_length=36)]
+AccountIdFilter = Annotated[str | None, Query(min_length=1, max_length=36)]
+UserIdFilter = Annotated[str | None, Query(min_length=1, max_length=100)]
+CodeFilter = Annotated[str | None, Query(min_length=1, max_length=60)]
+
+
+# ---------------------------------------------------------------- business dates
+
+
+def today_of(app: FastAPI) -> date:
+    """The business date now in the company's zone (``KAM_TIMEZONE``), by the app's clock."""
+    return business_date(app.state.clock.now(), app.state.settings.zone)
+
+
+async def business_today(request: Request, clock: ClockDep) -> date:
+    """The business date today, for everything that is a date: aging, days past due, expiry, reminders, periods."""
+    return business_date(clock.now(), request.app.state.settings.zone)
+
+
+Today = Annotated[date, Depends(business_today)]
 
 
 # ---------------------------------------------------------------- Idempotency-Key
@@ -82,12 +112,12 @@ IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
 # ---------------------------------------------------------------- accounts
 
 
-async def account_for_read(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+async def account_for_read(account_id: AccountIdPath, session: SessionDep, actor: Actor) -> dict[str, Any]:
     """The account's projection row when the actor may see it (404 otherwise)."""
     return await ensure_account_access(session, platform, actor, account_id)
 
 
-async def account_for_update(account_id: str, session: SessionDep, actor: Actor) -> dict[str, Any]:
+async def account_for_update(account_id: AccountIdPath, session: SessionDep, actor: Actor) -> dict[str, Any]:
     """The account's projection row when the actor may change its data (404 unseen, 403 read-only)."""
     return await ensure_account_access(session, platform, actor, account_id, write=True)
 
@@ -143,42 +173,42 @@ async def _load(
     return found
 
 
-async def limit_request_for_update(request_id: str, session: SessionDep, actor: Actor) -> LimitRequest:
+async def limit_request_for_update(request_id: ObjectId, session: SessionDep, actor: Actor) -> LimitRequest:
     """The limit request to decide."""
     return await _load(session, actor, LimitRequest, request_id, "Limit request", write=True)
 
 
-async def invoice_for_update(invoice_id: str, session: SessionDep, actor: Actor) -> Invoice:
+async def invoice_for_update(invoice_id: ObjectId, session: SessionDep, actor: Actor) -> Invoice:
     """The invoice to record a payment against."""
     return await _load(session, actor, Invoice, invoice_id, "Invoice", write=True)
 
 
-async def order_for_update(order_id: str, session: SessionDep, actor: Actor) -> SalesOrder:
+async def order_for_update(order_id: ObjectId, session: SessionDep, actor: Actor) -> SalesOrder:
     """The order to release or close."""
     return await _load(session, actor, SalesOrder, order_id, "Order", write=True)
 
 
-async def alert_for_read(alert_id: str, session: SessionDep, actor: Actor) -> Alert:
+async def alert_for_read(alert_id: ObjectId, session: SessionDep, actor: Actor) -> Alert:
     """The alert to show."""
     return await _load(session, actor, Alert, alert_id, "Alert", write=False)
 
 
-async def alert_for_update(alert_id: str, session: SessionDep, actor: Actor) -> Alert:
+async def alert_for_update(alert_id: ObjectId, session: SessionDep, actor: Actor) -> Alert:
     """The alert to move along its lifecycle."""
     return await _load(session, actor, Alert, alert_id, "Alert", write=True)
 
 
-async def action_item_for_update(item_id: str, session: SessionDep, actor: Actor) -> ActionItem:
+async def action_item_for_update(item_id: ObjectId, session: SessionDep, actor: Actor) -> ActionItem:
     """The contingency-plan step to complete."""
     return await _load(session, actor, ActionItem, item_id, "Action item", write=True)
 
 
-async def contract_for_read(contract_id: str, session: SessionDep, actor: Actor) -> Contract:
+async def contract_for_read(contract_id: ObjectId, session: SessionDep, actor: Actor) -> Contract:
     """The contract to show."""
     return await _load(session, actor, Contract, contract_id, "Contract", write=False)
 
 
-async def contract_for_update(contract_id: str, session: SessionDep, actor: Actor) -> Contract:
+async def contract_for_update(contract_id: ObjectId, session: SessionDep, actor: Actor) -> Contract:
     """The contract to edit or move along its review workflow."""
     return await _load(session, actor, Contract, contract_id, "Contract", write=True)
 

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.warnings.policies import apply_industry_policies
 from services.risk.warnings.revenue import record_monthly_revenue
-from services.risk.warnings.service import record_signal
+from services.risk.warnings.service import hand_over_account, record_signal
 from shared.bus import HandlerContext, Handlers, merge_handlers
-from shared.events import AccountRegistered, AccountUpdated, ActualsRecorded, ComplaintEscalated
+from shared.clock import business_date
+from shared.events import (
+    AccountOwnerChanged,
+    AccountRegistered,
+    AccountUpdated,
+    ActualsRecorded,
+    ComplaintEscalated,
+)
 from shared.projection import PROJECTION_HANDLERS
+
+# The handlers' extra is the company's zone (settings.zone): business dates of consumed events are counted there.
+RiskContext = HandlerContext[ZoneInfo]
 
 
 async def on_account_snapshot(
-    session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: HandlerContext[None]
+    session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: RiskContext
 ) -> None:
     """An account that is (now) in an industry gets that industry's policy signals."""
     assert event.account_id is not None
@@ -28,7 +39,7 @@ async def on_account_snapshot(
     )
 
 
-async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext[None]) -> None:
+async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: RiskContext) -> None:
     """An escalated complaint is a relationship-risk signal (one per complaint and escalation level)."""
     assert event.account_id is not None
     d = event.data
@@ -46,8 +57,9 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
     )
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext[None]) -> None:
-    """Monthly revenue totals feed the sales-drop and revenue-concentration signals."""
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: RiskContext) -> None:
+    """Monthly revenue totals feed the sales-drop and revenue-concentration signals ("last month" is the last
+    completed month of the business date today)."""
     assert event.account_id is not None
     d = event.data
     await record_monthly_revenue(
@@ -58,6 +70,19 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx
         currency=d.currency,
         publisher=ctx.publisher,
         now=ctx.clock.now(),
+        today=business_date(ctx.clock.now(), ctx.extra),
+    )
+
+
+async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: RiskContext) -> None:
+    """Handover: open action items and alerts of the former owner follow the new owner once the former no
+    longer sees the account (runs after the projection handler has updated who sees it)."""
+    assert event.account_id is not None
+    await hand_over_account(
+        session,
+        account_id=event.account_id,
+        old_owner_id=event.data.old_owner_id,
+        new_owner_id=event.data.new_owner_id,
     )
 
 
@@ -66,6 +91,7 @@ RISK_HANDLERS: Handlers = {
     AccountUpdated: [on_account_snapshot],
     ComplaintEscalated: [on_complaint_escalated],
     ActualsRecorded: [on_actuals_recorded],
+    AccountOwnerChanged: [on_owner_changed],
 }
 
 HANDLERS: Handlers = merge_handlers(PROJECTION_HANDLERS, RISK_HANDLERS)

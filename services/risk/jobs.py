@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.risk.config import RiskSettings
 from services.risk.contracts.service import run_expiry_reminders
+from services.risk.deps import today_of
 from services.risk.warnings.service import seed_defaults
 from services.risk.warnings.watch import run_risk_watch
 from shared.db import Database
@@ -28,18 +29,23 @@ async def seed_on_start(app: FastAPI) -> None:
 
 
 async def contract_reminders_job(app: FastAPI) -> int:
-    """Send the contract expiry reminders due at the app clock's now; returns how many were sent."""
+    """Send the contract expiry reminders due on the business date today; returns how many were sent."""
     db: Database = app.state.db
     async with db.transaction() as session:
-        sent = await run_expiry_reminders(session, publisher=app.state.publisher, now=app.state.clock.now())
+        sent = await run_expiry_reminders(
+            session, publisher=app.state.publisher, now=app.state.clock.now(), today=today_of(app)
+        )
     return len(sent)
 
 
 async def risk_watch_job(app: FastAPI) -> dict[str, int]:
-    """At the app clock's now: expire temporary limits, refresh overdue/utilisation and concentration signals."""
+    """At the app clock's now: expire temporary limits, refresh overdue/utilisation and concentration signals
+    (business dates in the company's zone)."""
     db: Database = app.state.db
     async with db.transaction() as session:
-        return await run_risk_watch(session, publisher=app.state.publisher, now=app.state.clock.now())
+        return await run_risk_watch(
+            session, publisher=app.state.publisher, now=app.state.clock.now(), today=today_of(app)
+        )
 
 
 def periodic_jobs(settings: RiskSettings) -> list[PeriodicJob]:

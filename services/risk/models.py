@@ -28,4 +28,5 @@ idempotency_keys = idempotency_table(Base.metadata)
 # imports the service's models (the app, Alembic, the drift test) sees every table.
 from services.risk.contracts import models as _contracts_models  # noqa: E402, F401
 from services.risk.credit import models as _credit_models  # noqa: E402, F401
+from services.risk.fx import models as _fx_models  # noqa: E402, F401
 from services.risk.warnings import models as _warnings_models  # noqa: E402, F401

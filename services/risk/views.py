@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -15,18 +16,21 @@ from services.risk.contracts.models import Contract
 from services.risk.contracts.service import attention_reason
 from services.risk.credit.exposure import utilisation_pct
 from services.risk.credit.models import CreditProfile, Invoice, SalesOrder
-from services.risk.credit.profiles import effective_limit, get_profile
+from services.risk.credit.profiles import effective_limit, get_profile, limit_currencies
 from services.risk.credit.receivables import EXPOSED_ORDER_STATUSES, exposure_summary
-from services.risk.deps import AccountForRead, Actor
+from services.risk.deps import AccountForRead, Actor, Today
+from services.risk.fx.conversion import Converter
+from services.risk.fx.service import rate_table
 from services.risk.models import platform
 from services.risk.warnings.early_warning import OPEN_ALERT_STATUSES, level_rank
 from services.risk.warnings.models import Alert
 from shared.auth import Principal, visible_accounts_clause
 from shared.errors import PROBLEM_RESPONSES
-from shared.service import ClockDep, SessionDep
+from shared.service import SessionDep
 from shared.views.risk import (
     AlertLevelCounts,
     ContractAttention,
+    FxConversion,
     GradeCounts,
     HeatmapCell,
     OverLimitAccount,
@@ -41,13 +45,17 @@ from shared.vocabulary import ALERT_LEVELS, tier_rank
 
 router = APIRouter(tags=["risk"], responses=PROBLEM_RESPONSES)
 AccountRows = dict[str, Any]  # account id → its (account_id, name, tier) projection row
+log = logging.getLogger("kam.risk")
 
 
 # ---------------------------------------------------------------- the account overview
 
 
 async def build_account_view(session: AsyncSession, *, account: dict[str, Any], today: date) -> RiskAccountView:
-    """Grade, score, limit, utilisation, aging, open alerts by level and contracts needing attention."""
+    """Grade, score, limit, utilisation, aging, open alerts by level and contracts needing attention.
+
+    Money is in the limit's currency, other currencies converted at ``today``'s rates (a missing rate is a 422
+    naming the currency: the section is never built from a raw sum)."""
     account_id = account["account_id"]
     profile = await get_profile(session, account_id=account_id)
     exposure = await exposure_summary(session, account_id=account_id, today=today)
@@ -79,6 +87,7 @@ async def build_account_view(session: AsyncSession, *, account: dict[str, Any], 
         exposure=exposure["exposure"],
         utilisation_pct=exposure["utilisation_pct"],
         over_limit=exposure["over_limit"],
+        conversions=[FxConversion.model_validate(c, from_attributes=True) for c in exposure["conversions"]],
     )
     return RiskAccountView(
         account_id=account_id,
@@ -167,32 +176,24 @@ async def _over_limit(
     names: AccountRows,
     today: date,
 ) -> list[OverLimitAccount]:
-    """Accounts whose receivables and exposed orders exceed the limit in force, highest utilisation first."""
-    receivables = dict(
-        (
-            await session.execute(
-                select(Invoice.account_id, func.sum(Invoice.amount - Invoice.paid_amount))
-                .where(visible_accounts_clause(platform, actor, Invoice.account_id))
-                .group_by(Invoice.account_id)
-            )
-        ).all()
-    )
-    orders = dict(
-        (
-            await session.execute(
-                select(SalesOrder.account_id, func.sum(SalesOrder.amount))
-                .where(
-                    SalesOrder.status.in_(EXPOSED_ORDER_STATUSES),
-                    visible_accounts_clause(platform, actor, SalesOrder.account_id),
-                )
-                .group_by(SalesOrder.account_id)
-            )
-        ).all()
-    )
+    """Accounts whose receivables and exposed orders exceed the limit in force, highest utilisation first.
+
+    Each account is counted in its own limit's currency (amounts in others converted at ``today``'s rates, item
+    by item as in its exposure); an account with an amount whose rate is missing is left out (logged).
+    """
+    amounts = await _exposed_amounts(session, actor)
+    currencies = {c for rows in amounts.values() for c, _ in rows}
+    currencies |= {c for p in profiles for c in limit_currencies(p, today)} | {p.currency for p in profiles}
+    table = await rate_table(session, currencies=currencies, day=today)
     over_limit: list[OverLimitAccount] = []
     for p in profiles:
-        limit = effective_limit(p, today)
-        exposure = Decimal(receivables.get(p.account_id) or 0) + Decimal(orders.get(p.account_id) or 0)
+        held = amounts.get(p.account_id, [])
+        if table.missing([c for c, _ in held] + list(limit_currencies(p, today)), p.currency):
+            log.warning("account %s left off the over-limit list: an FX rate is missing", p.account_id)
+            continue
+        converter = Converter(table=table, target=p.currency)
+        limit = effective_limit(p, today, converter)
+        exposure = sum((converter.to_target(a, c, figure="exposure") for c, a in held), Decimal(0))
         if limit is not None and exposure > limit:
             row = names.get(p.account_id)
             over_limit.append(
@@ -204,10 +205,30 @@ async def _over_limit(
                     effective_limit=limit,
                     exposure=exposure,
                     utilisation_pct=utilisation_pct(exposure, limit),
+                    conversions=[FxConversion.model_validate(c, from_attributes=True) for c in converter.conversions()],
                 )
             )
     over_limit.sort(key=lambda r: -Decimal(r.utilisation_pct or 0))
     return over_limit
+
+
+async def _exposed_amounts(session: AsyncSession, actor: Principal) -> dict[str, list[tuple[str, Decimal]]]:
+    """Per visible account: the open balance of each invoice and the amount of each exposed order, with currency."""
+    invoices = await session.execute(
+        select(Invoice.account_id, Invoice.currency, Invoice.amount - Invoice.paid_amount).where(
+            Invoice.amount > Invoice.paid_amount, visible_accounts_clause(platform, actor, Invoice.account_id)
+        )
+    )
+    orders = await session.execute(
+        select(SalesOrder.account_id, SalesOrder.currency, SalesOrder.amount).where(
+            SalesOrder.status.in_(EXPOSED_ORDER_STATUSES),
+            visible_accounts_clause(platform, actor, SalesOrder.account_id),
+        )
+    )
+    amounts: dict[str, list[tuple[str, Decimal]]] = {}
+    for account_id, currency, amount in [*invoices.all(), *orders.all()]:
+        amounts.setdefault(account_id, []).append((currency, Decimal(amount)))
+    return amounts
 
 
 def _top_risks(
@@ -236,12 +257,12 @@ def _top_risks(
 
 
 @router.get("/risk/views/accounts/{account_id}", summary="This service's section of the account overview")
-async def account_view(account: AccountForRead, session: SessionDep, clock: ClockDep) -> RiskAccountView:
+async def account_view(account: AccountForRead, session: SessionDep, today: Today) -> RiskAccountView:
     """The risk section of the account 360 (composed by the gateway); shape in docs/risk.md."""
-    return await build_account_view(session, account=account, today=clock.now().date())
+    return await build_account_view(session, account=account, today=today)
 
 
 @router.get("/risk/views/portfolio", summary="This service's section of the portfolio board")
-async def portfolio_view(session: SessionDep, actor: Actor, clock: ClockDep) -> RiskPortfolioView:
+async def portfolio_view(session: SessionDep, actor: Actor, today: Today) -> RiskPortfolioView:
     """The risk section of the supervisor's board (composed by the gateway); shape in docs/risk.md."""
-    return await build_portfolio_view(session, actor=actor, today=clock.now().date())
+    return await build_portfolio_view(session, actor=actor, today=today)

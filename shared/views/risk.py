@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import ConfigDict, Field
 
 from shared.api import MoneyStr
+from shared.money import RateStr
 from shared.views.base import ViewModel
 from shared.vocabulary import AlertLevel, CreditGrade
 
@@ -30,6 +31,17 @@ class GradeCounts(ViewModel):
     E: int = 0
 
 
+class FxConversion(ViewModel):
+    """Amounts of one currency converted into a figure's currency: the rate used and its date are shown."""
+
+    figure: str
+    currency: str
+    amount: MoneyStr
+    rate: RateStr
+    rate_date: date
+    converted_amount: MoneyStr
+
+
 class RiskCredit(ViewModel):
     """An account's grade and score with its limit in force, exposure and utilisation (null until set)."""
 
@@ -43,6 +55,8 @@ class RiskCredit(ViewModel):
     exposure: MoneyStr
     utilisation_pct: MoneyStr | None
     over_limit: bool
+    # Every amount of another currency in the figures above, with the rate it was converted at.
+    conversions: list[FxConversion] = Field(default_factory=list)
 
 
 class RiskAging(ViewModel):
@@ -113,6 +127,7 @@ class OverLimitAccount(ViewModel):
     effective_limit: MoneyStr
     exposure: MoneyStr
     utilisation_pct: MoneyStr | None
+    conversions: list[FxConversion] = Field(default_factory=list)
 
 
 class TopRisk(ViewModel):

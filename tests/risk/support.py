@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,11 +23,21 @@ from shared.auth import Principal
 from shared.bus import Publisher
 from shared.clock import FrozenClock
 from shared.db import Database
-from shared.events import AccountRegistered, EventBase
-from shared.projection import upsert_account
+from shared.events import AccountRegistered, EventBase, UserData
+from shared.projection import upsert_account, upsert_user
 from tests.support import service_settings
 
 START = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 15)  # START's business date in Asia/Shanghai (17:00 there)
+# The people the risk tests assign work to, as the gateway registers them (user id, roles).
+PEOPLE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("am-li", ("account_manager",)),
+    ("am-zhang", ("account_manager",)),
+    ("risk-chen", ("risk_officer",)),
+    ("risk-liu", ("risk_officer",)),
+    ("sup-wang", ("supervisor",)),
+    ("viewer-zhao", ("viewer",)),
+)
 
 
 def make_app(
@@ -92,10 +102,23 @@ async def domain_database(database_url: str) -> AsyncIterator[Domain]:
     clock = FrozenClock(START)
     async with db.transaction() as session:
         await seed_defaults(session, now=START)
+        await put_people(session)
     try:
         yield Domain(db=db, clock=clock, publisher=Publisher(service="risk", outbox=platform.outbox, clock=clock))
     finally:
         await db.dispose()
+
+
+async def put_user(session: AsyncSession, user_id: str, roles: Sequence[str], *, active: bool = True) -> None:
+    """A user in the users projection, as ``identity.user_registered`` leaves it."""
+    data = UserData(user_id=user_id, display_name=user_id, roles=list(roles), active=active)
+    await upsert_user(session, platform, user=data, event_time=START)
+
+
+async def put_people(session: AsyncSession) -> None:
+    """Every user of ``PEOPLE`` in the users projection."""
+    for user_id, roles in PEOPLE:
+        await put_user(session, user_id, roles)
 
 
 def actor(user_id: str, *roles: str) -> Principal:

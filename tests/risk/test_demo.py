@@ -35,6 +35,7 @@ async def test_demo_loads_grades_limits_overdue_receivables_alerts_and_contracts
         blocked = (await client.get("/risk/orders", params={"status": "blocked"})).json()
         contracts = (await client.get("/risk/contracts")).json()["items"]
         requests = (await client.get("/risk/limit-requests")).json()["items"]
+        dollars = (await client.get(f"/risk/accounts/{accounts[0]['id']}/exposure")).json()
     assert summary["grades"] == {"A": 2, "B": 1, "C": 1, "D": 1, "E": 1}
     assert board["grades"] == {"A": 2, "B": 1, "C": 1, "D": 1, "E": 1}
     # Picked in turn per tier (strategic, key, growth, maintain, …): the 4th (D) and 5th (E) are over their limits.
@@ -49,3 +50,7 @@ async def test_demo_loads_grades_limits_overdue_receivables_alerts_and_contracts
     assert any(c["missing_mandatory_clauses"] == ["data_protection", "liability_cap"] for c in contracts)
     assert summary["reminders"] == 1
     assert again["skipped"] == "already loaded"
+    # Rates for four currencies (a month ago and today); the dollar receivable is converted at today's rate.
+    assert summary["fx_rates"] == 8
+    assert [(c["currency"], c["amount"], c["rate"]) for c in dollars["conversions"]] == [("USD", "150000.0000", "7.18")]
+    assert dollars["currency"] == "CNY" and dollars["over_limit"] is False

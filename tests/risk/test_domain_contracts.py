@@ -13,7 +13,7 @@ from services.risk.contracts.models import Contract
 from services.risk.contracts.schemas import ContractCreate, ContractTransition, ContractUpdate
 from services.risk.warnings.models import Alert
 from shared.errors import Conflict, InvalidTransition
-from tests.risk.support import START, Domain, actor, published, put_account
+from tests.risk.support import START, TODAY, Domain, actor, published, put_account
 
 LI = actor("am-li", "account_manager")
 OFFICER = actor("risk-chen")
@@ -104,16 +104,18 @@ async def test_expiry_reminders_are_sent_once_per_stage_and_raise_the_contract_e
         account_id = await put_account(session, "京东")
         end = START.date() + timedelta(days=90)
         contract = await _draft(session, account_id, clauses=dict.fromkeys(CLAUSES, True), end_on=end)
-        draft_reminders = await service.run_expiry_reminders(session, publisher=domain.publisher, now=START)
+        draft_reminders = await service.run_expiry_reminders(
+            session, publisher=domain.publisher, now=START, today=TODAY
+        )
         assert draft_reminders == []  # only approved contracts are reminded
         await _move(session, contract, "legal_review")
         await _move(session, contract, "approved")
 
-        [first] = await service.run_expiry_reminders(session, publisher=domain.publisher, now=START)
+        [first] = await service.run_expiry_reminders(session, publisher=domain.publisher, now=START, today=TODAY)
         assert (first.days_before, first.due_on) == (90, end - timedelta(days=90))
-        assert await service.run_expiry_reminders(session, publisher=domain.publisher, now=START) == []
+        assert await service.run_expiry_reminders(session, publisher=domain.publisher, now=START, today=TODAY) == []
         [second] = await service.run_expiry_reminders(
-            session, publisher=domain.publisher, now=START + timedelta(days=31)
+            session, publisher=domain.publisher, now=START + timedelta(days=31), today=TODAY + timedelta(days=31)
         )
         assert second.days_before == 60
         alert = (await session.execute(select(Alert).where(Alert.rule_code == "CONTRACT_EXPIRY"))).scalar_one()

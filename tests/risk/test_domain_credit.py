@@ -21,7 +21,7 @@ from services.risk.credit.schemas import (
 )
 from services.risk.credit.service import LIMIT_REQUEST_TRANSITIONS
 from shared.errors import Forbidden, InvalidTransition
-from tests.risk.support import START, Domain, actor, published, put_account
+from tests.risk.support import START, TODAY, Domain, actor, published, put_account
 
 MAKER = actor("risk-chen")
 CHECKER = actor("risk-liu")
@@ -30,7 +30,9 @@ MANAGER = actor("am-li", "account_manager")
 
 async def _with_limit(session, domain: Domain, account_id: str, amount: str, **kw) -> LimitRequest:
     body = LimitRequestCreate(requested_limit=Decimal(amount), reason="测试 test", **kw)
-    request = await service.request_limit_change(session, account_id=account_id, body=body, actor=MAKER, now=START)
+    request = await service.request_limit_change(
+        session, account_id=account_id, body=body, actor=MAKER, now=START, today=TODAY
+    )
     return await service.decide_limit_request(
         session,
         request=request,
@@ -39,19 +41,23 @@ async def _with_limit(session, domain: Domain, account_id: str, amount: str, **k
         actor=CHECKER,
         publisher=domain.publisher,
         now=START,
+        today=TODAY,
     )
 
 
 async def _check(session, domain: Domain, account_id: str, amount: str, **kw):
     body = CreditCheckCreate(amount=Decimal(amount), **kw)
-    return await receivables.check_order(
-        session, account_id=account_id, body=body, actor=MANAGER, publisher=domain.publisher, now=START
+    check = await receivables.check_order(
+        session, account_id=account_id, body=body, actor=MANAGER, publisher=domain.publisher, now=START, today=TODAY
     )
+    return check.result, check.order
 
 
 async def _invoice(session, domain: Domain, account_id: str, number: str, amount: str, due_on: date) -> None:
     body = InvoiceCreate(number=number, amount=Decimal(amount), issued_on=due_on - timedelta(days=30), due_on=due_on)
-    await receivables.add_invoice(session, account_id=account_id, body=body, publisher=domain.publisher, now=START)
+    await receivables.add_invoice(
+        session, account_id=account_id, body=body, publisher=domain.publisher, now=START, today=TODAY
+    )
 
 
 async def test_the_credit_check_passes_warns_and_blocks_against_the_limit_in_force(domain: Domain):
@@ -106,7 +112,9 @@ async def test_every_limit_decision_is_accepted_only_from_where_the_lifecycle_al
     async with domain.db.transaction() as session:
         account_id = await put_account(session, "美的集团")
         body = LimitRequestCreate(requested_limit=Decimal(500), reason="x")
-        request = await service.request_limit_change(session, account_id=account_id, body=body, actor=MAKER, now=START)
+        request = await service.request_limit_change(
+            session, account_id=account_id, body=body, actor=MAKER, now=START, today=TODAY
+        )
         request.status = current
         decide = service.decide_limit_request(
             session,
@@ -116,6 +124,7 @@ async def test_every_limit_decision_is_accepted_only_from_where_the_lifecycle_al
             actor=CHECKER,
             publisher=domain.publisher,
             now=START,
+            today=TODAY,
         )
         if target in allowed[current]:
             assert (await decide).status == target
@@ -129,7 +138,9 @@ async def test_the_maker_cannot_decide_and_an_approval_applies_the_limit_with_on
     async with domain.db.transaction() as session:
         account_id = await put_account(session, "海尔")
         body = LimitRequestCreate(requested_limit=Decimal("5000000"), reason="续签")
-        request = await service.request_limit_change(session, account_id=account_id, body=body, actor=MAKER, now=START)
+        request = await service.request_limit_change(
+            session, account_id=account_id, body=body, actor=MAKER, now=START, today=TODAY
+        )
         with pytest.raises(Forbidden):
             await service.decide_limit_request(
                 session,
@@ -139,6 +150,7 @@ async def test_the_maker_cannot_decide_and_an_approval_applies_the_limit_with_on
                 actor=MAKER,
                 publisher=domain.publisher,
                 now=START,
+                today=TODAY,
             )
         assert request.status == "pending"
         assert (await get_profile(session, account_id=account_id)).credit_limit is None
@@ -150,6 +162,7 @@ async def test_the_maker_cannot_decide_and_an_approval_applies_the_limit_with_on
             actor=CHECKER,
             publisher=domain.publisher,
             now=START,
+            today=TODAY,
         )
         profile = await get_profile(session, account_id=account_id)
         assert effective_limit(profile, START.date()) == Decimal("5000000")
@@ -167,7 +180,10 @@ async def test_a_temporary_limit_overrides_until_the_watch_expires_it(domain: Do
         assert effective_limit(profile, date(2026, 3, 31)) == Decimal(3000)
         assert effective_limit(profile, date(2026, 4, 1)) == Decimal(1000)
         later = START + timedelta(days=17)
-        assert await service.expire_temporary_limits(session, publisher=domain.publisher, now=later) == [account_id]
+        expired = await service.expire_temporary_limits(
+            session, publisher=domain.publisher, now=later, today=later.date()
+        )
+        assert expired == [account_id]
         assert (profile.temporary_limit, profile.temporary_limit_expires_on) == (None, None)
         changes = [e["data"] for e in await published(session, "risk.credit_limit_changed")]
         assert (changes[-1]["old_limit"], changes[-1]["new_limit"], changes[-1]["approved_by"]) == (
@@ -198,6 +214,7 @@ async def test_every_order_move_is_accepted_only_from_where_the_lifecycle_allows
                 actor=CHECKER,
                 publisher=domain.publisher,
                 now=START,
+                today=TODAY,
             )
         else:
             move = receivables.close_order(session, order=order)
@@ -224,6 +241,7 @@ async def test_a_released_order_counts_as_exposure_and_keeps_who_released_it_and
             actor=CHECKER,
             publisher=domain.publisher,
             now=START,
+            today=TODAY,
         )
         assert (released.released_by, released.release_reason) == ("risk-liu", "客户已付款")
         after = await receivables.exposure_summary(session, account_id=account_id, today=START.date())
@@ -236,7 +254,7 @@ async def test_an_assessment_derives_payment_behaviour_grades_the_profile_and_pu
         await _invoice(session, domain, account_id, "A1", "1000", START.date() - timedelta(days=30))
         body = AssessmentCreate(debt_ratio=Decimal("0.5"), external_rating="BBB")
         assessment = await service.assess_credit(
-            session, account_id=account_id, body=body, actor=MAKER, publisher=domain.publisher, now=START
+            session, account_id=account_id, body=body, actor=MAKER, publisher=domain.publisher, now=START, today=TODAY
         )
         assert assessment.inputs["days_past_due"] == "30"
         assert (assessment.score, assessment.grade, assessment.assessed_by) == (Decimal("47.81"), "D", "risk-chen")

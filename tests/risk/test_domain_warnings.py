@@ -3,7 +3,7 @@ plans, industry policies and revenue signals."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,7 @@ from services.risk.warnings.models import ActionItem, Alert, RiskSignal
 from services.risk.warnings.schemas import AlertTransition, PolicyCreate
 from services.risk.warnings.service import ACTION_ITEM_TRANSITIONS
 from shared.errors import InvalidTransition
-from tests.risk.support import START, Domain, actor, published, put_account
+from tests.risk.support import START, TODAY, Domain, actor, published, put_account
 
 OFFICER = actor("risk-chen")
 ZHANG = actor("am-zhang", "account_manager")
@@ -182,6 +182,7 @@ async def test_last_months_revenue_drop_is_a_signal_and_older_or_running_months_
                 currency="CNY",
                 publisher=domain.publisher,
                 now=START,
+                today=TODAY,
             )
         assert (await session.execute(select(RiskSignal))).first() is None
         await revenue.record_monthly_revenue(
@@ -192,6 +193,7 @@ async def test_last_months_revenue_drop_is_a_signal_and_older_or_running_months_
             currency="CNY",
             publisher=domain.publisher,
             now=START,
+            today=TODAY,
         )
         signal = await _one_signal(session)
         assert (signal.signal_type, signal.value, signal.source, signal.source_ref) == (
@@ -202,3 +204,31 @@ async def test_last_months_revenue_drop_is_a_signal_and_older_or_running_months_
         )
         [raised] = await published(session, "risk.alert_raised")
         assert (raised["data"]["rule_code"], raised["data"]["level"]) == ("SALES_DROP", "red")
+
+
+async def test_revenue_in_other_currencies_counts_at_its_month_end_rate_and_never_raw(domain):
+    from services.risk.fx import service as fx
+    from services.risk.fx.schemas import FxRateRow
+
+    async with domain.db.transaction() as session:
+        dollars = await put_account(session, "美元客户")
+        yuan = await put_account(session, "人民币客户")
+        for account_id, currency in ((dollars, "USD"), (yuan, "CNY")):
+            await revenue.record_monthly_revenue(
+                session,
+                account_id=account_id,
+                period="2026-02",
+                revenue=Decimal("100000"),
+                currency=currency,
+                publisher=domain.publisher,
+                now=START,
+                today=TODAY,
+            )
+        # No USD rate: a share would add dollars to yuan, so nothing is concluded.
+        assert await revenue.refresh_concentration(session, publisher=domain.publisher, now=START, today=TODAY) == 0
+        rate = FxRateRow(currency="USD", valid_on=date(2026, 2, 28), rate=Decimal("7"))
+        await fx.set_rate(session, row=rate, actor=OFFICER, publisher=domain.publisher, now=START)
+        assert await revenue.refresh_concentration(session, publisher=domain.publisher, now=START, today=TODAY) == 2
+        signal = await _one_signal(session)
+        # 700 000 of 800 000 yuan: 87.5 % of our revenue.
+        assert (signal.account_id, signal.value, signal.details["currency"]) == (dollars, Decimal("87.5000"), "CNY")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import nats
 
 from shared.events import ActualsRecorded, ComplaintEscalated
-from tests.risk.support import add_account, deliver, make_app, outbox_events, registered
-from tests.support import auth, running, wait_until
+from tests.risk.support import PEOPLE, add_account, deliver, make_app, outbox_events, registered
+from tests.support import auth, register_users, running, wait_until
 
 RISK = auth("risk_officer", user_id="risk-chen")
 
@@ -129,6 +129,7 @@ async def test_the_same_escalation_under_a_new_event_id_is_deduplicated_per_acco
 async def test_alert_lifecycle_with_contingency_plan_and_cleared_event(sqlite_database):
     app = make_app(await sqlite_database("risk"))
     async with running(app) as client:
+        await register_users(app, PEOPLE)
         account_id = await add_account(app, "联想", owner_id="am-zhang")
         await deliver(app, escalated(account_id, "c-1"))
         alert = (await client.get(f"/risk/alerts?account_id={account_id}", headers=RISK)).json()["items"][0]
@@ -246,6 +247,7 @@ async def test_handlers_use_the_injectable_clock(sqlite_database):
 async def test_a_configured_contingency_plan_becomes_action_items_with_owners_and_due_dates(sqlite_database):
     app = make_app(await sqlite_database("risk"))  # 2026-03-15 09:00 UTC
     async with running(app) as client:
+        await register_users(app, PEOPLE)
         account_id = await add_account(app, "万科", owner_id="am-li")
         plan = {
             "steps": [

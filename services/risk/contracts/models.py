@@ -28,6 +28,8 @@ class Contract(Base):
     auto_renewal: Mapped[bool] = mapped_column(Boolean, default=False)
     clauses: Mapped[dict[str, bool]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), index=True)
+    # The risk officer or supervisor named to decide it in legal review (null: any of them).
+    approver_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

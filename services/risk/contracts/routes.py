@@ -22,12 +22,14 @@ from services.risk.contracts.schemas import (
 from services.risk.deps import (
     CONTRACT_DECIDERS,
     AccountForUpdate,
+    AccountIdFilter,
     Actor,
     ContractForRead,
     ContractForUpdate,
     CreditManager,
     IdempotencyDep,
     Paging,
+    Today,
 )
 from services.risk.paging import page_of
 from shared.api import Page, check_if_match, set_etag
@@ -70,7 +72,7 @@ async def create_contract(
     idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> ContractDetail:
-    """A new draft; clauses not listed count as missing (accepts an Idempotency-Key)."""
+    """A new draft; clauses not listed count as missing; ``approver_id`` names who decides it (Idempotency-Key)."""
     payload = body.model_dump(mode="json")
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed  # type: ignore[return-value]
@@ -86,9 +88,9 @@ async def create_contract(
 async def list_contracts(
     session: SessionDep,
     actor: Actor,
-    clock: ClockDep,
+    today: Today,
     page: Paging,
-    account_id: str | None = None,
+    account_id: AccountIdFilter = None,
     status: Annotated[str | None, Query(pattern="^(draft|legal_review|approved|rejected)$")] = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
 ) -> Page[ContractRead]:
@@ -99,7 +101,7 @@ async def list_contracts(
         account_id=account_id,
         status=status,
         expiring_within_days=expiring_within_days,
-        today=clock.now().date(),
+        today=today,
         page=page,
     )
     return Page[ContractRead](**page_of([_contract_read(r) for r in rows], total, page))
@@ -121,7 +123,7 @@ async def update_contract(
     session: SessionDep,
     clock: ClockDep,
 ) -> ContractDetail:
-    """Change fields or tick clauses of the checklist."""
+    """Change fields or tick clauses of the checklist; a named approver is checked (422 naming ``approver_id``)."""
     check_if_match(request, contract.version)
     await service.update_contract(session, contract=contract, body=body, now=clock.now())
     set_etag(response, contract.version)
@@ -152,8 +154,8 @@ async def transition_contract(
 
 @router.post("/risk/jobs/contract-reminders", summary="Run the contract expiry reminders now (normally periodic)")
 async def run_contract_reminders(
-    session: SessionDep, actor: CreditManager, publisher: PublisherDep, clock: ClockDep
+    session: SessionDep, actor: CreditManager, publisher: PublisherDep, clock: ClockDep, today: Today
 ) -> list[ContractReminderRead]:
-    """Send the 90/60/30-day reminders due at the service clock's now."""
-    sent = await service.run_expiry_reminders(session, publisher=publisher, now=clock.now())
+    """Send the 90/60/30-day reminders due on the business date today (service clock, company zone)."""
+    sent = await service.run_expiry_reminders(session, publisher=publisher, now=clock.now(), today=today)
     return [ContractReminderRead.model_validate(r) for r in sent]

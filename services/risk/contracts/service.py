@@ -22,11 +22,22 @@ from services.risk.models import platform
 from services.risk.paging import paged
 from services.risk.warnings.service import record_signal
 from shared.api import PageParams
-from shared.auth import Principal, visible_accounts_clause
+from shared.auth import ADMIN, RISK_OFFICER, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import Publisher
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, Forbidden, Unprocessable
+from shared.people import require_assignable
 
 EDITABLE_STATUSES = ("draft", "legal_review", "rejected")
+# Who may be named to decide a contract in legal review.
+APPROVER_ROLES = (RISK_OFFICER, SUPERVISOR, ADMIN)
+DECISIONS = ("approved", "rejected")
+
+
+async def _check_approver(session: AsyncSession, *, approver_id: str | None, account_id: str) -> None:
+    """A named approver is a known, active risk officer or supervisor who sees the account (422 naming it)."""
+    await require_assignable(
+        session, platform, user_id=approver_id, field="approver_id", account_id=account_id, roles=APPROVER_ROLES
+    )
 
 
 def _check_clauses(clauses: dict[str, bool]) -> dict[str, bool]:
@@ -42,6 +53,7 @@ async def create_contract(
     """Register a contract as a draft with its clause checklist."""
     if body.end_on is not None and body.end_on < body.start_on:
         raise Unprocessable("end_on is before start_on", field="end_on")
+    await _check_approver(session, approver_id=body.approver_id, account_id=account_id)
     contract = Contract(
         account_id=account_id,
         title=body.title,
@@ -53,6 +65,7 @@ async def create_contract(
         auto_renewal=body.auto_renewal,
         clauses=_check_clauses(body.clauses),
         status="draft",
+        approver_id=body.approver_id,
         version=1,
         created_by=actor.user_id,
         created_at=now,
@@ -66,10 +79,15 @@ async def create_contract(
 async def update_contract(
     session: AsyncSession, *, contract: Contract, body: ContractUpdate, now: datetime
 ) -> Contract:
-    """Change a contract that is not approved yet (clauses are merged into the checklist)."""
+    """Change a contract that is not approved yet (clauses are merged into the checklist; ``approver_id: null``
+    clears the named approver)."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if contract.status not in EDITABLE_STATUSES:
         raise Conflict(f"An {contract.status} contract cannot be edited", current=contract.status)
+    if "approver_id" in changes:
+        approver_id = changes.pop("approver_id")
+        await _check_approver(session, approver_id=approver_id, account_id=contract.account_id)
+        contract.approver_id = approver_id
     if "clauses" in changes and changes["clauses"] is not None:
         contract.clauses = _check_clauses({**contract.clauses, **changes.pop("clauses")})
     for key, value in changes.items():
@@ -86,9 +104,12 @@ async def update_contract(
 async def transition_contract(
     session: AsyncSession, *, contract: Contract, body: ContractTransition, actor: Principal, now: datetime
 ) -> Contract:
-    """Move a contract along its review workflow; approval needs every mandatory clause (409 otherwise)."""
+    """Move a contract along its review workflow; approval needs every mandatory clause (409 otherwise), and a
+    contract with a named approver is approved or rejected by that approver (or an admin; 403 otherwise)."""
     target = body.status
     check_contract_transition(contract.status, target)
+    if target in DECISIONS and contract.approver_id not in (None, actor.user_id) and not actor.has_any([ADMIN]):
+        raise Forbidden(f"This contract is to be decided by {contract.approver_id}")
     if target == "approved":
         missing = missing_mandatory_clauses(contract.contract_type, contract.clauses)
         if missing:
@@ -131,9 +152,11 @@ async def reminders_of(session: AsyncSession, *, contract_id: str) -> list[Contr
     return list(rows.scalars())
 
 
-async def run_expiry_reminders(session: AsyncSession, *, publisher: Publisher, now: datetime) -> list[ContractReminder]:
-    """Send the 90/60/30-day expiry reminders due at ``now`` (each once) and raise contract-expiry signals."""
-    today = now.date()
+async def run_expiry_reminders(
+    session: AsyncSession, *, publisher: Publisher, now: datetime, today: date
+) -> list[ContractReminder]:
+    """Send the 90/60/30-day expiry reminders due on ``today`` (the business date; each once) and raise
+    contract-expiry signals."""
     horizon = today + timedelta(days=max(REMINDER_DAYS))
     contracts = (
         await session.execute(

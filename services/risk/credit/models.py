@@ -22,6 +22,8 @@ class CreditProfile(Base):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     credit_limit: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     temporary_limit: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    # The temporary limit's own currency (null: the limit's); converted into ``currency`` when in force.
+    temporary_limit_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     temporary_limit_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     score: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     grade: Mapped[str | None] = mapped_column(String(1), nullable=True, index=True)
@@ -63,6 +65,8 @@ class LimitRequest(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # pending | approved | rejected
     previous_limit: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     requested_by: Mapped[str] = mapped_column(String(100))
+    # The risk officer asked to check it (null: any risk officer but the maker).
+    checker_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

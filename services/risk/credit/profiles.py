@@ -1,13 +1,18 @@
-"""Credit profiles: the account's limits and current grade, and the limit in force on a day."""
+"""Credit profiles: the account's limits and current grade, and the limit in force on a day (in the limit's
+currency: a temporary limit in another currency is converted at the rate in force that day)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.credit.models import CreditProfile
+from services.risk.fx.conversion import Conversion, Converter
+from services.risk.fx.service import converter_for
+from shared.money import DEFAULT_CURRENCY
 
 
 async def get_profile(session: AsyncSession, *, account_id: str) -> CreditProfile | None:
@@ -19,14 +24,28 @@ async def ensure_profile(session: AsyncSession, *, account_id: str, now: datetim
     """The account's credit profile, created empty (no limit, not assessed) when missing."""
     profile = await session.get(CreditProfile, account_id)
     if profile is None:
-        profile = CreditProfile(account_id=account_id, currency="CNY", version=1, updated_at=now)
+        profile = CreditProfile(account_id=account_id, currency=DEFAULT_CURRENCY, version=1, updated_at=now)
         session.add(profile)
         await session.flush()
     return profile
 
 
-def effective_limit(profile: CreditProfile | None, today: date) -> Decimal | None:
-    """The limit in force: an unexpired temporary limit overrides the permanent one."""
+def limit_currency(profile: CreditProfile | None) -> str:
+    """The currency the account's limit, exposure and utilisation are counted in."""
+    return profile.currency if profile is not None else DEFAULT_CURRENCY
+
+
+@dataclass(frozen=True)
+class LimitInForce:
+    """The limit in force on a day in its own currency (a temporary limit may be in another one)."""
+
+    amount: Decimal
+    currency: str
+    temporary: bool
+
+
+def limit_in_force(profile: CreditProfile | None, today: date) -> LimitInForce | None:
+    """An unexpired temporary limit (up to and including its expiry date) overrides the permanent one."""
     if profile is None:
         return None
     if (
@@ -34,5 +53,35 @@ def effective_limit(profile: CreditProfile | None, today: date) -> Decimal | Non
         and profile.temporary_limit_expires_on is not None
         and today <= profile.temporary_limit_expires_on
     ):
-        return profile.temporary_limit
-    return profile.credit_limit
+        return LimitInForce(profile.temporary_limit, profile.temporary_limit_currency or profile.currency, True)
+    if profile.credit_limit is None:
+        return None
+    return LimitInForce(profile.credit_limit, profile.currency, False)
+
+
+def effective_limit(profile: CreditProfile | None, today: date, converter: Converter | None = None) -> Decimal | None:
+    """The limit in force in the limit's currency; a temporary limit in another currency needs ``converter``."""
+    found = limit_in_force(profile, today)
+    if found is None:
+        return None
+    if found.currency == limit_currency(profile):
+        return found.amount
+    if converter is None:
+        raise ValueError("a temporary limit in another currency needs a converter")
+    return converter.to_target(found.amount, found.currency, figure="temporary_limit")
+
+
+def limit_currencies(profile: CreditProfile | None, today: date) -> set[str]:
+    """The currencies the limit in force is in (to load their rates)."""
+    found = limit_in_force(profile, today)
+    return {found.currency} if found is not None else set()
+
+
+async def effective_limit_of(
+    session: AsyncSession, *, profile: CreditProfile | None, today: date
+) -> tuple[Decimal | None, list[Conversion]]:
+    """The limit in force in the limit's currency and the conversion it took (422 when its rate is missing)."""
+    converter = await converter_for(
+        session, target=limit_currency(profile), currencies=limit_currencies(profile, today), day=today
+    )
+    return effective_limit(profile, today, converter), converter.conversions()

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.risk.credit import receivables
-from services.risk.credit.exposure import CreditCheckResult, bucket_for
-from services.risk.credit.models import Invoice, SalesOrder
+from services.risk.credit.exposure import bucket_for
+from services.risk.credit.models import Invoice
+from services.risk.credit.receivables import OrderCheck
 from services.risk.credit.schemas import (
     CreditCheckCreate,
     CreditCheckRead,
@@ -26,6 +27,7 @@ from services.risk.credit.schemas import (
 from services.risk.deps import (
     AccountForRead,
     AccountForUpdate,
+    AccountIdFilter,
     Actor,
     CreditFeeder,
     CreditManager,
@@ -33,9 +35,11 @@ from services.risk.deps import (
     InvoiceForUpdate,
     OrderForUpdate,
     Paging,
+    Today,
     ensure_import_access,
 )
 from services.risk.paging import page_of
+from services.risk.schemas import ConversionRead
 from shared.api import Page
 from shared.auth import require_writer
 from shared.errors import PROBLEM_RESPONSES
@@ -48,6 +52,7 @@ router = APIRouter(tags=["risk: credit"], responses=PROBLEM_RESPONSES)
 
 
 def _invoice_read(invoice: Invoice, today: date) -> InvoiceRead:
+    """An invoice with its days past due and aging bucket counted from ``today`` (the business date)."""
     outstanding = invoice.amount - invoice.paid_amount
     days = (today - invoice.due_on).days
     return InvoiceRead(
@@ -74,15 +79,16 @@ async def create_invoice(
     idempotency: IdempotencyDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
 ) -> InvoiceRead:
     """Record an invoice with amount, due date and what is already paid (accepts an Idempotency-Key)."""
     payload = body.model_dump(mode="json")
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed  # type: ignore[return-value]
     invoice = await receivables.add_invoice(
-        session, account_id=account["account_id"], body=body, publisher=publisher, now=clock.now()
+        session, account_id=account["account_id"], body=body, publisher=publisher, now=clock.now(), today=today
     )
-    result = _invoice_read(invoice, clock.now().date())
+    result = _invoice_read(invoice, today)
     await idempotency.remember(payload, result.model_dump(mode="json"))
     return result
 
@@ -93,58 +99,71 @@ async def create_invoice(
     status_code=201,
 )
 async def import_invoices(
-    body: InvoiceImport, session: SessionDep, actor: CreditFeeder, publisher: PublisherDep, clock: ClockDep
+    body: InvoiceImport,
+    session: SessionDep,
+    actor: CreditFeeder,
+    publisher: PublisherDep,
+    clock: ClockDep,
+    today: Today,
 ) -> InvoiceImportResult:
     """Up to 1000 invoices across accounts in one transaction; a bad row is a 422 naming it."""
     await ensure_import_access(session, actor, [row.account_id for row in body.invoices])
-    accounts = await receivables.import_invoices(session, body=body, publisher=publisher, now=clock.now())
+    accounts = await receivables.import_invoices(session, body=body, publisher=publisher, now=clock.now(), today=today)
     return InvoiceImportResult(imported=len(body.invoices), accounts=accounts)
 
 
 @router.get("/risk/accounts/{account_id}/invoices", summary="Receivables of an account")
 async def list_invoices(
-    account: AccountForRead, session: SessionDep, clock: ClockDep, page: Paging, open_only: bool = False
+    account: AccountForRead, session: SessionDep, today: Today, page: Paging, open_only: bool = False
 ) -> Page[InvoiceRead]:
-    """Invoices by due date, with days past due and aging bucket."""
+    """Invoices by due date, with days past due and aging bucket (each in its own currency)."""
     rows, total = await receivables.list_invoices(
         session, account_id=account["account_id"], open_only=open_only, page=page
     )
-    today = clock.now().date()
     return Page[InvoiceRead](**page_of([_invoice_read(r, today) for r in rows], total, page))
 
 
 @router.post("/risk/invoices/{invoice_id}/payments", summary="Record a payment against an invoice", status_code=201)
 async def create_payment(
-    actor: CreditFeeder, invoice: InvoiceForUpdate, body: PaymentCreate, session: SessionDep, clock: ClockDep
+    actor: CreditFeeder,
+    invoice: InvoiceForUpdate,
+    body: PaymentCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    today: Today,
 ) -> InvoiceRead:
-    """Reduce the invoice's open balance."""
+    """Reduce the invoice's open balance (a payment is in the invoice's currency)."""
     await receivables.record_payment(session, invoice=invoice, body=body, actor=actor, now=clock.now())
-    return _invoice_read(invoice, clock.now().date())
+    return _invoice_read(invoice, today)
 
 
 # ---------------------------------------------------------------- exposure, credit check, orders
 
 
 @router.get("/risk/accounts/{account_id}/exposure", summary="Exposure, aging buckets and utilisation")
-async def get_exposure(account: AccountForRead, session: SessionDep, clock: ClockDep) -> ExposureRead:
-    """Receivables by aging bucket, open orders, exposure and utilisation of the limit in force."""
-    summary = await receivables.exposure_summary(session, account_id=account["account_id"], today=clock.now().date())
-    return ExposureRead(**summary)
+async def get_exposure(account: AccountForRead, session: SessionDep, today: Today) -> ExposureRead:
+    """Receivables by aging bucket, open orders, exposure and utilisation of the limit in force, in the limit's
+    currency; amounts in other currencies are converted at today's rates, listed in ``conversions`` (422 without)."""
+    summary = await receivables.exposure_summary(session, account_id=account["account_id"], today=today)
+    conversions = [ConversionRead.model_validate(c) for c in summary.pop("conversions")]
+    return ExposureRead(**summary, conversions=conversions)
 
 
-def _check_read(
-    account_id: str, body: CreditCheckCreate, result: CreditCheckResult, order: SalesOrder | None
-) -> CreditCheckRead:
+def _check_read(account_id: str, body: CreditCheckCreate, check: OrderCheck) -> CreditCheckRead:
+    result, order = check.result, check.order
     return CreditCheckRead(
         account_id=account_id,
         decision=result.decision,
         reasons=[Reason(**r) for r in result.reasons],
         amount=body.amount,
         currency=body.currency,
+        limit_currency=check.limit_currency,
+        amount_in_limit_currency=check.amount_in_limit_currency,
         limit=result.limit,
         static_exposure=result.static_exposure,
         dynamic_exposure=result.dynamic_exposure,
         utilisation_after_pct=result.utilisation_after_pct,
+        conversions=[ConversionRead.model_validate(c) for c in check.conversions],
         order_id=order.id if order else None,
         order_status=order.status if order else None,
     )
@@ -161,14 +180,22 @@ async def credit_check(
     session: SessionDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
 ) -> CreditCheckRead:
-    """Static exposure (and dynamic exposure up to ``horizon``) against the limit; blocked orders wait for release."""
+    """Static exposure (and dynamic exposure up to ``horizon``) against the limit; blocked orders wait for release.
+    An order or exposure in another currency is converted at today's rate (listed; 422 without a rate)."""
     if body.record:
         require_writer(actor)  # keeping the order is a change; a dry run is a read
-    result, order = await receivables.check_order(
-        session, account_id=account["account_id"], body=body, actor=actor, publisher=publisher, now=clock.now()
+    check = await receivables.check_order(
+        session,
+        account_id=account["account_id"],
+        body=body,
+        actor=actor,
+        publisher=publisher,
+        now=clock.now(),
+        today=today,
     )
-    return _check_read(account["account_id"], body, result, order)
+    return _check_read(account["account_id"], body, check)
 
 
 @router.get("/risk/orders", summary="Orders (filter by status: open, blocked, released, closed)")
@@ -177,7 +204,7 @@ async def list_orders(
     actor: Actor,
     page: Paging,
     status: Annotated[str | None, Query(pattern="^(open|blocked|released|closed)$")] = None,
-    account_id: str | None = None,
+    account_id: AccountIdFilter = None,
 ) -> Page[OrderRead]:
     """Credit-checked orders the caller may see, newest first; ``status=blocked`` is the release queue."""
     rows, total = await receivables.list_orders(session, actor=actor, status=status, account_id=account_id, page=page)
@@ -192,10 +219,11 @@ async def release_order(
     session: SessionDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
 ) -> OrderRead:
     """A credit manager releases a blocked order; the reason is kept."""
     released = await receivables.release_order(
-        session, order=order, body=body, actor=actor, publisher=publisher, now=clock.now()
+        session, order=order, body=body, actor=actor, publisher=publisher, now=clock.now(), today=today
     )
     return OrderRead.model_validate(released)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.credit import service
 from services.risk.credit.models import LimitRequest
-from services.risk.credit.profiles import effective_limit
+from services.risk.credit.profiles import effective_limit_of
 from services.risk.credit.schemas import (
     AssessmentCreate,
     AssessmentRead,
@@ -24,6 +24,7 @@ from services.risk.credit.scorecard import scorecard_to_dict
 from services.risk.deps import (
     AccountForRead,
     AccountForUpdate,
+    AccountIdFilter,
     AccountProfile,
     Actor,
     CreditManager,
@@ -32,8 +33,10 @@ from services.risk.deps import (
     Paging,
     ProfileForRead,
     RiskOfficer,
+    Today,
 )
 from services.risk.paging import page_of
+from services.risk.schemas import ConversionRead
 from shared.api import Page, check_if_match, set_etag
 from shared.auth import Principal
 from shared.bus import Publisher
@@ -47,8 +50,9 @@ router = APIRouter(tags=["risk: credit"], responses=PROBLEM_RESPONSES)
 # ---------------------------------------------------------------- credit profile and scorecard
 
 
-def _profile_read(found: AccountProfile, today: date) -> ProfileRead:
+async def _profile_read(session: AsyncSession, found: AccountProfile, today: date) -> ProfileRead:
     account, profile = found.account, found.profile
+    limit, conversions = await effective_limit_of(session, profile=profile, today=today)
     return ProfileRead(
         account_id=account["account_id"],
         name=account["name"],
@@ -57,8 +61,12 @@ def _profile_read(found: AccountProfile, today: date) -> ProfileRead:
         currency=profile.currency if profile else "CNY",
         credit_limit=profile.credit_limit if profile else None,
         temporary_limit=profile.temporary_limit if profile else None,
+        temporary_limit_currency=(profile.temporary_limit_currency or profile.currency)
+        if profile and profile.temporary_limit is not None
+        else None,
         temporary_limit_expires_on=profile.temporary_limit_expires_on if profile else None,
-        effective_limit=effective_limit(profile, today),
+        effective_limit=limit,
+        conversions=[ConversionRead.model_validate(c) for c in conversions],
         score=profile.score if profile else None,
         grade=profile.grade if profile else None,
         risk_class=profile.risk_class if profile else None,
@@ -68,9 +76,11 @@ def _profile_read(found: AccountProfile, today: date) -> ProfileRead:
 
 
 @router.get("/risk/accounts/{account_id}/credit", summary="Credit profile: limit, temporary limit, score, grade")
-async def get_credit_profile(found: ProfileForRead, clock: ClockDep, response: Response) -> ProfileRead:
-    """The account's credit profile (empty until assessed or given a limit)."""
-    profile = _profile_read(found, clock.now().date())
+async def get_credit_profile(
+    found: ProfileForRead, session: SessionDep, today: Today, response: Response
+) -> ProfileRead:
+    """The account's credit profile (empty until assessed or given a limit); the limit in force is today's."""
+    profile = await _profile_read(session, found, today)
     set_etag(response, profile.version)
     return profile
 
@@ -87,10 +97,17 @@ async def create_assessment(
     session: SessionDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
 ) -> AssessmentRead:
     """Run the scorecard; payment behaviour not supplied is derived from the receivables."""
     assessment = await service.assess_credit(
-        session, account_id=account["account_id"], body=body, actor=actor, publisher=publisher, now=clock.now()
+        session,
+        account_id=account["account_id"],
+        body=body,
+        actor=actor,
+        publisher=publisher,
+        now=clock.now(),
+        today=today,
     )
     return AssessmentRead.model_validate(assessment)
 
@@ -132,13 +149,14 @@ async def create_limit_request(
     session: SessionDep,
     idempotency: IdempotencyDep,
     clock: ClockDep,
+    today: Today,
 ) -> LimitRequestRead:
-    """File a permanent or temporary limit request (accepts an Idempotency-Key)."""
+    """File a permanent or temporary limit request (accepts an Idempotency-Key); ``checker_id`` names its checker."""
     payload = body.model_dump(mode="json")
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed  # type: ignore[return-value]
     created = await service.request_limit_change(
-        session, account_id=account["account_id"], body=body, actor=actor, now=clock.now()
+        session, account_id=account["account_id"], body=body, actor=actor, now=clock.now(), today=today
     )
     result = LimitRequestRead.model_validate(created)
     await idempotency.remember(payload, result.model_dump(mode="json"))
@@ -151,7 +169,7 @@ async def list_limit_requests(
     actor: Actor,
     page: Paging,
     status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
-    account_id: str | None = None,
+    account_id: AccountIdFilter = None,
 ) -> Page[LimitRequestRead]:
     """Limit requests the caller may see, newest first."""
     rows, total = await service.list_limit_requests(
@@ -168,6 +186,7 @@ async def _decide(
     actor: Principal,
     publisher: Publisher,
     clock: Clock,
+    today: date,
 ) -> LimitRequestRead:
     decided = await service.decide_limit_request(
         session,
@@ -177,6 +196,7 @@ async def _decide(
         actor=actor,
         publisher=publisher,
         now=clock.now(),
+        today=today,
     )
     return LimitRequestRead.model_validate(decided)
 
@@ -191,10 +211,11 @@ async def approve_limit_request(
     session: SessionDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
     body: LimitDecision | None = None,
 ) -> LimitRequestRead:
-    """The checker applies the requested limit; the maker gets 403."""
-    return await _decide(session, limit_request, body, True, actor, publisher, clock)
+    """The checker applies the requested limit; the maker (and anyone but a named checker) gets 403."""
+    return await _decide(session, limit_request, body, True, actor, publisher, clock, today)
 
 
 @router.post("/risk/limit-requests/{request_id}/reject", summary="Reject a limit request (not by its maker)")
@@ -204,7 +225,8 @@ async def reject_limit_request(
     session: SessionDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
     body: LimitDecision | None = None,
 ) -> LimitRequestRead:
     """The checker turns the request down; the limit stays."""
-    return await _decide(session, limit_request, body, False, actor, publisher, clock)
+    return await _decide(session, limit_request, body, False, actor, publisher, clock, today)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.credit.exposure import payment_behaviour as derive_payment_behaviour
 from services.risk.credit.models import CreditAssessment, CreditProfile, Invoice, LimitRequest, ScorecardConfig
-from services.risk.credit.profiles import effective_limit, ensure_profile
-from services.risk.credit.receivables import load_receivables, refresh_credit_signals
+from services.risk.credit.profiles import (
+    effective_limit,
+    ensure_profile,
+    limit_currencies,
+    limit_currency,
+)
+from services.risk.credit.receivables import invoice_currencies, load_receivables, refresh_credit_signals
 from services.risk.credit.schemas import AssessmentCreate, LimitDecision, LimitRequestCreate, ScorecardPut
 from services.risk.credit.scorecard import (
     DEFAULT_SCORECARD,
@@ -21,14 +27,19 @@ from services.risk.credit.scorecard import (
     scorecard_from_dict,
     scorecard_to_dict,
 )
+from services.risk.fx.conversion import MissingRate
+from services.risk.fx.service import converter_for
 from services.risk.models import platform
 from services.risk.paging import paged
 from shared.api import PageParams
-from shared.auth import Principal, visible_accounts_clause
+from shared.auth import ADMIN, RISK_OFFICER, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from shared.events import CreditAssessed, CreditLimitChanged
 from shared.events.catalogue import CreditAssessedData, CreditLimitChangedData
+from shared.people import require_assignable
+
+log = logging.getLogger("kam.risk")
 
 # Limit request lifecycle (maker-checker): a pending request is approved or rejected once, by someone else.
 LIMIT_REQUEST_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -36,6 +47,8 @@ LIMIT_REQUEST_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "approved": (),
     "rejected": (),
 }
+# Who may be named as the checker of a limit request (the approve route needs the risk-officer role too).
+CHECKER_ROLES = (RISK_OFFICER, ADMIN)
 
 
 # ---------------------------------------------------------------- scorecard and assessment
@@ -72,9 +85,22 @@ async def assess_credit(
     actor: Principal,
     publisher: Publisher,
     now: datetime,
+    today: date,
 ) -> CreditAssessment:
-    """Score an account; payment behaviour not supplied is derived from its receivables. Publishes credit_assessed."""
-    derived = derive_payment_behaviour(await load_receivables(session, account_id=account_id), now.date())
+    """Score an account; payment behaviour not supplied is derived from its receivables. Publishes credit_assessed.
+
+    The derivation counts days from ``today`` (the business date) and converts invoices in other currencies into
+    the limit's currency at the rates in force today (a missing rate is a 422 naming the currency).
+    """
+    profile = await ensure_profile(session, account_id=account_id, now=now)
+    converter = await converter_for(
+        session,
+        target=limit_currency(profile),
+        currencies=await invoice_currencies(session, account_id=account_id),
+        day=today,
+    )
+    receivables = await load_receivables(session, account_id=account_id, converter=converter)
+    derived = derive_payment_behaviour(receivables, today)
     has_invoices = await session.scalar(select(func.count()).where(Invoice.account_id == account_id))
     merged: dict[str, Any] = {k: v for k, v in body.model_dump().items() if v is not None}
     if has_invoices:
@@ -97,7 +123,6 @@ async def assess_credit(
         assessed_at=now,
     )
     session.add(assessment)
-    profile = await ensure_profile(session, account_id=account_id, now=now)
     profile.score, profile.grade, profile.risk_class = result.score, result.grade, result.risk_class
     profile.assessed_at, profile.updated_at = now, now
     profile.version += 1
@@ -119,17 +144,31 @@ async def list_assessments(
 
 
 async def request_limit_change(
-    session: AsyncSession, *, account_id: str, body: LimitRequestCreate, actor: Principal, now: datetime
+    session: AsyncSession,
+    *,
+    account_id: str,
+    body: LimitRequestCreate,
+    actor: Principal,
+    now: datetime,
+    today: date,
 ) -> LimitRequest:
-    """File a limit change request; nothing changes until someone else approves it."""
+    """File a limit change request; nothing changes until someone else (the named checker, if any) approves it.
+
+    A permanent limit is kept in the limit's currency; a temporary one may be in another currency when a rate
+    is in force ``today`` (it is converted whenever it counts). The checker must be a risk officer who can see
+    the account, and not the maker.
+    """
     kind = body.kind
-    if kind == "temporary" and (body.expires_on is None or body.expires_on < now.date()):
+    if kind == "temporary" and (body.expires_on is None or body.expires_on < today):
         raise Unprocessable("A temporary limit needs an expiry date that is not in the past", field="expires_on")
     if kind == "permanent" and body.expires_on is not None:
         raise Unprocessable("A permanent limit has no expiry date", field="expires_on")
     profile = await ensure_profile(session, account_id=account_id, now=now)
-    if profile.credit_limit is not None and body.currency != profile.currency:
+    if kind == "permanent" and profile.credit_limit is not None and body.currency != profile.currency:
         raise Unprocessable(f"The account's limit is kept in {profile.currency}", field="currency")
+    if kind == "temporary":
+        await converter_for(session, target=profile.currency, currencies={body.currency}, day=today)
+    await _check_checker(session, account_id=account_id, body=body, actor=actor)
     pending = await session.scalar(
         select(LimitRequest.id).where(
             LimitRequest.account_id == account_id, LimitRequest.kind == kind, LimitRequest.status == "pending"
@@ -147,11 +186,23 @@ async def request_limit_change(
         status="pending",
         previous_limit=profile.credit_limit if kind == "permanent" else profile.temporary_limit,
         requested_by=actor.user_id,
+        checker_id=body.checker_id,
         requested_at=now,
     )
     session.add(request)
     await session.flush()
     return request
+
+
+async def _check_checker(session: AsyncSession, *, account_id: str, body: LimitRequestCreate, actor: Principal) -> None:
+    """A named checker is a known, active risk officer who sees the account and is not the maker (422)."""
+    if body.checker_id is None:
+        return
+    if body.checker_id == actor.user_id:
+        raise Unprocessable("checker_id: the maker of a limit request cannot check it", field="checker_id")
+    await require_assignable(
+        session, platform, user_id=body.checker_id, field="checker_id", account_id=account_id, roles=CHECKER_ROLES
+    )
 
 
 async def decide_limit_request(
@@ -163,41 +214,66 @@ async def decide_limit_request(
     actor: Principal,
     publisher: Publisher,
     now: datetime,
+    today: date,
 ) -> LimitRequest:
-    """Approve (apply the limit, publish credit_limit_changed once) or reject a pending request; maker ≠ checker."""
+    """Approve (apply the limit, publish credit_limit_changed once) or reject a pending request; maker ≠ checker,
+    and a request with a named checker is decided by that checker (or an admin)."""
     target = "approved" if approve else "rejected"
     allowed = LIMIT_REQUEST_TRANSITIONS[request.status]
     if target not in allowed:
         raise InvalidTransition(f"The request is already {request.status}", current=request.status, allowed=allowed)
     if actor.user_id == request.requested_by:
         raise Forbidden("The maker of a limit request cannot approve or reject it; a second risk officer must")
+    if request.checker_id not in (None, actor.user_id) and not actor.has_any([ADMIN]):
+        raise Forbidden(f"This limit request is to be checked by {request.checker_id}")
     request.status = target
     request.decided_by, request.decided_at, request.decision_note = actor.user_id, now, body.note
     if approve:
-        await _apply_limit(session, request=request, publisher=publisher, now=now)
+        await _apply_limit(session, request=request, publisher=publisher, now=now, today=today)
         await session.flush()
-        await refresh_credit_signals(session, account_id=request.account_id, publisher=publisher, now=now)
+        await refresh_credit_signals(session, account_id=request.account_id, publisher=publisher, now=now, today=today)
     await session.flush()
     return request
 
 
-async def _apply_limit(session: AsyncSession, *, request: LimitRequest, publisher: Publisher, now: datetime) -> None:
-    """Put an approved request's limit on the profile and publish the change."""
+async def _limit_now(session: AsyncSession, profile: CreditProfile, today: date) -> Decimal | None:
+    """The limit in force ``today`` in the limit's currency (a temporary one converted at today's rate)."""
+    converter = await converter_for(
+        session, target=limit_currency(profile), currencies=limit_currencies(profile, today), day=today
+    )
+    return effective_limit(profile, today, converter)
+
+
+async def _in_limit_currency(
+    session: AsyncSession, profile: CreditProfile, amount: Decimal, currency: str, today: date
+) -> Decimal:
+    """``amount`` of ``currency`` in the limit's currency at the rate in force ``today`` (422 without one)."""
+    converter = await converter_for(session, target=profile.currency, currencies={currency}, day=today)
+    return converter.to_target(amount, currency, figure="temporary_limit")
+
+
+async def _apply_limit(
+    session: AsyncSession, *, request: LimitRequest, publisher: Publisher, now: datetime, today: date
+) -> None:
+    """Put an approved request's limit on the profile and publish the change (in the limit's currency)."""
     profile = await ensure_profile(session, account_id=request.account_id, now=now)
     # Permanent: the permanent limit before → after; temporary: the limit in force before → the temporary one.
     if request.kind == "permanent":
         old_limit = profile.credit_limit
         profile.credit_limit = request.requested_limit
         profile.currency = request.currency
+        new_limit = request.requested_limit
     else:
-        old_limit = effective_limit(profile, now.date())
+        old_limit = await _limit_now(session, profile, today)
         profile.temporary_limit = request.requested_limit
+        profile.temporary_limit_currency = request.currency
         profile.temporary_limit_expires_on = request.expires_on
+        new_limit = await _in_limit_currency(session, profile, request.requested_limit, request.currency, today)
     profile.version += 1
     profile.updated_at = now
     data = CreditLimitChangedData(
         old_limit=old_limit,
-        new_limit=request.requested_limit,
+        new_limit=new_limit,
         currency=profile.currency,
         request_id=request.id,
         approved_by=request.decided_by,
@@ -217,9 +293,11 @@ async def list_limit_requests(
     return await paged(session, stmt, page, LimitRequest.requested_at.desc())
 
 
-async def expire_temporary_limits(session: AsyncSession, *, publisher: Publisher, now: datetime) -> list[str]:
-    """Drop temporary limits past their expiry and publish the change back to the permanent limit."""
-    today = now.date()
+async def expire_temporary_limits(
+    session: AsyncSession, *, publisher: Publisher, now: datetime, today: date
+) -> list[str]:
+    """Drop temporary limits whose expiry date is before ``today`` (the business date) and publish the change
+    back to the permanent limit (the old limit in the limit's currency, converted at today's rate if need be)."""
     expired = (
         await session.execute(
             select(CreditProfile).where(
@@ -229,8 +307,9 @@ async def expire_temporary_limits(session: AsyncSession, *, publisher: Publisher
     ).scalars()
     accounts = []
     for profile in list(expired):
-        old = profile.temporary_limit
+        old = await _expiring_limit(session, profile, today)
         profile.temporary_limit, profile.temporary_limit_expires_on = None, None
+        profile.temporary_limit_currency = None
         profile.version += 1
         profile.updated_at = now
         data = CreditLimitChangedData(
@@ -244,3 +323,16 @@ async def expire_temporary_limits(session: AsyncSession, *, publisher: Publisher
         accounts.append(profile.account_id)
     await session.flush()
     return accounts
+
+
+async def _expiring_limit(session: AsyncSession, profile: CreditProfile, today: date) -> Decimal | None:
+    """The temporary limit being dropped, in the limit's currency (null when its rate has gone missing)."""
+    currency = profile.temporary_limit_currency or profile.currency
+    amount = profile.temporary_limit
+    if amount is None or currency == profile.currency:
+        return amount
+    try:
+        return await _in_limit_currency(session, profile, amount, currency, today)
+    except MissingRate as exc:
+        log.warning("expiring temporary limit of %s not converted: %s", profile.account_id, exc.detail)
+        return None

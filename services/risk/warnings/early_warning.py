@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -87,9 +88,15 @@ def check_alert_transition(current: str, target: str) -> None:
         )
 
 
-def current_period(now: datetime) -> str:
-    """The running month, ``YYYY-MM`` (its revenue total is still partial)."""
-    return f"{now.year}-{now.month:02d}"
+def current_period(today: date) -> str:
+    """The running month of a business date, ``YYYY-MM`` (its revenue total is still partial)."""
+    return f"{today.year}-{today.month:02d}"
+
+
+def period_end(period: str) -> date:
+    """The last day of a month ``YYYY-MM`` (the date a month's revenue is converted at)."""
+    year, month = (int(p) for p in period.split("-"))
+    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def previous_period(period: str) -> str:

@@ -92,6 +92,8 @@ class Alert(Base):
     mitigating_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Who looks after the alert (null: the account's team); a known, active worker who sees the account.
+    owner_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -111,6 +113,7 @@ class ActionItem(Base):
     status: Mapped[str] = mapped_column(String(10))  # open | done
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class MonthlyRevenue(Base):

@@ -10,15 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.risk.deps import (
     AccountForRead,
     AccountForUpdate,
+    AccountIdFilter,
     ActionItemForUpdate,
     Actor,
     AlertForRead,
     AlertForUpdate,
+    CodeFilter,
     CreditFeeder,
     CreditManager,
     IdempotencyDep,
     Paging,
     RiskOfficer,
+    Today,
+    UserIdFilter,
 )
 from services.risk.paging import page_of
 from services.risk.warnings import policies, service
@@ -26,9 +30,11 @@ from services.risk.warnings.early_warning import SIGNAL_TYPES
 from services.risk.warnings.models import Alert
 from services.risk.warnings.schemas import (
     ActionItemRead,
+    ActionItemUpdate,
     AlertDetail,
     AlertRead,
     AlertTransition,
+    AlertUpdate,
     PlanTemplatePut,
     PlanTemplateRead,
     PolicyCreate,
@@ -46,6 +52,7 @@ from shared.vocabulary import AlertLevel
 
 router = APIRouter(tags=["risk: early warning"], responses=PROBLEM_RESPONSES)
 RuleCode = Annotated[str, Path(min_length=1, max_length=60, pattern="^[A-Za-z0-9_]+$")]
+SignalTypePath = Annotated[str, Path(min_length=1, max_length=40, pattern="^[a-z_]+$")]
 
 
 # ---------------------------------------------------------------- signals, policies, rules, plans
@@ -73,7 +80,7 @@ async def create_signal(
 
 @router.get("/risk/accounts/{account_id}/signals", summary="Risk signals of an account")
 async def list_signals(
-    account: AccountForRead, session: SessionDep, page: Paging, signal_type: str | None = None
+    account: AccountForRead, session: SessionDep, page: Paging, signal_type: CodeFilter = None
 ) -> Page[SignalRead]:
     """Signals newest first."""
     rows, total = await service.list_signals(
@@ -115,7 +122,7 @@ async def create_policy(
 
 @router.get("/risk/industry-policies", summary="Industry policy changes")
 async def list_policies(
-    session: SessionDep, actor: Actor, page: Paging, industry: str | None = None
+    session: SessionDep, actor: Actor, page: Paging, industry: Annotated[str | None, Query(max_length=100)] = None
 ) -> Page[PolicyRead]:
     """Policies newest first."""
     rows, total = await policies.list_policies(session, industry=industry, page=page)
@@ -155,7 +162,7 @@ async def list_plan_templates(session: SessionDep, actor: Actor) -> list[PlanTem
 
 @router.put("/risk/plan-templates/{signal_type}", summary="Create or replace the contingency plan of an alert type")
 async def put_plan_template(
-    signal_type: str, body: PlanTemplatePut, session: SessionDep, actor: RiskOfficer, clock: ClockDep
+    signal_type: SignalTypePath, body: PlanTemplatePut, session: SessionDep, actor: RiskOfficer, clock: ClockDep
 ) -> PlanTemplateRead:
     """Steps become action items (owner, due date) whenever an alert of this type is raised."""
     template = await service.put_plan_template(session, signal_type=signal_type, body=body, now=clock.now())
@@ -170,10 +177,10 @@ async def list_alerts(
     session: SessionDep,
     actor: Actor,
     page: Paging,
-    account_id: str | None = None,
+    account_id: AccountIdFilter = None,
     level: AlertLevel | None = None,
     status: Annotated[str | None, Query(pattern="^(open|raised|acknowledged|mitigating|cleared)$")] = None,
-    rule_code: str | None = None,
+    rule_code: CodeFilter = None,
 ) -> Page[AlertRead]:
     """Alerts the caller may see, newest first; ``status=open`` means not cleared."""
     rows, total = await service.list_alerts(
@@ -217,12 +224,28 @@ async def transition_alert(
     return await _alert_detail(session, alert)
 
 
+@router.patch("/risk/alerts/{alert_id}", summary="Give an alert an owner (a worker who sees the account) or none")
+async def update_alert(
+    alert: AlertForUpdate,
+    body: AlertUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+) -> AlertDetail:
+    """The owner must be a known, active user with a working role who sees the account (422 naming it)."""
+    check_if_match(request, alert.version)
+    await service.assign_alert(session, alert=alert, body=body, actor=actor)
+    set_etag(response, alert.version)
+    return await _alert_detail(session, alert)
+
+
 @router.get("/risk/action-items", summary="Contingency plan action items (mine, by status)")
 async def list_action_items(
     session: SessionDep,
     actor: Actor,
     page: Paging,
-    owner_id: str | None = None,
+    owner_id: UserIdFilter = None,
     status: Annotated[str | None, Query(pattern="^(open|done)$")] = None,
 ) -> Page[ActionItemRead]:
     """Action items the caller may see, by due date."""
@@ -239,12 +262,23 @@ async def complete_action_item(
     return ActionItemRead.model_validate(item)
 
 
+@router.patch("/risk/action-items/{item_id}", summary="Reassign a contingency plan step or move its due time")
+async def update_action_item(
+    item: ActionItemForUpdate, body: ActionItemUpdate, request: Request, response: Response, session: SessionDep
+) -> ActionItemRead:
+    """A new owner must be a known, active worker who sees the account (422 naming ``owner_id``); If-Match."""
+    check_if_match(request, item.version)
+    await service.update_action_item(session, item=item, body=body)
+    set_etag(response, item.version)
+    return ActionItemRead.model_validate(item)
+
+
 @router.post(
     "/risk/jobs/risk-watch",
     summary="Run the risk watch now: expire temporary limits, refresh overdue, utilisation and concentration signals",
 )
 async def run_risk_watch_now(
-    session: SessionDep, actor: CreditManager, publisher: PublisherDep, clock: ClockDep
+    session: SessionDep, actor: CreditManager, publisher: PublisherDep, clock: ClockDep, today: Today
 ) -> dict[str, int]:
-    """What the hourly job does, at the service clock's now."""
-    return await run_risk_watch(session, publisher=publisher, now=clock.now())
+    """What the hourly job does, at the service clock's now (business dates in the company's zone)."""
+    return await run_risk_watch(session, publisher=publisher, now=clock.now(), today=today)

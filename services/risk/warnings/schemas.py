@@ -4,25 +4,38 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field, StringConstraints
 
 from services.risk.schemas import ReadModel
-from shared.api import MoneyStr
+from shared.api import Instant, MoneyStr, RequestBody
 from shared.vocabulary import AlertLevel
 
+AlertStatus = Literal["raised", "acknowledged", "mitigating", "cleared"]
+ItemStatus = Literal["open", "done"]
+QueueRole = Literal["risk_officer", "supervisor", "account_manager"]
+Threshold = Annotated[Decimal, Field(ge=-1_000_000, le=1_000_000, max_digits=14, decimal_places=4, allow_inf_nan=False)]
+DetailKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+DetailValue = (
+    Annotated[str, StringConstraints(max_length=2000)]
+    | Annotated[int, Field(ge=-(10**15), le=10**15)]
+    | Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+    | bool
+    | None
+)
 
-class ConditionBody(BaseModel):
+
+class ConditionBody(RequestBody):
     operator: Literal["gt", "gte", "lt", "lte", "eq"]
-    threshold: Decimal
+    threshold: Threshold
     level: AlertLevel
 
 
-class RulePut(BaseModel):
+class RulePut(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-    signal_type: str
-    conditions: list[ConditionBody] = Field(min_length=1)
+    signal_type: str = Field(min_length=1, max_length=40)
+    conditions: list[ConditionBody] = Field(min_length=1, max_length=20)
     enabled: bool = True
 
 
@@ -36,17 +49,20 @@ class RuleRead(ReadModel):
     updated_at: datetime
 
 
-class PlanStep(BaseModel):
+class PlanStep(RequestBody):
     title: str = Field(min_length=1, max_length=300)
     owner: str = Field(
         default="account_owner",
-        description="account_owner, a role (risk_officer, supervisor, account_manager) or a user id",
+        min_length=1,
+        max_length=100,
+        description="account_owner, a role (risk_officer, supervisor, account_manager) or the id of a known, "
+        "active user with a working role",
     )
     due_in_days: int = Field(default=7, ge=0, le=365)
 
 
-class PlanTemplatePut(BaseModel):
-    steps: list[PlanStep] = Field(min_length=1)
+class PlanTemplatePut(RequestBody):
+    steps: list[PlanStep] = Field(min_length=1, max_length=30)
 
 
 class PlanTemplateRead(ReadModel):
@@ -56,12 +72,17 @@ class PlanTemplateRead(ReadModel):
     updated_at: datetime
 
 
-class SignalCreate(BaseModel):
+class SignalCreate(RequestBody):
     signal_type: Literal["financial_deterioration"] = "financial_deterioration"
-    value: Decimal = Field(ge=1, le=5, description="Severity 1 (mild) … 5 (critical)")
+    value: Decimal = Field(
+        ge=1, le=5, max_digits=6, decimal_places=4, allow_inf_nan=False, description="Severity 1 (mild) … 5 (critical)"
+    )
     title: str = Field(min_length=1, max_length=300)
     reference: str | None = Field(default=None, max_length=150, description="e.g. the report it comes from")
-    details: dict[str, Any] = Field(default_factory=dict)
+    observed_at: Instant | None = Field(
+        default=None, description="When the fact was observed (with an offset; default now, never in the future)"
+    )
+    details: dict[DetailKey, DetailValue] = Field(default_factory=dict, max_length=50)
 
 
 class SignalRead(ReadModel):
@@ -82,11 +103,28 @@ class ActionItemRead(ReadModel):
     account_id: str
     title: str
     owner_id: str | None
-    owner_role: str | None
+    owner_role: QueueRole | None
     due_at: datetime
-    status: str
+    status: ItemStatus
     done_at: datetime | None
     done_by: str | None
+    version: int
+
+
+class ActionItemUpdate(RequestBody):
+    """Reassign a plan step (to a person or a role's queue) or move its due time; If-Match on ``version``."""
+
+    owner_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="A known, active worker who sees the account"
+    )
+    owner_role: QueueRole | None = Field(default=None, description="Put it in a role's queue instead")
+    due_at: Instant | None = Field(default=None, description="The new due time (with an offset)")
+
+
+class AlertUpdate(RequestBody):
+    """Give an alert an owner (a known, active worker who sees the account) or none; If-Match on ``version``."""
+
+    owner_id: str | None = Field(min_length=1, max_length=100)
 
 
 class AlertRead(ReadModel):
@@ -94,9 +132,10 @@ class AlertRead(ReadModel):
     account_id: str
     rule_code: str
     signal_type: str
-    level: str
-    status: str
+    level: AlertLevel
+    status: AlertStatus
     title: str
+    owner_id: str | None
     signal_count: int
     raised_at: datetime
     last_signal_at: datetime
@@ -112,12 +151,12 @@ class AlertDetail(AlertRead):
     action_items: list[ActionItemRead] = Field(default_factory=list)
 
 
-class AlertTransition(BaseModel):
+class AlertTransition(RequestBody):
     status: Literal["acknowledged", "mitigating", "cleared"]
     note: str | None = Field(default=None, max_length=2000)
 
 
-class PolicyCreate(BaseModel):
+class PolicyCreate(RequestBody):
     industry: str = Field(min_length=1, max_length=100)
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=5000)

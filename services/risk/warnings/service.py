@@ -22,16 +22,26 @@ from services.risk.warnings.early_warning import (
     parse_conditions,
 )
 from services.risk.warnings.models import ActionItem, Alert, PlanTemplate, RiskSignal, WarningRule
-from services.risk.warnings.schemas import AlertTransition, PlanTemplatePut, RulePut, SignalCreate
+from services.risk.warnings.schemas import (
+    ActionItemUpdate,
+    AlertTransition,
+    AlertUpdate,
+    PlanTemplatePut,
+    RulePut,
+    SignalCreate,
+)
 from shared.api import PageParams
-from shared.auth import Principal, visible_accounts_clause
+from shared.auth import PORTFOLIO_ROLES, Principal, visible_accounts_clause
 from shared.bus import Publisher
-from shared.errors import Unprocessable
+from shared.errors import Conflict, Unprocessable
 from shared.events import AlertCleared, AlertRaised
 from shared.events.catalogue import AlertData
+from shared.people import READ_ONLY_ROLES, known_user, require_assignable
 
 # Plan-step owners that are a queue for a role rather than a person.
 ROLE_OWNERS = ("risk_officer", "supervisor", "account_manager")
+# Where a step goes when the person it names cannot take it on this account (unknown, inactive, account-blind).
+FALLBACK_QUEUE = "supervisor"
 # Action item lifecycle: a plan step is open until done; completing it again changes nothing.
 ACTION_ITEM_TRANSITIONS: dict[str, tuple[str, ...]] = {"open": ("done",), "done": ()}
 
@@ -104,9 +114,12 @@ async def list_plan_templates(session: AsyncSession) -> list[PlanTemplate]:
 async def put_plan_template(
     session: AsyncSession, *, signal_type: str, body: PlanTemplatePut, now: datetime
 ) -> PlanTemplate:
-    """Create or replace the plan template of an alert type."""
+    """Create or replace the plan template of an alert type (a step's named owner must be a known, active worker)."""
     if signal_type not in SIGNAL_TYPES:
         raise Unprocessable(f"Unknown signal type {signal_type!r}", field="signal_type")
+    for index, step in enumerate(body.steps):
+        if step.owner != "account_owner" and step.owner not in ROLE_OWNERS:
+            await require_assignable(session, platform, user_id=step.owner, field=f"steps.{index}.owner")
     template = await session.get(PlanTemplate, signal_type)
     if template is None:
         template = PlanTemplate(signal_type=signal_type, version=1)
@@ -133,11 +146,13 @@ async def record_signal(
     details: dict[str, Any] | None = None,
     publisher: Publisher,
     now: datetime,
+    observed_at: datetime | None = None,
 ) -> tuple[RiskSignal, list[Alert]]:
     """Record a signal and run the rules of its type; a repeat of the same fact (same ``source_ref``) is a no-op.
 
-    ``source`` is where the signal came from (the signal's own column: manual, policy, event or job).
-    Returns the signal and the alerts it raised or escalated.
+    ``source`` is where the signal came from (the signal's own column: manual, policy, event or job);
+    ``observed_at`` when the fact was observed (default ``now``). Returns the signal and the alerts it raised
+    or escalated.
     """
     if signal_type not in SIGNAL_TYPES:
         raise Unprocessable(f"Unknown signal type {signal_type!r}", field="signal_type")
@@ -151,7 +166,7 @@ async def record_signal(
     if existing is not None:
         if existing.value == value:
             return existing, []
-        existing.value, existing.title, existing.observed_at = value, title, now  # a corrected figure
+        existing.value, existing.title, existing.observed_at = value, title, observed_at or now  # a corrected figure
         signal = existing
     else:
         signal = RiskSignal(
@@ -162,7 +177,7 @@ async def record_signal(
             source_ref=source_ref,
             title=title,
             details=details or {},
-            observed_at=now,
+            observed_at=observed_at or now,
         )
         session.add(signal)
     await session.flush()
@@ -185,6 +200,8 @@ async def enter_signal(
     session: AsyncSession, *, account_id: str, body: SignalCreate, publisher: Publisher, now: datetime
 ) -> RiskSignal:
     """A financial signal entered or imported by hand; the same ``reference`` twice is recorded once."""
+    if body.observed_at is not None and body.observed_at > now:
+        raise Unprocessable("observed_at is in the future", field="observed_at")
     signal, _ = await record_signal(
         session,
         account_id=account_id,
@@ -196,6 +213,7 @@ async def enter_signal(
         details=body.details,
         publisher=publisher,
         now=now,
+        observed_at=body.observed_at,
     )
     return signal
 
@@ -257,7 +275,12 @@ async def _raise_alert(
 
 
 async def _instantiate_plan(session: AsyncSession, *, alert: Alert, now: datetime) -> None:
-    """Turn the plan template of the alert's type into action items with owners and due dates."""
+    """Turn the plan template of the alert's type into action items with owners and due dates.
+
+    ``account_owner`` is the account's owner when a known, active worker (else the account managers' queue); a
+    named user who cannot take the step on this account (unknown, inactive, read-only or account-blind by now)
+    leaves it in the supervisors' queue. A role is a queue.
+    """
     template = await session.get(PlanTemplate, alert.signal_type)
     if template is None:
         return
@@ -268,11 +291,13 @@ async def _instantiate_plan(session: AsyncSession, *, alert: Alert, now: datetim
         owner_id: str | None
         owner_role: str | None = None
         if who == "account_owner":
-            owner_id, owner_role = owner, ("account_manager" if owner is None else None)
+            owner_id = owner if await _can_take(session, owner, alert.account_id) else None
+            owner_role = "account_manager" if owner_id is None else None
         elif who in ROLE_OWNERS:
             owner_id, owner_role = None, who
         else:
-            owner_id = who
+            owner_id = who if await _can_take(session, who, alert.account_id) else None
+            owner_role = FALLBACK_QUEUE if owner_id is None else None
         session.add(
             ActionItem(
                 alert_id=alert.id,
@@ -282,9 +307,21 @@ async def _instantiate_plan(session: AsyncSession, *, alert: Alert, now: datetim
                 owner_role=owner_role,
                 due_at=now + timedelta(days=int(step.get("due_in_days", 7))),
                 status="open",
+                version=1,
             )
         )
     await session.flush()
+
+
+async def _can_take(session: AsyncSession, user_id: str | None, account_id: str) -> bool:
+    """Whether ``user_id`` may own work on the account (known, active, a working role, sees it)."""
+    if user_id is None:
+        return False
+    try:
+        await require_assignable(session, platform, user_id=user_id, field="owner_id", account_id=account_id)
+    except Unprocessable:
+        return False
+    return True
 
 
 async def list_signals(
@@ -368,8 +405,89 @@ async def complete_action_item(
     """Mark a plan step done (repeating it is harmless)."""
     if "done" in ACTION_ITEM_TRANSITIONS[item.status]:
         item.status, item.done_at, item.done_by = "done", now, actor.user_id
+        item.version += 1
         await session.flush()
     return item
+
+
+async def update_action_item(session: AsyncSession, *, item: ActionItem, body: ActionItemUpdate) -> ActionItem:
+    """Reassign an open plan step to a person (checked: 422 naming ``owner_id``) or a role's queue, or move it."""
+    if item.status != "open":
+        raise Conflict(f"A {item.status} action item cannot be changed", current=item.status)
+    changes = body.model_fields_set
+    if {"owner_id", "owner_role"} <= changes and body.owner_id is not None and body.owner_role is not None:
+        raise Unprocessable("owner_id: give a person or a role's queue, not both", field="owner_id")
+    if "owner_id" in changes and body.owner_id is not None:
+        await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", account_id=item.account_id)
+        item.owner_id, item.owner_role = body.owner_id, None
+    elif "owner_role" in changes and body.owner_role is not None:
+        item.owner_id, item.owner_role = None, body.owner_role
+    elif "owner_id" in changes:
+        item.owner_id, item.owner_role = None, item.owner_role or "account_manager"
+    if body.due_at is not None:
+        item.due_at = body.due_at
+    item.version += 1
+    await session.flush()
+    return item
+
+
+async def assign_alert(session: AsyncSession, *, alert: Alert, body: AlertUpdate, actor: Principal) -> Alert:
+    """Give an open alert an owner (checked: 422 naming ``owner_id``) or take it away (null)."""
+    if alert.status == "cleared":
+        raise Conflict("A cleared alert cannot be assigned", current=alert.status)
+    await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", account_id=alert.account_id)
+    alert.owner_id = body.owner_id
+    alert.updated_by = actor.user_id
+    alert.version += 1
+    await session.flush()
+    return alert
+
+
+# ---------------------------------------------------------------- handing over an account
+
+
+async def _sees_account(session: AsyncSession, user_id: str, account_id: str) -> bool:
+    """Whether a user still sees the account: a portfolio role (not read-only) or an owner/team member of it."""
+    user = await known_user(session, platform, user_id)
+    if user is not None and not frozenset(user["roles"] or ()).isdisjoint(PORTFOLIO_ROLES - READ_ONLY_ROLES):
+        return True
+    access = platform.account_access
+    row = await session.scalar(
+        select(access.c.user_id).where(access.c.account_id == account_id, access.c.user_id == user_id)
+    )
+    return row is not None
+
+
+async def hand_over_account(
+    session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str
+) -> int:
+    """Open action items and open alerts the former owner held follow the new owner once the former no longer
+    sees the account (the projection is already updated). Returns how many moved."""
+    if old_owner_id is None or old_owner_id == new_owner_id or await _sees_account(session, old_owner_id, account_id):
+        return 0
+    items = (
+        await session.execute(
+            select(ActionItem).where(
+                ActionItem.account_id == account_id, ActionItem.owner_id == old_owner_id, ActionItem.status == "open"
+            )
+        )
+    ).scalars()
+    alerts = (
+        await session.execute(
+            select(Alert).where(
+                Alert.account_id == account_id,
+                Alert.owner_id == old_owner_id,
+                Alert.status.in_(OPEN_ALERT_STATUSES),
+            )
+        )
+    ).scalars()
+    moved = 0
+    for thing in [*items, *alerts]:
+        thing.owner_id = new_owner_id
+        thing.version += 1
+        moved += 1
+    await session.flush()
+    return moved
 
 
 async def list_action_items(
