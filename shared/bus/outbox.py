@@ -7,8 +7,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Row, Select, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.nats import NatsBus
@@ -75,42 +76,68 @@ class OutboxRelay:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Publish one batch; returns how many rows were sent."""
-        sent = 0
-        async with self.db.transaction() as session:
-            query = (
-                select(self.outbox.c.seq, self.outbox.c.event_id, self.outbox.c.subject, self.outbox.c.payload)
-                .where(self.outbox.c.sent_at.is_(None))
-                .order_by(self.outbox.c.seq)
-                .limit(self.batch_size)
-            )
-            if self._skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
-            published: list[int] = []
-            failure: str | None = None
-            for row in rows:
-                try:
-                    await self.bus.publish(row.subject, row.payload.encode(), msg_id=row.event_id)
-                except Exception as exc:
-                    failure = f"{type(exc).__name__}: {exc}"
-                    break
-                published.append(row.seq)
-            if published:
-                await session.execute(
-                    update(self.outbox).where(self.outbox.c.seq.in_(published)).values(sent_at=datetime.now(UTC))
-                )
-                sent = len(published)
-            if failure is not None and len(published) < len(rows):
-                failed_seq = rows[len(published)].seq
-                await session.execute(
-                    update(self.outbox)
-                    .where(self.outbox.c.seq == failed_seq)
-                    .values(attempts=self.outbox.c.attempts + 1, last_error=failure[:2000])
-                )
+        """Publish one batch; returns how many rows were sent.
+
+        No write lock is held while waiting on NATS: on SQLite (one database lock for every writer) the batch is
+        read in a read-only transaction, published, and then marked sent in a short write transaction, so a hung
+        broker slows nothing but the relay. On PostgreSQL the batch is claimed with ``FOR UPDATE SKIP LOCKED``
+        (row locks on these outbox rows only: business writes are not blocked) so several replicas never publish
+        the same row; a row published twice anyway (a crash before the mark) is de-duplicated by its
+        ``Nats-Msg-Id`` and by every consumer's inbox.
+        """
+        if self._skip_locked:
+            async with self.db.transaction() as session:
+                rows = (await session.execute(self._pending().with_for_update(skip_locked=True))).all()
+                published, failure = await self._publish(rows)
+                await self._mark(session, rows, published, failure)
+        else:
+            async with self.db.transaction(write=False) as session:
+                rows = (await session.execute(self._pending())).all()
+            published, failure = await self._publish(rows)
+            if rows:
+                async with self.db.transaction() as session:
+                    await self._mark(session, rows, published, failure)
         if failure is not None:
             raise ConnectionError(failure)
-        return sent
+        return len(published)
+
+    def _pending(self) -> Select[Any]:
+        outbox = self.outbox
+        return (
+            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(self.batch_size)
+        )
+
+    async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[int], str | None]:
+        """Publish a batch concurrently (at most ``batch_size`` acks in flight, sent in outbox order)."""
+        results = await asyncio.gather(
+            *(self.bus.publish(r.subject, r.payload.encode(), msg_id=r.event_id) for r in rows),
+            return_exceptions=True,
+        )
+        published = [r.seq for r, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
+        errors = [result for result in results if isinstance(result, BaseException)]
+        for error in errors:
+            if isinstance(error, asyncio.CancelledError):
+                raise error
+        failure = f"{type(errors[0]).__name__}: {errors[0]}" if errors else None
+        return published, failure
+
+    async def _mark(
+        self, session: AsyncSession, rows: Sequence[Row[Any]], published: list[int], failure: str | None
+    ) -> None:
+        outbox = self.outbox
+        if published:
+            await session.execute(update(outbox).where(outbox.c.seq.in_(published)).values(sent_at=datetime.now(UTC)))
+        done = set(published)
+        failed = [r.seq for r in rows if r.seq not in done]
+        if failure is not None and failed:
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_(failed))
+                .values(attempts=outbox.c.attempts + 1, last_error=failure[:2000])
+            )
 
     async def backlog(self) -> int:
         """How many rows wait to be published."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
 import uuid
 from datetime import UTC, datetime
@@ -267,3 +269,56 @@ async def test_two_relays_on_one_postgres_outbox_publish_each_row_once(nats_url)
         await db_a.dispose()
         await db_b.dispose()
         await drop_postgres_database(url)
+
+
+class WatchedBus(CountingBus):
+    """A real NATS bus that says when a publish has started (so a test can act while it waits for its ack)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        super().__init__(url, name)
+        self.publishing = asyncio.Event()
+
+    async def publish(self, subject: str, payload: bytes, *, msg_id: str) -> None:
+        self.publishing.set()
+        await super().publish(subject, payload, msg_id=msg_id)
+
+
+async def test_a_hung_broker_does_not_block_business_writes_on_sqlite(sqlite_database, nats_server):
+    """The relay holds no write lock while it waits for NATS acks: a SIGSTOPped broker slows nothing else."""
+    db = Database(await sqlite_database("hung"))
+    metadata = make_metadata()
+    tables = add_platform_tables(metadata)
+    bus = WatchedBus(nats_server.url, "relay-hung")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await bus.start()
+        assert await bus.wait_connected(10)
+        await bus.ensure_streams(["accounts"])
+        events = [registered(f"挂起{i}") for i in range(5)]
+        async with db.transaction() as session:
+            await add_events(session, tables.outbox, events, written_at=datetime.now(UTC))
+        relay = OutboxRelay(db=db, outbox=tables.outbox, bus=bus)
+        assert nats_server.process is not None
+        nats_server.process.send_signal(signal.SIGSTOP)
+        try:
+            publishing = asyncio.create_task(relay.run_once())
+            await asyncio.wait_for(bus.publishing.wait(), 5)
+            # A business write while the relay waits on the hung broker: it commits (at once, not after the ack).
+            async with asyncio.timeout(3), db.transaction() as session:
+                await add_events(session, tables.outbox, [registered("写入")], written_at=datetime.now(UTC))
+        finally:
+            nats_server.process.send_signal(signal.SIGCONT)
+        with contextlib.suppress(ConnectionError):
+            await publishing  # the acks of a stopped broker may have timed out: those rows stay pending
+        while await relay.run_once():
+            pass
+        async with db.transaction(write=False) as session:
+            pending = await session.scalar(
+                select(func.count()).select_from(tables.outbox).where(tables.outbox.c.sent_at.is_(None))
+            )
+        assert pending == 0
+        assert set(bus.published) >= {e.id for e in events}
+    finally:
+        await bus.close()
+        await db.dispose()
