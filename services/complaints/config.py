@@ -36,6 +36,10 @@ class ComplaintsSettings(ServiceSettings):
     low_satisfaction_action: Literal["reopen", "escalate"] = "reopen"
     # The reopen that makes reopen_count reach this number escalates (and every later one).
     reopen_escalation_count: int = Field(default=2, ge=1)
+    # The revisit (回访) falls due this long after resolution, counted in calendar or business hours
+    # (``complaints.revisit_due`` is published once when it comes due while the complaint still waits for it).
+    revisit_after_hours: int = Field(default=48, ge=1, le=24 * 90)
+    revisit_hours_mode: Literal["calendar", "business"] = "calendar"
     # The escalation ladder above the owner: level 1 = KA supervisor, level 2 = director.
     escalation_supervisor_id: str = "sup-wang"
     escalation_director_id: str = "director"

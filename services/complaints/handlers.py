@@ -34,8 +34,13 @@ async def hand_open_complaints_to_new_owner(
     if event.account_id is None:
         return
     account_id, old, new, now = event.account_id, event.data.old_owner_id, event.data.new_owner_id, ctx.clock.now()
-    await follow_account_owner(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
-    await follow_account_owner_tasks(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
+    publisher = ctx.publisher  # complaints.assigned / complaints.task_assigned for each item handed over
+    await follow_account_owner(
+        session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now, publisher=publisher
+    )
+    await follow_account_owner_tasks(
+        session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now, publisher=publisher
+    )
     await follow_account_owner_actions(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
 
 

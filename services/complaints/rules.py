@@ -24,6 +24,9 @@ class Rules:
     low_satisfaction_threshold: int = 2
     low_satisfaction_action: str = "reopen"
     reopen_escalation_count: int = 2
+    # When a resolved complaint's revisit falls due: this many minutes after resolution, in this hours mode.
+    revisit_after_minutes: int = 48 * 60
+    revisit_hours_mode: sla.HoursMode = "calendar"
     ladder: tuple[str, ...] = ("sup-wang", "director")
     calendar_defaults: sla.CalendarDefaults = field(default_factory=sla.CalendarDefaults)
     seed_files: tuple[Path, ...] = sla.DEFAULT_HOLIDAY_FILES
@@ -52,6 +55,8 @@ def rules_from_settings(settings: ComplaintsSettings) -> Rules:
         low_satisfaction_threshold=settings.low_satisfaction_threshold,
         low_satisfaction_action=settings.low_satisfaction_action,
         reopen_escalation_count=settings.reopen_escalation_count,
+        revisit_after_minutes=settings.revisit_after_hours * 60,
+        revisit_hours_mode=settings.revisit_hours_mode,
         ladder=(settings.escalation_supervisor_id, settings.escalation_director_id),
         calendar_defaults=defaults,
         seed_files=files,

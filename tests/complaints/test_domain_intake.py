@@ -102,7 +102,7 @@ async def test_opening_a_complaint_stores_its_due_times_from_the_tier_policy(wor
     assert complaint.resolution_due_at == MONDAY_9AM_BEIJING + timedelta(hours=24)
     assert complaint.resolution_warning_at == MONDAY_9AM_BEIJING + timedelta(hours=18)
     assert complaint.update_due_at is None  # the update clock starts with the first response
-    assert [e["type"] for e in events] == ["complaints.opened"]
+    assert [e["type"] for e in events] == ["complaints.opened", "complaints.assigned"]  # its owner at intake
     assert events[0]["source"] == "complaints"
     assert events[0]["data"]["first_response_due_at"] == "2026-03-02T05:00:00Z"
 
@@ -229,7 +229,12 @@ async def test_open_complaints_of_the_former_owner_follow_the_account_to_the_new
         someone_elses = await world.open(session, account_id, owner_id="am-wu")
         await world.change_owner(session, account_id, "am-zhang")
         moved = await service.follow_account_owner(
-            session, account_id=account_id, old_owner_id="am-li", new_owner_id="am-zhang", now=world.now
+            session,
+            account_id=account_id,
+            old_owner_id="am-li",
+            new_owner_id="am-zhang",
+            now=world.now,
+            publisher=world.publisher,
         )
         entries = await timeline(session, complaint_id=theirs.id, visibility=None)
     assert moved == 1

@@ -32,7 +32,9 @@ async def test_adding_a_task_records_it_on_the_complaint_and_its_timeline(world)
     async with world.transaction() as session:
         complaint = await world.open(session, await world.account(session))  # high: resolution due in 120 h
         version = complaint.version
-        added = await service.add_task(session, complaint=complaint, body=task(world), actor=LI, now=world.now)
+        added = await service.add_task(
+            session, complaint=complaint, body=task(world), actor=LI, now=world.now, publisher=world.publisher
+        )
         entries = await timeline(session, complaint_id=complaint.id, visibility=None)
         listed = await service.tasks_of(session, complaint_id=complaint.id)
     assert (added.status, added.department, added.assignee_id) == ("open", "quality", "qa-chen")
@@ -46,7 +48,14 @@ async def test_a_task_due_after_the_customers_resolution_time_is_refused(world):
     async with world.transaction() as session:
         complaint = await world.open(session, await world.account(session), severity="critical")  # 72 h
         with pytest.raises(Unprocessable) as refused:
-            await service.add_task(session, complaint=complaint, body=task(world, hours=73), actor=LI, now=world.now)
+            await service.add_task(
+                session,
+                complaint=complaint,
+                body=task(world, hours=73),
+                actor=LI,
+                now=world.now,
+                publisher=world.publisher,
+            )
         assert await service.tasks_of(session, complaint_id=complaint.id) == []
     assert refused.value.extra["field"] == "due_at"
 
@@ -65,17 +74,24 @@ async def test_tasks_are_only_added_to_open_complaints(world):
                 publisher=world.publisher,
             )
         with pytest.raises(Conflict):
-            await service.add_task(session, complaint=complaint, body=task(world), actor=LI, now=world.now)
+            await service.add_task(
+                session, complaint=complaint, body=task(world), actor=LI, now=world.now, publisher=world.publisher
+            )
 
 
 async def test_the_task_force_is_listed_by_due_date(world):
     async with world.transaction() as session:
         complaint = await world.open(session, await world.account(session))
         later = await service.add_task(
-            session, complaint=complaint, body=task(world, hours=48), actor=LI, now=world.now
+            session, complaint=complaint, body=task(world, hours=48), actor=LI, now=world.now, publisher=world.publisher
         )
         sooner = await service.add_task(
-            session, complaint=complaint, body=task(world, hours=6, department="logistics"), actor=LI, now=world.now
+            session,
+            complaint=complaint,
+            body=task(world, hours=6, department="logistics"),
+            actor=LI,
+            now=world.now,
+            publisher=world.publisher,
         )
         listed = await service.tasks_of(session, complaint_id=complaint.id)
     assert [t.id for t in listed] == [sooner.id, later.id]
@@ -87,7 +103,9 @@ async def test_the_task_status_table_allows_open_and_done_from_either(world):
         complaint = await world.open(session, await world.account(session))
         for start, targets in TASK_MOVES.items():
             for target in targets:
-                added = await service.add_task(session, complaint=complaint, body=task(world), actor=LI, now=world.now)
+                added = await service.add_task(
+                    session, complaint=complaint, body=task(world), actor=LI, now=world.now, publisher=world.publisher
+                )
                 if start == "done":
                     await service.set_task_status(
                         session,

@@ -143,13 +143,15 @@ async def test_every_transition_publishes_its_event_once_through_the_outbox(make
     events = await outbox_events(app, complaint_id)
     assert [e["type"] for e in events] == [
         "complaints.opened",
+        "complaints.assigned",  # the owner it got at intake (for notifications)
         "complaints.acknowledged",
         "complaints.resolved",
         "complaints.closed",
     ]
-    assert len({e["id"] for e in events}) == 4
-    opened, acknowledged, resolved, closed = (e["data"] for e in events)
+    assert len({e["id"] for e in events}) == 5
+    opened, assigned, acknowledged, resolved, closed = (e["data"] for e in events)
     assert opened["owner_id"] == "am-li"  # the account's owner becomes the one owner
+    assert (assigned["owner_id"], assigned["previous_owner_id"]) == ("am-li", None)
     assert acknowledged["first_response_minutes"] == 120
     assert acknowledged["within_sla"] is True
     assert resolved["resolution_minutes"] == 26 * 60
@@ -185,6 +187,7 @@ async def test_low_satisfaction_revisit_reopens_and_the_nth_reopen_escalates(mak
     types = Counter(e["type"] for e in await outbox_events(app, cid))
     assert types == {
         "complaints.opened": 1,
+        "complaints.assigned": 1,
         "complaints.acknowledged": 1,
         "complaints.resolved": 3,
         "complaints.reopened": 2,

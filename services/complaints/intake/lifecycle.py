@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.complaints import sla
 from services.complaints.intake.escalation import escalate
 from services.complaints.intake.models import Complaint, PauseRecord, Revisit
+from services.complaints.intake.revisits import revisit_due_time
 from services.complaints.intake.schemas import AcknowledgeBody, MessageBody, ReasonBody, RevisitBody
 from services.complaints.intake.states import PAUSABLE_STATES, ensure_transition
 from services.complaints.intake.timeline import record, touch
@@ -202,6 +203,8 @@ async def resolve(
     due = complaint.resolution_due_at
     complaint.resolution_within_sla = complaint.resolution_breached_at is None and (due is None or now <= due)
     complaint.update_due_at = None
+    # The revisit timer starts: ``complaints.revisit_due`` once it comes due while still resolved.
+    complaint.revisit_due_at, complaint.revisit_notified_at = revisit_due_time(now, rules), None
     data = ComplaintResolvedData(
         complaint_id=complaint.id,
         owner_id=complaint.owner_id,
@@ -234,6 +237,7 @@ async def _reopen(
     complaint.resolution_breached_at = None
     complaint.update_breached_at = None
     complaint.closed_at = None
+    complaint.revisit_due_at, complaint.revisit_notified_at = None, None  # no revisit awaited until resolved again
     complaint.last_customer_update_at = now
     await recompute_timers(session, complaint=complaint, rules=rules)
     data = ComplaintReopenedData(complaint_id=complaint.id, reopen_count=complaint.reopen_count, reason=reason)

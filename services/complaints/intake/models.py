@@ -59,6 +59,10 @@ class Complaint(Base):
     resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     update_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The revisit timer: set on resolution, cleared on a reopen; ``revisit_notified_at`` marks the one
+    # ``complaints.revisit_due`` published for this resolution.
+    revisit_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    revisit_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     root_cause_category: Mapped[str | None] = mapped_column(String(50))
     root_cause_description: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)

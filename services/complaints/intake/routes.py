@@ -19,7 +19,7 @@ from services.complaints.deps import (
     Writer,
 )
 from services.complaints.improvement.service import actions_of, remedies_of
-from services.complaints.intake import escalation, queries, service, timeline, timers
+from services.complaints.intake import escalation, queries, service, timeline
 from services.complaints.intake.lifecycle import pauses_of, revisits_of
 from services.complaints.intake.models import Complaint
 from services.complaints.intake.queries import complaint_payload
@@ -34,6 +34,7 @@ from services.complaints.intake.schemas import (
     TimelineRead,
     Visibility,
 )
+from services.complaints.jobs import wake_stored_timers
 from services.complaints.models import idempotency_keys
 from services.complaints.taskforce.service import tasks_of
 from shared.api import Page, parse_sort, remember_response, replay_response, set_etag
@@ -53,9 +54,10 @@ def read_with_etag(response: Response, complaint: Complaint, now: datetime) -> C
 async def run_sla_check(
     session: SessionDep, _: Supervisor, clock: ClockDep, rules: RulesDep, publisher: PublisherDep
 ) -> SlaCheckResult:
-    """What the periodic job does: compare stored timers with the clock, warn, breach and escalate."""
+    """What the periodic job does: compare stored timers with the clock, warn, breach and escalate; overdue tasks
+    and revisits due."""
     now = clock.now()
-    counts = await timers.check_sla_timers(session, now=now, rules=rules, publisher=publisher)
+    counts = await wake_stored_timers(session, now=now, rules=rules, publisher=publisher)
     return SlaCheckResult(checked_at=now, counts=counts)
 
 
@@ -155,10 +157,11 @@ async def assign(
     session: SessionDep,
     actor: Writer,
     clock: ClockDep,
+    publisher: PublisherDep,
 ) -> ComplaintRead:
-    """Exactly one owner at a time; the change is audited."""
+    """Exactly one owner at a time; the change is audited and published (``complaints.assigned``)."""
     now = clock.now()
-    await service.reassign(session, complaint=complaint, body=body, actor=actor, now=now)
+    await service.reassign(session, complaint=complaint, body=body, actor=actor, now=now, publisher=publisher)
     return read_with_etag(response, complaint, now)
 
 

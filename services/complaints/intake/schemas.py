@@ -129,6 +129,7 @@ class ComplaintRead(_Read):
     first_response_breached_at: datetime | None
     resolution_breached_at: datetime | None
     update_breached_at: datetime | None
+    revisit_due_at: datetime | None = None
     root_cause_category: str | None
     root_cause_description: str | None
     version: int

@@ -21,10 +21,7 @@ from services.complaints.rules import Rules
 from shared.auth import Principal, ensure_account_access
 from shared.bus import Publisher
 from shared.errors import Conflict, Unprocessable
-from shared.events.catalogue import (
-    ComplaintOpened,
-    ComplaintOpenedData,
-)
+from shared.events import ComplaintAssigned, ComplaintAssignedData, ComplaintOpened, ComplaintOpenedData
 
 MAX_BACKDATE_DAYS = 90
 
@@ -119,20 +116,53 @@ async def open_complaint(
         body=body.description,
         data={"owner_id": complaint.owner_id, "owner_source": owner_source, "policy_tier": complaint.policy_tier},
     )
-    data = ComplaintOpenedData(
-        complaint_id=complaint.id,
-        category=body.category,
-        severity=body.severity,
-        owner_id=complaint.owner_id,
-        opened_at=opened_at,
-        first_response_due_at=complaint.first_response_due_at,
-        resolution_due_at=complaint.resolution_due_at,
-    )
-    await publisher.publish(session, ComplaintOpened, data, account_id=complaint.account_id, time=now)
+    await _announce_intake(session, complaint=complaint, actor=actor, now=now, publisher=publisher)
     await session.flush()
     # A complaint logged late may already be past its targets: breach and escalate at once.
     await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)
     return complaint
+
+
+async def _announce_intake(
+    session: AsyncSession, *, complaint: Complaint, actor: Principal, now: datetime, publisher: Publisher
+) -> None:
+    """``complaints.opened`` and the first ``complaints.assigned`` (the owner it got at intake)."""
+    data = ComplaintOpenedData(
+        complaint_id=complaint.id,
+        category=complaint.category,
+        severity=complaint.severity,
+        owner_id=complaint.owner_id,
+        opened_at=complaint.opened_at,
+        first_response_due_at=complaint.first_response_due_at,
+        resolution_due_at=complaint.resolution_due_at,
+    )
+    await publisher.publish(session, ComplaintOpened, data, account_id=complaint.account_id, time=now)
+    await publish_assigned(
+        session, complaint=complaint, previous_owner_id=None, assigned_by=actor.user_id, now=now, publisher=publisher
+    )
+
+
+async def publish_assigned(
+    session: AsyncSession,
+    *,
+    complaint: Complaint,
+    previous_owner_id: str | None,
+    assigned_by: str,
+    now: datetime,
+    publisher: Publisher,
+) -> None:
+    """``complaints.assigned``: the complaint got its (new) owner, in the transaction that gave it."""
+    if complaint.owner_id is None:
+        return
+    data = ComplaintAssignedData(
+        complaint_id=complaint.id,
+        owner_id=complaint.owner_id,
+        previous_owner_id=previous_owner_id,
+        assigned_by=assigned_by,
+        severity=complaint.severity,
+        title=complaint.title,
+    )
+    await publisher.publish(session, ComplaintAssigned, data, account_id=complaint.account_id, time=now)
 
 
 async def _hand_over(
@@ -143,6 +173,7 @@ async def _hand_over(
     reason: str,
     actor_id: str,
     now: datetime,
+    publisher: Publisher,
     warning: str | None = None,
 ) -> None:
     if owner_id == complaint.owner_id:
@@ -154,20 +185,44 @@ async def _hand_over(
     if warning is not None:
         data["warning"] = warning
     record(session, complaint, at=now, actor_id=actor_id, kind="owner_changed", body=reason, data=data)
+    await publish_assigned(
+        session, complaint=complaint, previous_owner_id=previous, assigned_by=actor_id, now=now, publisher=publisher
+    )
     await session.flush()
 
 
 async def reassign(
-    session: AsyncSession, *, complaint: Complaint, body: AssignBody, actor: Principal, now: datetime
+    session: AsyncSession,
+    *,
+    complaint: Complaint,
+    body: AssignBody,
+    actor: Principal,
+    now: datetime,
+    publisher: Publisher,
 ) -> Complaint:
-    """Hand the complaint to a new single owner (audited in the timeline): a fit user who sees the account."""
+    """Hand the complaint to a new single owner (audited in the timeline, ``complaints.assigned`` published): a fit
+    user who sees the account."""
     await require_worker(session, user_id=body.owner_id, field="owner_id", account_id=complaint.account_id)
-    await _hand_over(session, complaint, owner_id=body.owner_id, reason=body.reason, actor_id=actor.user_id, now=now)
+    await _hand_over(
+        session,
+        complaint,
+        owner_id=body.owner_id,
+        reason=body.reason,
+        actor_id=actor.user_id,
+        now=now,
+        publisher=publisher,
+    )
     return complaint
 
 
 async def follow_account_owner(
-    session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    account_id: str,
+    old_owner_id: str | None,
+    new_owner_id: str,
+    now: datetime,
+    publisher: Publisher,
 ) -> int:
     """Hand the account's complaints that still need their owner (open, resolved awaiting the revisit, revisited
     awaiting closing) from its former owner to the new one; the account's owner is authoritative, so an unfit
@@ -189,6 +244,7 @@ async def follow_account_owner(
             reason="account owner changed",
             actor_id="system",
             now=now,
+            publisher=publisher,
             warning=warning,
         )
     return len(complaints)

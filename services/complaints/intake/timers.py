@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints import sla
@@ -20,6 +21,8 @@ from services.complaints.reference.service import DEFAULT_TIER, policy_for, save
 from services.complaints.rules import Rules
 from shared.auth import Principal
 from shared.bus import Publisher
+from shared.events import ComplaintSlaBreached, ComplaintSlaData, ComplaintSlaWarning
+from shared.events.catalogue import SlaTimer
 
 
 async def pauses_of_clock(session: AsyncSession, complaint_id: str) -> list[sla.Pause]:
@@ -160,66 +163,103 @@ def _system_entry(session: AsyncSession, complaint: Complaint, now: datetime, ki
     record(session, complaint, at=now, actor_id="system", kind=kind, data={"timer": timer})
 
 
+# The timeline names the update timer ``customer_update``; the events (and notifications) call it ``update``.
+_ENTRY_TIMER: dict[SlaTimer, str] = {"update": "customer_update"}
+_BREACH_REASON: dict[SlaTimer, str] = {
+    "first_response": "first_response_breach",
+    "resolution": "resolution_breach",
+    "update": "update_breach",
+}
+
+
+def due_time(complaint: Complaint, timer: SlaTimer) -> datetime | None:
+    """The stored due time of one of the complaint's timers."""
+    if timer == "first_response":
+        return complaint.first_response_due_at
+    return complaint.resolution_due_at if timer == "resolution" else complaint.update_due_at
+
+
+@dataclass
+class _Judgement:
+    """One judgement of a complaint's timers at ``now``: what it records, publishes and escalates (each once)."""
+
+    session: AsyncSession
+    complaint: Complaint
+    now: datetime
+    rules: Rules
+    publisher: Publisher
+    happened: list[str] = field(default_factory=list)
+
+    async def publish(self, event_type: type[ComplaintSlaWarning | ComplaintSlaBreached], timer: SlaTimer) -> None:
+        """``complaints.sla_warning`` / ``sla_breached`` for ``timer`` (in the transaction of its mark)."""
+        complaint = self.complaint
+        data = ComplaintSlaData(
+            complaint_id=complaint.id,
+            timer=timer,
+            due_at=due_time(complaint, timer),
+            severity=complaint.severity,
+            tier=await account_tier(self.session, complaint.account_id),
+            owner_id=complaint.owner_id,
+            title=complaint.title,
+        )
+        await self.publisher.publish(self.session, event_type, data, account_id=complaint.account_id, time=self.now)
+
+    async def warn(self, timer: SlaTimer) -> None:
+        """The warning point passed: recorded once; published unless the timer is already due (the breach the
+        same pass records says more)."""
+        _system_entry(self.session, self.complaint, self.now, "sla_warning", _ENTRY_TIMER.get(timer, timer))
+        self.happened.append(f"{timer}_warning")
+        due_at = due_time(self.complaint, timer)
+        if due_at is not None and self.now < due_at:
+            await self.publish(ComplaintSlaWarning, timer)
+
+    async def breach(self, timer: SlaTimer) -> None:
+        """The due time passed: recorded and published once, and the complaint goes one rung up the ladder."""
+        _system_entry(self.session, self.complaint, self.now, "sla_breached", _ENTRY_TIMER.get(timer, timer))
+        await self.publish(ComplaintSlaBreached, timer)
+        await escalate(
+            self.session,
+            complaint=self.complaint,
+            reason=_BREACH_REASON[timer],
+            now=self.now,
+            rules=self.rules,
+            publisher=self.publisher,
+        )
+        self.happened.append(f"{timer}_breach")
+
+
+def _reached(moment: datetime | None, mark: datetime | None, now: datetime) -> bool:
+    return moment is not None and mark is None and now >= moment
+
+
 async def evaluate_timers(
     session: AsyncSession, *, complaint: Complaint, now: datetime, rules: Rules, publisher: Publisher
 ) -> list[str]:
-    """Record warnings and breaches that are due at ``now`` (each once); a breach escalates one level."""
-    happened: list[str] = []
+    """Record warnings and breaches that are due at ``now`` (each once, its mark and its event in the caller's
+    transaction, so a second pass or a restart never repeats them); a breach escalates one level."""
     if complaint.state not in OPEN_STATES or complaint.paused:
-        return happened
-    if complaint.acknowledged_at is None:
-        if (
-            complaint.first_response_warning_at is not None
-            and complaint.first_response_warned_at is None
-            and now >= complaint.first_response_warning_at
-        ):
-            complaint.first_response_warned_at = now
-            _system_entry(session, complaint, now, "sla_warning", "first_response")
-            happened.append("first_response_warning")
-        if (
-            complaint.first_response_due_at is not None
-            and complaint.first_response_breached_at is None
-            and now >= complaint.first_response_due_at
-        ):
-            complaint.first_response_breached_at = now
-            _system_entry(session, complaint, now, "sla_breached", "first_response")
-            await escalate(
-                session, complaint=complaint, reason="first_response_breach", now=now, rules=rules, publisher=publisher
-            )
-            happened.append("first_response_breach")
-    if (
-        complaint.resolution_warning_at is not None
-        and complaint.resolution_warned_at is None
-        and now >= complaint.resolution_warning_at
-    ):
-        complaint.resolution_warned_at = now
-        _system_entry(session, complaint, now, "sla_warning", "resolution")
-        happened.append("resolution_warning")
-    if (
-        complaint.resolution_due_at is not None
-        and complaint.resolution_breached_at is None
-        and now >= complaint.resolution_due_at
-    ):
-        complaint.resolution_breached_at = now
-        _system_entry(session, complaint, now, "sla_breached", "resolution")
-        await escalate(
-            session, complaint=complaint, reason="resolution_breach", now=now, rules=rules, publisher=publisher
-        )
-        happened.append("resolution_breach")
-    if (
-        complaint.state != "new"
-        and complaint.update_due_at is not None
-        and complaint.update_breached_at is None
-        and now >= complaint.update_due_at
-    ):
-        complaint.update_breached_at = now
-        _system_entry(session, complaint, now, "sla_breached", "customer_update")
-        await escalate(session, complaint=complaint, reason="update_breach", now=now, rules=rules, publisher=publisher)
-        happened.append("update_breach")
-    if happened:
+        return []
+    c, judge = complaint, _Judgement(session, complaint, now, rules, publisher)
+    if c.acknowledged_at is None:
+        if _reached(c.first_response_warning_at, c.first_response_warned_at, now):
+            c.first_response_warned_at = now
+            await judge.warn("first_response")
+        if _reached(c.first_response_due_at, c.first_response_breached_at, now):
+            c.first_response_breached_at = now
+            await judge.breach("first_response")
+    if _reached(c.resolution_warning_at, c.resolution_warned_at, now):
+        c.resolution_warned_at = now
+        await judge.warn("resolution")
+    if _reached(c.resolution_due_at, c.resolution_breached_at, now):
+        c.resolution_breached_at = now
+        await judge.breach("resolution")
+    if c.state != "new" and _reached(c.update_due_at, c.update_breached_at, now):
+        c.update_breached_at = now
+        await judge.breach("update")
+    if judge.happened:
         touch(complaint, now)
     await session.flush()
-    return happened
+    return judge.happened
 
 
 async def check_sla_timers(
@@ -250,11 +290,21 @@ async def check_sla_timers(
     return counts
 
 
+def _for_recompute(session: AsyncSession, query: Select[Complaint]) -> Select[Complaint]:
+    """Complaints to recompute and judge, in id order; on PostgreSQL locked, so that a periodic pass holding one
+    finishes first and its warnings and breaches are seen here as marked (never published twice)."""
+    query = query.order_by(Complaint.id)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return query
+
+
 async def apply_tier_change(
     session: AsyncSession, *, account_id: str, now: datetime, rules: Rules, publisher: Publisher
 ) -> int:
     """Put the account's open complaints on the policy of its current tier; returns how many changed."""
     query = select(Complaint).where(Complaint.account_id == account_id, Complaint.state.in_(OPEN_STATES))
+    query = _for_recompute(session, query)
     changed = 0
     for complaint in (await session.execute(query)).scalars().all():
         before = (complaint.policy_tier, complaint.first_response_due_at, complaint.resolution_due_at)
@@ -290,6 +340,7 @@ async def apply_calendar_change(session: AsyncSession, *, now: datetime, rules: 
     """Recompute the timers of every open complaint on business hours (the calendar changed); returns how many
     moved (each of those gets a new version and a ``calendar_changed`` timeline entry, and is judged at once)."""
     query = select(Complaint).where(Complaint.state.in_(OPEN_STATES), Complaint.hours_mode == "business")
+    query = _for_recompute(session, query)
     moved = 0
     for complaint in (await session.execute(query)).scalars().all():
         before = _due_times(complaint)
@@ -331,7 +382,7 @@ async def update_policy(
             | (Complaint.policy_tier == tier)
         )
     recomputed = 0
-    for complaint in (await session.execute(query)).scalars().all():
+    for complaint in (await session.execute(_for_recompute(session, query))).scalars().all():
         await recompute_timers(session, complaint=complaint, rules=rules)
         touch(complaint, now)
         await evaluate_timers(session, complaint=complaint, now=now, rules=rules, publisher=publisher)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.complaints.models import Base
@@ -25,3 +25,7 @@ class TaskForceTask(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the periodic check published the task's one ``complaints.task_overdue``.
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_tasks_status_due_at", "status", "due_at"),)

@@ -8,17 +8,24 @@ from services.complaints.deps import ComplaintForWrite, TaskForUpdate, Writer
 from services.complaints.taskforce import service
 from services.complaints.taskforce.schemas import TaskCreate, TaskRead, TaskStatusBody
 from shared.errors import PROBLEM_RESPONSES
-from shared.service import ClockDep, SessionDep
+from shared.service import ClockDep, PublisherDep, SessionDep
 
 router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/complaints/{complaint_id}/tasks", status_code=201, summary="Give a department a task")
 async def add_task(
-    complaint: ComplaintForWrite, body: TaskCreate, session: SessionDep, actor: Writer, clock: ClockDep
+    complaint: ComplaintForWrite,
+    body: TaskCreate,
+    session: SessionDep,
+    actor: Writer,
+    clock: ClockDep,
+    publisher: PublisherDep,
 ) -> TaskRead:
-    """A task-force task; its due date must be within the customer's resolution SLA."""
-    task = await service.add_task(session, complaint=complaint, body=body, actor=actor, now=clock.now())
+    """A task-force task (published as ``complaints.task_assigned``); due within the customer's resolution SLA."""
+    task = await service.add_task(
+        session, complaint=complaint, body=body, actor=actor, now=clock.now(), publisher=publisher
+    )
     return TaskRead.model_validate(task)
 
 
