@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.config import GatewaySettings
-from gateway.edge import BodyLimitMiddleware
+from gateway.edge import BodyLimitMiddleware, PathGuardMiddleware
 from gateway.models import platform
 from gateway.routes import auth_router, proxy_router, router
 from gateway.runtime import GatewayRuntime
@@ -83,6 +83,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-API-Key", "X-Request-ID"],
             expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
         )
+    app.add_middleware(PathGuardMiddleware)  # before routing: odd paths never reach a route or an upstream
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -108,3 +108,47 @@ class BodyLimitMiddleware:
         refusal = ContentTooLarge(f"Request body is larger than {max_bytes} bytes")
         response = problem(refusal.status, refusal.detail, code=refusal.code, request=Request(scope))
         await response(scope, receive, send)
+
+
+class BadPath(DomainError):
+    """A path the gateway will not route: control characters in it."""
+
+    status, code = 400, "bad-path"
+
+
+class UnroutablePath(DomainError):
+    """A path that names nothing: dot segments, empty segments or an encoded slash."""
+
+    status, code = 404, "not-found"
+
+
+ENCODED_SEPARATORS = (b"%2f", b"%5c")  # an encoded "/" or "\\" would let a path smuggle extra segments
+
+
+def path_refusal(raw_path: bytes, path: str) -> DomainError | None:
+    """Why a request path must not be routed (checked before routing, so nothing odd is ever forwarded)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return BadPath("The path contains a control character")
+    lowered = raw_path.lower()
+    if any(sep in lowered for sep in ENCODED_SEPARATORS) or "\\" in path:
+        return UnroutablePath("Not found: the path contains an encoded separator")
+    segments = path.split("/")[1:]
+    if any(s in (".", "..") for s in segments) or any(s == "" for s in segments[:-1]):
+        return UnroutablePath("Not found: the path contains dot or empty segments")
+    return None
+
+
+class PathGuardMiddleware:
+    """Pure ASGI: refuse control characters (400), dot or empty segments and encoded separators (404)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = path_refusal(scope.get("raw_path") or scope["path"].encode(), scope["path"])
+            if refusal is not None:
+                response = problem(refusal.status, refusal.detail, code=refusal.code, request=Request(scope))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
