@@ -40,7 +40,13 @@ EDGE_RESPONSES: dict[str, Any] = {
 SECURITY_SCHEMES: dict[str, Any] = {
     "OAuth2Password": {
         "type": "oauth2",
-        "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token", "refreshUrl": f"{API_PREFIX}/auth/refresh"}},
+        "flows": {
+            "password": {
+                "tokenUrl": f"{API_PREFIX}/auth/token",
+                "refreshUrl": f"{API_PREFIX}/auth/refresh",
+                "scopes": {},  # required by OpenAPI 3; roles, not scopes, decide (see docs/gateway.md)
+            }
+        },
     },
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
 }
@@ -59,12 +65,12 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: Mapping[str, dict[s
         if not doc:
             missing.append(service)
             continue
-        renames: dict[str, str] = {}
-        for name, schema in doc.get("components", {}).get("schemas", {}).items():
-            if name in schemas and schemas[name] != schema:
-                renames[name] = f"{service}__{name}"
-        for name, schema in doc.get("components", {}).get("schemas", {}).items():
-            schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
+        # Every service schema is namespaced: two services' "ActionItemRead" are different things, and a schema
+        # equal by content may still refer to a namesake that is not.
+        service_schemas = doc.get("components", {}).get("schemas", {})
+        renames = {name: f"{service}__{name}" for name in service_schemas}
+        for name, schema in service_schemas.items():
+            schemas[renames[name]] = _rewrite_refs(schema, renames)
         for path, item in doc.get("paths", {}).items():
             target = public_path(service, path)
             new_item = _rewrite_refs(item, renames)
