@@ -29,6 +29,9 @@ class GoalsSettings(ServiceSettings):
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     # A target is at risk when its forecast attains less than this share of the target.
     at_risk_threshold_pct: Decimal = Field(default=Decimal(90), gt=0, le=100)
+    # An open action item is announced due (goals.action_item_due) once its due date is this many days away or
+    # fewer (business dates in the company's zone); 0: only on the day itself.
+    action_item_due_days: int = Field(default=3, ge=0, le=90)
     # Seasonal distribution templates: 12 weights, first fiscal month first.
     seasonal_templates: dict[str, list[Decimal]] = Field(
         default_factory=lambda: {

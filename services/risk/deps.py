@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -69,6 +70,15 @@ async def business_today(request: Request, clock: ClockDep) -> date:
 
 
 Today = Annotated[date, Depends(business_today)]
+
+
+async def company_zone(request: Request) -> ZoneInfo:
+    """The company's zone (``KAM_TIMEZONE``): the business date of an instant such as a plan step's due time."""
+    zone: ZoneInfo = request.app.state.settings.zone
+    return zone
+
+
+Zone = Annotated[ZoneInfo, Depends(company_zone)]
 
 
 # ---------------------------------------------------------------- Idempotency-Key

@@ -36,6 +36,7 @@ async def on_account_snapshot(
         industry=event.data.industry,
         publisher=ctx.publisher,
         now=ctx.clock.now(),
+        today=business_date(ctx.clock.now(), ctx.extra),
     )
 
 
@@ -54,6 +55,7 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
         details={"complaint_id": d.complaint_id, "reason": d.reason, "severity": d.severity, "event_id": event.id},
         publisher=ctx.publisher,
         now=ctx.clock.now(),
+        today=business_date(ctx.clock.now(), ctx.extra),
     )
 
 
@@ -76,13 +78,16 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx
 
 async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: RiskContext) -> None:
     """Handover: open action items and alerts of the former owner follow the new owner once the former no
-    longer sees the account (runs after the projection handler has updated who sees it)."""
+    longer sees the account (runs after the projection handler has updated who sees it); each moved plan step
+    publishes ``risk.action_item_assigned``."""
     assert event.account_id is not None
     await hand_over_account(
         session,
         account_id=event.account_id,
         old_owner_id=event.data.old_owner_id,
         new_owner_id=event.data.new_owner_id,
+        publisher=ctx.publisher,
+        zone=ctx.extra,
     )
 
 

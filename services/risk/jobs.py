@@ -1,4 +1,5 @@
-"""Periodic work of the risk service: seeding defaults at start, the contract expiry reminders and the risk watch."""
+"""Periodic work of the risk service: seeding defaults at start, the contract expiry reminders and the risk watch
+(which also announces overdue contingency-plan steps)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,12 @@ async def contract_reminders_job(app: FastAPI) -> int:
 
 
 async def risk_watch_job(app: FastAPI) -> dict[str, int]:
-    """At the app clock's now: expire temporary limits, refresh overdue/utilisation and concentration signals
-    (business dates in the company's zone)."""
+    """At the app clock's now: expire temporary limits, refresh overdue/utilisation and concentration signals,
+    announce overdue plan steps (business dates in the company's zone)."""
     db: Database = app.state.db
     async with db.transaction() as session:
         return await run_risk_watch(
-            session, publisher=app.state.publisher, now=app.state.clock.now(), today=today_of(app)
+            session, publisher=app.state.publisher, now=app.state.clock.now(), zone=app.state.settings.zone
         )
 
 

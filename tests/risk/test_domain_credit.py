@@ -31,7 +31,7 @@ MANAGER = actor("am-li", "account_manager")
 async def _with_limit(session, domain: Domain, account_id: str, amount: str, **kw) -> LimitRequest:
     body = LimitRequestCreate(requested_limit=Decimal(amount), reason="测试 test", **kw)
     request = await service.request_limit_change(
-        session, account_id=account_id, body=body, actor=MAKER, now=START, today=TODAY
+        session, account_id=account_id, body=body, actor=MAKER, publisher=domain.publisher, now=START, today=TODAY
     )
     return await service.decide_limit_request(
         session,
@@ -113,7 +113,7 @@ async def test_every_limit_decision_is_accepted_only_from_where_the_lifecycle_al
         account_id = await put_account(session, "美的集团")
         body = LimitRequestCreate(requested_limit=Decimal(500), reason="x")
         request = await service.request_limit_change(
-            session, account_id=account_id, body=body, actor=MAKER, now=START, today=TODAY
+            session, account_id=account_id, body=body, actor=MAKER, publisher=domain.publisher, now=START, today=TODAY
         )
         request.status = current
         decide = service.decide_limit_request(
@@ -139,7 +139,7 @@ async def test_the_maker_cannot_decide_and_an_approval_applies_the_limit_with_on
         account_id = await put_account(session, "海尔")
         body = LimitRequestCreate(requested_limit=Decimal("5000000"), reason="续签")
         request = await service.request_limit_change(
-            session, account_id=account_id, body=body, actor=MAKER, now=START, today=TODAY
+            session, account_id=account_id, body=body, actor=MAKER, publisher=domain.publisher, now=START, today=TODAY
         )
         with pytest.raises(Forbidden):
             await service.decide_limit_request(

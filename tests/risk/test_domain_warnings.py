@@ -33,6 +33,7 @@ async def _financial(session, domain: Domain, account_id: str, value: int, ref: 
         title=f"财务恶化 {value}",
         publisher=domain.publisher,
         now=now,
+        today=TODAY,
     )
 
 
@@ -157,13 +158,13 @@ async def test_an_industry_policy_signals_every_active_account_of_the_industry_a
         software = await put_account(session, "软件", industry="软件")
         body = PolicyCreate(industry=" 钢铁 ", title="粗钢产量压减", impact=5)
         policy, affected = await policies.create_industry_policy(
-            session, body=body, actor=OFFICER, publisher=domain.publisher, now=START
+            session, body=body, actor=OFFICER, publisher=domain.publisher, now=START, today=TODAY
         )
         assert (policy.industry, policy.created_by, affected) == ("钢铁", "risk-chen", 2)
         late = await put_account(session, "新钢铁", industry="钢铁")
         for _ in range(2):  # a re-delivered snapshot changes nothing
             await policies.apply_industry_policies(
-                session, account_id=late, industry="钢铁", publisher=domain.publisher, now=START
+                session, account_id=late, industry="钢铁", publisher=domain.publisher, now=START, today=TODAY
             )
         alerts = (await session.execute(select(Alert.account_id, Alert.level))).all()
         assert sorted(alerts) == sorted((a, "red") for a in [*steel, late])

@@ -29,6 +29,10 @@ class ActionItem(Base):
     expected_impact: Mapped[Decimal | None] = mapped_column(Money())
     linked_metric: Mapped[str | None] = mapped_column(String(40))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When goals.action_item_due / goals.action_item_overdue were published for the current due date (null: not
+    # yet); a new due date clears both.
+    due_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,14 +1,16 @@
-"""Action plans: items under a target, their status moves, overdue items and completion (flush only)."""
+"""Action plans: items under a target, their status moves, overdue items and completion, and the due / overdue
+notices of open items (flush only)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import get_args
+from typing import Any, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from services.goals.actions.models import ActionItem
 from services.goals.actions.schemas import ActionItemCreate, ActionItemRead, ActionItemUpdate, ActionStatus
@@ -17,7 +19,10 @@ from services.goals.models import platform
 from services.goals.targets.models import Target
 from shared.api import PageParams
 from shared.auth import Principal, visible_accounts_clause
+from shared.bus import Publisher
 from shared.errors import InvalidTransition, Unprocessable
+from shared.events import EventBase, GoalsActionItemDue, GoalsActionItemOverdue
+from shared.events.catalogue import GoalsActionItemData
 from shared.people import require_assignable
 
 ACTION_STATUSES: tuple[ActionStatus, ...] = get_args(ActionStatus)
@@ -66,7 +71,8 @@ async def create_action_item(
 async def update_action_item(
     session: AsyncSession, *, item: ActionItem, body: ActionItemUpdate, now: datetime
 ) -> ActionItem:
-    """Change an action item; status moves follow ``ACTION_TRANSITIONS``."""
+    """Change an action item; status moves follow ``ACTION_TRANSITIONS``. A new due date is a new occurrence:
+    its due and overdue notices are sent again when they come."""
     changes = body.model_dump(exclude_unset=True)
     status = changes.pop("status", None)
     if status is not None and status != item.status:
@@ -85,6 +91,8 @@ async def update_action_item(
         await require_assignable(
             session, platform, user_id=changes["owner_id"], field="owner_id", account_id=item.account_id
         )
+    if changes.get("due_date") not in (None, item.due_date):
+        item.due_notified_at = item.overdue_notified_at = None
     for key, value in changes.items():
         setattr(item, key, value)
     item.version += 1
@@ -160,6 +168,51 @@ async def hand_over_open_items(
         item.version += 1
     await session.flush()
     return len(items)
+
+
+async def announce_action_item_dates(
+    session: AsyncSession, *, publisher: Publisher, now: datetime, today: date, due_within_days: int
+) -> dict[str, int]:
+    """The periodic notices of open (or in-progress) items, each published once per due date:
+    ``goals.action_item_due`` when the due date is from ``today`` to ``due_within_days`` days after it, and
+    ``goals.action_item_overdue`` once it is before ``today`` (business dates in the company's zone).
+
+    ``due_notified_at`` / ``overdue_notified_at`` mark what was sent in the same transaction, so a repeated run
+    or a restart sends nothing again; an item first seen past its date gets only the overdue notice.
+    """
+    overdue = await _unannounced(session, ActionItem.overdue_notified_at, ActionItem.due_date < today)
+    for item in overdue:
+        item.overdue_notified_at = now
+        await _announce(session, publisher, GoalsActionItemOverdue, item)
+    horizon = today + timedelta(days=due_within_days)
+    due = await _unannounced(
+        session, ActionItem.due_notified_at, ActionItem.due_date >= today, ActionItem.due_date <= horizon
+    )
+    for item in due:
+        item.due_notified_at = now
+        await _announce(session, publisher, GoalsActionItemDue, item)
+    await session.flush()
+    return {"due": len(due), "overdue": len(overdue)}
+
+
+async def _unannounced(
+    session: AsyncSession, mark: InstrumentedAttribute[datetime | None], *when: Any
+) -> list[ActionItem]:
+    """Open items matching ``when`` whose ``mark`` is not set, by due date (replicas skip rows another holds)."""
+    query = (
+        select(ActionItem)
+        .where(ActionItem.status.in_(OPEN_STATUSES), mark.is_(None), *when)
+        .order_by(ActionItem.due_date, ActionItem.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def _announce(session: AsyncSession, publisher: Publisher, event: type[EventBase], item: ActionItem) -> None:
+    data = GoalsActionItemData(
+        item_id=item.id, target_id=item.target_id, title=item.title, owner_id=item.owner_id, due_on=item.due_date
+    )
+    await publisher.publish(session, event, data, account_id=item.account_id)
 
 
 def read_action_item(item: ActionItem, today: date) -> ActionItemRead:

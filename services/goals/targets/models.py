@@ -49,6 +49,8 @@ class Target(Base):
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     at_risk_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     achieved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the period was found over without the target achieved (goals.target_missed published once).
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_actual: Mapped[Decimal | None] = mapped_column(Money())
     last_forecast: Mapped[Decimal | None] = mapped_column(Money())
     created_by: Mapped[str] = mapped_column(String(100))

@@ -131,6 +131,7 @@ class TargetRead(BaseModel):
     note: str | None
     at_risk: bool
     achieved: bool
+    missed: bool = Field(default=False, description="The period ended without the target achieved")
     red_alert: bool = False
     created_by: str
     approved_by: str | None

@@ -511,6 +511,7 @@ async def read_targets(
     for t in targets:
         data = {c: getattr(t, c) for c in Target.__table__.columns.keys()}
         data["achieved"] = t.achieved_at is not None
+        data["missed"] = t.missed_at is not None
         data["red_alert"] = t.account_id in red
         data["tracking"] = TrackingRead(**tracked[t.id].__dict__)
         data["action_completion_pct"] = completion_pct(completion.get(t.id, []))

@@ -1,4 +1,4 @@
-"""Where targets stand: tracking from sales, at-risk and achieved transitions and their events."""
+"""Where targets stand: tracking from sales, at-risk, achieved and missed transitions and their events."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from services.goals.periods import FiscalCalendar, Period, add_months, elapsed_f
 from services.goals.targets.models import Target
 from shared.bus import Publisher
 from shared.clock import business_date
-from shared.events import TargetAchieved, TargetAtRisk
-from shared.events.catalogue import TargetAchievedData, TargetAtRiskData
+from shared.events import TargetAchieved, TargetAtRisk, TargetMissed
+from shared.events.catalogue import TargetAchievedData, TargetAtRiskData, TargetMissedData
 
 
 def months_needed(periods: Iterable[Period]) -> set[str]:
@@ -163,7 +163,8 @@ async def evaluate_accounts(
     publisher: Publisher,
     now: datetime,
 ) -> list[Target]:
-    """Re-track the approved account targets of ``account_ids``; publish at-risk and achieved transitions."""
+    """Re-track the approved account targets of ``account_ids``; publish at-risk, achieved and missed transitions
+    (missed: once, when the period is over — the business date today is after its last day — unachieved)."""
     ids = sorted(set(account_ids))
     if not ids:
         return []
@@ -174,7 +175,8 @@ async def evaluate_accounts(
             .with_for_update()  # two evaluations of one target must not both see the transition
         )
     )
-    tracked = await track_many(session, targets, settings=settings, today=business_date(now, settings.zone))
+    today = business_date(now, settings.zone)
+    tracked = await track_many(session, targets, settings=settings, today=today)
     changed = []
     for target in targets:
         tracking = tracked[target.id]
@@ -198,8 +200,33 @@ async def evaluate_accounts(
                 data = TargetAchievedData.model_validate({**target_data(target), "actual": tracking.actual})
                 await publisher.publish(session, TargetAchieved, data, account_id=target.account_id)
             changed.append(target)
+        if await _missed(session, publisher, target, tracking, settings=settings, today=today, now=now):
+            changed.append(target)
     await session.flush()
     return changed
+
+
+async def _missed(
+    session: AsyncSession,
+    publisher: Publisher,
+    target: Target,
+    tracking: Tracking,
+    *,
+    settings: GoalsSettings,
+    today: date,
+    now: datetime,
+) -> bool:
+    """Mark a target whose period is over without it achieved (``missed_at``) and publish ``goals.target_missed``
+    once (totals only, like the other target events). Without an actual nothing is concluded."""
+    if target.missed_at is not None or target.achieved_at is not None or tracking.actual is None:
+        return False
+    if today < calendar_of(settings).parse(target.period).end:
+        return False
+    target.missed_at = now
+    if target.product_line is None:
+        data = TargetMissedData.model_validate({**target_data(target), "actual": tracking.actual})
+        await publisher.publish(session, TargetMissed, data, account_id=target.account_id)
+    return True
 
 
 async def retrack_recent_targets(

@@ -25,6 +25,8 @@ from shared.api import PageParams
 from shared.auth import ADMIN, RISK_OFFICER, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.errors import Conflict, Forbidden, Unprocessable
+from shared.events import ContractExpiring
+from shared.events.catalogue import ContractExpiringData
 from shared.people import require_assignable
 
 EDITABLE_STATUSES = ("draft", "legal_review", "rejected")
@@ -155,8 +157,9 @@ async def reminders_of(session: AsyncSession, *, contract_id: str) -> list[Contr
 async def run_expiry_reminders(
     session: AsyncSession, *, publisher: Publisher, now: datetime, today: date
 ) -> list[ContractReminder]:
-    """Send the 90/60/30-day expiry reminders due on ``today`` (the business date; each once) and raise
-    contract-expiry signals."""
+    """Send the 90/60/30-day expiry reminders due on ``today`` (the business date; each once): each stage is a
+    ``contract_reminders`` row, a ``risk.contract_expiring`` event (to the account's owner) and a contract-expiry
+    signal, in one transaction — the row's key (contract, stage) keeps a stage from being sent twice."""
     horizon = today + timedelta(days=max(REMINDER_DAYS))
     contracts = (
         await session.execute(
@@ -188,6 +191,7 @@ async def run_expiry_reminders(
         )
         session.add(reminder)
         days_left = (contract.end_on - today).days
+        await _announce_expiry(session, contract=contract, stage=stage, days_left=days_left, publisher=publisher)
         await record_signal(
             session,
             account_id=contract.account_id,
@@ -200,10 +204,29 @@ async def run_expiry_reminders(
             details={"contract_id": contract.id, "end_on": contract.end_on.isoformat(), "stage": stage},
             publisher=publisher,
             now=now,
+            today=today,
         )
         sent.append(reminder)
     await session.flush()
     return sent
+
+
+async def _announce_expiry(
+    session: AsyncSession, *, contract: Contract, stage: int, days_left: int, publisher: Publisher
+) -> None:
+    """``risk.contract_expiring`` for one reminder stage; ``owner_id`` is the account's owner (projection)."""
+    assert contract.end_on is not None
+    accounts = platform.accounts
+    owner_id = await session.scalar(select(accounts.c.owner_id).where(accounts.c.account_id == contract.account_id))
+    data = ContractExpiringData(
+        contract_id=contract.id,
+        title=contract.title,
+        expires_on=contract.end_on,
+        days_left=days_left,
+        stage=stage,
+        owner_id=owner_id,
+    )
+    await publisher.publish(session, ContractExpiring, data, account_id=contract.account_id)
 
 
 def attention_reason(contract: Contract, today: date) -> dict[str, Any] | None:

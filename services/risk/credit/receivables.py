@@ -397,6 +397,7 @@ async def refresh_credit_signals(
         },
         publisher=publisher,
         now=now,
+        today=today,
     )
 
 
@@ -418,6 +419,7 @@ async def _overdue_signal(
         details={"invoice_id": invoice.id, "days_past_due": days, "bucket": bucket},
         publisher=publisher,
         now=now,
+        today=today,
     )
 
 

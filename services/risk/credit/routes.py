@@ -148,15 +148,23 @@ async def create_limit_request(
     body: LimitRequestCreate,
     session: SessionDep,
     idempotency: IdempotencyDep,
+    publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
 ) -> LimitRequestRead:
-    """File a permanent or temporary limit request (accepts an Idempotency-Key); ``checker_id`` names its checker."""
+    """File a permanent or temporary limit request (accepts an Idempotency-Key); ``checker_id`` names its checker.
+    Publishes ``risk.limit_request_submitted`` for the checkers."""
     payload = body.model_dump(mode="json")
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed  # type: ignore[return-value]
     created = await service.request_limit_change(
-        session, account_id=account["account_id"], body=body, actor=actor, now=clock.now(), today=today
+        session,
+        account_id=account["account_id"],
+        body=body,
+        actor=actor,
+        publisher=publisher,
+        now=clock.now(),
+        today=today,
     )
     result = LimitRequestRead.model_validate(created)
     await idempotency.remember(payload, result.model_dump(mode="json"))

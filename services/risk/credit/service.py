@@ -35,8 +35,8 @@ from shared.api import PageParams
 from shared.auth import ADMIN, RISK_OFFICER, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
-from shared.events import CreditAssessed, CreditLimitChanged
-from shared.events.catalogue import CreditAssessedData, CreditLimitChangedData
+from shared.events import CreditAssessed, CreditLimitChanged, LimitRequestSubmitted
+from shared.events.catalogue import CreditAssessedData, CreditLimitChangedData, LimitRequestData
 from shared.people import require_assignable
 
 log = logging.getLogger("kam.risk")
@@ -149,6 +149,7 @@ async def request_limit_change(
     account_id: str,
     body: LimitRequestCreate,
     actor: Principal,
+    publisher: Publisher,
     now: datetime,
     today: date,
 ) -> LimitRequest:
@@ -156,7 +157,8 @@ async def request_limit_change(
 
     A permanent limit is kept in the limit's currency; a temporary one may be in another currency when a rate
     is in force ``today`` (it is converted whenever it counts). The checker must be a risk officer who can see
-    the account, and not the maker.
+    the account, and not the maker. Publishes ``risk.limit_request_submitted`` (the maker as ``requested_by``)
+    for the checkers' queue.
     """
     kind = body.kind
     if kind == "temporary" and (body.expires_on is None or body.expires_on < today):
@@ -191,6 +193,14 @@ async def request_limit_change(
     )
     session.add(request)
     await session.flush()
+    data = LimitRequestData(
+        request_id=request.id,
+        requested_by=request.requested_by,
+        requested_limit=request.requested_limit,
+        currency=request.currency,
+        checker_role=RISK_OFFICER,
+    )
+    await publisher.publish(session, LimitRequestSubmitted, data, account_id=account_id)
     return request
 
 

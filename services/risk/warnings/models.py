@@ -113,6 +113,8 @@ class ActionItem(Base):
     status: Mapped[str] = mapped_column(String(10))  # open | done
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # When ``risk.action_item_overdue`` was published for the current due time (null: not yet).
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,7 +19,13 @@ from shared.bus import Publisher
 
 
 async def _apply_policy(
-    session: AsyncSession, *, policy: IndustryPolicy, account_id: str, publisher: Publisher, now: datetime
+    session: AsyncSession,
+    *,
+    policy: IndustryPolicy,
+    account_id: str,
+    publisher: Publisher,
+    now: datetime,
+    today: date,
 ) -> None:
     await record_signal(
         session,
@@ -32,11 +38,12 @@ async def _apply_policy(
         details={"policy_id": policy.id, "industry": policy.industry},
         publisher=publisher,
         now=now,
+        today=today,
     )
 
 
 async def create_industry_policy(
-    session: AsyncSession, *, body: PolicyCreate, actor: Principal, publisher: Publisher, now: datetime
+    session: AsyncSession, *, body: PolicyCreate, actor: Principal, publisher: Publisher, now: datetime, today: date
 ) -> tuple[IndustryPolicy, int]:
     """Enter a policy change once for an industry; it becomes a signal on every account of that industry."""
     policy = IndustryPolicy(
@@ -58,13 +65,19 @@ async def create_industry_policy(
     ).scalars()
     count = 0
     for account_id in list(account_ids):
-        await _apply_policy(session, policy=policy, account_id=account_id, publisher=publisher, now=now)
+        await _apply_policy(session, policy=policy, account_id=account_id, publisher=publisher, now=now, today=today)
         count += 1
     return policy, count
 
 
 async def apply_industry_policies(
-    session: AsyncSession, *, account_id: str, industry: str | None, publisher: Publisher, now: datetime
+    session: AsyncSession,
+    *,
+    account_id: str,
+    industry: str | None,
+    publisher: Publisher,
+    now: datetime,
+    today: date,
 ) -> None:
     """Apply the industry's policies to an account that joined it after they were entered."""
     if not industry:
@@ -73,7 +86,7 @@ async def apply_industry_policies(
         await session.execute(select(IndustryPolicy).where(IndustryPolicy.industry == industry.strip()))
     ).scalars()
     for policy in list(policies):
-        await _apply_policy(session, policy=policy, account_id=account_id, publisher=publisher, now=now)
+        await _apply_policy(session, policy=policy, account_id=account_id, publisher=publisher, now=now, today=today)
 
 
 async def list_policies(

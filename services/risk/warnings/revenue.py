@@ -67,11 +67,13 @@ async def record_monthly_revenue(
     await session.flush()
     last_month = previous_period(current_period(today))
     if period in (last_month, previous_period(last_month)):
-        await _sales_drop_signal(session, account_id=account_id, period=last_month, publisher=publisher, now=now)
+        await _sales_drop_signal(
+            session, account_id=account_id, period=last_month, publisher=publisher, now=now, today=today
+        )
 
 
 async def _sales_drop_signal(
-    session: AsyncSession, *, account_id: str, period: str, publisher: Publisher, now: datetime
+    session: AsyncSession, *, account_id: str, period: str, publisher: Publisher, now: datetime, today: date
 ) -> None:
     """Last month against the month before; two months in different currencies are compared in the base
     currency, each at its month-end rate (no signal while a rate is missing)."""
@@ -106,6 +108,7 @@ async def _sales_drop_signal(
         details={"period": period, "previous": str(before), "current": str(current)},
         publisher=publisher,
         now=now,
+        today=today,
     )
 
 
@@ -155,6 +158,7 @@ async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, 
             },
             publisher=publisher,
             now=now,
+            today=today,
         )
     return len(totals)
 

@@ -23,6 +23,7 @@ from services.risk.deps import (
     RiskOfficer,
     Today,
     UserIdFilter,
+    Zone,
 )
 from services.risk.paging import page_of
 from services.risk.warnings import policies, service
@@ -70,10 +71,11 @@ async def create_signal(
     session: SessionDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
 ) -> SignalRead:
     """Record a financial signal entered or imported; the same ``reference`` twice is recorded once."""
     signal = await service.enter_signal(
-        session, account_id=account["account_id"], body=body, publisher=publisher, now=clock.now()
+        session, account_id=account["account_id"], body=body, publisher=publisher, now=clock.now(), today=today
     )
     return SignalRead.model_validate(signal)
 
@@ -107,13 +109,14 @@ async def create_policy(
     idempotency: IdempotencyDep,
     publisher: PublisherDep,
     clock: ClockDep,
+    today: Today,
 ) -> PolicyRead:
     """Apply a policy change to every account of the industry (accepts an Idempotency-Key)."""
     payload = body.model_dump(mode="json")
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed  # type: ignore[return-value]
     policy, affected = await policies.create_industry_policy(
-        session, body=body, actor=actor, publisher=publisher, now=clock.now()
+        session, body=body, actor=actor, publisher=publisher, now=clock.now(), today=today
     )
     result = PolicyRead.model_validate(policy).model_copy(update={"accounts_affected": affected})
     await idempotency.remember(payload, result.model_dump(mode="json"))
@@ -264,21 +267,30 @@ async def complete_action_item(
 
 @router.patch("/risk/action-items/{item_id}", summary="Reassign a contingency plan step or move its due time")
 async def update_action_item(
-    item: ActionItemForUpdate, body: ActionItemUpdate, request: Request, response: Response, session: SessionDep
+    item: ActionItemForUpdate,
+    body: ActionItemUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    publisher: PublisherDep,
+    clock: ClockDep,
+    zone: Zone,
 ) -> ActionItemRead:
-    """A new owner must be a known, active worker who sees the account (422 naming ``owner_id``); If-Match."""
+    """A new owner must be a known, active worker who sees the account (422 naming ``owner_id``); If-Match.
+    A new person or queue publishes ``risk.action_item_assigned``."""
     check_if_match(request, item.version)
-    await service.update_action_item(session, item=item, body=body)
+    await service.update_action_item(session, item=item, body=body, publisher=publisher, now=clock.now(), zone=zone)
     set_etag(response, item.version)
     return ActionItemRead.model_validate(item)
 
 
 @router.post(
     "/risk/jobs/risk-watch",
-    summary="Run the risk watch now: expire temporary limits, refresh overdue, utilisation and concentration signals",
+    summary="Run the risk watch now: expire temporary limits, refresh overdue, utilisation and concentration signals, "
+    "announce overdue plan steps",
 )
 async def run_risk_watch_now(
-    session: SessionDep, actor: CreditManager, publisher: PublisherDep, clock: ClockDep, today: Today
+    session: SessionDep, actor: CreditManager, publisher: PublisherDep, clock: ClockDep, zone: Zone
 ) -> dict[str, int]:
     """What the hourly job does, at the service clock's now (business dates in the company's zone)."""
-    return await run_risk_watch(session, publisher=publisher, now=clock.now(), today=today)
+    return await run_risk_watch(session, publisher=publisher, now=clock.now(), zone=zone)

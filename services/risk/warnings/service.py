@@ -3,9 +3,10 @@ contingency plan's action items."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +34,16 @@ from services.risk.warnings.schemas import (
 from shared.api import PageParams
 from shared.auth import PORTFOLIO_ROLES, Principal, visible_accounts_clause
 from shared.bus import Publisher
+from shared.clock import business_date
 from shared.errors import Conflict, Unprocessable
-from shared.events import AlertCleared, AlertRaised
-from shared.events.catalogue import AlertData
+from shared.events import (
+    AlertCleared,
+    AlertLevelRaised,
+    AlertRaised,
+    RiskActionItemAssigned,
+    RiskActionItemOverdue,
+)
+from shared.events.catalogue import AlertData, AlertLevelRaisedData, RiskActionItemData
 from shared.people import READ_ONLY_ROLES, known_user, require_assignable
 
 # Plan-step owners that are a queue for a role rather than a person.
@@ -146,13 +154,15 @@ async def record_signal(
     details: dict[str, Any] | None = None,
     publisher: Publisher,
     now: datetime,
+    today: date,
     observed_at: datetime | None = None,
 ) -> tuple[RiskSignal, list[Alert]]:
     """Record a signal and run the rules of its type; a repeat of the same fact (same ``source_ref``) is a no-op.
 
     ``source`` is where the signal came from (the signal's own column: manual, policy, event or job);
-    ``observed_at`` when the fact was observed (default ``now``). Returns the signal and the alerts it raised
-    or escalated.
+    ``observed_at`` when the fact was observed (default ``now``); ``today`` the business date of ``now`` (the
+    due dates of a new alert's plan steps count from it). Returns the signal and the alerts it raised or
+    escalated.
     """
     if signal_type not in SIGNAL_TYPES:
         raise Unprocessable(f"Unknown signal type {signal_type!r}", field="signal_type")
@@ -190,14 +200,16 @@ async def record_signal(
     for rule in list(rules):
         level = evaluate_conditions(parse_conditions(rule.conditions), value)
         if level is not None:
-            alert = await _raise_alert(session, rule=rule, level=level, signal=signal, publisher=publisher, now=now)
+            alert = await _raise_alert(
+                session, rule=rule, level=level, signal=signal, publisher=publisher, now=now, today=today
+            )
             if alert is not None:
                 alerts.append(alert)
     return signal, alerts
 
 
 async def enter_signal(
-    session: AsyncSession, *, account_id: str, body: SignalCreate, publisher: Publisher, now: datetime
+    session: AsyncSession, *, account_id: str, body: SignalCreate, publisher: Publisher, now: datetime, today: date
 ) -> RiskSignal:
     """A financial signal entered or imported by hand; the same ``reference`` twice is recorded once."""
     if body.observed_at is not None and body.observed_at > now:
@@ -213,6 +225,7 @@ async def enter_signal(
         details=body.details,
         publisher=publisher,
         now=now,
+        today=today,
         observed_at=body.observed_at,
     )
     return signal
@@ -238,8 +251,14 @@ async def _raise_alert(
     signal: RiskSignal,
     publisher: Publisher,
     now: datetime,
+    today: date,
 ) -> Alert | None:
-    """Open an alert for (account, rule), or fold the signal into the open one; None if nothing new to say."""
+    """Open an alert for (account, rule), or fold the signal into the open one; None if nothing new to say.
+
+    A new alert publishes ``risk.alert_raised`` and gets its contingency plan; an open alert moved to a higher
+    level publishes ``risk.alert_raised`` with the new level and ``risk.alert_level_raised`` (with the previous
+    level) — once per move, since a level only goes up while the alert is open.
+    """
     open_key = f"{signal.account_id}:{rule.code}"
     alert = await session.scalar(select(Alert).where(Alert.open_key == open_key))
     if alert is not None:
@@ -248,34 +267,41 @@ async def _raise_alert(
         if level_rank(level) <= level_rank(alert.level):
             await session.flush()
             return None
+        previous = alert.level
         alert.level = level  # escalation is news: announce the higher level
         alert.title = f"{rule.name}: {signal.title}"
         alert.version += 1
         await session.flush()
-    else:
-        alert = Alert(
-            account_id=signal.account_id,
-            rule_code=rule.code,
-            signal_type=rule.signal_type,
-            level=level,
-            status="raised",
-            title=f"{rule.name}: {signal.title}",
-            open_key=open_key,
-            signal_count=1,
-            last_signal_id=signal.id,
-            raised_at=now,
-            last_signal_at=now,
-            version=1,
-        )
-        session.add(alert)
-        await session.flush()
-        await _instantiate_plan(session, alert=alert, now=now)
+        await publisher.publish(session, AlertRaised, _alert_data(alert), account_id=alert.account_id)
+        raised = AlertLevelRaisedData.model_validate({**_alert_data(alert).model_dump(), "previous_level": previous})
+        await publisher.publish(session, AlertLevelRaised, raised, account_id=alert.account_id)
+        return alert
+    alert = Alert(
+        account_id=signal.account_id,
+        rule_code=rule.code,
+        signal_type=rule.signal_type,
+        level=level,
+        status="raised",
+        title=f"{rule.name}: {signal.title}",
+        open_key=open_key,
+        signal_count=1,
+        last_signal_id=signal.id,
+        raised_at=now,
+        last_signal_at=now,
+        version=1,
+    )
+    session.add(alert)
+    await session.flush()
     await publisher.publish(session, AlertRaised, _alert_data(alert), account_id=alert.account_id)
+    await _instantiate_plan(session, alert=alert, publisher=publisher, now=now, today=today)
     return alert
 
 
-async def _instantiate_plan(session: AsyncSession, *, alert: Alert, now: datetime) -> None:
-    """Turn the plan template of the alert's type into action items with owners and due dates.
+async def _instantiate_plan(
+    session: AsyncSession, *, alert: Alert, publisher: Publisher, now: datetime, today: date
+) -> None:
+    """Turn the plan template of the alert's type into action items with owners and due dates, and publish
+    ``risk.action_item_assigned`` for each (``due_on``: ``today`` plus the step's days, a business date).
 
     ``account_owner`` is the account's owner when a known, active worker (else the account managers' queue); a
     named user who cannot take the step on this account (unknown, inactive, read-only or account-blind by now)
@@ -286,31 +312,56 @@ async def _instantiate_plan(session: AsyncSession, *, alert: Alert, now: datetim
         return
     accounts = platform.accounts
     owner = await session.scalar(select(accounts.c.owner_id).where(accounts.c.account_id == alert.account_id))
+    steps: list[tuple[ActionItem, date]] = []
     for step in template.steps:
-        who = str(step.get("owner", "account_owner"))
-        owner_id: str | None
-        owner_role: str | None = None
-        if who == "account_owner":
-            owner_id = owner if await _can_take(session, owner, alert.account_id) else None
-            owner_role = "account_manager" if owner_id is None else None
-        elif who in ROLE_OWNERS:
-            owner_id, owner_role = None, who
-        else:
-            owner_id = who if await _can_take(session, who, alert.account_id) else None
-            owner_role = FALLBACK_QUEUE if owner_id is None else None
-        session.add(
-            ActionItem(
-                alert_id=alert.id,
-                account_id=alert.account_id,
-                title=str(step["title"]),
-                owner_id=owner_id,
-                owner_role=owner_role,
-                due_at=now + timedelta(days=int(step.get("due_in_days", 7))),
-                status="open",
-                version=1,
-            )
+        owner_id, owner_role = await _step_owner(session, str(step.get("owner", "account_owner")), owner, alert)
+        days = int(step.get("due_in_days", 7))
+        item = ActionItem(
+            alert_id=alert.id,
+            account_id=alert.account_id,
+            title=str(step["title"]),
+            owner_id=owner_id,
+            owner_role=owner_role,
+            due_at=now + timedelta(days=days),
+            status="open",
+            version=1,
         )
+        session.add(item)
+        steps.append((item, today + timedelta(days=days)))
     await session.flush()
+    for item, due_on in steps:
+        await _announce_assignment(session, publisher=publisher, item=item, due_on=due_on)
+
+
+async def _step_owner(
+    session: AsyncSession, who: str, account_owner: str | None, alert: Alert
+) -> tuple[str | None, str | None]:
+    """The person or the role's queue (``owner_id``, ``owner_role``) a plan step naming ``who`` goes to."""
+    if who == "account_owner":
+        if await _can_take(session, account_owner, alert.account_id):
+            return account_owner, None
+        return None, "account_manager"
+    if who in ROLE_OWNERS:
+        return None, who
+    if await _can_take(session, who, alert.account_id):
+        return who, None
+    return None, FALLBACK_QUEUE
+
+
+def _item_data(item: ActionItem, due_on: date) -> RiskActionItemData:
+    return RiskActionItemData(
+        item_id=item.id,
+        alert_id=item.alert_id,
+        title=item.title,
+        owner_id=item.owner_id,
+        owner_role=item.owner_role,
+        due_on=due_on,
+    )
+
+
+async def _announce_assignment(session: AsyncSession, *, publisher: Publisher, item: ActionItem, due_on: date) -> None:
+    """``risk.action_item_assigned``: the step now lies with its person or its role's queue."""
+    await publisher.publish(session, RiskActionItemAssigned, _item_data(item, due_on), account_id=item.account_id)
 
 
 async def _can_take(session: AsyncSession, user_id: str | None, account_id: str) -> bool:
@@ -410,13 +461,26 @@ async def complete_action_item(
     return item
 
 
-async def update_action_item(session: AsyncSession, *, item: ActionItem, body: ActionItemUpdate) -> ActionItem:
-    """Reassign an open plan step to a person (checked: 422 naming ``owner_id``) or a role's queue, or move it."""
+async def update_action_item(
+    session: AsyncSession,
+    *,
+    item: ActionItem,
+    body: ActionItemUpdate,
+    publisher: Publisher,
+    now: datetime,
+    zone: ZoneInfo,
+) -> ActionItem:
+    """Reassign an open plan step to a person (checked: 422 naming ``owner_id``) or a role's queue, or move it.
+
+    A new person or queue publishes ``risk.action_item_assigned`` (``due_on``: the due time's business date in
+    ``zone``); a due time moved into the future re-arms the overdue notice (announced again once it passes).
+    """
     if item.status != "open":
         raise Conflict(f"A {item.status} action item cannot be changed", current=item.status)
     changes = body.model_fields_set
     if {"owner_id", "owner_role"} <= changes and body.owner_id is not None and body.owner_role is not None:
         raise Unprocessable("owner_id: give a person or a role's queue, not both", field="owner_id")
+    before = (item.owner_id, item.owner_role)
     if "owner_id" in changes and body.owner_id is not None:
         await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", account_id=item.account_id)
         item.owner_id, item.owner_role = body.owner_id, None
@@ -425,10 +489,35 @@ async def update_action_item(session: AsyncSession, *, item: ActionItem, body: A
     elif "owner_id" in changes:
         item.owner_id, item.owner_role = None, item.owner_role or "account_manager"
     if body.due_at is not None:
+        if body.due_at != item.due_at and body.due_at > now:
+            item.overdue_notified_at = None
         item.due_at = body.due_at
     item.version += 1
     await session.flush()
+    if (item.owner_id, item.owner_role) != before:
+        await _announce_assignment(session, publisher=publisher, item=item, due_on=business_date(item.due_at, zone))
     return item
+
+
+async def announce_overdue_action_items(
+    session: AsyncSession, *, publisher: Publisher, now: datetime, zone: ZoneInfo
+) -> int:
+    """Publish ``risk.action_item_overdue`` once for every open plan step whose due time has passed by ``now``
+    (``overdue_notified_at`` marks it in the same transaction; replicas skip rows another one holds). Returns how
+    many were announced."""
+    query = (
+        select(ActionItem)
+        .where(ActionItem.status == "open", ActionItem.due_at < now, ActionItem.overdue_notified_at.is_(None))
+        .order_by(ActionItem.due_at, ActionItem.id)
+        .with_for_update(skip_locked=True)
+    )
+    items = list((await session.execute(query)).scalars())
+    for item in items:
+        item.overdue_notified_at = now
+        data = _item_data(item, business_date(item.due_at, zone))
+        await publisher.publish(session, RiskActionItemOverdue, data, account_id=item.account_id)
+    await session.flush()
+    return len(items)
 
 
 async def assign_alert(session: AsyncSession, *, alert: Alert, body: AlertUpdate, actor: Principal) -> Alert:
@@ -459,10 +548,17 @@ async def _sees_account(session: AsyncSession, user_id: str, account_id: str) ->
 
 
 async def hand_over_account(
-    session: AsyncSession, *, account_id: str, old_owner_id: str | None, new_owner_id: str
+    session: AsyncSession,
+    *,
+    account_id: str,
+    old_owner_id: str | None,
+    new_owner_id: str,
+    publisher: Publisher,
+    zone: ZoneInfo,
 ) -> int:
     """Open action items and open alerts the former owner held follow the new owner once the former no longer
-    sees the account (the projection is already updated). Returns how many moved."""
+    sees the account (the projection is already updated); each moved item publishes
+    ``risk.action_item_assigned``. Returns how many moved."""
     if old_owner_id is None or old_owner_id == new_owner_id or await _sees_account(session, old_owner_id, account_id):
         return 0
     items = (
@@ -481,13 +577,15 @@ async def hand_over_account(
             )
         )
     ).scalars()
-    moved = 0
-    for thing in [*items, *alerts]:
-        thing.owner_id = new_owner_id
-        thing.version += 1
-        moved += 1
+    moved_items, moved_alerts = list(items), list(alerts)
+    for item in moved_items:
+        item.owner_id, item.version = new_owner_id, item.version + 1
+    for alert in moved_alerts:
+        alert.owner_id, alert.version = new_owner_id, alert.version + 1
     await session.flush()
-    return moved
+    for item in moved_items:
+        await _announce_assignment(session, publisher=publisher, item=item, due_on=business_date(item.due_at, zone))
+    return len(moved_items) + len(moved_alerts)
 
 
 async def list_action_items(
