@@ -454,6 +454,7 @@ class LimitRequestData(_Data):
     requested_limit: Decimal
     currency: str = "CNY"
     checker_role: str = "risk_officer"
+    checker_id: str | None = None  # a checker named on the request (then only they decide)
 
 
 class LimitRequestSubmitted(EventBase):

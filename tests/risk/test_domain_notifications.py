@@ -232,6 +232,7 @@ async def test_a_limit_request_publishes_limit_request_submitted_with_the_maker_
             "requested_by": "risk-chen",  # the maker
             "currency": "CNY",
             "checker_role": "risk_officer",
+            "checker_id": "risk-liu",  # the named checker: only they are asked
         }
         assert request.requested_by == "risk-chen"
 

@@ -199,6 +199,7 @@ async def request_limit_change(
         requested_limit=request.requested_limit,
         currency=request.currency,
         checker_role=RISK_OFFICER,
+        checker_id=request.checker_id,
     )
     await publisher.publish(session, LimitRequestSubmitted, data, account_id=account_id)
     return request
