@@ -36,7 +36,7 @@ from services.scoring.scoring_model import (
     score_account,
 )
 from shared.bus import Publisher
-from shared.clock import FrozenClock
+from shared.clock import FrozenClock, business_zone
 from shared.db import Database
 from shared.migrations import upgrade_to_head
 
@@ -143,7 +143,7 @@ async def _persisted(url: str, accounts: list[dict[str, Any]], features: list[di
             started, cpu = time.perf_counter(), time.process_time()
             publisher = Publisher(service="scoring", outbox=platform.outbox, clock=FrozenClock(NOW))
             done = await run_rescore_job(
-                db, platform, publisher=publisher, job_id=job.id, now=lambda: NOW, chunk_size=2000
+                db, platform, publisher=publisher, job_id=job.id, now=lambda: NOW, zone=business_zone(), chunk_size=2000
             )
             timings.append((time.perf_counter() - started, time.process_time() - cpu, done.tier_changes, done.done))
         async with db.transaction() as session:

@@ -2,6 +2,10 @@
 
 Runs first (the other loaders refer to the accounts it registers) and leaves
 ``ctx.shared["accounts"] = [{id, name, industry, region, owner_id, tier}, ...]``.
+
+Owners, team members and our participants of engagements are the demo users the gateway creates (am-li,
+am-zhang); scoring refuses anyone it does not know as an active account manager or supervisor, so the demo runs
+after every service has learnt the users.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from kam.registry import APPS
 from services.scoring.registry.credit_code import check_character
+from shared.clock import business_date
 
 # (name, English name, industry, region, size, owner, team, profile, listed, parent group, years of cooperation)
 ACCOUNTS: list[tuple[str, str, str, str, str, str, list[str], str, bool, str | None, int]] = [
@@ -439,7 +445,8 @@ def _engagements(index: int, row: tuple[Any, ...], today: date) -> list[dict[str
                 "kind": KINDS[level],
                 "level": level,
                 "occurred_on": (today - timedelta(days=days + index % 5)).isoformat(),
-                "participants": [PEOPLE[level][index % 3][0], row[5]],
+                "participants": [PEOPLE[level][index % 3][0]],
+                "our_participant_ids": [row[5]],
                 "notes": "季度业务回顾与需求沟通" if level != "execution" else "现场拜访, 设备运行情况回访",
             }
         )
@@ -473,7 +480,7 @@ async def _check(response: Any) -> Any:
 async def load(ctx: Any) -> dict[str, Any]:
     """Register the demo portfolio through the API and publish the demo scoring model."""
     client = ctx.client("scoring")
-    today = datetime.now(UTC).date()
+    today = business_date(datetime.now(UTC), APPS["scoring"].settings().zone)
     existing = await _check(await client.get("/accounts", params={"limit": 500}))
     if existing["total"] == 0:
         model = await _check(

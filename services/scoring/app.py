@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.scoring import views
 from services.scoring.config import ScoringSettings
 from services.scoring.engagement import routes as engagement_routes
-from services.scoring.handlers import HANDLERS
+from services.scoring.handlers import HANDLERS, handler_extra
 from services.scoring.jobs import JOBS
 from services.scoring.models import platform
 from services.scoring.registry import routes as registry_routes
@@ -41,6 +41,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     jobs=JOBS,
     on_start=publish_default_model,
+    handler_extra=handler_extra,
 )
 
 

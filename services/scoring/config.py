@@ -21,3 +21,7 @@ class ScoringSettings(ServiceSettings):
     scheduled_rescore: bool = True
     rescore_interval_seconds: float = Field(default=6 * 3600, gt=0)
     rescore_chunk_size: int = Field(default=2000, ge=1, le=50000)
+    # An event that moves a portfolio-relative input (purchases under a percentile, profit under the profit share,
+    # joining or leaving) re-scores every account in its own transaction up to this many accounts; above it the
+    # event re-scores its account alone and the timer's catch-up job brings the others in line (seconds later).
+    event_rescore_max_accounts: int = Field(default=5000, ge=0)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.config import ScoringSettings
+from services.scoring.features import AsOf
 from services.scoring.models import idempotency_keys, platform
 from services.scoring.registry.models import Account
 from services.scoring.registry.service import get_account
@@ -30,12 +31,18 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
-from shared.service import SessionDep
+from shared.service import ClockDep, SessionDep
 
 Actor = CurrentPrincipal
 Supervisor = Annotated[Principal, Depends(require_roles(SUPERVISOR))]
 Registrar = Annotated[Principal, Depends(require_roles(SUPERVISOR, ACCOUNT_MANAGER, SERVICE))]
 Paging = Annotated[PageParams, Depends(page_params)]
+UserFilter = Annotated[str | None, Query(max_length=100, description="A user id")]
+# Accounts and jobs are identified by UUIDs: anything else in the path is a 422 naming it, never a lookup.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+AccountId = Annotated[str, Path(pattern=UUID_PATTERN, description="The account's id (a UUID)")]
+JobId = Annotated[str, Path(pattern=UUID_PATTERN, description="The job's id (a UUID)")]
+ModelVersionNumber = Annotated[int, Path(ge=1, le=1_000_000, description="The model version")]
 
 
 def get_settings(request: Request) -> ScoringSettings:
@@ -45,6 +52,14 @@ def get_settings(request: Request) -> ScoringSettings:
 
 
 Settings = Annotated[ScoringSettings, Depends(get_settings)]
+
+
+async def as_of(clock: ClockDep, settings: Settings) -> AsOf:
+    """Now, and what it means as a business date and month in the company's zone (``KAM_TIMEZONE``)."""
+    return AsOf(clock.now(), settings.zone)
+
+
+At = Annotated[AsOf, Depends(as_of)]
 
 
 @dataclass(frozen=True)
@@ -82,24 +97,24 @@ async def idempotent_create(request: Request, session: SessionDep, actor: Actor)
 Idempotency = Annotated[IdempotentCreate, Depends(idempotent_create)]
 
 
-async def account_for_read(account_id: str, session: SessionDep, actor: Actor) -> Account:
+async def account_for_read(account_id: AccountId, session: SessionDep, actor: Actor) -> Account:
     """The account of the path if the actor may see it; 404 otherwise."""
     await ensure_account_access(session, platform, actor, account_id)
     return await get_account(session, account_id=account_id)
 
 
-async def account_for_update(account_id: str, session: SessionDep, actor: Actor) -> Account:
+async def account_for_update(account_id: AccountId, session: SessionDep, actor: Actor) -> Account:
     """The account of the path if the actor may change it; 404 if they may not see it."""
     await ensure_account_access(session, platform, actor, account_id, write=True)
     return await get_account(session, account_id=account_id)
 
 
-async def model_version(version: int, session: SessionDep, _actor: Actor) -> ScoringModelVersion:
+async def model_version(version: ModelVersionNumber, session: SessionDep, _actor: Actor) -> ScoringModelVersion:
     """The scoring model version of the path (for an authenticated caller); 404 if there is none."""
     return await get_model(session, version=version)
 
 
-async def rescore_job(job_id: str, session: SessionDep, _actor: Actor) -> RescoreJob:
+async def rescore_job(job_id: JobId, session: SessionDep, _actor: Actor) -> RescoreJob:
     """The re-score job of the path (for an authenticated caller); 404 if there is none."""
     return await get_job(session, job_id=job_id)
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.scoring.scoring_model import CREDIT_GRADE_VALUES
+from shared.clock import business_date, start_of_business_day
 
 LEVEL_RANK = {"execution": 1, "decision": 2, "executive": 3}
 
@@ -24,9 +26,46 @@ def period_of(moment: date | datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+WINDOW_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The moment a score is computed for: the instant, and the company's business date and month.
+
+    Every window is anchored on the business month of ``today`` in the company's zone (``KAM_TIMEZONE``): the 12
+    months ending with it (the month in progress counts). So every re-score on one business day sees the same
+    windows, whatever the hour, the UTC date or the order in which the events arrived.
+    """
+
+    now: datetime
+    zone: ZoneInfo
+
+    @property
+    def today(self) -> date:
+        """The business date (company zone)."""
+        return business_date(self.now, self.zone)
+
+    @property
+    def period(self) -> str:
+        """The business month the windows end with (``YYYY-MM``)."""
+        return period_of(self.today)
+
+    @property
+    def window_start(self) -> date:
+        """The first day of the first month of the 12-month window."""
+        first = month_index(self.period) - (WINDOW_MONTHS - 1)
+        return date(first // 12, first % 12 + 1, 1)
+
+    @property
+    def window_starts_at(self) -> datetime:
+        """The instant the window begins (midnight of its first day in the company zone)."""
+        return start_of_business_day(self.window_start, self.zone)
+
+
 @dataclass(frozen=True)
 class ActualsSummary:
-    """Purchases and profit of the last 12 months (ending with the current month) and the 12 before."""
+    """Purchases and profit of the 12 months ending with the reference month, and the 12 before."""
 
     annual_purchases: Decimal = Decimal(0)
     annual_profit: Decimal = Decimal(0)
@@ -45,15 +84,23 @@ def summarise_actuals(
     lines: set[str] = set()
     for period, revenue, gross_profit, by_line in months:
         age = now - month_index(period)
-        if 0 <= age < 12:
+        if 0 <= age < WINDOW_MONTHS:
             purchases += revenue
             profit += gross_profit
             if revenue > 0:
                 active += 1
             lines.update(line for line, amount in by_line.items() if Decimal(str(amount)) > 0)
-        elif 12 <= age < 24:
+        elif WINDOW_MONTHS <= age < 2 * WINDOW_MONTHS:
             previous += revenue
     return ActualsSummary(purchases, profit, previous, active, sorted(lines))
+
+
+def average_satisfaction(ratings: Iterable[int]) -> tuple[Decimal | None, int]:
+    """(average to 2 decimals, how many) of satisfaction ratings: exact decimal arithmetic, whatever their order."""
+    values = list(ratings)
+    if not values:
+        return None, 0
+    return (Decimal(sum(values)) / Decimal(len(values))).quantize(Decimal("0.01")), len(values)
 
 
 def _d(value: Any) -> Decimal | None:

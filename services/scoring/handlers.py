@@ -1,105 +1,139 @@
 """Consumed events of the scoring service: ``HANDLERS = {event class: [handler, ...]}``.
 
-Scoring is the source of ``accounts.*`` so it keeps no projection handlers; it learns features from the
-other domains and re-scores the account each event touches.
+Scoring is the source of ``accounts.*`` so it keeps only the users projection (``identity.*``); it learns features
+from the other domains, and each event settles the scores it touches (``scores.consistency``), so the stored
+scores never depend on the order events arrived in.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.registry.models import Account
+from services.scoring.features import AsOf
+from services.scoring.scores.consistency import rescoring
 from services.scoring.scores.feature_store import (
     record_actuals,
     record_complaint_closed,
     record_credit_grade,
     record_escalation,
-    refresh_actuals_features,
-    refresh_complaint_features,
+    refresh_features,
 )
-from services.scoring.scores.service import rescore_account
-from shared.bus import HandlerContext, Handlers
-from shared.events import ActualsRecorded, ComplaintClosed, ComplaintEscalated, CreditAssessed
+from shared.bus import HandlerContext, Handlers, merge_handlers
+from shared.events import (
+    ActualsRecorded,
+    ComplaintClosed,
+    ComplaintEscalated,
+    CreditAssessed,
+    UserDeactivated,
+    UserRegistered,
+    UserUpdated,
+)
+from shared.projection import PROJECTION_HANDLERS
 
 
-async def _rescore_if_registered(
-    session: AsyncSession, ctx: HandlerContext[None], account_id: str, reason: str
-) -> None:
-    if await session.get(Account, account_id) is not None:
-        await rescore_account(
-            session, ctx.tables, publisher=ctx.publisher, account_id=account_id, now=ctx.clock.now(), reason=reason
-        )
+@dataclass(frozen=True)
+class ScoringExtra:
+    """What the handlers need besides the shared context: the company's zone (business dates, windows) and the
+    largest portfolio an event re-scores as a whole (above it the timer's catch-up job does)."""
+
+    zone: ZoneInfo
+    max_accounts: int
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: HandlerContext[None]) -> None:
-    """Store the month's totals (replacing an older report), refresh purchases/profit/growth, re-score."""
+def handler_extra(app: FastAPI) -> ScoringExtra:
+    """The handlers' extras, from the app's settings."""
+    settings = app.state.settings
+    return ScoringExtra(zone=settings.zone, max_accounts=settings.event_rescore_max_accounts)
+
+
+Context = HandlerContext[ScoringExtra]
+
+
+def _at(ctx: Context) -> AsOf:
+    return AsOf(ctx.clock.now(), ctx.extra.zone)
+
+
+def _settling(
+    session: AsyncSession, ctx: Context, account_id: str, at: AsOf, reason: str
+) -> AbstractAsyncContextManager[None]:
+    """The scores settled after the event's change of one account (``scores.consistency.rescoring``)."""
+    return rescoring(
+        session,
+        ctx.tables,
+        publisher=ctx.publisher,
+        account_id=account_id,
+        at=at,
+        reason=reason,
+        max_accounts=ctx.extra.max_accounts,
+    )
+
+
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: Context) -> None:
+    """Store the month's totals (the latest report wins), recompute the windowed features, settle the scores."""
     if event.account_id is None:
         return
-    d = event.data
-    stored = await record_actuals(
-        session,
-        account_id=event.account_id,
-        period=d.period,
-        revenue=d.revenue,
-        cost=d.cost,
-        gross_profit=d.gross_profit,
-        by_product_line=d.by_product_line,
-        reported_at=event.time,
-    )
-    if stored:
-        await refresh_actuals_features(session, account_id=event.account_id, now=ctx.clock.now())
-        await _rescore_if_registered(session, ctx, event.account_id, f"actuals {d.period} recorded")
+    at, d = _at(ctx), event.data
+    async with _settling(session, ctx, event.account_id, at, f"actuals {d.period} recorded"):
+        stored = await record_actuals(
+            session, account_id=event.account_id, period=d.period, data=d, reported_at=event.time, report_id=event.id
+        )
+        if stored:
+            await refresh_features(session, account_ids=[event.account_id], at=at)
 
 
-async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: HandlerContext[None]) -> None:
+async def on_complaint_closed(session: AsyncSession, event: ComplaintClosed, ctx: Context) -> None:
     """Satisfaction of a closed complaint feeds the relationship dimension."""
     if event.account_id is None:
         return
-    d = event.data
-    await record_complaint_closed(
-        session,
-        account_id=event.account_id,
-        complaint_id=d.complaint_id,
-        satisfaction=d.satisfaction,
-        closed_at=d.closed_at,
-    )
-    await refresh_complaint_features(session, account_id=event.account_id, now=ctx.clock.now())
-    await _rescore_if_registered(session, ctx, event.account_id, "complaint closed")
+    at, d = _at(ctx), event.data
+    async with _settling(session, ctx, event.account_id, at, "complaint closed"):
+        await record_complaint_closed(
+            session,
+            account_id=event.account_id,
+            complaint_id=d.complaint_id,
+            satisfaction=d.satisfaction,
+            closed_at=d.closed_at,
+        )
+        await refresh_features(session, account_ids=[event.account_id], at=at)
 
 
-async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: HandlerContext[None]) -> None:
-    """Escalations weigh on the relationship dimension."""
+async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: Context) -> None:
+    """Escalations within the 12-month window weigh on the relationship dimension."""
     if event.account_id is None:
         return
-    await record_escalation(
-        session,
-        account_id=event.account_id,
-        complaint_id=event.data.complaint_id,
-        level=event.data.level,
-        escalated_at=event.time,
-    )
-    await refresh_complaint_features(session, account_id=event.account_id, now=ctx.clock.now())
-    await _rescore_if_registered(session, ctx, event.account_id, "complaint escalated")
+    at = _at(ctx)
+    async with _settling(session, ctx, event.account_id, at, "complaint escalated"):
+        await record_escalation(
+            session,
+            account_id=event.account_id,
+            complaint_id=event.data.complaint_id,
+            level=event.data.level,
+            escalated_at=event.time,
+        )
+        await refresh_features(session, account_ids=[event.account_id], at=at)
 
 
-async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: HandlerContext[None]) -> None:
+async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: Context) -> None:
     """Keep the latest credit grade."""
     if event.account_id is None:
         return
-    changed = await record_credit_grade(
-        session,
-        account_id=event.account_id,
-        grade=event.data.grade,
-        assessed_at=event.data.assessed_at,
-        now=ctx.clock.now(),
-    )
-    if changed:
-        await _rescore_if_registered(session, ctx, event.account_id, f"credit grade {event.data.grade}")
+    at, d = _at(ctx), event.data
+    async with _settling(session, ctx, event.account_id, at, f"credit grade {d.grade}"):
+        await record_credit_grade(
+            session, account_id=event.account_id, grade=d.grade, assessed_at=d.assessed_at, now=at.now
+        )
 
 
-HANDLERS: Handlers = {
+USERS: Handlers = {kind: PROJECTION_HANDLERS[kind] for kind in (UserRegistered, UserUpdated, UserDeactivated)}
+FEATURES: Handlers = {
     ActualsRecorded: [on_actuals_recorded],
     ComplaintClosed: [on_complaint_closed],
     ComplaintEscalated: [on_complaint_escalated],
     CreditAssessed: [on_credit_assessed],
 }
+HANDLERS: Handlers = merge_handlers(USERS, FEATURES)

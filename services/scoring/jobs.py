@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.config import ScoringSettings
 from services.scoring.models import platform
-from services.scoring.scores.rescore_jobs import request_rescore, run_rescore_job, scheduled_rescore_due
+from services.scoring.scores.rescore_jobs import (
+    portfolio_behind,
+    request_rescore,
+    run_rescore_job,
+    scheduled_rescore_due,
+)
 from services.scoring.scores.tiers import expire_overrides
 from shared.service import PeriodicJob
 
@@ -26,22 +31,29 @@ async def run_rescore(app: FastAPI, job_id: str) -> None:
         publisher=app.state.publisher,
         job_id=job_id,
         now=app.state.clock.now,
+        zone=settings.zone,
         chunk_size=settings.rescore_chunk_size,
     )
 
 
 async def _queue_scheduled_rescore(session: AsyncSession, settings: ScoringSettings, now: datetime) -> str | None:
-    """The id of a new scheduled job when the stored timer says one is due."""
-    if not settings.scheduled_rescore or not await scheduled_rescore_due(
-        session, now=now, interval_seconds=settings.rescore_interval_seconds
+    """The id of a new job when one is due: the scheduled one (the interval passed or a business day began in the
+    company zone), or a catch-up when the stored scores are behind (``portfolio_behind``; even with the schedule
+    off, since the scores' consistency depends on it)."""
+    if settings.scheduled_rescore and await scheduled_rescore_due(
+        session, now=now, interval_seconds=settings.rescore_interval_seconds, zone=settings.zone
     ):
+        trigger = "schedule"
+    elif await portfolio_behind(session, now=now, zone=settings.zone):
+        trigger = "catch_up"
+    else:
         return None
-    job, new = await request_rescore(session, trigger="schedule", actor_id="system", now=now)
+    job, new = await request_rescore(session, trigger=trigger, actor_id="system", now=now)
     return job.id if new else None
 
 
 async def run_timers(app: FastAPI) -> None:
-    """Expire tier overrides whose time is up, and start the scheduled full re-score when it is due."""
+    """Expire tier overrides whose time is up, and start the scheduled or catch-up full re-score when it is due."""
     settings: ScoringSettings = app.state.settings
     now = app.state.clock.now()
     async with app.state.db.transaction() as session:

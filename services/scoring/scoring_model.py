@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.api import RequestBody
 from shared.errors import Unprocessable
 from shared.vocabulary import KEY_ACCOUNT_TIERS, TIER_CODES, TierCode
 
@@ -71,52 +72,58 @@ INDICATORS: dict[str, IndicatorInfo] = {
 CREDIT_GRADE_VALUES = {"A": 5, "B": 4, "C": 3, "D": 2, "E": 1}
 TOP_PERCENT_MEASURES = ("annual_purchases", "annual_profit", "score")
 
+# Numbers of a model: finite decimals with at most 4 places (a weight, score or percentage has 6 whole digits at
+# most; a raw value such as an amount 16), so nothing in a model can overflow a computation or a column.
+ModelNumber = Annotated[Decimal, Field(max_digits=10, decimal_places=4, allow_inf_nan=False)]
+RawValue = Annotated[Decimal, Field(max_digits=20, decimal_places=4, allow_inf_nan=False)]
 
-class ThresholdStep(BaseModel):
+
+class ThresholdStep(RequestBody):
     """Raw values at or above ``at`` score ``score`` (the highest step reached counts)."""
 
-    at: Decimal
-    score: Decimal
+    at: RawValue
+    score: ModelNumber
 
 
-class Normalisation(BaseModel):
+class Normalisation(RequestBody):
     """How a raw value becomes 0–100: linear between bounds, threshold steps, or percentile in the portfolio."""
 
     method: Literal["bounds", "thresholds", "percentile"]
-    min: Decimal | None = Field(default=None, description="bounds: raw value scoring 0 (min > max: lower is better)")
-    max: Decimal | None = Field(default=None, description="bounds: raw value scoring 100")
-    steps: list[ThresholdStep] = Field(default_factory=list, description="thresholds: ascending steps")
-    missing: Decimal | None = Field(default=None, description="raw value assumed when there is no data (else 0)")
+    min: RawValue | None = Field(default=None, description="bounds: raw value scoring 0 (min > max: lower is better)")
+    max: RawValue | None = Field(default=None, description="bounds: raw value scoring 100")
+    steps: list[ThresholdStep] = Field(default_factory=list, max_length=50, description="thresholds: ascending")
+    missing: RawValue | None = Field(default=None, description="raw value assumed when there is no data (else 0)")
 
 
-class IndicatorWeight(BaseModel):
+class IndicatorWeight(RequestBody):
     """One indicator of a model with its weight (weights of a model sum to 100)."""
 
-    code: str
-    weight: Decimal
+    code: str = Field(min_length=1, max_length=50)
+    weight: ModelNumber
     normalisation: Normalisation
 
 
-class TopPercentRule(BaseModel):
+class TopPercentRule(RequestBody):
     """Key accounts (strategic + key) are exactly the top ``percent`` % of the portfolio by ``by``."""
 
-    percent: Decimal
-    by: str = "annual_purchases"
+    percent: ModelNumber
+    by: str = Field(default="annual_purchases", max_length=50)
 
 
-class TierPolicy(BaseModel):
+class TierPolicy(RequestBody):
     """Minimum scores of each tier (below ``growth`` is ``maintain``) and the optional top-N % rule."""
 
-    thresholds: dict[str, Decimal] = Field(
-        default_factory=lambda: {"strategic": Decimal(80), "key": Decimal(65), "growth": Decimal(45)}
+    thresholds: dict[Annotated[str, Field(max_length=20)], ModelNumber] = Field(
+        default_factory=lambda: {"strategic": Decimal(80), "key": Decimal(65), "growth": Decimal(45)},
+        max_length=10,
     )
     top_percent: TopPercentRule | None = None
 
 
-class ModelDefinition(BaseModel):
+class ModelDefinition(RequestBody):
     """A complete scoring model."""
 
-    indicators: list[IndicatorWeight]
+    indicators: list[IndicatorWeight] = Field(max_length=50)
     tiers: TierPolicy = Field(default_factory=TierPolicy)
 
 
@@ -479,15 +486,79 @@ def apply_top_rule(computed: str, in_top: bool) -> str:
     return "growth" if computed in KEY_ACCOUNT_TIERS else computed
 
 
+def top_set(rule: TopPercentRule, entries: Sequence[tuple[str, Decimal, Decimal]]) -> set[str]:
+    """The accounts inside the top N %: ranked by measure, then score, then id (a total order, so ties are
+    decided the same way whatever order the portfolio was read in)."""
+    ranked = sorted(entries, key=lambda e: (-e[2], -e[1], e[0]))
+    return {account_id for account_id, _, _ in ranked[: top_count(len(entries), rule.percent)]}
+
+
 def assign_tiers(policy: TierPolicy, entries: Sequence[tuple[str, Decimal, Decimal]]) -> dict[str, str]:
     """Tiers of a portfolio of (account id, score, top-rule measure): thresholds, then the top-N % rule."""
     tiers = {account_id: tier_for_score(total, policy.thresholds) for account_id, total, _ in entries}
     rule = policy.top_percent
     if rule is None:
         return tiers
-    ranked = sorted(entries, key=lambda e: (-e[2], -e[1], e[0]))
-    top = {account_id for account_id, _, _ in ranked[: top_count(len(entries), rule.percent)]}
+    top = top_set(rule, entries)
     return {account_id: apply_top_rule(tier, account_id in top) for account_id, tier in tiers.items()}
+
+
+# ---------------------------------------------------------------- what of one account the others depend on
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """One account as the rest of the portfolio sees it: active or not, and its raw indicator values.
+
+    ``profit_share`` is left out: it depends on the portfolio, not on the account alone (its input is
+    ``annual_profit``).
+    """
+
+    active: bool
+    values: Mapping[str, Decimal | None]
+
+    @classmethod
+    def of(cls, values: Mapping[str, Decimal | None], *, active: bool) -> Footprint:
+        """The footprint of an account's indicator values."""
+        return cls(active=active, values={k: v for k, v in values.items() if k != "profit_share"})
+
+
+def portfolio_inputs(definition: ModelDefinition) -> frozenset[str]:
+    """The raw values of one account that other accounts' scores or tiers depend on under this model.
+
+    Percentile indicators rank an account against the others, the profit share divides by the portfolio's
+    profit, and the top-N % rule ranks by its measure; every other indicator is the account's own business.
+    """
+    watched = set(percentile_indicators(definition))
+    if "profit_share" in watched or any(i.code == "profit_share" for i in definition.indicators):
+        watched.discard("profit_share")
+        watched.add("annual_profit")
+    rule = definition.tiers.top_percent
+    if rule is not None and rule.by != "score":
+        watched.add(rule.by)
+    return frozenset(watched)
+
+
+def is_portfolio_relative(definition: ModelDefinition) -> bool:
+    """Whether one account's score or tier depends on the other accounts under this model."""
+    return bool(portfolio_inputs(definition)) or definition.tiers.top_percent is not None
+
+
+def moves_portfolio(definition: ModelDefinition, before: Footprint | None, after: Footprint | None) -> bool:
+    """Whether a change of one account (``None``: not in the registry) changes other accounts' scores or tiers.
+
+    An account joining or leaving the active portfolio changes every percentile and the top-N % count; an
+    active account changing a watched value changes the others' ranks or profit shares.
+    """
+    if not is_portfolio_relative(definition):
+        return False
+    was_active = before is not None and before.active
+    is_active = after is not None and after.active
+    if was_active != is_active:
+        return True
+    if not is_active or before is None or after is None:
+        return False  # a former account is ranked against the others, never the other way round
+    return any(before.values.get(code) != after.values.get(code) for code in portfolio_inputs(definition))
 
 
 def override_is_active(expires_at: datetime | None, ended_at: datetime | None, now: datetime) -> bool:

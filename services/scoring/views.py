@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.deps import AccountForRead, Actor, Settings
+from services.scoring.deps import AccountForRead, Actor, At, Settings
 from services.scoring.engagement.service import engagement_status, overdue_accounts
 from services.scoring.models import platform
 from services.scoring.registry.models import Account
@@ -18,8 +19,9 @@ from services.scoring.scores.schemas import OverrideRead
 from services.scoring.scores.service import account_strategy, explain_score
 from services.scoring.scores.tiers import active_override, tier_distribution, tier_label, tier_movers
 from shared.auth import Principal
+from shared.clock import business_date, start_of_business_day
 from shared.errors import PROBLEM_RESPONSES, NotFound
-from shared.service import ClockDep, SessionDep
+from shared.service import SessionDep
 from shared.views import scoring as section
 from shared.views.scoring import ScoringAccountView, ScoringPortfolioView
 
@@ -27,17 +29,17 @@ router = APIRouter(responses=PROBLEM_RESPONSES)
 SCORING: list[str | Enum] = ["scoring"]
 OVERDUE_SHOWN = 20
 MOVERS_SHOWN = 20
-MOVERS_WINDOW = timedelta(days=30)
+MOVERS_DAYS = 30
 
 
-async def _tier(session: AsyncSession, account: Account, now: datetime) -> section.AccountTier:
+async def _tier(session: AsyncSession, account: Account, now: datetime, zone: ZoneInfo) -> section.AccountTier:
     override = await active_override(session, account_id=account.id, now=now)
     return section.AccountTier.model_validate(
         {
             **(tier_label(account.tier) or {"code": None}),
             "computed": account.computed_tier,
             "overridden": override is not None,
-            "override": OverrideRead.model_validate(override).model_dump() if override else None,
+            "override": OverrideRead.of(override, zone).model_dump() if override else None,
         }
     )
 
@@ -51,19 +53,21 @@ async def _score(session: AsyncSession, account: Account, now: datetime) -> sect
 
 
 async def build_account_view(
-    session: AsyncSession, *, account: Account, product_lines: Sequence[str], now: datetime
+    session: AsyncSession, *, account: Account, product_lines: Sequence[str], now: datetime, zone: ZoneInfo
 ) -> ScoringAccountView:
-    """Profile, team, contacts, tier, explained score, strategy, white space and engagement of one account."""
+    """Profile, team, contacts, tier, explained score, strategy, white space and engagement of one account (business
+    dates in the company's ``zone``)."""
+    today = business_date(now, zone)
     detail = await account_detail(session, account=account, now=now)
-    strategy = await account_strategy(session, account=account, product_lines=product_lines, today=now.date())
-    engagement = await engagement_status(session, account=account, today=now.date())
+    strategy = await account_strategy(session, account=account, product_lines=product_lines, today=today)
+    engagement = await engagement_status(session, account=account, today=today)
     return ScoringAccountView(
         account_id=account.id,
         name=account.name,
         profile=section.AccountProfile.model_validate(detail.model_dump(exclude={"contacts"})),
         team=section.AccountTeam(owner_id=account.owner_id, team_member_ids=list(account.team_member_ids or [])),
         contacts=[section.Contact.model_validate(c.model_dump()) for c in detail.contacts],
-        tier=await _tier(session, account, now),
+        tier=await _tier(session, account, now, zone),
         score=await _score(session, account, now),
         strategy=section.AccountStrategy.model_validate(strategy.model_dump()),
         white_space=strategy.white_space,
@@ -72,10 +76,14 @@ async def build_account_view(
     )
 
 
-async def build_portfolio_view(session: AsyncSession, *, actor: Principal, now: datetime) -> ScoringPortfolioView:
-    """Tier distribution, overdue engagements and recent movers of the actor's visible portfolio."""
-    overdue = await overdue_accounts(session, platform, actor=actor, today=now.date())
-    since = now - MOVERS_WINDOW
+async def build_portfolio_view(
+    session: AsyncSession, *, actor: Principal, now: datetime, zone: ZoneInfo
+) -> ScoringPortfolioView:
+    """Tier distribution, overdue engagements and recent movers (since the start of the business day 30 days ago)
+    of the actor's visible portfolio."""
+    today = business_date(now, zone)
+    overdue = await overdue_accounts(session, platform, actor=actor, today=today)
+    since = start_of_business_day(today - timedelta(days=MOVERS_DAYS), zone)
     distribution = await tier_distribution(session, platform, actor=actor)
     movers = await tier_movers(session, platform, actor=actor, since=since, limit=MOVERS_SHOWN)
     return ScoringPortfolioView(
@@ -96,11 +104,11 @@ async def build_portfolio_view(session: AsyncSession, *, actor: Principal, now: 
     tags=SCORING,
     summary="This service's section of the account overview",
 )
-async def account_view(
-    account: AccountForRead, session: SessionDep, clock: ClockDep, settings: Settings
-) -> ScoringAccountView:
+async def account_view(account: AccountForRead, session: SessionDep, at: At, settings: Settings) -> ScoringAccountView:
     """The scoring section of the account 360: profile, team, contacts, tier, score, strategy, engagement."""
-    return await build_account_view(session, account=account, product_lines=settings.product_lines, now=clock.now())
+    return await build_account_view(
+        session, account=account, product_lines=settings.product_lines, now=at.now, zone=at.zone
+    )
 
 
 @router.get(
@@ -109,6 +117,6 @@ async def account_view(
     tags=SCORING,
     summary="This service's section of the portfolio board",
 )
-async def portfolio_view(session: SessionDep, clock: ClockDep, actor: Actor) -> ScoringPortfolioView:
+async def portfolio_view(session: SessionDep, at: At, actor: Actor) -> ScoringPortfolioView:
     """Tier distribution, overdue engagements and recent movers (account managers: their own accounts)."""
-    return await build_portfolio_view(session, actor=actor, now=clock.now())
+    return await build_portfolio_view(session, actor=actor, now=at.now, zone=at.zone)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,18 +18,52 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import services.scoring
 from services.scoring.app import create_app
 from services.scoring.config import ScoringSettings
+from services.scoring.features import AsOf
 from services.scoring.models import platform
 from services.scoring.registry.credit_code import check_character
 from services.scoring.scores.model_versions import ensure_default_model
 from shared.auth import Principal
 from shared.bus import Publisher
-from shared.clock import FrozenClock
+from shared.clock import FrozenClock, business_zone
 from shared.db import Database
+from shared.events import UserData
 from shared.migrations import upgrade_to_head
-from tests.support import service_settings
+from shared.projection import upsert_user
+from tests.support import register_users, running, service_settings
 
 NOW = datetime(2026, 11, 15, 9, 0, tzinfo=UTC)
+ZONE = business_zone("Asia/Shanghai")
 MIGRATIONS = Path(services.scoring.__file__).parent / "migrations"
+# The people the tests act as or assign (the gateway tells every service about them).
+CAST: list[tuple[str, Sequence[str]]] = [
+    ("sup-wang", ["supervisor"]),
+    ("sup-zhou", ["supervisor"]),
+    ("am-li", ["account_manager"]),
+    ("am-zhang", ["account_manager"]),
+    ("viewer-zhao", ["viewer"]),
+    ("risk-chen", ["risk_officer"]),
+    ("am-zhao", ["account_manager"]),
+    ("u-admin", ["admin"]),
+]
+
+
+@asynccontextmanager
+async def running_with_people(
+    app: FastAPI, *, headers: dict[str, str] | None = None, people: Iterable[Any] = CAST
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app and tell it about the people of the tests (identity events through its own consumer)."""
+    async with running(app, headers=headers) as client:
+        await register_users(app, people)
+        yield client
+
+
+async def known_people(session: AsyncSession, people: Iterable[Any] = CAST) -> None:
+    """Put people into the users projection of a bare domain database (as the identity events would)."""
+    for user_id, roles, *rest in people:
+        data = UserData(
+            user_id=user_id, display_name=user_id, roles=list(roles), active=bool(rest[0]) if rest else True
+        )
+        await upsert_user(session, platform, user=data, event_time=NOW)
 
 
 def credit_code(serial: int) -> str:
@@ -92,6 +127,10 @@ class Domain:
         """The frozen clock's time."""
         return self.clock.now()
 
+    def at(self) -> AsOf:
+        """The frozen clock's time as a scoring moment in the company zone."""
+        return AsOf(self.clock.now(), ZONE)
+
     async def events(
         self, event_type: str | None = None, *, session: AsyncSession | None = None
     ) -> list[dict[str, Any]]:
@@ -114,6 +153,7 @@ async def domain_database(database_url: str) -> AsyncIterator[Domain]:
         await upgrade_to_head(db, MIGRATIONS)
         async with db.transaction() as session:
             await ensure_default_model(session, now=NOW)
+            await known_people(session)
         yield Domain(db=db, clock=clock, publisher=Publisher(service="scoring", outbox=platform.outbox, clock=clock))
     finally:
         await db.dispose()

@@ -26,7 +26,7 @@ TODAY = NOW.date()
 async def account_of_tier(domain, session, name: str, tier: str = "strategic", **fields):
     body = AccountCreate.model_validate(account_payload(name, **fields))
     account = await registry.register_account(
-        session, platform, publisher=domain.publisher, body=body, actor=SUP, now=domain.now()
+        session, platform, publisher=domain.publisher, body=body, actor=SUP, at=domain.at()
     )
     if tier != account.tier:
         await tiers.set_override(
@@ -36,7 +36,7 @@ async def account_of_tier(domain, session, name: str, tier: str = "strategic", *
             account=account,
             body=OverrideCreate(tier=tier, reason="测试分级"),
             actor=SUP,
-            now=domain.now(),
+            at=domain.at(),
         )
     return account
 
@@ -49,7 +49,7 @@ async def log(domain, session, account, level: str, days_ago: int, kind: str = "
         account=account,
         body=EngagementCreate(kind=kind, level=level, occurred_on=TODAY - timedelta(days=days_ago)),
         actor=by,
-        now=domain.now(),
+        at=domain.at(),
     )
 
 

@@ -33,7 +33,7 @@ def body(name: str = "上海汽车集团股份有限公司", **fields) -> Accoun
 
 async def register(domain, session, name: str = "上海汽车集团股份有限公司", by=SUP, **fields):
     return await registry.register_account(
-        session, platform, publisher=domain.publisher, body=body(name, **fields), actor=by, now=domain.now()
+        session, platform, publisher=domain.publisher, body=body(name, **fields), actor=by, at=domain.at()
     )
 
 
@@ -91,7 +91,7 @@ async def test_an_update_that_changes_nothing_publishes_nothing_and_keeps_the_ve
             publisher=domain.publisher,
             account=account,
             body=AccountUpdate(region="华东"),
-            now=domain.now(),
+            at=domain.at(),
         )
         assert account.version == 1 and len(await domain.events(session=session)) == before
         with pytest.raises(Unprocessable) as null_name:
@@ -101,7 +101,7 @@ async def test_an_update_that_changes_nothing_publishes_nothing_and_keeps_the_ve
                 publisher=domain.publisher,
                 account=account,
                 body=AccountUpdate(name=None),
-                now=domain.now(),
+                at=domain.at(),
             )
     assert null_name.value.extra["field"] == "name"
 
@@ -116,7 +116,7 @@ async def test_a_profile_change_bumps_the_version_updates_the_projection_and_pub
             publisher=domain.publisher,
             account=account,
             body=AccountUpdate(region="华南", name_en="SAIC"),
-            now=domain.now(),
+            at=domain.at(),
         )
         region = await session.scalar(
             select(platform.accounts.c.region).where(platform.accounts.c.account_id == account.id)
@@ -170,20 +170,20 @@ async def test_the_book_of_a_manager_is_filtered_and_sorted_by_tier_rank(domain)
 
 
 async def test_an_import_is_all_or_none_and_names_the_failing_entry(domain):
-    async with domain.db.transaction() as session:
-        with pytest.raises(Unprocessable) as refused:
+    with pytest.raises(Unprocessable) as refused:  # the refusal rolls the whole import back
+        async with domain.db.transaction() as session:
             await registry.register_accounts(
                 session,
                 platform,
                 publisher=domain.publisher,
                 bodies=[body("好"), body("坏", credit_code="123")],
                 actor=SUP,
-                now=domain.now(),
+                at=domain.at(),
             )
     assert refused.value.extra["field"] == "accounts.1.credit_code"
     async with domain.db.transaction() as session:
         imported = await registry.register_accounts(
-            session, platform, publisher=domain.publisher, bodies=[body("一"), body("二")], actor=SUP, now=domain.now()
+            session, platform, publisher=domain.publisher, bodies=[body("一"), body("二")], actor=SUP, at=domain.at()
         )
         moves = (await session.execute(select(TierChange.new_tier))).scalars().all()
     assert [a.tier for a in imported] == ["maintain", "maintain"] and moves == ["maintain", "maintain"]
@@ -195,7 +195,7 @@ async def test_ratings_and_a_higher_contact_level_rescore_the_account(domain):
         first_score = account.score
         ratings = RatingsUpdate(industry_leadership=10, reference_value=10, channel_value=10, rationale="行业龙头")
         await registry.set_ratings(
-            session, platform, publisher=domain.publisher, account=account, body=ratings, actor=SUP, now=domain.now()
+            session, platform, publisher=domain.publisher, account=account, body=ratings, actor=SUP, at=domain.at()
         )
         rated_score = account.score
         await registry.add_contact(
@@ -204,7 +204,7 @@ async def test_ratings_and_a_higher_contact_level_rescore_the_account(domain):
             publisher=domain.publisher,
             account=account,
             body=ContactCreate(name="方总", level="executive"),
-            now=domain.now(),
+            at=domain.at(),
         )
         contacts = await registry.list_contacts(session, account_id=account.id)
     assert rated_score > first_score and account.rated_by == "sup-wang" and account.ratings_rationale == "行业龙头"

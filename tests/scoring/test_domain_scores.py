@@ -3,6 +3,7 @@ features from events, model versions and re-score jobs with their state tables."
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from itertools import product
@@ -14,12 +15,14 @@ from services.scoring.models import platform
 from services.scoring.registry import service as registry
 from services.scoring.registry.schemas import AccountCreate
 from services.scoring.scores import feature_store, model_versions, portfolio, rescore_jobs, tiers
+from services.scoring.scores.consistency import rescore_account
 from services.scoring.scores.models import AccountScore, RescoreJob, ScoringModelVersion, TierChange, TierOverride
 from services.scoring.scores.schemas import ModelCreate, OverrideCreate
-from services.scoring.scores.service import explain_score, rescore_account
+from services.scoring.scores.service import explain_score
 from services.scoring.scoring_model import ModelDefinition
 from shared.errors import InvalidTransition, NotFound
-from tests.scoring.support import NOW, SIMPLE_MODEL, account_payload, actor
+from shared.events.catalogue import ActualsRecordedData
+from tests.scoring.support import NOW, SIMPLE_MODEL, ZONE, account_payload, actor
 
 SUP = actor()
 
@@ -40,7 +43,7 @@ RESCORE_JOB_MOVES = {
 async def registered(domain, session, name: str = "宁德时代", **fields):
     body = AccountCreate.model_validate(account_payload(name, **fields))
     return await registry.register_account(
-        session, platform, publisher=domain.publisher, body=body, actor=SUP, now=domain.now()
+        session, platform, publisher=domain.publisher, body=body, actor=SUP, at=domain.at()
     )
 
 
@@ -53,17 +56,22 @@ async def simple_model(domain, session, *, publish: bool = True) -> ScoringModel
 
 
 async def record_purchases(domain, session, account_id: str, revenue: str, reported_after: timedelta = timedelta(0)):
-    stored = await feature_store.record_actuals(
-        session,
-        account_id=account_id,
+    data = ActualsRecordedData(
         period="2026-11",
         revenue=Decimal(revenue),
         cost=Decimal(0),
         gross_profit=Decimal(revenue) / 4,
         by_product_line={"工业网关": Decimal(revenue)},
-        reported_at=NOW + reported_after,
     )
-    await feature_store.refresh_actuals_features(session, account_id=account_id, now=domain.now())
+    stored = await feature_store.record_actuals(
+        session,
+        account_id=account_id,
+        period="2026-11",
+        data=data,
+        reported_at=NOW + reported_after,
+        report_id=str(uuid.uuid4()),
+    )
+    await feature_store.refresh_features(session, account_ids=[account_id], at=domain.at())
     return stored
 
 
@@ -77,7 +85,7 @@ async def test_rescoring_stores_an_explained_score_and_moves_the_tier_once(domai
         await record_purchases(domain, session, account.id, "9000000")
         for _ in range(2):  # the second pass finds nothing to move
             await rescore_account(
-                session, platform, publisher=domain.publisher, account_id=account.id, now=domain.now(), reason="test"
+                session, platform, publisher=domain.publisher, account_id=account.id, at=domain.at(), reason="test"
             )
         stored = await session.get(AccountScore, account.id)
         explained = await explain_score(session, account=account, now=domain.now())
@@ -96,7 +104,7 @@ async def test_without_a_published_model_nothing_is_scored_and_there_is_no_score
         account = await registered(domain, session)
         assert (
             await rescore_account(
-                session, platform, publisher=domain.publisher, account_id=account.id, now=NOW, reason="x"
+                session, platform, publisher=domain.publisher, account_id=account.id, at=domain.at(), reason="x"
             )
             is None
         )
@@ -135,7 +143,7 @@ async def test_an_override_wins_until_it_expires_then_the_timer_falls_back_to_th
             account=account,
             body=OverrideCreate(tier="strategic", reason="集团战略", expires_at=NOW + timedelta(days=1)),
             actor=SUP,
-            now=domain.now(),
+            at=domain.at(),
         )
         assert account.tier == "strategic" and account.computed_tier == "maintain"
         assert await tiers.expire_overrides(session, platform, publisher=domain.publisher, now=NOW) == 0
@@ -170,7 +178,7 @@ async def test_a_new_override_replaces_the_active_one_and_revoking_needs_one_in_
                 account=account,
                 body=OverrideCreate(tier=tier, reason=f"设为{tier}"),
                 actor=SUP,
-                now=domain.now(),
+                at=domain.at(),
             )
         await tiers.revoke_override(session, platform, publisher=domain.publisher, account=account, actor=SUP, now=NOW)
         with pytest.raises(NotFound):
@@ -250,7 +258,7 @@ async def queued_job(domain) -> str:
 
 async def run(domain, job_id: str) -> RescoreJob:
     return await rescore_jobs.run_rescore_job(
-        domain.db, platform, publisher=domain.publisher, job_id=job_id, now=domain.now, chunk_size=1
+        domain.db, platform, publisher=domain.publisher, job_id=job_id, now=domain.now, zone=ZONE, chunk_size=1
     )
 
 
@@ -292,7 +300,7 @@ async def test_a_job_that_breaks_is_failed_with_the_error(domain, monkeypatch, b
 async def test_the_scheduled_rescore_is_due_by_its_stored_timer_and_failed_runs_do_not_count(domain):
     async def due(at) -> bool:
         async with domain.db.transaction() as session:
-            return await rescore_jobs.scheduled_rescore_due(session, now=at, interval_seconds=3600)
+            return await rescore_jobs.scheduled_rescore_due(session, now=at, interval_seconds=3600, zone=ZONE)
 
     assert not await due(NOW)  # nothing to score yet
     job_id = await queued_job(domain)
@@ -318,11 +326,11 @@ async def test_a_bulk_rescore_publishes_one_tier_changed_per_move_and_respects_o
             account=held,
             body=OverrideCreate(tier="key", reason="保持重点"),
             actor=SUP,
-            now=domain.now(),
+            at=domain.at(),
         )
         before = len(await domain.events("accounts.tier_changed", session=session))
         moved = await portfolio.rescore_accounts(
-            session, platform, publisher=domain.publisher, account_ids=[rich.id, held.id], now=NOW, reason="导入"
+            session, platform, publisher=domain.publisher, account_ids=[rich.id, held.id], at=domain.at(), reason="导入"
         )
         events = (await domain.events("accounts.tier_changed", session=session))[before:]
     assert moved == 1 and [(e["account_id"], e["data"]["new_tier"]) for e in events] == [(rich.id, "growth")]

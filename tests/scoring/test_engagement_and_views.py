@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.scoring.support import NOW, account_payload, scoring_app
-from tests.support import auth, running
+from tests.scoring.support import NOW, account_payload, running_with_people, scoring_app
+from tests.support import auth
 
 SUP = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
@@ -27,7 +27,7 @@ async def strategic_account(client, name: str, owner: str = "am-li") -> str:
 
 async def test_an_account_without_executive_contact_in_its_tier_period_is_listed_overdue(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         account_id = await strategic_account(client, "比亚迪股份有限公司")
         for level, kind, ago in (
             ("decision", "business_review", 10),
@@ -71,7 +71,7 @@ async def test_an_account_without_executive_contact_in_its_tier_period_is_listed
 
 async def test_cadence_policy_can_be_replaced_by_the_supervisor(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         account_id = (await client.post("/accounts", json=account_payload(), headers=SUP)).json()["id"]
         await client.post(
             f"/accounts/{account_id}/engagements",
@@ -95,7 +95,7 @@ async def test_cadence_policy_can_be_replaced_by_the_supervisor(sqlite_database)
 
 async def test_account_view_answers_profile_tier_score_strategy_white_space_and_engagement(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         account_id = await strategic_account(client, "美的集团股份有限公司")
         await client.post(
             f"/accounts/{account_id}/contacts",
@@ -117,7 +117,7 @@ async def test_account_view_answers_profile_tier_score_strategy_white_space_and_
 
 async def test_portfolio_view_shows_distribution_overdue_and_movers_of_the_callers_book(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         await strategic_account(client, "李的客户", owner="am-li")
         await client.post("/accounts", json=account_payload("张的客户", owner_id="am-zhang"), headers=SUP)
         board = (await client.get("/scoring/views/portfolio", headers=SUP)).json()

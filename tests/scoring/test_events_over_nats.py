@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from services.scoring.models import platform
 from shared.events import ActualsRecorded
-from tests.scoring.support import SIMPLE_MODEL, account_payload, scoring_app
-from tests.support import auth, running, wait_until
+from tests.scoring.support import SIMPLE_MODEL, account_payload, running_with_people, scoring_app
+from tests.support import auth, wait_until
 
 SUP = auth("supervisor", user_id="sup-wang")
 
@@ -45,7 +45,7 @@ async def test_actuals_over_nats_lift_the_tier_once_and_a_duplicate_changes_noth
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     try:
-        async with running(app) as client:
+        async with running_with_people(app) as client:
             await wait_until(lambda: _subscribed(app), message="scoring subscribed to its streams")
             created = await client.post(
                 "/scoring/models", json={"name": "简单", "definition": SIMPLE_MODEL}, headers=SUP

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.scoring.models import platform
-from tests.scoring.support import account_payload, credit_code, outbox_events, scoring_app
-from tests.support import auth, running
+from tests.scoring.support import account_payload, credit_code, outbox_events, running_with_people, scoring_app
+from tests.support import auth
 
 SUP = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
@@ -15,7 +15,7 @@ ZHANG = auth("account_manager", user_id="am-zhang")
 
 async def test_registering_an_account_projects_it_publishes_registered_and_scores_it(make_database):
     app = scoring_app(await make_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         body = account_payload(
             credit_code=credit_code(1),
             name_en="SAIC Motor",
@@ -48,7 +48,7 @@ async def test_registering_an_account_projects_it_publishes_registered_and_score
 
 async def test_account_managers_list_only_their_own_book(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         for i, (owner, team) in enumerate([("am-li", []), ("am-li", []), ("am-zhang", []), ("am-zhang", ["am-li"])]):
             r = await client.post(
                 "/accounts", json=account_payload(f"客户{i}", owner_id=owner, team_member_ids=team), headers=SUP
@@ -67,7 +67,7 @@ async def test_account_managers_list_only_their_own_book(sqlite_database):
 
 async def test_list_filters_by_owner_industry_region_status(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         await client.post("/accounts", json=account_payload("甲", industry="医药", region="华南"), headers=SUP)
         await client.post("/accounts", json=account_payload("乙", industry="医药", region="华北"), headers=SUP)
         await client.post(
@@ -89,7 +89,7 @@ async def test_list_filters_by_owner_industry_region_status(sqlite_database):
 
 async def test_invalid_credit_code_unknown_account_and_bad_model_are_problem_json(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         wrong_digit = credit_code(7)[:-1] + ("0" if credit_code(7)[-1] != "0" else "1")
         bad_code = await client.post("/accounts", json=account_payload(credit_code=wrong_digit), headers=SUP)
         unknown = await client.get("/accounts/00000000-0000-0000-0000-000000000000/score", headers=SUP)
@@ -127,7 +127,7 @@ async def test_invalid_credit_code_unknown_account_and_bad_model_are_problem_jso
 
 async def test_duplicate_credit_code_is_a_conflict_and_idempotency_key_replays(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         body = account_payload(credit_code=credit_code(3))
         key = {**SUP, "Idempotency-Key": "reg-1"}
         first = await client.post("/accounts", json=body, headers=key)
@@ -142,7 +142,7 @@ async def test_duplicate_credit_code_is_a_conflict_and_idempotency_key_replays(s
 
 async def test_update_with_stale_etag_is_refused_and_team_change_publishes_owner_changed(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         created = await client.post("/accounts", json=account_payload(), headers=SUP)
         account_id, etag = created.json()["id"], created.headers["etag"]
         ok = await client.patch(f"/accounts/{account_id}", json={"region": "华南"}, headers={**SUP, "If-Match": etag})
@@ -167,7 +167,7 @@ async def test_update_with_stale_etag_is_refused_and_team_change_publishes_owner
 async def test_account_managers_register_only_for_themselves_and_viewers_change_nothing(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
     viewer = auth("viewer", user_id="viewer-zhao")
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         own = await client.post("/accounts", json=account_payload(owner_id=None), headers=LI)
         for_other = await client.post("/accounts", json=account_payload("乙", owner_id="am-zhang"), headers=LI)
         self_rated = await client.post(
@@ -184,7 +184,7 @@ async def test_account_managers_register_only_for_themselves_and_viewers_change_
 
 async def test_a_batch_import_scores_everyone_in_one_pass_and_is_all_or_none(make_database):
     app = scoring_app(await make_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         bodies = [
             account_payload(
                 f"导入客户{i}",

@@ -8,8 +8,8 @@ from decimal import Decimal
 from services.scoring.jobs import run_timers
 from shared.clock import FrozenClock
 from shared.events import ActualsRecorded, ComplaintClosed, CreditAssessed
-from tests.scoring.support import NOW, SIMPLE_MODEL, account_payload, outbox_events, scoring_app
-from tests.support import auth, running
+from tests.scoring.support import NOW, SIMPLE_MODEL, account_payload, outbox_events, running_with_people, scoring_app
+from tests.support import auth
 
 SUP = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
@@ -53,7 +53,7 @@ def actuals(account_id: str, revenue: str, period: str = "2026-11", **kw) -> Act
 
 async def test_actuals_move_the_tier_once_and_a_corrected_month_replaces_the_old_total(make_database):
     app = scoring_app(await make_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         version = await publish_simple_model(client)
         account_id = await rated_account(client)
         consumer = app.state.consumer
@@ -91,7 +91,7 @@ async def test_actuals_move_the_tier_once_and_a_corrected_month_replaces_the_old
 
 async def test_complaint_satisfaction_and_credit_grade_feed_the_relationship_dimension(sqlite_database):
     app = scoring_app(await sqlite_database("scoring"))
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         account_id = (await client.post("/accounts", json=account_payload(), headers=SUP)).json()["id"]
         before = (await client.get(f"/accounts/{account_id}/score", headers=SUP)).json()
         await app.state.consumer.process(
@@ -124,7 +124,7 @@ async def test_complaint_satisfaction_and_credit_grade_feed_the_relationship_dim
 async def test_an_expired_override_falls_back_to_the_computed_tier_with_history_and_audit(make_database):
     clock = FrozenClock(NOW)
     app = scoring_app(await make_database("scoring"), clock=clock)
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         account_id = (await client.post("/accounts", json=account_payload(), headers=SUP)).json()["id"]
         by_manager = await client.post(
             f"/accounts/{account_id}/tier-override", json={"tier": "strategic", "reason": "x"}, headers=LI
@@ -168,7 +168,7 @@ async def test_an_expired_override_falls_back_to_the_computed_tier_with_history_
 
 async def test_full_rescore_job_shows_progress_and_publishing_a_model_rescores_everyone(make_database):
     app = scoring_app(await make_database("scoring"), rescore_chunk_size=2)
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         ids = [
             (await client.post("/accounts", json=account_payload(f"客户{i}"), headers=SUP)).json()["id"]
             for i in range(5)
@@ -204,7 +204,7 @@ async def test_scheduled_rescore_runs_when_its_stored_timer_is_due(sqlite_databa
     app = scoring_app(
         await sqlite_database("scoring"), clock=clock, scheduled_rescore=True, rescore_interval_seconds=3600
     )
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         await client.post("/accounts", json=account_payload(), headers=SUP)
         await run_timers(app)
         await run_timers(app)  # not due again yet
@@ -226,7 +226,7 @@ async def test_the_top_percent_rule_in_a_full_rescore_makes_exactly_the_top_acco
         **SIMPLE_MODEL,
         "tiers": {**SIMPLE_MODEL["tiers"], "top_percent": {"percent": "20", "by": "annual_purchases"}},
     }
-    async with running(app) as client:
+    async with running_with_people(app) as client:
         ids = []
         for i in range(10):
             account_id = await rated_account(client, f"客户{i:02d}", leadership="10")  # 40 points each from ratings

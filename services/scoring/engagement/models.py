@@ -22,7 +22,8 @@ class Engagement(Base):
     kind: Mapped[str] = mapped_column(String(30))
     level: Mapped[str] = mapped_column(String(20))
     occurred_on: Mapped[date] = mapped_column(Date)
-    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)  # the customer's people (names)
+    our_participant_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # our users
     notes: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

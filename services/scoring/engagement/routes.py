@@ -6,12 +6,12 @@ from enum import Enum
 
 from fastapi import APIRouter
 
-from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, Paging, Supervisor
+from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, At, Paging, Supervisor, UserFilter
 from services.scoring.engagement import service
 from services.scoring.engagement.schemas import CadencePolicy, EngagementCreate, EngagementRead, EngagementStatusRead
 from services.scoring.models import platform
 from shared.errors import PROBLEM_RESPONSES
-from shared.service import ClockDep, PublisherDep, SessionDep
+from shared.service import PublisherDep, SessionDep
 from shared.vocabulary import TierCode
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
@@ -31,12 +31,12 @@ async def post_engagement(
     account: AccountForUpdate,
     body: EngagementCreate,
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     publisher: PublisherDep,
 ) -> EngagementRead:
-    """Log a visit, executive meeting or business review with level, date, participants and notes."""
+    """Log a visit, executive meeting or business review with level, business date, participants and notes."""
     engagement = await service.log_engagement(
-        session, platform, publisher=publisher, account=account, body=body, actor=actor, now=clock.now()
+        session, platform, publisher=publisher, account=account, body=body, actor=actor, at=at
     )
     return EngagementRead.model_validate(engagement)
 
@@ -56,9 +56,9 @@ async def get_engagements(account: AccountForRead, session: SessionDep, page: Pa
     tags=ACCOUNTS,
     summary="Cadence status of an account",
 )
-async def get_engagement_status(account: AccountForRead, session: SessionDep, clock: ClockDep) -> EngagementStatusRead:
-    """Last contact per level, when the next is due and whether it is overdue for the tier's cadence."""
-    return await service.engagement_status(session, account=account, today=clock.now().date())
+async def get_engagement_status(account: AccountForRead, session: SessionDep, at: At) -> EngagementStatusRead:
+    """Last contact per level, when the next is due and whether it is overdue (business dates, company zone)."""
+    return await service.engagement_status(session, account=account, today=at.today)
 
 
 @router.get(
@@ -69,15 +69,13 @@ async def get_engagement_status(account: AccountForRead, session: SessionDep, cl
 )
 async def get_overdue(
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     actor: Actor,
-    owner_id: str | None = None,
+    owner_id: UserFilter = None,
     tier: TierCode | None = None,
 ) -> list[EngagementStatusRead]:
     """Every visible account that missed its tier's cadence at some level, most overdue first."""
-    return await service.overdue_accounts(
-        session, platform, actor=actor, today=clock.now().date(), owner_id=owner_id, tier=tier
-    )
+    return await service.overdue_accounts(session, platform, actor=actor, today=at.today, owner_id=owner_id, tier=tier)
 
 
 @router.get("/scoring/cadence", response_model=CadencePolicy, tags=SCORING, summary="Cadence policy per tier")

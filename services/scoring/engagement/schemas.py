@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.scoring.engagement.cadence import ContactLevel
+from shared.api import RequestBody
 from shared.vocabulary import TierCode
 
 EngagementKind = Literal["visit", "executive_meeting", "business_review", "call", "workshop"]
+# A user of ours (an id the gateway issued).
+UserId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class EngagementCreate(BaseModel):
-    """Log a visit, executive meeting or business review."""
+class EngagementCreate(RequestBody):
+    """Log a visit, executive meeting or business review (``occurred_on``: a business date, not in the future)."""
 
     kind: EngagementKind
     level: ContactLevel
     occurred_on: date
-    participants: list[str] = Field(default_factory=list)
+    participants: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, description="Who took part on the customer's side (names)"
+    )
+    our_participant_ids: list[UserId] = Field(
+        default_factory=list, max_length=20, description="Our users who took part (active, able to see the account)"
+    )
     notes: str | None = Field(default=None, max_length=8000)
 
 
@@ -37,7 +45,7 @@ class EngagementRead(EngagementCreate):
 class LevelStatusRead(BaseModel):
     """Cadence of one level for one account."""
 
-    level: str
+    level: ContactLevel
     every_days: int
     last_contact_on: date | None
     due_on: date | None
@@ -50,13 +58,13 @@ class EngagementStatusRead(BaseModel):
 
     account_id: str
     account_name: str
-    tier: str | None
+    tier: TierCode | None
     owner_id: str
     overdue: bool
     levels: list[LevelStatusRead]
 
 
-class CadenceRule(BaseModel):
+class CadenceRule(RequestBody):
     """Days between contacts at a level for a tier."""
 
     tier: TierCode
@@ -64,7 +72,7 @@ class CadenceRule(BaseModel):
     every_days: int = Field(ge=1, le=3650)
 
 
-class CadencePolicy(BaseModel):
+class CadencePolicy(RequestBody):
     """The whole cadence policy."""
 
-    rules: list[CadenceRule]
+    rules: list[CadenceRule] = Field(max_length=100)

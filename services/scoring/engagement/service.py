@@ -13,14 +13,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.engagement.cadence import DEFAULT_CADENCE, LevelStatus, cadence_status
 from services.scoring.engagement.models import CadenceRule, Engagement
 from services.scoring.engagement.schemas import CadencePolicy, EngagementCreate, EngagementStatusRead, LevelStatusRead
+from services.scoring.features import AsOf
 from services.scoring.registry.models import Account
+from services.scoring.scores.consistency import rescoring
 from services.scoring.scores.feature_store import refresh_contact_level
-from services.scoring.scores.service import rescore_account
 from shared.auth import Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.db import PlatformTables
 from shared.errors import Unprocessable
+from shared.people import require_assignable
 from shared.vocabulary import TIER_CODES
+
+
+async def check_engagement(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    account_id: str,
+    body: EngagementCreate,
+    today: date,
+    field: str = "",
+) -> None:
+    """An engagement on a business date not after ``today`` (company zone), with our participants known, active and
+    able to see the account (422 naming the field, ``field`` prefixing it inside a larger body)."""
+    if body.occurred_on > today:
+        raise Unprocessable(f"occurred_on {body.occurred_on} is after today ({today})", field=f"{field}occurred_on")
+    for i, user_id in enumerate(body.our_participant_ids):
+        await require_assignable(
+            session, tables, user_id=user_id, field=f"{field}our_participant_ids.{i}", account_id=account_id
+        )
+
+
+def new_engagement(account_id: str, body: EngagementCreate, actor: Principal, now: datetime) -> Engagement:
+    """An engagement row (checked already)."""
+    return Engagement(
+        id=str(uuid.uuid4()), account_id=account_id, created_by=actor.user_id, created_at=now, **body.model_dump()
+    )
 
 
 async def log_engagement(
@@ -31,26 +59,23 @@ async def log_engagement(
     account: Account,
     body: EngagementCreate,
     actor: Principal,
-    now: datetime,
+    at: AsOf,
 ) -> Engagement:
-    """Record a visit, executive meeting or business review; the contact level may rise, so re-score."""
-    if body.occurred_on > now.date():
-        raise Unprocessable("occurred_on cannot be in the future", field="occurred_on")
-    engagement = Engagement(
-        id=str(uuid.uuid4()), account_id=account.id, created_by=actor.user_id, created_at=now, **body.model_dump()
-    )
-    session.add(engagement)
-    await session.flush()
-    if await refresh_contact_level(session, account_id=account.id, now=now):
-        await rescore_account(
-            session,
-            tables,
-            publisher=publisher,
-            account_id=account.id,
-            now=now,
-            reason="contact level reached",
-            actor_id=actor.user_id,
-        )
+    """Record a visit, executive meeting or business review; the contact level may rise, and with it the score."""
+    await check_engagement(session, tables, account_id=account.id, body=body, today=at.today)
+    engagement = new_engagement(account.id, body, actor, at.now)
+    async with rescoring(
+        session,
+        tables,
+        publisher=publisher,
+        account_id=account.id,
+        at=at,
+        reason="contact level reached",
+        actor_id=actor.user_id,
+    ):
+        session.add(engagement)
+        await session.flush()
+        await refresh_contact_level(session, account_id=account.id, now=at.now)
     return engagement
 
 

@@ -11,7 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.scoring.models import Base
 from shared.db import Money, UTCDateTime
 
-Rating = Numeric(5, 2)
+# Ratings 0–10 and the expected growth are stored with the 4 decimal places a request may carry, so a rating of
+# 3.336 scores the same before and after it is read back.
+RATING_PLACES = 4
+Rating = Numeric(6, RATING_PLACES)
+GrowthPct = Numeric(8, RATING_PLACES)
 
 
 class Account(Base):
@@ -39,7 +43,7 @@ class Account(Base):
     reference_value: Mapped[Decimal | None] = mapped_column(Rating)
     channel_value: Mapped[Decimal | None] = mapped_column(Rating)
     product_fit: Mapped[Decimal | None] = mapped_column(Rating)
-    expected_growth_pct: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    expected_growth_pct: Mapped[Decimal | None] = mapped_column(GrowthPct)
     ratings_rationale: Mapped[str | None] = mapped_column(Text)
     rated_by: Mapped[str | None] = mapped_column(String(100))
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, Idempotency, Paging, Registrar, Supervisor
+from services.scoring.deps import (
+    AccountForRead,
+    AccountForUpdate,
+    Actor,
+    At,
+    Idempotency,
+    Paging,
+    Registrar,
+    Supervisor,
+)
 from services.scoring.models import platform
 from services.scoring.registry import service
 from services.scoring.registry.schemas import (
@@ -42,7 +51,7 @@ async def create_account(
     body: AccountCreate,
     response: Response,
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     publisher: PublisherDep,
     actor: Registrar,
     idempotency: Idempotency,
@@ -51,10 +60,8 @@ async def create_account(
     payload = body.model_dump(mode="json")
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed
-    account = await service.register_account(
-        session, platform, publisher=publisher, body=body, actor=actor, now=clock.now()
-    )
-    detail = await service.account_detail(session, account=account, now=clock.now())
+    account = await service.register_account(session, platform, publisher=publisher, body=body, actor=actor, at=at)
+    detail = await service.account_detail(session, account=account, now=at.now)
     await idempotency.remember(payload, detail)
     set_etag(response, account.version)
     response.headers["Location"] = f"/accounts/{account.id}"
@@ -71,7 +78,7 @@ async def create_account(
 async def create_accounts(
     body: AccountBatch,
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     publisher: PublisherDep,
     actor: Supervisor,
     idempotency: Idempotency,
@@ -81,11 +88,9 @@ async def create_accounts(
     if (replayed := await idempotency.replay(payload)) is not None:
         return replayed
     accounts = await service.register_accounts(
-        session, platform, publisher=publisher, bodies=body.accounts, actor=actor, now=clock.now()
+        session, platform, publisher=publisher, bodies=body.accounts, actor=actor, at=at
     )
-    result = AccountBatchRead(
-        items=[await service.account_detail(session, account=a, now=clock.now()) for a in accounts]
-    )
+    result = AccountBatchRead(items=[await service.account_detail(session, account=a, now=at.now) for a in accounts])
     await idempotency.remember(payload, result)
     return result
 
@@ -120,14 +125,14 @@ async def patch_account(
     request: Request,
     response: Response,
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     publisher: PublisherDep,
 ) -> AccountDetail:
     """Change profile fields or status (``If-Match`` with the ETag refuses stale writes); publishes ``updated``."""
     check_if_match(request, account.version)
-    await service.update_account(session, platform, publisher=publisher, account=account, body=body, now=clock.now())
+    await service.update_account(session, platform, publisher=publisher, account=account, body=body, at=at)
     set_etag(response, account.version)
-    return await service.account_detail(session, account=account, now=clock.now())
+    return await service.account_detail(session, account=account, now=at.now)
 
 
 @router.put("/accounts/{account_id}/team", response_model=AccountDetail, tags=ACCOUNTS, summary="Set the account team")
@@ -156,14 +161,12 @@ async def put_ratings(
     account: AccountForUpdate,
     body: RatingsUpdate,
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     publisher: PublisherDep,
 ) -> AccountDetail:
     """The supervisor's ratings (industry leadership, reference and channel value, product fit, expected growth)."""
-    await service.set_ratings(
-        session, platform, publisher=publisher, account=account, body=body, actor=actor, now=clock.now()
-    )
-    return await service.account_detail(session, account=account, now=clock.now())
+    await service.set_ratings(session, platform, publisher=publisher, account=account, body=body, actor=actor, at=at)
+    return await service.account_detail(session, account=account, now=at.now)
 
 
 @router.get("/accounts/{account_id}/contacts", response_model=list[ContactRead], tags=ACCOUNTS, summary="Contacts")
@@ -180,10 +183,8 @@ async def get_contacts(account: AccountForRead, session: SessionDep) -> list[Con
     summary="Add a contact",
 )
 async def post_contact(
-    account: AccountForUpdate, body: ContactCreate, session: SessionDep, clock: ClockDep, publisher: PublisherDep
+    account: AccountForUpdate, body: ContactCreate, session: SessionDep, at: At, publisher: PublisherDep
 ) -> ContactRead:
     """Add a contact at executive, decision or execution level."""
-    contact = await service.add_contact(
-        session, platform, publisher=publisher, account=account, body=body, now=clock.now()
-    )
+    contact = await service.add_contact(session, platform, publisher=publisher, account=account, body=body, at=at)
     return ContactRead.model_validate(contact)

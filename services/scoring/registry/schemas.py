@@ -9,16 +9,32 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.scoring.engagement.cadence import ContactLevel
-from services.scoring.engagement.schemas import EngagementCreate
-from shared.api import MoneyStr
+from services.scoring.engagement.schemas import EngagementCreate, UserId
+from services.scoring.registry.models import RATING_PLACES
+from shared.api import MoneyStr, RequestBody
+from shared.money import DEFAULT_CURRENCY, CurrencyCode, NonNegativeAmount
 from shared.vocabulary import TierCode
 
 AccountStatus = Literal["prospect", "key_account", "former"]
 CompanySize = Literal["micro", "small", "medium", "large", "enterprise"]
 SORTABLE = ("name", "score", "tier", "created_at", "updated_at", "industry", "region")
+MAX_TEAM = 50
+
+# A rating 0–10 and the expected growth in % a year: finite, at most 4 decimal places (stored at 4: what is
+# accepted is what is stored and scored); more places are a 422 naming the field.
+Rating = Annotated[
+    Decimal, Field(ge=0, le=10, max_digits=2 + RATING_PLACES, decimal_places=RATING_PLACES, allow_inf_nan=False)
+]
+GrowthPct = Annotated[
+    Decimal,
+    Field(ge=-100, le=1000, max_digits=4 + RATING_PLACES, decimal_places=RATING_PLACES, allow_inf_nan=False),
+]
+# The company's own annual revenue: an amount that fits the column (16 whole digits, 4 places).
+AnnualRevenue = Annotated[NonNegativeAmount, Field(lt=Decimal(10) ** 16)]
+TeamMembers = Annotated[list[UserId], Field(max_length=MAX_TEAM)]
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(RequestBody):
     """A person at the customer."""
 
     name: str = Field(min_length=1, max_length=200)
@@ -38,31 +54,37 @@ class ContactRead(ContactCreate):
     created_at: datetime
 
 
-class AccountCreate(BaseModel):
+class AccountCreate(RequestBody):
     """Register a company in the KA registry."""
 
     name: str = Field(min_length=1, max_length=300, description="Company name (Chinese)")
     name_en: str | None = Field(default=None, max_length=300)
-    credit_code: str | None = Field(default=None, description="统一社会信用代码, 18 characters with check digit")
+    credit_code: str | None = Field(
+        default=None, max_length=40, description="统一社会信用代码, 18 characters with check digit"
+    )
     industry: str = Field(min_length=1, max_length=100)
     region: str = Field(min_length=1, max_length=100)
     company_size: CompanySize | None = None
-    annual_revenue: MoneyStr | None = Field(default=None, ge=0, description="The company's own annual revenue")
-    currency: str = Field(default="CNY", min_length=3, max_length=3)
+    annual_revenue: AnnualRevenue | None = Field(default=None, description="The company's own annual revenue")
+    currency: CurrencyCode = Field(default=DEFAULT_CURRENCY, description="ISO 4217 currency of annual_revenue")
     listed: bool = False
     parent_group: str | None = Field(default=None, max_length=300)
     status: AccountStatus = "prospect"
-    owner_id: str | None = Field(default=None, description="Owner account manager (default: the caller)")
-    team_member_ids: list[str] = Field(default_factory=list)
+    owner_id: UserId | None = Field(
+        default=None, description="Owner: an active account manager or supervisor (default: the caller)"
+    )
+    team_member_ids: TeamMembers = Field(
+        default_factory=list, description="Active account managers or supervisors working on the account"
+    )
     cooperation_since: date | None = None
-    contacts: list[ContactCreate] = Field(default_factory=list)
+    contacts: list[ContactCreate] = Field(default_factory=list, max_length=200)
     ratings: RatingsUpdate | None = Field(default=None, description="Initial qualitative ratings (supervisor)")
     engagements: list[EngagementCreate] = Field(
-        default_factory=list, description="Engagement history to import (e.g. from a CRM)"
+        default_factory=list, max_length=1000, description="Engagement history to import (e.g. from a CRM)"
     )
 
 
-class AccountBatch(BaseModel):
+class AccountBatch(RequestBody):
     """Many registrations in one request (an import; all or none)."""
 
     accounts: list[AccountCreate] = Field(min_length=1, max_length=500)
@@ -74,37 +96,38 @@ class AccountBatchRead(BaseModel):
     items: list[AccountDetail]
 
 
-class AccountUpdate(BaseModel):
-    """Change profile fields or status (send only what changes)."""
+class AccountUpdate(RequestBody):
+    """Change profile fields or status (send only what changes; the team, tier and score have their own routes)."""
 
     name: str | None = Field(default=None, min_length=1, max_length=300)
     name_en: str | None = Field(default=None, max_length=300)
-    credit_code: str | None = None
+    credit_code: str | None = Field(default=None, max_length=40)
     industry: str | None = Field(default=None, min_length=1, max_length=100)
     region: str | None = Field(default=None, min_length=1, max_length=100)
     company_size: CompanySize | None = None
-    annual_revenue: MoneyStr | None = Field(default=None, ge=0)
+    annual_revenue: AnnualRevenue | None = None
     listed: bool | None = None
     parent_group: str | None = Field(default=None, max_length=300)
     status: AccountStatus | None = None
     cooperation_since: date | None = None
 
 
-class TeamUpdate(BaseModel):
-    """The account team: owner account manager and members."""
+class TeamUpdate(RequestBody):
+    """The account team: owner and members (active account managers or supervisors); a new owner is a handover."""
 
-    owner_id: str = Field(min_length=1, max_length=100)
-    team_member_ids: list[str] = Field(default_factory=list)
+    owner_id: UserId
+    team_member_ids: TeamMembers = Field(default_factory=list)
 
 
-class RatingsUpdate(BaseModel):
-    """The supervisor's qualitative ratings (0–10) and the expected growth, with a rationale."""
+class RatingsUpdate(RequestBody):
+    """The supervisor's qualitative ratings (0–10) and the expected growth, with a rationale (4 decimal places at
+    most: what is accepted is stored and scored exactly)."""
 
-    industry_leadership: Decimal | None = Field(default=None, ge=0, le=10)
-    reference_value: Decimal | None = Field(default=None, ge=0, le=10)
-    channel_value: Decimal | None = Field(default=None, ge=0, le=10)
-    product_fit: Decimal | None = Field(default=None, ge=0, le=10)
-    expected_growth_pct: Decimal | None = Field(default=None, ge=-100, le=1000)
+    industry_leadership: Rating | None = None
+    reference_value: Rating | None = None
+    channel_value: Rating | None = None
+    product_fit: Rating | None = None
+    expected_growth_pct: GrowthPct | None = None
     rationale: str = Field(min_length=1, max_length=4000)
 
 
@@ -125,12 +148,12 @@ class AccountRead(BaseModel):
     credit_code: str | None
     industry: str
     region: str
-    company_size: str | None
+    company_size: CompanySize | None
     annual_revenue: MoneyStr | None
     currency: str
     listed: bool
     parent_group: str | None
-    status: str
+    status: AccountStatus
     owner_id: str
     team_member_ids: list[str]
     cooperation_since: date | None
@@ -140,9 +163,9 @@ class AccountRead(BaseModel):
     product_fit: Decimal | None
     expected_growth_pct: Decimal | None
     ratings_rationale: str | None
-    tier: str | None
+    tier: TierCode | None
     tier_label: TierInfo | None
-    computed_tier: str | None
+    computed_tier: TierCode | None
     overridden: bool
     score: Decimal | None
     model_version: int | None
@@ -162,12 +185,14 @@ class AccountQuery(BaseModel):
     """Filters and order of the account list (query parameters)."""
 
     tier: TierCode | None = None
-    owner_id: str | None = None
-    industry: str | None = None
-    region: str | None = None
+    owner_id: str | None = Field(default=None, max_length=100)
+    industry: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
     status: AccountStatus | None = None
-    q: Annotated[str | None, Field(description="Name contains")] = None
-    sort: Annotated[str | None, Field(description=f"One of {', '.join(SORTABLE)}; prefix - for descending")] = None
+    q: Annotated[str | None, Field(max_length=300, description="Name contains")] = None
+    sort: Annotated[
+        str | None, Field(max_length=30, description=f"One of {', '.join(SORTABLE)}; prefix - for descending")
+    ] = None
 
 
 AccountCreate.model_rebuild()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.engagement.models import Engagement
 from services.scoring.engagement.schemas import EngagementCreate
-from services.scoring.features import LEVEL_RANK
+from services.scoring.engagement.service import check_engagement, new_engagement
+from services.scoring.features import LEVEL_RANK, AsOf
 from services.scoring.registry.credit_code import credit_code_problem
-from services.scoring.registry.models import Account, Contact
+from services.scoring.registry.models import RATING_PLACES, Account, Contact
 from services.scoring.registry.schemas import (
     SORTABLE,
     AccountCreate,
@@ -28,9 +29,9 @@ from services.scoring.registry.schemas import (
     TeamUpdate,
     TierInfo,
 )
+from services.scoring.scores.consistency import rescoring, settle_change
 from services.scoring.scores.feature_store import features_for, refresh_contact_level
 from services.scoring.scores.portfolio import rescore_accounts
-from services.scoring.scores.service import rescore_account
 from services.scoring.scores.tiers import overridden_accounts, tier_label
 from shared.api import PageParams, parse_sort
 from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, visible_accounts_clause
@@ -39,8 +40,13 @@ from shared.db import PlatformTables
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated
 from shared.events.catalogue import AccountSnapshot, OwnerChangedData
+from shared.people import require_assignable
 from shared.projection import upsert_account
 from shared.vocabulary import TIER_CODES, tier_rank
+
+# Who may own an account or be on its team: active account managers and supervisors (DESIGN §4, people).
+TEAM_ROLES = frozenset({ACCOUNT_MANAGER, SUPERVISOR})
+RATING_QUANTUM = Decimal(1).scaleb(-RATING_PLACES)
 
 
 def _snapshot(account: Account) -> AccountSnapshot:
@@ -97,10 +103,25 @@ def _team(owner_id: str, members: Sequence[str]) -> list[str]:
     return sorted({m.strip() for m in members if m and m.strip() and m.strip() != owner_id})
 
 
+async def check_team(session: AsyncSession, tables: PlatformTables, *, owner_id: str, members: Sequence[str]) -> None:
+    """The owner and every member must be a known, active account manager or supervisor (422 naming the field:
+    ``owner_id``, ``team_member_ids.N``). Access to the account comes with the team, so it is not asked for."""
+    await require_assignable(session, tables, user_id=owner_id, field="owner_id", roles=TEAM_ROLES)
+    for i, member in enumerate(members):
+        if member.strip() and member.strip() != owner_id:  # blanks and the owner are dropped from the team
+            await require_assignable(
+                session, tables, user_id=member.strip(), field=f"team_member_ids.{i}", roles=TEAM_ROLES
+            )
+
+
 def _ratings_fields(ratings: RatingsUpdate | None, actor_id: str, now: datetime) -> dict[str, Any]:
     if ratings is None:
         return {}
-    fields = ratings.model_dump(exclude={"rationale"}, exclude_unset=True)
+    # At the stored scale, so the value scored now is the value read back later.
+    fields = {
+        k: None if v is None else v.quantize(RATING_QUANTUM)
+        for k, v in ratings.model_dump(exclude={"rationale"}, exclude_unset=True).items()
+    }
     return {**fields, "ratings_rationale": ratings.rationale, "rated_by": actor_id, "rated_at": now}
 
 
@@ -118,7 +139,7 @@ def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor:
         region=body.region,
         company_size=body.company_size,
         annual_revenue=body.annual_revenue,
-        currency=body.currency.upper(),
+        currency=body.currency,
         listed=body.listed,
         parent_group=body.parent_group,
         status=body.status,
@@ -132,21 +153,19 @@ def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor:
     )
 
 
-def _import_engagements(
-    session: AsyncSession, account: Account, engagements: Sequence[EngagementCreate], actor: Principal, now: datetime
+async def _import_engagements(
+    session: AsyncSession,
+    tables: PlatformTables,
+    account: Account,
+    engagements: Sequence[EngagementCreate],
+    actor: Principal,
+    at: AsOf,
 ) -> None:
     for i, engagement in enumerate(engagements):
-        if engagement.occurred_on > now.date():
-            raise Unprocessable("occurred_on cannot be in the future", field=f"engagements.{i}.occurred_on")
-        session.add(
-            Engagement(
-                id=str(uuid.uuid4()),
-                account_id=account.id,
-                created_by=actor.user_id,
-                created_at=now,
-                **engagement.model_dump(),
-            )
+        await check_engagement(
+            session, tables, account_id=account.id, body=engagement, today=at.today, field=f"engagements.{i}."
         )
+        session.add(new_engagement(account.id, engagement, actor, at.now))
 
 
 async def register_account(
@@ -156,7 +175,7 @@ async def register_account(
     publisher: Publisher,
     body: AccountCreate,
     actor: Principal,
-    now: datetime,
+    at: AsOf,
     score: bool = True,
 ) -> Account:
     """Register a company: profile, team and contacts; project it, publish ``registered`` and score it."""
@@ -165,26 +184,29 @@ async def register_account(
         raise Forbidden("Account managers register accounts they own themselves")
     if body.ratings is not None and not actor.has_any({SUPERVISOR, ADMIN, SERVICE}):
         raise Forbidden("Only the supervisor rates strategic significance")
+    await check_team(session, tables, owner_id=owner_id, members=body.team_member_ids)
     code = _check_credit_code(body.credit_code)
     await _ensure_unique_code(session, code)
+    now = at.now
     account = _new_account(body, owner_id=owner_id, code=code, actor=actor, now=now)
     session.add(account)
     await session.flush()
     for contact in body.contacts:
         session.add(_contact(account.id, contact, now))
-    _import_engagements(session, account, body.engagements, actor, now)
-    await _project(session, tables, account)
+    await _project(session, tables, account)  # first: our participants of imported engagements must see it
+    await _import_engagements(session, tables, account, body.engagements, actor, at)
     await publisher.publish(session, AccountRegistered, _snapshot(account), account_id=account.id, time=now)
     features = await features_for(session, account_id=account.id, now=now)
     levels = [c.level for c in body.contacts] + [e.level for e in body.engagements]
     features.highest_contact_level = max((LEVEL_RANK[level] for level in levels), default=0)
     if score:
-        await rescore_account(
+        await settle_change(
             session,
             tables,
             publisher=publisher,
             account_id=account.id,
-            now=now,
+            before=None,
+            at=at,
             reason="registered",
             actor_id=actor.user_id,
         )
@@ -198,16 +220,14 @@ async def register_accounts(
     publisher: Publisher,
     bodies: Sequence[AccountCreate],
     actor: Principal,
-    now: datetime,
+    at: AsOf,
 ) -> list[Account]:
     """Register many accounts in one transaction (an import): all or none."""
     registered = []
     for i, body in enumerate(bodies):
         try:
             registered.append(
-                await register_account(
-                    session, tables, publisher=publisher, body=body, actor=actor, now=now, score=False
-                )
+                await register_account(session, tables, publisher=publisher, body=body, actor=actor, at=at, score=False)
             )
         except Unprocessable as exc:
             field = exc.extra.get("field")
@@ -217,9 +237,9 @@ async def register_accounts(
     # One pass for the whole import: the scores, tier moves and events are written in bulk.
     await session.flush()
     ids = [a.id for a in registered]
-    await rescore_accounts(session, tables, publisher=publisher, account_ids=ids, now=now, reason="registered")
-    # The bulk write bypassed the loaded objects: reload them in one query.
-    await session.execute(select(Account).where(Account.id.in_(ids)).execution_options(populate_existing=True))
+    await rescore_accounts(
+        session, tables, publisher=publisher, account_ids=ids, at=at, reason="registered", changed_by=actor.user_id
+    )
     return registered
 
 
@@ -238,9 +258,22 @@ async def update_account(
     publisher: Publisher,
     account: Account,
     body: AccountUpdate,
+    at: AsOf,
+) -> Account:
+    """Apply profile changes; publish ``accounts.updated`` and re-score when a scoring input changed."""
+    async with rescoring(session, tables, publisher=publisher, account_id=account.id, at=at, reason="profile changed"):
+        return await _apply_profile(session, tables, publisher=publisher, account=account, body=body, now=at.now)
+
+
+async def _apply_profile(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    account: Account,
+    body: AccountUpdate,
     now: datetime,
 ) -> Account:
-    """Apply profile changes; publish ``accounts.updated`` and re-score when something changed."""
     changes = body.model_dump(exclude_unset=True)
     for required in ("name", "industry", "region", "status", "listed"):
         if required in changes and changes[required] is None:
@@ -258,10 +291,6 @@ async def update_account(
     await session.flush()
     await _project(session, tables, account)
     await publisher.publish(session, AccountUpdated, _snapshot(account), account_id=account.id, time=now)
-    if {"cooperation_since", "status"} & set(changed):
-        await rescore_account(
-            session, tables, publisher=publisher, account_id=account.id, now=now, reason="profile changed"
-        )
     return account
 
 
@@ -274,8 +303,10 @@ async def set_team(
     body: TeamUpdate,
     now: datetime,
 ) -> Account:
-    """Change owner and members; publish ``accounts.owner_changed`` (same transaction as the projection)."""
+    """Change owner and members (a handover when the owner changes); publish ``accounts.owner_changed`` in the same
+    transaction as the projection, so every service moves the items that need the owner."""
     owner_id = body.owner_id
+    await check_team(session, tables, owner_id=owner_id, members=body.team_member_ids)
     team = _team(owner_id, body.team_member_ids)
     if owner_id == account.owner_id and team == sorted(account.team_member_ids or []):
         return account
@@ -298,24 +329,23 @@ async def set_ratings(
     account: Account,
     body: RatingsUpdate,
     actor: Principal,
-    now: datetime,
+    at: AsOf,
 ) -> Account:
     """Record the supervisor's qualitative ratings with the rationale and re-score."""
-    for key, value in body.model_dump(exclude={"rationale"}, exclude_unset=True).items():
-        setattr(account, key, value)
-    account.ratings_rationale, account.rated_by, account.rated_at = body.rationale, actor.user_id, now
-    account.version += 1
-    account.updated_at = now
-    await session.flush()
-    await rescore_account(
+    async with rescoring(
         session,
         tables,
         publisher=publisher,
         account_id=account.id,
-        now=now,
+        at=at,
         reason="ratings changed",
         actor_id=actor.user_id,
-    )
+    ):
+        for key, value in _ratings_fields(body, actor.user_id, at.now).items():
+            setattr(account, key, value)
+        account.version += 1
+        account.updated_at = at.now
+        await session.flush()
     return account
 
 
@@ -326,16 +356,16 @@ async def add_contact(
     publisher: Publisher,
     account: Account,
     body: ContactCreate,
-    now: datetime,
+    at: AsOf,
 ) -> Contact:
-    """Add a contact; the highest contact level may rise, so re-score."""
-    contact = _contact(account.id, body, now)
-    session.add(contact)
-    await session.flush()
-    if await refresh_contact_level(session, account_id=account.id, now=now):
-        await rescore_account(
-            session, tables, publisher=publisher, account_id=account.id, now=now, reason="contact level reached"
-        )
+    """Add a contact; the highest contact level may rise, and with it the score."""
+    contact = _contact(account.id, body, at.now)
+    async with rescoring(
+        session, tables, publisher=publisher, account_id=account.id, at=at, reason="contact level reached"
+    ):
+        session.add(contact)
+        await session.flush()
+        await refresh_contact_level(session, account_id=account.id, now=at.now)
     return contact
 
 

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.engagement.models import Engagement
-from services.scoring.features import LEVEL_RANK, period_of, summarise_actuals
+from services.scoring.features import (
+    LEVEL_RANK,
+    WINDOW_MONTHS,
+    AsOf,
+    average_satisfaction,
+    month_index,
+    summarise_actuals,
+)
 from services.scoring.registry.models import Contact
 from services.scoring.scores.models import AccountFeatures, ComplaintFeedback, MonthlyActual
+from shared.events.catalogue import ActualsRecordedData
+from shared.money import DEFAULT_CURRENCY
+
+# The currency of the money indicators (purchases, profit): months reported in another one are not added.
+SCORING_CURRENCY = DEFAULT_CURRENCY
+CHUNK = 500
 
 
 async def features_for(session: AsyncSession, *, account_id: str, now: datetime) -> AccountFeatures:
@@ -41,85 +56,126 @@ async def record_actuals(
     *,
     account_id: str,
     period: str,
-    revenue: Decimal,
-    cost: Decimal,
-    gross_profit: Decimal,
-    by_product_line: Mapping[str, Decimal],
+    data: ActualsRecordedData,
     reported_at: datetime,
+    report_id: str,
 ) -> bool:
-    """Replace one month's totals unless a later report is already stored; True if stored."""
+    """Replace one month's totals unless a later report is already stored; True if stored.
+
+    "Later" is by report time, then report id: two reports of a month end the same whatever order they arrive in.
+    """
     row = await session.get(MonthlyActual, (account_id, period))
-    lines = {k: str(v) for k, v in by_product_line.items()}
+    lines = {k: str(v) for k, v in data.by_product_line.items()}
     if row is None:
-        session.add(
-            MonthlyActual(
-                account_id=account_id,
-                period=period,
-                revenue=revenue,
-                cost=cost,
-                gross_profit=gross_profit,
-                by_product_line=lines,
-                reported_at=reported_at,
-            )
-        )
-    elif row.reported_at > reported_at:
+        row = MonthlyActual(account_id=account_id, period=period)
+        session.add(row)
+    elif (row.reported_at, row.report_id or "") > (reported_at, report_id):
         return False  # an older report arriving late must not overwrite a newer one
-    else:
-        row.revenue, row.cost, row.gross_profit, row.by_product_line = revenue, cost, gross_profit, lines
-        row.reported_at = reported_at
+    row.revenue, row.cost, row.gross_profit = data.revenue, data.cost, data.gross_profit
+    row.currency, row.by_product_line = data.currency, lines
+    row.reported_at, row.report_id = reported_at, report_id
     await session.flush()
     return True
 
 
-async def refresh_actuals_features(session: AsyncSession, *, account_id: str, now: datetime) -> AccountFeatures:
-    """Recompute purchases, profit, growth, stability and product lines from the stored months."""
-    rows = (
-        await session.execute(
+def _windows_start_period(at: AsOf) -> str:
+    """The first month the features read: the window and the 12 months before it (for growth)."""
+    first = month_index(at.period) - 2 * WINDOW_MONTHS + 1
+    return f"{first // 12:04d}-{first % 12 + 1:02d}"
+
+
+async def _facts(
+    session: AsyncSession, account_ids: Sequence[str], at: AsOf
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    months: dict[str, list[Any]] = defaultdict(list)
+    feedback: dict[str, list[Any]] = defaultdict(list)
+    for start in range(0, len(account_ids), CHUNK):
+        chunk = account_ids[start : start + CHUNK]
+        for row in await session.execute(
             select(
-                MonthlyActual.period, MonthlyActual.revenue, MonthlyActual.gross_profit, MonthlyActual.by_product_line
-            ).where(MonthlyActual.account_id == account_id)
-        )
-    ).all()
-    summary = summarise_actuals(((r[0], r[1], r[2], r[3] or {}) for r in rows), current_period=period_of(now))
-    features = await features_for(session, account_id=account_id, now=now)
-    features.annual_purchases = summary.annual_purchases
-    features.annual_profit = summary.annual_profit
-    features.previous_year_purchases = summary.previous_year_purchases
-    features.active_months = summary.active_months
-    features.product_lines = summary.product_lines
-    features.updated_at = now
-    await session.flush()
-    return features
-
-
-async def refresh_complaint_features(session: AsyncSession, *, account_id: str, now: datetime) -> None:
-    """Average satisfaction of closed complaints and escalations of the last 12 months."""
-    since = now - timedelta(days=365)
-    satisfaction = (
-        await session.execute(
-            select(func.avg(ComplaintFeedback.satisfaction), func.count(ComplaintFeedback.satisfaction)).where(
-                ComplaintFeedback.account_id == account_id, ComplaintFeedback.satisfaction.is_not(None)
+                MonthlyActual.account_id,
+                MonthlyActual.period,
+                MonthlyActual.revenue,
+                MonthlyActual.gross_profit,
+                MonthlyActual.by_product_line,
+            ).where(
+                MonthlyActual.account_id.in_(chunk),
+                MonthlyActual.currency == SCORING_CURRENCY,
+                MonthlyActual.period >= _windows_start_period(at),
             )
-        )
-    ).one()
-    escalations = await session.scalar(
-        select(func.coalesce(func.sum(ComplaintFeedback.escalations), 0)).where(
-            ComplaintFeedback.account_id == account_id, ComplaintFeedback.last_escalated_at >= since
-        )
-    )
-    features = await features_for(session, account_id=account_id, now=now)
-    average, count = satisfaction
-    features.satisfaction_avg = None if average is None else Decimal(str(average)).quantize(Decimal("0.01"))
-    features.satisfaction_count = int(count or 0)
-    features.escalations = int(escalations or 0)
-    features.updated_at = now
+        ):
+            months[row[0]].append((row[1], row[2], row[3], row[4] or {}))
+        for feedback_row in await session.execute(
+            select(
+                ComplaintFeedback.account_id,
+                ComplaintFeedback.satisfaction,
+                ComplaintFeedback.escalations,
+                ComplaintFeedback.last_escalated_at,
+            ).where(ComplaintFeedback.account_id.in_(chunk))
+        ):
+            feedback[feedback_row[0]].append(feedback_row[1:])
+    return months, feedback
+
+
+async def refresh_features(session: AsyncSession, *, account_ids: Sequence[str], at: AsOf) -> None:
+    """Recompute every feature derived from stored facts as of ``at``: the 12-month window of actuals (purchases,
+    profit, the year before, stability, product lines), satisfaction, and escalations within the window.
+
+    Months reported in another currency than the scoring currency are kept but not added (no sum across
+    currencies).
+    """
+    ids = list(dict.fromkeys(account_ids))
+    months, feedback = await _facts(session, ids, at)
+    loaded: dict[str, AccountFeatures] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows = await session.execute(select(AccountFeatures).where(AccountFeatures.account_id.in_(chunk)))
+        loaded.update((f.account_id, f) for f in rows.scalars())
+    since = at.window_starts_at
+    for account_id in ids:
+        features = loaded.get(account_id) or await features_for(session, account_id=account_id, now=at.now)
+        summary = summarise_actuals(months.get(account_id, ()), current_period=at.period)
+        rows_of = feedback.get(account_id, ())
+        average, count = average_satisfaction(r[0] for r in rows_of if r[0] is not None)
+        features.annual_purchases = summary.annual_purchases
+        features.annual_profit = summary.annual_profit
+        features.previous_year_purchases = summary.previous_year_purchases
+        features.active_months = summary.active_months
+        features.product_lines = summary.product_lines
+        features.satisfaction_avg, features.satisfaction_count = average, count
+        features.escalations = sum(int(r[1] or 0) for r in rows_of if r[2] is not None and r[2] >= since)
+        features.window_period = at.period
+        features.updated_at = at.now
     await session.flush()
+
+
+def _stale(at: AsOf) -> ColumnElement[bool]:
+    return or_(AccountFeatures.window_period.is_(None), AccountFeatures.window_period != at.period)
+
+
+async def refresh_stale_windows(session: AsyncSession, *, at: AsOf) -> int:
+    """Move every account's windowed features to the business month of ``at`` (after a month began); returns how
+    many accounts had facts to recompute. Accounts without stored facts keep their features."""
+    has_facts = or_(
+        exists().where(MonthlyActual.account_id == AccountFeatures.account_id),
+        exists().where(ComplaintFeedback.account_id == AccountFeatures.account_id),
+    )
+    ids = list((await session.execute(select(AccountFeatures.account_id).where(_stale(at), has_facts))).scalars())
+    if ids:
+        await refresh_features(session, account_ids=ids, at=at)
+    await session.execute(update(AccountFeatures).where(_stale(at)).values(window_period=at.period))
+    return len(ids)
+
+
+def _closing(closed_at: datetime, satisfaction: int | None) -> tuple[datetime, int]:
+    return closed_at, -1 if satisfaction is None else satisfaction
 
 
 async def record_complaint_closed(
     session: AsyncSession, *, account_id: str, complaint_id: str, satisfaction: int | None, closed_at: datetime
 ) -> None:
-    """Remember the satisfaction of the latest closing of a complaint."""
+    """Remember the satisfaction of the latest closing of a complaint (ties: the higher rating, so the arrival order
+    never decides)."""
     row = await session.get(ComplaintFeedback, complaint_id)
     if row is None:
         session.add(
@@ -131,7 +187,7 @@ async def record_complaint_closed(
                 escalations=0,
             )
         )
-    elif row.closed_at is None or row.closed_at <= closed_at:
+    elif row.closed_at is None or _closing(row.closed_at, row.satisfaction) < _closing(closed_at, satisfaction):
         row.satisfaction, row.closed_at = satisfaction, closed_at
     await session.flush()
 
@@ -157,9 +213,10 @@ async def record_escalation(
 async def record_credit_grade(
     session: AsyncSession, *, account_id: str, grade: str, assessed_at: datetime, now: datetime
 ) -> bool:
-    """Keep the latest credit grade; True if it changed."""
+    """Keep the latest credit grade (ties: the worse grade, so the arrival order never decides); True if it changed."""
     features = await features_for(session, account_id=account_id, now=now)
-    if features.credit_assessed_at is not None and features.credit_assessed_at > assessed_at:
+    stored = features.credit_assessed_at
+    if stored is not None and (stored, features.credit_grade or "") >= (assessed_at, grade):
         return False
     changed = features.credit_grade != grade
     features.credit_grade, features.credit_assessed_at, features.updated_at = grade, assessed_at, now

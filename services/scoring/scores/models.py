@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.scoring.models import Base
@@ -14,7 +14,10 @@ from shared.db import Money, UTCDateTime
 
 
 class MonthlyActual(Base):
-    """One account's totals for one month, as last reported by goals (replaced, never added)."""
+    """One account's totals for one month, as last reported by goals (replaced, never added).
+
+    The latest report wins by (``reported_at``, ``report_id``), so the order in which reports arrive never matters.
+    """
 
     __tablename__ = "monthly_actuals"
 
@@ -23,8 +26,10 @@ class MonthlyActual(Base):
     revenue: Mapped[Decimal] = mapped_column(Money())
     cost: Mapped[Decimal] = mapped_column(Money())
     gross_profit: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3), default="CNY", server_default="CNY")
     by_product_line: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    report_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class ComplaintFeedback(Base):
@@ -57,6 +62,8 @@ class AccountFeatures(Base):
     credit_grade: Mapped[str | None] = mapped_column(String(1))
     credit_assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     highest_contact_level: Mapped[int] = mapped_column(Integer, default=0)
+    # The business month the windowed features (purchases, profit, stability, lines, escalations) end with.
+    window_period: Mapped[str | None] = mapped_column(String(7), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -142,3 +149,19 @@ class RescoreJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class PortfolioState(Base):
+    """What the stored scores of the whole portfolio were computed for: the model version and business date.
+
+    One row. Every scoring write locks it, so concurrent scoring keeps one order; ``generation`` counts the
+    writes, so a full re-score job can tell that events re-scored accounts while it ran.
+    """
+
+    __tablename__ = "portfolio_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    scored_on: Mapped[date | None] = mapped_column(Date)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

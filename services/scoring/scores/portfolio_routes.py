@@ -3,24 +3,27 @@ and movers."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
-from services.scoring.deps import Actor, Job, ModelVersion, Supervisor
+from services.scoring.deps import Actor, At, Job, ModelVersion, Supervisor
 from services.scoring.jobs import run_rescore
 from services.scoring.models import platform
 from services.scoring.scores import model_versions, rescore_jobs, tiers
 from services.scoring.scores.schemas import JobRead, ModelCreate, ModelRead, MoverRead, TierDistribution
 from services.scoring.scoring_model import DIMENSIONS, INDICATORS
+from shared.api import Instant
+from shared.clock import start_of_business_day
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionDep
 from shared.vocabulary import TIER_LABELS
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 SCORING: list[str | Enum] = ["scoring"]
+MOVERS_DAYS = 30
 
 
 @router.get("/scoring/indicators", tags=SCORING, summary="Known indicators and dimensions")
@@ -103,11 +106,14 @@ async def get_distribution(session: SessionDep, actor: Actor) -> TierDistributio
 @router.get("/scoring/tiers/movers", response_model=list[MoverRead], tags=SCORING, summary="Tier movers since a date")
 async def get_movers(
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     actor: Actor,
-    since: Annotated[datetime | None, Query(description="Default: 30 days ago")] = None,
+    since: Annotated[
+        Instant | None,
+        Query(description="An instant with its offset; default: the start of the business day 30 days ago"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[MoverRead]:
     """Tier changes since a moment, newest first (new = first tier of an account)."""
-    since = since or clock.now() - timedelta(days=30)
+    since = since or start_of_business_day(at.today - timedelta(days=MOVERS_DAYS), at.zone)
     return await tiers.tier_movers(session, platform, actor=actor, since=since, limit=limit)

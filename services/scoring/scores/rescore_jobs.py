@@ -7,19 +7,32 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.features import AsOf
 from services.scoring.registry.models import Account
+from services.scoring.scores.feature_store import refresh_stale_windows
 from services.scoring.scores.model_versions import active_model
-from services.scoring.scores.models import RescoreJob
-from services.scoring.scores.portfolio import portfolio_rows, score_portfolio, write_chunk
-from services.scoring.scores.service import portfolio_profit
+from services.scoring.scores.models import PortfolioState, RescoreJob
+from services.scoring.scores.portfolio import (
+    FULL_RESCORE,
+    portfolio_rows,
+    read_inputs,
+    rescore_portfolio,
+    score_portfolio,
+    write_chunk,
+)
+from services.scoring.scores.portfolio_state import STATE_ID, is_current, lock_state, mark_scored, mark_unsure
 from services.scoring.scoring_model import ScoreResult, parse_definition
 from shared.bus import Publisher
+from shared.clock import business_date
 from shared.db import Database, PlatformTables
 from shared.errors import InvalidTransition, NotFound
+
+JOB_ACTOR = "rescore-job"
 
 log = logging.getLogger("kam.scoring")
 
@@ -87,11 +100,14 @@ async def run_rescore_job(
     publisher: Publisher,
     job_id: str,
     now: Callable[[], datetime],
+    zone: ZoneInfo,
     chunk_size: int = 2000,
 ) -> RescoreJob:
     """Score the whole portfolio in memory, then write scores and tier moves chunk by chunk with progress."""
     try:
-        return await _run_rescore_job(db, tables, publisher=publisher, job_id=job_id, now=now, chunk_size=chunk_size)
+        return await _run_rescore_job(
+            db, tables, publisher=publisher, job_id=job_id, now=now, zone=zone, chunk_size=chunk_size
+        )
     except InvalidTransition:
         raise  # the job is not this run's to fail: it was not queued, or another run ended it
     except Exception as exc:
@@ -101,6 +117,7 @@ async def run_rescore_job(
             if job is not None and _may_move(job.status, "failed"):
                 move_job(job, "failed")
                 job.error, job.finished_at = f"{type(exc).__name__}: {exc}"[:4000], now()
+            mark_unsure(await lock_state(session), now=now())
         raise
 
 
@@ -111,27 +128,35 @@ async def _run_rescore_job(
     publisher: Publisher,
     job_id: str,
     now: Callable[[], datetime],
+    zone: ZoneInfo,
     chunk_size: int,
 ) -> RescoreJob:
-    started = now()
+    at = AsOf(now(), zone)
     async with db.transaction() as session:
+        state = await lock_state(session)
         model = await active_model(session)
-        profit = await portfolio_profit(session)
+        await refresh_stale_windows(session, at=at)
         rows = await portfolio_rows(session)
         job = await get_job(session, job_id=job_id)
         move_job(job, "running")
-        job.started_at, job.total = started, len(rows)
+        job.started_at, job.total = at.now, len(rows)
         job.model_version = model.version if model else None
+        if model is not None:
+            # From here on the portfolio counts as scored for today; events during the run bump the generation.
+            mark_scored(state, model_version=model.version, today=at.today, now=at.now)
+        generation = state.generation
     if model is None:
-        return await _finish_job(db, job_id=job_id, now=now(), changes=0)
-    results, tiers = await score_portfolio(parse_definition(model.definition), rows, profit, started.date())
+        return await _finish_job(db, tables, publisher=publisher, job_id=job_id, now=now, at=at, changes=0)
+    inputs = await read_inputs(rows, at.today)
     del rows
+    results, tiers = await score_portfolio(parse_definition(model.definition), inputs)
+    del inputs
     # The scored portfolio lives until the job ends: keep the collector from rescanning it after every chunk
     # (collect first, or the garbage of the scoring pass is frozen with it).
     gc.collect()
     gc.freeze()
     try:
-        return await _write_results(
+        changes = await _write_results(
             db,
             tables,
             publisher=publisher,
@@ -144,6 +169,9 @@ async def _run_rescore_job(
         )
     finally:
         gc.unfreeze()
+    return await _finish_job(
+        db, tables, publisher=publisher, job_id=job_id, now=now, at=at, changes=changes, generation=generation
+    )
 
 
 async def _write_results(
@@ -157,7 +185,7 @@ async def _write_results(
     model_version: int,
     now: Callable[[], datetime],
     chunk_size: int,
-) -> RescoreJob:
+) -> int:
     ids = list(results)
     changes = 0
     for start in range(0, len(ids), chunk_size):
@@ -173,30 +201,81 @@ async def _write_results(
                 tiers=tiers,
                 model_version=model_version,
                 now=moment,
+                changed_by=JOB_ACTOR,
             )
             await session.execute(
                 update(RescoreJob).where(RescoreJob.id == job_id).values(done=start + len(chunk), tier_changes=changes)
             )
-    return await _finish_job(db, job_id=job_id, now=now(), changes=changes)
+    return changes
 
 
-async def _finish_job(db: Database, *, job_id: str, now: datetime, changes: int) -> RescoreJob:
+async def _finish_job(
+    db: Database,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    job_id: str,
+    now: Callable[[], datetime],
+    at: AsOf,
+    changes: int,
+    generation: int | None = None,
+) -> RescoreJob:
     async with db.transaction() as session:
+        state = await lock_state(session)
         job = await get_job(session, job_id=job_id)
+        model = await active_model(session)
+        if (
+            model is not None
+            and generation is not None
+            and (state.generation, model.version)
+            != (
+                generation,
+                job.model_version,
+            )
+        ):
+            # Events re-scored accounts while the chunks were written, or another model was published: catch up
+            # in one pass (writing only the differences), so the job ends with what a full re-score gives.
+            changes += await rescore_portfolio(
+                session,
+                tables,
+                publisher=publisher,
+                model=model,
+                at=AsOf(now(), at.zone),
+                reason=FULL_RESCORE,
+                changed_by=JOB_ACTOR,
+            )
         move_job(job, "succeeded")
-        job.finished_at, job.tier_changes = now, changes
+        job.finished_at, job.tier_changes = now(), changes
         job.done = job.total
         await session.flush()
         return job
 
 
-async def scheduled_rescore_due(session: AsyncSession, *, now: datetime, interval_seconds: float) -> bool:
-    """Whether the stored timer says a scheduled full re-score is due (and there is something to score)."""
+async def scheduled_rescore_due(
+    session: AsyncSession, *, now: datetime, interval_seconds: float, zone: ZoneInfo
+) -> bool:
+    """Whether the stored timer says a scheduled full re-score is due (and there is something to score): the
+    interval has passed, or a new business day began (company zone) since the last one."""
     if not await session.scalar(select(func.count()).select_from(Account)):
         return False
     last = await session.scalar(
         select(func.max(RescoreJob.created_at)).where(
-            and_(RescoreJob.trigger.in_(("schedule", "manual", "model_published")), RescoreJob.status != "failed")
+            and_(
+                RescoreJob.trigger.in_(("schedule", "catch_up", "manual", "model_published")),
+                RescoreJob.status != "failed",
+            )
         )
     )
-    return last is None or last <= now - timedelta(seconds=interval_seconds)
+    if last is None:
+        return True
+    return last <= now - timedelta(seconds=interval_seconds) or business_date(last, zone) < business_date(now, zone)
+
+
+async def portfolio_behind(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> bool:
+    """Whether the stored scores are not known to be what a full re-score gives today: a business day began, a
+    model was published, a job failed half-way, or an event on a large portfolio left the others to catch up."""
+    model = await active_model(session)
+    if model is None or not await session.scalar(select(func.count()).select_from(Account)):
+        return False
+    state = await session.get(PortfolioState, STATE_ID)
+    return state is None or not is_current(state, model_version=model.version, today=business_date(now, zone))

@@ -6,9 +6,10 @@ from enum import Enum
 
 from fastapi import APIRouter, Response
 
-from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, Settings, Supervisor
+from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, At, Settings, Supervisor
 from services.scoring.models import platform
 from services.scoring.scores import service, tiers
+from services.scoring.scores.consistency import rescore_account
 from services.scoring.scores.schemas import OverrideCreate, OverrideRead, ScoreRead, StrategyRead, TierChangeRead
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
@@ -25,19 +26,19 @@ async def get_score(account: AccountForRead, session: SessionDep, clock: ClockDe
 
 @router.post("/accounts/{account_id}/rescore", response_model=ScoreRead, tags=ACCOUNTS, summary="Re-score one account")
 async def post_rescore_account(
-    actor: Actor, account: AccountForUpdate, session: SessionDep, clock: ClockDep, publisher: PublisherDep
+    actor: Actor, account: AccountForUpdate, session: SessionDep, at: At, publisher: PublisherDep
 ) -> ScoreRead:
     """Score the account now with the published model."""
-    await service.rescore_account(
+    await rescore_account(
         session,
         platform,
         publisher=publisher,
         account_id=account.id,
-        now=clock.now(),
+        at=at,
         reason="manual re-score",
         actor_id=actor.user_id,
     )
-    return await service.explain_score(session, account=account, now=clock.now())
+    return await service.explain_score(session, account=account, now=at.now)
 
 
 @router.get(
@@ -51,9 +52,9 @@ async def get_tier_history(account: AccountForRead, session: SessionDep) -> list
 @router.get(
     "/accounts/{account_id}/tier-overrides", response_model=list[OverrideRead], tags=ACCOUNTS, summary="Override audit"
 )
-async def get_overrides(account: AccountForRead, session: SessionDep) -> list[OverrideRead]:
+async def get_overrides(account: AccountForRead, session: SessionDep, settings: Settings) -> list[OverrideRead]:
     """Every manual tier decision of the account (active, expired, revoked, replaced)."""
-    return [OverrideRead.model_validate(o) for o in await tiers.list_overrides(session, account_id=account.id)]
+    return [OverrideRead.of(o, settings.zone) for o in await tiers.list_overrides(session, account_id=account.id)]
 
 
 @router.post(
@@ -68,14 +69,15 @@ async def post_override(
     account: AccountForUpdate,
     body: OverrideCreate,
     session: SessionDep,
-    clock: ClockDep,
+    at: At,
     publisher: PublisherDep,
 ) -> OverrideRead:
-    """Set the tier by hand with a reason and optional expiry; the caller is the approver."""
+    """Set the tier by hand with a reason and optional expiry (an instant, or the last business day in force); the
+    caller is the approver (an active supervisor)."""
     override = await tiers.set_override(
-        session, platform, publisher=publisher, account=account, body=body, actor=actor, now=clock.now()
+        session, platform, publisher=publisher, account=account, body=body, actor=actor, at=at
     )
-    return OverrideRead.model_validate(override)
+    return OverrideRead.of(override, at.zone)
 
 
 @router.delete(
@@ -90,10 +92,8 @@ async def delete_override(
 
 
 @router.get("/accounts/{account_id}/strategy", response_model=StrategyRead, tags=ACCOUNTS, summary="Strategy")
-async def get_strategy(
-    account: AccountForRead, session: SessionDep, clock: ClockDep, settings: Settings
-) -> StrategyRead:
+async def get_strategy(account: AccountForRead, session: SessionDep, at: At, settings: Settings) -> StrategyRead:
     """Recommended approach from tier and position, plus white space (offered lines not bought yet)."""
     return await service.account_strategy(
-        session, account=account, product_lines=settings.product_lines, today=clock.now().date()
+        session, account=account, product_lines=settings.product_lines, today=at.today
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.scoring.scores.models import RescoreJob
+from services.scoring.scores.models import RescoreJob, TierOverride
 from services.scoring.scoring_model import ModelDefinition
+from shared.api import Instant, RequestBody
+from shared.clock import business_date
 from shared.vocabulary import TierCode
 
 
@@ -19,8 +22,8 @@ class ScoreRead(BaseModel):
     account_id: str
     model_version: int
     total: Decimal
-    computed_tier: str
-    tier: str | None
+    computed_tier: TierCode
+    tier: TierCode | None
     overridden: bool
     thresholds: dict[str, Decimal]
     top_percent: dict[str, Any] | None
@@ -30,11 +33,11 @@ class ScoreRead(BaseModel):
     scored_at: datetime
 
 
-class ModelCreate(BaseModel):
+class ModelCreate(RequestBody):
     """A new draft scoring model."""
 
     name: str = Field(min_length=1, max_length=200)
-    notes: str | None = None
+    notes: str | None = Field(default=None, max_length=4000)
     definition: ModelDefinition
 
 
@@ -45,7 +48,7 @@ class ModelRead(BaseModel):
 
     version: int
     name: str
-    status: str
+    status: Literal["draft", "published", "retired"]
     notes: str | None
     definition: dict[str, Any]
     created_by: str
@@ -54,12 +57,16 @@ class ModelRead(BaseModel):
     published_at: datetime | None
 
 
-class OverrideCreate(BaseModel):
-    """Set an account's tier by hand (the caller approves it)."""
+class OverrideCreate(RequestBody):
+    """Set an account's tier by hand (the caller approves it); it ends at ``expires_at`` or after the business day
+    ``expires_on`` (company zone), or never."""
 
     tier: TierCode
     reason: str = Field(min_length=1, max_length=2000)
-    expires_at: datetime | None = None
+    expires_at: Instant | None = Field(default=None, description="The instant the override ends (with an offset)")
+    expires_on: date | None = Field(
+        default=None, description="The last business day the override is in force (instead of expires_at)"
+    )
 
 
 class OverrideRead(BaseModel):
@@ -69,15 +76,24 @@ class OverrideRead(BaseModel):
 
     id: str
     account_id: str
-    tier: str
+    tier: TierCode
     reason: str
     approved_by: str
     created_by: str
     created_at: datetime
     expires_at: datetime | None
+    expires_on: date | None = Field(description="The last business day in force (company zone)")
     ended_at: datetime | None
     ended_by: str | None
-    end_reason: str | None
+    end_reason: Literal["replaced", "revoked", "expired"] | None
+
+    @classmethod
+    def of(cls, override: TierOverride, zone: ZoneInfo) -> OverrideRead:
+        """An override as served, with the last business day it is in force."""
+        fields = {k: getattr(override, k) for k in cls.model_fields if hasattr(override, k)}
+        end = override.expires_at
+        last_day = business_date(end - timedelta(microseconds=1), zone) if end is not None else None
+        return cls.model_validate({**fields, "expires_on": last_day})
 
 
 class TierChangeRead(BaseModel):
@@ -87,8 +103,8 @@ class TierChangeRead(BaseModel):
 
     id: int
     account_id: str
-    old_tier: str | None
-    new_tier: str
+    old_tier: TierCode | None
+    new_tier: TierCode
     score: Decimal | None
     reason: str
     model_version: int | None
@@ -108,8 +124,8 @@ class StrategyRead(BaseModel):
     """Recommended strategy and white space of an account."""
 
     account_id: str
-    tier: str | None
-    code: str
+    tier: TierCode | None
+    code: Literal["strategic_partnership", "fast_penetration", "maintain_efficiently", "serve_at_lower_cost"]
     title_zh: str
     title_en: str
     reason: str
@@ -124,8 +140,8 @@ class JobRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
-    trigger: str
-    status: str
+    trigger: Literal["manual", "schedule", "catch_up", "model_published"]
+    status: Literal["queued", "running", "succeeded", "failed"]
     model_version: int | None
     total: int
     done: int

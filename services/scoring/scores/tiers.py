@@ -5,25 +5,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.features import AsOf
 from services.scoring.registry.models import Account
 from services.scoring.scores.models import TierChange, TierOverride
 from services.scoring.scores.schemas import MoverRead, OverrideCreate, TierChangeRead, TierDistribution
 from services.scoring.scoring_model import effective_tier, override_is_active
-from shared.auth import Principal, visible_accounts_clause
+from shared.auth import ADMIN, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import Publisher
+from shared.clock import start_of_business_day
 from shared.db import PlatformTables
 from shared.errors import NotFound, Unprocessable
 from shared.events import AccountTierChanged
 from shared.events.catalogue import TierChangedData
+from shared.people import require_assignable
 from shared.projection import set_account_tier
 from shared.vocabulary import TIER_CODES, TIER_LABELS, tier_rank
+
+# Who may approve a manual tier.
+APPROVER_ROLES = frozenset({SUPERVISOR, ADMIN})
 
 
 def tier_label(code: str | None) -> dict[str, str] | None:
@@ -127,6 +133,20 @@ async def apply_tier(
     return True
 
 
+def override_expiry(body: OverrideCreate, at: AsOf) -> datetime | None:
+    """The instant an override ends: ``expires_at`` as given, or the end of the business day ``expires_on`` in the
+    company zone (it is in force through that whole day). An end already past is a 422 naming the field."""
+    if body.expires_on is not None:
+        if body.expires_at is not None:
+            raise Unprocessable("Give expires_at or expires_on, not both", field="expires_on")
+        if body.expires_on < at.today:
+            raise Unprocessable(f"expires_on {body.expires_on} is before today ({at.today})", field="expires_on")
+        return start_of_business_day(body.expires_on + timedelta(days=1), at.zone)
+    if body.expires_at is not None and body.expires_at <= at.now:
+        raise Unprocessable("expires_at must be in the future", field="expires_at")
+    return body.expires_at
+
+
 async def set_override(
     session: AsyncSession,
     tables: PlatformTables,
@@ -135,11 +155,12 @@ async def set_override(
     account: Account,
     body: OverrideCreate,
     actor: Principal,
-    now: datetime,
+    at: AsOf,
 ) -> TierOverride:
     """Replace any active override with a new one (the actor approves it) and apply it."""
-    if body.expires_at is not None and body.expires_at <= now:
-        raise Unprocessable("expires_at must be in the future", field="expires_at")
+    expires_at = override_expiry(body, at)
+    await require_assignable(session, tables, user_id=actor.user_id, field="approved_by", roles=APPROVER_ROLES)
+    now = at.now
     await _end_overrides(session, account_id=account.id, now=now, actor_id=actor.user_id, why="replaced")
     override = TierOverride(
         id=str(uuid.uuid4()),
@@ -149,7 +170,7 @@ async def set_override(
         approved_by=actor.user_id,
         created_by=actor.user_id,
         created_at=now,
-        expires_at=body.expires_at,
+        expires_at=expires_at,
     )
     session.add(override)
     await session.flush()
