@@ -202,7 +202,7 @@ def test_paths_route_to_their_service_and_unknown_ones_are_404():
         route_to_service("elsewhere/x")
 
 
-def test_merge_prefixes_paths_keeps_identical_schemas_once_and_renames_clashing_ones():
+def test_merge_prefixes_paths_and_namespaces_every_service_schema():
     gateway_doc = {"openapi": "3.1.0", "info": {"title": "g"}, "paths": {"/api/v1/me": {"get": {}}}}
     shared_schema = {"type": "object", "properties": {"detail": {"type": "string"}}}
     doc_a = {
@@ -218,8 +218,13 @@ def test_merge_prefixes_paths_keeps_identical_schemas_once_and_renames_clashing_
     }
     merged = merge_openapi(gateway_doc, {"scoring": doc_a, "risk": doc_b, "goals": None})
     assert set(merged["paths"]) == {"/api/v1/me", "/api/v1/scoring/x", "/api/v1/ops/scoring/healthz", "/api/v1/risk/y"}
-    assert merged["components"]["schemas"]["Item"] == {"type": "string"}
+    # Each service's schemas under its own name (two services' namesakes are different things).
+    assert merged["components"]["schemas"]["scoring__Item"] == {"type": "string"}
     assert merged["components"]["schemas"]["risk__Item"] == {"type": "integer"}
+    assert "Item" not in merged["components"]["schemas"]
+    assert (
+        merged["paths"]["/api/v1/scoring/x"]["get"]["responses"]["200"]["$ref"] == "#/components/schemas/scoring__Item"
+    )
     assert merged["paths"]["/api/v1/risk/y"]["post"]["requestBody"]["$ref"] == "#/components/schemas/risk__Item"
     assert merged["paths"]["/api/v1/scoring/x"]["get"]["operationId"] == "scoring__x"
     assert "503" in merged["paths"]["/api/v1/scoring/x"]["get"]["responses"]
