@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -162,3 +163,34 @@ async def remember_response(
             created_at=datetime.now(UTC),
         )
     )
+
+
+@dataclass(frozen=True)
+class IdempotentCreate:
+    """A create's ``Idempotency-Key``: replay the stored response of an earlier identical request, or keep this one.
+
+    Built per request by ``shared.service.idempotency_for(table)``; everything happens in the request's transaction.
+    """
+
+    session: AsyncSession
+    table: Table
+    request: Request
+    actor_id: str
+
+    async def replay(self, payload: Any) -> JSONResponse | None:
+        """The stored response when this key was used before with the same payload, else None."""
+        return await replay_response(
+            self.session, self.table, request=self.request, principal_id=self.actor_id, payload=payload
+        )
+
+    async def remember(self, payload: Any, body: Any, status: int = 201) -> None:
+        """Keep this create's response for its key."""
+        await remember_response(
+            self.session,
+            self.table,
+            request=self.request,
+            principal_id=self.actor_id,
+            payload=payload,
+            body=body,
+            status=status,
+        )

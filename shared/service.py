@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Table, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from shared.api import PageParams, page_params
-from shared.auth import ADMIN, Principal, TokenVerifier, require_roles
+from shared.api import IdempotentCreate, PageParams, page_params
+from shared.auth import ADMIN, CurrentPrincipal, Principal, TokenVerifier, require_roles
 from shared.bus.consumer import EventConsumer, HandlerContext, Handlers, list_dead_letters, replay_dead_letter
 from shared.bus.nats import NatsBus
 from shared.bus.outbox import OUTBOX_FLAG, OutboxRelay
@@ -83,6 +83,17 @@ async def get_clock(request: Request) -> Clock:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def idempotency_for(table: Table) -> Callable[..., Awaitable[IdempotentCreate]]:
+    """The dependency giving a route its ``IdempotentCreate`` on the service's ``idempotency_keys`` table."""
+
+    async def _idempotency(request: Request, session: SessionDep, actor: CurrentPrincipal) -> IdempotentCreate:
+        return IdempotentCreate(session=session, table=table, request=request, actor_id=actor.user_id)
+
+    return _idempotency
+
+
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 AdminPrincipal = Annotated[Principal, Depends(require_roles(ADMIN))]

@@ -9,14 +9,13 @@ from typing import Annotated, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.contracts.models import Contract
 from services.risk.credit.models import CreditProfile, Invoice, LimitRequest, SalesOrder
 from services.risk.models import idempotency_keys, platform
 from services.risk.warnings.models import ActionItem, Alert
-from shared.api import PageParams, page_params, remember_response, replay_response
+from shared.api import IdempotentCreate, PageParams, page_params
 from shared.auth import (
     RISK_OFFICER,
     SERVICE,
@@ -28,7 +27,7 @@ from shared.auth import (
 )
 from shared.clock import business_date
 from shared.errors import NotFound, Unprocessable
-from shared.service import ClockDep, SessionDep
+from shared.service import ClockDep, SessionDep, idempotency_for
 
 # ---------------------------------------------------------------- who acts
 
@@ -84,39 +83,7 @@ Zone = Annotated[ZoneInfo, Depends(company_zone)]
 # ---------------------------------------------------------------- Idempotency-Key
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    """Replays and remembers the creates of one request made with an ``Idempotency-Key`` (same transaction)."""
-
-    session: AsyncSession
-    request: Request
-    actor: Principal
-
-    async def replay(self, payload: Any) -> JSONResponse | None:
-        """The stored response when this key was used before with the same payload, else None."""
-        return await replay_response(
-            self.session, idempotency_keys, request=self.request, principal_id=self.actor.user_id, payload=payload
-        )
-
-    async def remember(self, payload: Any, body: Any, status: int = 201) -> None:
-        """Keep the response of this create for its key."""
-        await remember_response(
-            self.session,
-            idempotency_keys,
-            request=self.request,
-            principal_id=self.actor.user_id,
-            payload=payload,
-            body=body,
-            status=status,
-        )
-
-
-async def get_idempotency(request: Request, session: SessionDep, actor: Actor) -> Idempotency:
-    """The request's Idempotency-Key handling."""
-    return Idempotency(session=session, request=request, actor=actor)
-
-
-IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
+IdempotencyDep = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]
 
 
 # ---------------------------------------------------------------- accounts
