@@ -1,6 +1,7 @@
 """Periodic jobs of the scoring service (``JOBS``) and the full re-score run they and the routes start.
 
-The timers are stored: override expiry is a column, the schedule of the full re-score is the jobs table.
+The timers are stored: override expiry is a column, the schedule of the full re-score is the jobs table, and the
+engagement overdue notices published are rows (``engagement_overdue_notices``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.config import ScoringSettings
+from services.scoring.engagement.service import announce_overdue_engagements
+from services.scoring.features import AsOf
 from services.scoring.models import platform
 from services.scoring.scores.rescore_jobs import (
     portfolio_behind,
@@ -53,12 +56,16 @@ async def _queue_scheduled_rescore(session: AsyncSession, settings: ScoringSetti
 
 
 async def run_timers(app: FastAPI) -> None:
-    """Expire tier overrides whose time is up, and start the scheduled or catch-up full re-score when it is due."""
+    """Expire tier overrides whose time is up, announce engagement levels that fell overdue (once per period, in
+    their own transaction, so a long re-score does not hold them back), and start the scheduled or catch-up full
+    re-score when it is due."""
     settings: ScoringSettings = app.state.settings
     now = app.state.clock.now()
     async with app.state.db.transaction() as session:
         await expire_overrides(session, platform, publisher=app.state.publisher, now=now)
         job_id = await _queue_scheduled_rescore(session, settings, now)
+    async with app.state.db.transaction() as session:
+        await announce_overdue_engagements(session, publisher=app.state.publisher, at=AsOf(now, settings.zone))
     if job_id is not None:
         await run_rescore(app, job_id)
 

@@ -47,3 +47,28 @@ def cadence_status(
         statuses.append(LevelStatus(level, every_days, last, due, overdue, (today - due).days if overdue else 0))
     order: tuple[str, ...] = LEVEL_ORDER
     return sorted(statuses, key=lambda s: order.index(s.level) if s.level in order else len(order))
+
+
+def overdue_before(every_days: int, today: date) -> date:
+    """A level with a contact every ``every_days`` is overdue on ``today`` when its last contact is before this date
+    (or there is none): the rule of ``cadence_status``, as a cut-off a query can compare with."""
+    return today - timedelta(days=every_days)
+
+
+@dataclass(frozen=True)
+class OverdueNotice:
+    """An overdue level as announced: the period since ``last_contact_on`` (None: never contacted at the level)."""
+
+    level: str
+    last_contact_on: date | None
+    due_on: date  # when the level fell due; never contacted: the day the account was registered
+    days_overdue: int
+
+
+def overdue_notice(
+    level: str, every_days: int, last_contact_on: date | None, *, registered_on: date, today: date
+) -> OverdueNotice:
+    """How an overdue level is announced: when it fell due and by how many days. A level never contacted counts as
+    due since the account was registered (its days overdue are counted from then)."""
+    due = registered_on if last_contact_on is None else last_contact_on + timedelta(days=every_days)
+    return OverdueNotice(level, last_contact_on, due, max((today - due).days, 0))

@@ -1,4 +1,5 @@
-"""Tables of layered engagement: the engagement log and the cadence policy per tier and level."""
+"""Tables of layered engagement: the engagement log, the cadence policy per tier and level, and the overdue notices
+published (``accounts.engagement_overdue``)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,18 @@ class CadenceRule(Base):
     tier: Mapped[str] = mapped_column(String(20), primary_key=True)
     level: Mapped[str] = mapped_column(String(20), primary_key=True)
     every_days: Mapped[int] = mapped_column(Integer)
+
+
+class EngagementOverdueNotice(Base):
+    """The latest ``accounts.engagement_overdue`` published for an account and contact level, and the period it was
+    for: the one since ``last_engaged_on`` (None: never contacted at that level). A period is announced once; a new
+    engagement at the level starts the next one."""
+
+    __tablename__ = "engagement_overdue_notices"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    contact_level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_engaged_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # when the level fell due (never contacted: the registration date)
+    days_overdue: Mapped[int] = mapped_column(Integer)  # as published
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
-"""Engagement log and cadence in the database: log dialogues, keep the policy, list what is overdue."""
+"""Engagement log and cadence in the database: log dialogues, keep the policy, list what is overdue, and announce
+each overdue level once per period (``accounts.engagement_overdue``)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,45 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.engagement.cadence import DEFAULT_CADENCE, LevelStatus, cadence_status
-from services.scoring.engagement.models import CadenceRule, Engagement
+from services.scoring.engagement.cadence import (
+    DEFAULT_CADENCE,
+    LEVEL_ORDER,
+    LevelStatus,
+    cadence_status,
+    overdue_before,
+    overdue_notice,
+)
+from services.scoring.engagement.models import CadenceRule, Engagement, EngagementOverdueNotice
 from services.scoring.engagement.schemas import CadencePolicy, EngagementCreate, EngagementStatusRead, LevelStatusRead
 from services.scoring.features import AsOf
+from services.scoring.models import Base
 from services.scoring.registry.models import Account
 from services.scoring.scores.consistency import rescoring
 from services.scoring.scores.feature_store import refresh_contact_level
+from services.scoring.scores.portfolio_state import lock_state
 from shared.auth import Principal, visible_accounts_clause
 from shared.bus import Publisher
+from shared.clock import business_date
 from shared.db import PlatformTables
 from shared.errors import Unprocessable
+from shared.events import EngagementOverdue, EngagementOverdueData
 from shared.people import require_assignable
 from shared.vocabulary import TIER_CODES
 
@@ -201,3 +227,98 @@ async def overdue_accounts(
 
     overdue.sort(key=lambda item: (-_urgency(item), item["account_name"]))
     return [EngagementStatusRead.model_validate(item) for item in overdue]
+
+
+async def announce_overdue_engagements(session: AsyncSession, *, publisher: Publisher, at: AsOf) -> int:
+    """Publish ``accounts.engagement_overdue`` once per account and contact level each time the level falls overdue
+    under its tier's cadence (business dates of ``at``); returns how many were published.
+
+    One query finds, for the whole portfolio, the overdue levels whose current period (since the last contact at
+    the level) was not announced yet; their notice rows and events are written in bulk in the same transaction, so
+    later runs skip a level while it stays overdue and a new engagement at it starts a new period. The
+    portfolio-state lock keeps two replicas' runs apart.
+    """
+    await lock_state(session)
+    rules = await cadence_rules(session)
+    query = _unannounced_overdue(rules, at.today)
+    if query is None:
+        return 0
+    rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}  # announced before (update) → rows
+    events: list[tuple[str | None, EngagementOverdueData]] = []
+    order: tuple[str, ...] = LEVEL_ORDER
+    found = sorted((await session.execute(query)).all(), key=lambda r: (r.id, order.index(r.level)))
+    for account_id, tier, owner_id, created_at, level, last_on, notified_at in found:
+        registered_on = business_date(created_at, at.zone)
+        notice = overdue_notice(level, rules[tier][level], last_on, registered_on=registered_on, today=at.today)
+        rows[notified_at is not None].append(
+            {
+                "account_id": account_id,
+                "contact_level": level,
+                "last_engaged_on": last_on,
+                "due_on": notice.due_on,
+                "days_overdue": notice.days_overdue,
+                "notified_at": at.now,
+            }
+        )
+        data = EngagementOverdueData(
+            contact_level=level, days_overdue=notice.days_overdue, owner_id=owner_id, last_engaged_on=last_on
+        )
+        events.append((account_id, data))
+    await _write_notices(session, new=rows[False], renewed=rows[True])
+    if events:
+        await publisher.publish_many(session, EngagementOverdue, events, time=at.now)
+    return len(events)
+
+
+def _unannounced_overdue(rules: dict[str, dict[str, int]], today: date) -> CompoundSelect[Any] | None:
+    """The overdue levels not announced for their current period, as one statement over the whole portfolio: for
+    each tier and level of the policy, the active accounts of the tier with no contact at the level since the
+    cut-off (``overdue_before``), unless the notice row already holds their period (their last contact, or none).
+
+    Rows: account id, tier, owner, registered at, level, last contact at the level, when announced before (None:
+    never).
+    """
+    notice = EngagementOverdueNotice
+    parts = []
+    for tier, levels in rules.items():
+        for level, every_days in levels.items():
+            last = (
+                select(func.max(Engagement.occurred_on))
+                .where(Engagement.account_id == Account.id, Engagement.level == level)
+                .correlate(Account)
+                .scalar_subquery()
+            )
+            part = (
+                select(
+                    Account.id,
+                    Account.tier,
+                    Account.owner_id,
+                    Account.created_at,
+                    cast(literal(level), String(20)).label("level"),
+                    last.label("last_on"),
+                    notice.notified_at,
+                )
+                .outerjoin(notice, and_(notice.account_id == Account.id, notice.contact_level == level))
+                .where(Account.tier == tier, Account.status != "former")
+                .where(or_(last.is_(None), last < overdue_before(every_days, today)))
+                .where(or_(notice.account_id.is_(None), notice.last_engaged_on.is_distinct_from(last)))
+            )
+            parts.append(part)
+    return union_all(*parts) if parts else None
+
+
+async def _write_notices(session: AsyncSession, *, new: list[dict[str, Any]], renewed: list[dict[str, Any]]) -> None:
+    """Insert the first notices of levels and replace the notices of levels announced before (one statement each,
+    executed for many rows)."""
+    table = Base.metadata.tables[EngagementOverdueNotice.__tablename__]
+    if new:
+        await session.execute(insert(table), new)
+    if renewed:
+        statement = (
+            update(table)
+            .where(
+                table.c.account_id == bindparam("b_account_id"), table.c.contact_level == bindparam("b_contact_level")
+            )
+            .values({c: bindparam(f"b_{c}") for c in ("last_engaged_on", "due_on", "days_overdue", "notified_at")})
+        )
+        await session.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in renewed])
