@@ -5,13 +5,9 @@ An account another manager owns is a 404 here (never a 403), before any route bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.config import ScoringSettings
 from services.scoring.features import AsOf
@@ -21,7 +17,7 @@ from services.scoring.registry.service import get_account
 from services.scoring.scores.model_versions import get_model
 from services.scoring.scores.models import RescoreJob, ScoringModelVersion
 from services.scoring.scores.rescore_jobs import get_job
-from shared.api import PageParams, page_params, remember_response, replay_response
+from shared.api import IdempotentCreate, PageParams, page_params
 from shared.auth import (
     ACCOUNT_MANAGER,
     SERVICE,
@@ -31,7 +27,7 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
-from shared.service import ClockDep, SessionDep
+from shared.service import ClockDep, SessionDep, idempotency_for
 
 Actor = CurrentPrincipal
 Supervisor = Annotated[Principal, Depends(require_roles(SUPERVISOR))]
@@ -62,39 +58,7 @@ async def as_of(clock: ClockDep, settings: Settings) -> AsOf:
 At = Annotated[AsOf, Depends(as_of)]
 
 
-@dataclass(frozen=True)
-class IdempotentCreate:
-    """A create's ``Idempotency-Key``: replay the stored response of an earlier identical request, or keep this one."""
-
-    session: AsyncSession
-    request: Request
-    actor_id: str
-
-    async def replay(self, payload: Any) -> JSONResponse | None:
-        """The stored response when this key was used before with the same payload, else None."""
-        return await replay_response(
-            self.session, idempotency_keys, request=self.request, principal_id=self.actor_id, payload=payload
-        )
-
-    async def remember(self, payload: Any, result: BaseModel, status: int = 201) -> None:
-        """Keep this create's response for its key (same transaction as the create)."""
-        await remember_response(
-            self.session,
-            idempotency_keys,
-            request=self.request,
-            principal_id=self.actor_id,
-            payload=payload,
-            body=result.model_dump(mode="json"),
-            status=status,
-        )
-
-
-async def idempotent_create(request: Request, session: SessionDep, actor: Actor) -> IdempotentCreate:
-    """The acting user's idempotency keys for this request."""
-    return IdempotentCreate(session=session, request=request, actor_id=actor.user_id)
-
-
-Idempotency = Annotated[IdempotentCreate, Depends(idempotent_create)]
+Idempotency = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]
 
 
 async def account_for_read(account_id: AccountId, session: SessionDep, actor: Actor) -> Account:
