@@ -3,4 +3,5 @@ CREATE DATABASE kam_scoring;
 CREATE DATABASE kam_complaints;
 CREATE DATABASE kam_risk;
 CREATE DATABASE kam_goals;
+CREATE DATABASE kam_notifications;
 CREATE DATABASE kam_gateway;

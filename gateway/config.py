@@ -4,6 +4,12 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+from shared.vocabulary import SERVICE_NAMES
+
+# Services the gateway proxies besides those whose sections it composes (SERVICE_NAMES): they have a public API
+# under /api/v1/<name>/… but no part in the account views. Each is proxied once its URL is configured.
+PROXIED_EXTRAS: tuple[str, ...] = ("notifications",)
+KNOWN_SERVICES: tuple[str, ...] = (*SERVICE_NAMES, *PROXIED_EXTRAS)
 
 
 class GatewaySettings(ServiceSettings):
@@ -18,6 +24,8 @@ class GatewaySettings(ServiceSettings):
     complaints_url: str = "http://127.0.0.1:8002"
     risk_url: str = "http://127.0.0.1:8003"
     goals_url: str = "http://127.0.0.1:8004"
+    # None: not deployed (its routes answer 503); `kam up` and compose set it.
+    notifications_url: str | None = None
 
     # Tokens
     access_token_ttl_seconds: int = Field(default=900, ge=10)
@@ -63,6 +71,10 @@ class GatewaySettings(ServiceSettings):
     def service_url(self, service: str) -> str:
         """Base URL of one service."""
         return str(getattr(self, f"{service}_url"))
+
+    def proxied_services(self) -> tuple[str, ...]:
+        """The services this gateway proxies: every composed one, and the extras whose URL is configured."""
+        return (*SERVICE_NAMES, *(name for name in PROXIED_EXTRAS if getattr(self, f"{name}_url", None)))
 
     def timeout_for(self, service: str) -> float:
         """The upstream timeout of one service."""

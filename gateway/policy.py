@@ -17,6 +17,7 @@ PUBLIC: frozenset[str] = frozenset({"*public*"})
 EVERYONE: frozenset[str] = frozenset(ROLES)
 WRITERS: frozenset[str] = frozenset(WRITER_ROLES)
 ADMINS: frozenset[str] = frozenset({ADMIN})
+OVERSEERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR})
 READ = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ANY = READ | WRITE
@@ -58,6 +59,13 @@ MATRIX: tuple[Rule, ...] = (
     # Operations of every service (health, metrics, dead letters, outbox)
     Rule(ANY, "/api/v1/ops/**", ADMINS, "/api/v1/ops/scoring/healthz"),
     *(Rule(ANY, f"/api/v1/{s}/admin/**", ADMINS, f"/api/v1/{s}/admin/outbox") for s in SERVICE_NAMES),
+    # Notifications: everyone has an inbox and preferences of their own; supervisors read the routing rules, teams
+    # and the delivery log; admins change rules, teams, robots and webhooks and replay deliveries
+    Rule(ANY, "/api/v1/notifications/admin/**", ADMINS, "/api/v1/notifications/admin/robots"),
+    Rule(ANY, "/api/v1/notifications/inbox/**", EVERYONE, "/api/v1/notifications/inbox"),
+    Rule(ANY, "/api/v1/notifications/preferences/**", EVERYONE, "/api/v1/notifications/preferences/me"),
+    Rule(READ, "/api/v1/notifications/**", OVERSEERS, "/api/v1/notifications/deliveries"),
+    Rule(WRITE, "/api/v1/notifications/**", ADMINS, "/api/v1/notifications/rules"),
     # Risk decisions (credit limits, alerts, plans) belong to risk officers and supervisors
     Rule(WRITE, "/api/v1/risk/**", frozenset({ADMIN, SUPERVISOR, RISK_OFFICER, SERVICE}), "/api/v1/risk/x"),
     # Everything else: every role reads (object-level filtering by the services), writers write

@@ -10,11 +10,12 @@ import orjson
 from fastapi import Request, Response
 
 from gateway.access import HIDDEN
+from gateway.config import KNOWN_SERVICES
 from gateway.openapi import API_PREFIX, OPS_PATHS
 from gateway.runtime import GatewayRuntime
 from gateway.security import Caller
 from gateway.upstream import IDEMPOTENT
-from shared.errors import NotFound
+from shared.errors import NotFound, ServiceUnavailable
 from shared.vocabulary import SERVICE_NAMES
 
 FORWARD_REQUEST_HEADERS = (
@@ -44,11 +45,11 @@ def route_to_service(path: str) -> tuple[str, str]:
     """(service, upstream path) for a path below /api/v1, or 404."""
     segments = path.strip("/").split("/")
     head = segments[0] if segments else ""
-    if head == "ops" and len(segments) == 3 and segments[1] in SERVICE_NAMES and f"/{segments[2]}" in OPS_PATHS:
+    if head == "ops" and len(segments) == 3 and segments[1] in KNOWN_SERVICES and f"/{segments[2]}" in OPS_PATHS:
         return segments[1], f"/{segments[2]}"
     if head == "accounts":
         return "scoring", "/" + path.strip("/")
-    if head in SERVICE_NAMES:
+    if head in KNOWN_SERVICES:
         return head, "/" + path.strip("/")
     raise NotFound(f"No route {API_PREFIX}/{path.strip('/')}")
 
@@ -107,11 +108,13 @@ async def forward(
 ) -> Response:
     """Forward a public call to its service with the actor's token; a write invalidates the composed views."""
     service, upstream_path = route_to_service(path)
+    if service not in runtime.upstreams:
+        raise ServiceUnavailable(f"The {service} service is not deployed here (set KAM_GATEWAY_{service.upper()}_URL)")
     await ensure_may_see_account_in(runtime, actor, upstream_path)
     headers = {k: v for k in FORWARD_REQUEST_HEADERS if (v := request.headers.get(k)) is not None}
     headers.update(actor.forward_headers(request_id))
     body, response = await _send(runtime, request, service, upstream_path, headers)
-    if request.method not in IDEMPOTENT and response.status_code < 400:
+    if request.method not in IDEMPOTENT and response.status_code < 400 and service in SERVICE_NAMES:
         # Make the actor's own change visible in the next overview at once (events follow for the rest).
         account_id = account_id_of(upstream_path, body, response.content)
         runtime.changed(account_id, accounts_changed=service == "scoring" and account_id is None)

@@ -25,7 +25,6 @@ from gateway.user_index import UserIndex
 from gateway.users import USERS_CHANGED
 from shared.auth import Principal
 from shared.bus.nats import NatsBus
-from shared.vocabulary import SERVICE_NAMES
 
 if TYPE_CHECKING:
     from gateway.composition import FetchedSection
@@ -47,7 +46,7 @@ class GatewayRuntime:
                     threshold=settings.breaker_failure_threshold, reset_seconds=settings.breaker_reset_seconds
                 ),
             )
-            for name in SERVICE_NAMES
+            for name in settings.proxied_services()
         }
         self.passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
         self.cache: SectionCache[FetchedSection] = SectionCache(
@@ -59,7 +58,7 @@ class GatewayRuntime:
         self.login_limiter = RateLimiter(
             per_minute=settings.login_rate_limit_per_minute, burst=max(5, settings.login_rate_limit_per_minute // 3)
         )
-        self.service_docs: dict[str, dict[str, Any] | None] = dict.fromkeys(SERVICE_NAMES)
+        self.service_docs: dict[str, dict[str, Any] | None] = dict.fromkeys(self.upstreams)
         self.merged_openapi: dict[str, Any] | None = None
         self.key_tokens: dict[str, tuple[float, str]] = {}
         self.verified_tokens: dict[str, tuple[float, Principal]] = {}  # bearer token → (expiry, principal)
@@ -107,7 +106,7 @@ class GatewayRuntime:
             except (httpx.HTTPError, ValueError):
                 pass
 
-        await asyncio.gather(*(fetch(n) for n in SERVICE_NAMES))
+        await asyncio.gather(*(fetch(n) for n in self.upstreams))
 
     async def _openapi_loop(self) -> None:
         await self.refresh_openapi()

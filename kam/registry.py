@@ -46,6 +46,9 @@ SERVICES: dict[str, AppInfo] = {
     "complaints": AppInfo("complaints", "services.complaints", "ComplaintsSettings", 8002, "KAM_COMPLAINTS_"),
     "risk": AppInfo("risk", "services.risk", "RiskSettings", 8003, "KAM_RISK_"),
     "goals": AppInfo("goals", "services.goals", "GoalsSettings", 8004, "KAM_GOALS_"),
+    "notifications": AppInfo(
+        "notifications", "services.notifications", "NotificationsSettings", 8005, "KAM_NOTIFICATIONS_"
+    ),
 }
 GATEWAY = AppInfo("gateway", "gateway", "GatewaySettings", 8000, "KAM_GATEWAY_")
 APPS: dict[str, AppInfo] = {**SERVICES, "gateway": GATEWAY}

@@ -1,0 +1,1 @@
+"""The notifications service: routing, preferences, the in-app inbox, email, webhooks and group robots."""

@@ -1,0 +1,1 @@
+"""The delivery queue: one delivery per (event, recipient, channel), claimed, sent, retried and logged."""

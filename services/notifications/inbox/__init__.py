@@ -1,0 +1,1 @@
+"""The in-app inbox: a user's notifications, unread count, marking read."""

@@ -1,0 +1,1 @@
+"""Email over SMTP: the MIME message (UTF-8, plain text and HTML) and the async SMTP client."""

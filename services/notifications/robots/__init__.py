@@ -1,0 +1,1 @@
+"""WeCom, DingTalk and Feishu group robots: their JSON formats and signing schemes."""
