@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Start NATS (embedded), the four services and the gateway; load demo data on first start. Ctrl-C stops.
+## Start NATS (embedded), the five services and the gateway; load demo data on first start. Ctrl-C stops.
 run: $(STAMP)
 	$(BIN)/kam up
 
