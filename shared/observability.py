@@ -90,6 +90,17 @@ class Metrics:
 CONTENT_TYPE_METRICS = CONTENT_TYPE_LATEST
 
 
+# On every response unless the route set its own: no MIME sniffing, no framing, no referrer leaks, and no caching
+# of what are personal and business data (tokens included) by browsers or proxies.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+)
+
+
 class RequestContextMiddleware:
     """Pure ASGI: request id in and out, access log without secrets, latency metrics."""
 
@@ -119,6 +130,8 @@ class RequestContextMiddleware:
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 
