@@ -42,6 +42,8 @@ class NotificationsSettings(ServiceSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     smtp_from: str = "KA 平台 <noreply@kam.example>"
     email_enabled: bool = True
+    # Whether this process runs the delivery worker (off: deliveries wait for a replica that does, or a test's call).
+    delivery_worker: bool = True
 
     # Delivery queue: how often the worker looks, how much it takes, how long a claim holds, how hard it tries.
     delivery_poll_seconds: float = Field(default=1.0, gt=0)

@@ -140,10 +140,10 @@ async def send_digests(app: FastAPI) -> int:
 
 def periodic_jobs(settings: NotificationsSettings) -> list[PeriodicJob]:
     """The jobs with the intervals the settings give."""
-    return [
-        PeriodicJob("deliver", run=deliver_due, interval_seconds=settings.delivery_poll_seconds),
-        PeriodicJob("digests", run=send_digests, interval_seconds=settings.digest_poll_seconds),
-    ]
+    jobs = [PeriodicJob("digests", run=send_digests, interval_seconds=settings.digest_poll_seconds)]
+    if settings.delivery_worker:
+        jobs.insert(0, PeriodicJob("deliver", run=deliver_due, interval_seconds=settings.delivery_poll_seconds))
+    return jobs
 
 
 JOBS = periodic_jobs(NotificationsSettings.model_construct())
