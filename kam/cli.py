@@ -238,7 +238,7 @@ def up(
                 logins.add_row(user["user_id"], user["password"], ", ".join(user["roles"]), user["name"])
             console.print(logins)
         for name, url in urls.items():
-            console.print(f"{name:<11}{url}   docs {url}/docs")
+            console.print(f"{name:<14}{url}   docs {url}/docs")
         console.print(f"\nPublic API: {urls['gateway']}/api/v1   OpenAPI: {urls['gateway']}/docs")
         console.print("Press Ctrl-C to stop.")
         while all(proc.poll() is None for proc in processes):
