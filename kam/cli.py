@@ -199,6 +199,10 @@ def up(
         )
 
     def _stop(*_: object) -> None:
+        # A second signal (Ctrl-C twice, or `timeout` forwarding one) must not abort the stop half-way and orphan
+        # the children: stopping is bounded anyway (SIGTERM, then SIGKILL after 15 s).
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         console.print("\nstopping …")
         for proc in processes:
             if proc.poll() is None:
