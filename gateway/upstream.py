@@ -87,6 +87,12 @@ class UpstreamUnavailable(ServiceUnavailable):
         self.reason = reason
 
 
+def _refused_by_a_live_service(response: httpx.Response) -> bool:
+    """A prompt 503 with Retry-After is the service itself declining (e.g. its database cannot be written): it is
+    alive, so its other routes (reads) must stay reachable — only failures and silence count against the breaker."""
+    return response.status_code == 503 and "retry-after" in response.headers
+
+
 class Upstream:
     """One service: its HTTP client, timeout, retry budget and breaker."""
 
@@ -144,7 +150,7 @@ class Upstream:
             if response.status_code in RETRYABLE_STATUS and attempt + 1 < attempts:
                 reason = f"status {response.status_code}"
                 continue
-            if response.status_code >= 500:
+            if response.status_code >= 500 and not _refused_by_a_live_service(response):
                 self.breaker.record_failure()
             else:
                 self.breaker.record_success()

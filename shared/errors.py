@@ -8,10 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 PROBLEM_JSON = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
 log = logging.getLogger("kam.errors")
 
 _TITLES = {
@@ -154,6 +156,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return problem(exc.status_code, detail, request=request, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database cannot take the request (read-only, disk full, locked past its budget, unreachable): the
+        # transaction was rolled back, nothing was stored, and the client may retry. Not a 500.
+        log.warning("database unavailable", extra={"path": request.url.path, "error": str(exc.orig)[:200]})
+        return problem(
+            503,
+            "The database cannot take this request right now; nothing was stored. Retry later.",
+            code="database-unavailable",
+            request=request,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
