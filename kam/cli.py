@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -156,10 +157,10 @@ def up(
     host: str = "127.0.0.1",
     ready_timeout: float = 60.0,
 ) -> None:
-    """Start NATS (embedded unless KAM_NATS_URL is set), the four services and the gateway; Ctrl-C stops all."""
+    """Start NATS (embedded unless KAM_NATS_URL is set), the services and the gateway; restart a crashed one."""
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
     nats_url, nats_server = _start_nats()
-    console.print(f"NATS      {nats_url}" + (" (embedded, storage var/nats)" if nats_server else " (external)"))
+    console.print(f"NATS      {nats_url}" + (f" (embedded, storage {VAR / 'nats'})" if nats_server else " (external)"))
     processes: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
     env = dict(os.environ)
@@ -171,32 +172,30 @@ def up(
         urls[info.name] = f"http://{host}:{port}"
     for name in SERVICES:
         env.setdefault(f"KAM_GATEWAY_{name.upper()}_URL", urls[name])
-    for info in APPS.values():
+
+    def _spawn(info: AppInfo) -> subprocess.Popen[bytes]:
         listen_port = urls[info.name].rsplit(":", 1)[1]
         log = open(VAR / "logs" / f"{info.name}.log", "ab")
-        processes.append(
-            subprocess.Popen(  # noqa: S603 - fixed argv
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    info.factory,
-                    "--host",
-                    host,
-                    "--port",
-                    listen_port,
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                start_new_session=True,
-            )
+        return subprocess.Popen(  # noqa: S603 - fixed argv
+            [
+                *UVICORN,
+                info.factory,
+                "--host",
+                host,
+                "--port",
+                listen_port,
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
         )
+
+    processes.extend(_spawn(info) for info in APPS.values())
 
     def _stop(*_: object) -> None:
         # A second signal (Ctrl-C twice, or `timeout` forwarding one) must not abort the stop half-way and orphan
@@ -223,6 +222,7 @@ def up(
     # explicitly: a process started in the background of a script inherits it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
+    exit_code = 0
     try:
         started = time.monotonic()
         _wait_ready(urls, ready_timeout)
@@ -245,14 +245,46 @@ def up(
             console.print(f"{name:<14}{url}   docs {url}/docs")
         console.print(f"\nPublic API: {urls['gateway']}/api/v1   OpenAPI: {urls['gateway']}/docs")
         console.print("Press Ctrl-C to stop.")
-        while all(proc.poll() is None for proc in processes):
-            time.sleep(0.5)
-        failed = [info.name for info, proc in zip(APPS.values(), processes, strict=True) if proc.poll() is not None]
-        console.print(f"[red]stopped unexpectedly:[/red] {', '.join(failed)} (see var/logs)")
+        exit_code = _supervise(processes, _spawn)
     except KeyboardInterrupt:
         pass
     finally:
         _stop()
+    if exit_code:
+        raise typer.Exit(exit_code)
+
+
+UVICORN = (sys.executable, "-m", "uvicorn", "--factory")
+RESTART_LIMIT = 5  # crashes of one app within RESTART_WINDOW_SECONDS before kam gives up
+RESTART_WINDOW_SECONDS = 120.0
+
+
+def _supervise(processes: list[subprocess.Popen[bytes]], spawn: Callable[[AppInfo], subprocess.Popen[bytes]]) -> int:
+    """Restart a crashed app with back-off (and say where its log is); give up (exit code 1) when it keeps crashing."""
+    crashes: dict[str, list[float]] = {name: [] for name in APPS}
+    while True:
+        time.sleep(0.5)
+        for index, info in enumerate(APPS.values()):
+            code = processes[index].poll()
+            if code is None:
+                continue
+            now = time.monotonic()
+            recent = [t for t in crashes[info.name] if now - t < RESTART_WINDOW_SECONDS] + [now]
+            crashes[info.name] = recent
+            log_file = VAR / "logs" / f"{info.name}.log"
+            if len(recent) > RESTART_LIMIT:
+                console.print(
+                    f"[red]{info.name} keeps crashing[/red] ({len(recent)} times); giving up (see {log_file})",
+                    soft_wrap=True,  # one line, the log path whole
+                )
+                return 1
+            delay = min(0.5 * 2 ** (len(recent) - 1), 10.0)
+            console.print(
+                f"[yellow]{info.name} exited with {code}[/yellow]; restarting in {delay:.1f}s (see {log_file})",
+                soft_wrap=True,
+            )
+            time.sleep(delay)
+            processes[index] = spawn(info)
 
 
 @app.command("nats")

@@ -106,6 +106,24 @@ def test_kam_up_brings_all_apps_to_ready_within_30s_loads_the_demo_and_stops_cle
             timeout=10,
         )
         assert login.status_code == 200
+        # A crashed app is restarted (and kam says where its log is); the others keep running.
+        scoring = next(
+            child
+            for child in psutil.Process(proc.pid).children(recursive=True)
+            if "services.scoring.app:create_app" in " ".join(child.cmdline())
+        )
+        scoring.kill()
+        restarted = "".join(_read_until(proc, "restarting in", timeout=30))
+        assert "scoring exited" in restarted and str(tmp_path / "logs" / "scoring.log") in restarted
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{ports['scoring']}/readyz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)  # polling another process's HTTP readiness: there is no event to await
+        else:
+            raise AssertionError("scoring was not restarted")
+        assert not scoring.is_running() or scoring.status() == psutil.STATUS_ZOMBIE
     finally:
-        _stop(proc)
-    assert proc.returncode == 0
+        out = _stop(proc)
+    assert proc.returncode == 0, out
