@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,6 +113,24 @@ def idempotency_table(metadata: MetaData) -> Table:
     )
 
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 200  # the column's width
+_IDEMPOTENCY_KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$")
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (None when absent); too long or not printable ASCII is a 422."""
+    key = request.headers.get("idempotency-key")
+    if key is None or key == "":
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise Unprocessable(
+            f"Idempotency-Key: 1–{MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters without spaces (a UUID is "
+            "a good key)",
+            field="Idempotency-Key",
+        )
+    return key
+
+
 def _hash_request(method: str, path: str, payload: Any) -> str:
     raw = json.dumps({"m": method, "p": path, "b": payload}, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -124,8 +143,8 @@ async def replay_response(
 
     The same key with a different payload is a 422 naming ``Idempotency-Key``.
     """
-    key = request.headers.get("idempotency-key")
-    if not key:
+    key = idempotency_key(request)
+    if key is None:
         return None
     row = (
         (await session.execute(select(table).where(table.c.key == key, table.c.principal == principal_id)))
@@ -150,8 +169,8 @@ async def remember_response(
     status: int = 201,
 ) -> None:
     """Keep a create's response for its ``Idempotency-Key`` (same transaction as the create)."""
-    key = request.headers.get("idempotency-key")
-    if not key:
+    key = idempotency_key(request)
+    if key is None:
         return
     await session.execute(
         insert(table).values(
