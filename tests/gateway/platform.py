@@ -34,6 +34,25 @@ PLATFORM_USERS: dict[str, list[str]] = {
     "am-zhang": ["account_manager"],
     **{f"matrix-{role}": [role] for role in ROLES},
 }
+
+
+def offline_gateway_settings(tmp_path: Path, **overrides: Any) -> GatewaySettings:
+    """A gateway whose services are not running (a dead port): for checks made before any upstream call."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    values: dict[str, Any] = {
+        "scoring_url": dead,
+        "complaints_url": dead,
+        "risk_url": dead,
+        "goals_url": dead,
+        "password_time_cost": 1,
+        "password_memory_kib": 1024,
+        **overrides,
+    }
+    return service_settings(
+        GatewaySettings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", nats_url=None, **values
+    )
+
+
 # An integration's token (``kind=service`` names no user): how the test set-up creates the first users.
 SETUP = auth("admin", user_id="platform-setup", kind="service")
 

@@ -8,30 +8,12 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app
-from gateway.config import GatewaySettings
-from shared.nats_server import free_port
-from tests.gateway.platform import seed_users
-from tests.support import auth, running, service_settings, token
-
-
-def _settings(tmp_path: Path, **overrides) -> GatewaySettings:
-    dead = f"http://127.0.0.1:{free_port()}"  # no services: these checks happen before any upstream call
-    return service_settings(
-        GatewaySettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        nats_url=None,
-        scoring_url=dead,
-        complaints_url=dead,
-        risk_url=dead,
-        goals_url=dead,
-        password_time_cost=1,
-        password_memory_kib=1024,
-        **overrides,
-    )
+from tests.gateway.platform import offline_gateway_settings, seed_users
+from tests.support import auth, running, token
 
 
 async def test_oversized_body_gets_413_problem_before_reaching_anything(tmp_path: Path):
-    app = create_app(_settings(tmp_path, max_body_bytes=1000))
+    app = create_app(offline_gateway_settings(tmp_path, max_body_bytes=1000))
     async with running(app, headers=auth("admin")) as client:
         await seed_users(app, {"u-admin": ["admin"]})
         big = {"user_id": "u-big", "name": "大" * 2000, "password": "long-enough-1", "roles": ["viewer"]}
@@ -44,7 +26,7 @@ async def test_oversized_body_gets_413_problem_before_reaching_anything(tmp_path
 
 
 async def test_rate_limit_is_per_caller_and_answers_429_with_retry_after(tmp_path: Path):
-    app = create_app(_settings(tmp_path, rate_limit_per_minute=60, rate_limit_burst=3))
+    app = create_app(offline_gateway_settings(tmp_path, rate_limit_per_minute=60, rate_limit_burst=3))
     async with running(app) as client:
         await seed_users(app, {"v-1": ["viewer"], "v-2": ["viewer"]})
         first = auth("viewer", user_id="v-1")
@@ -58,7 +40,7 @@ async def test_rate_limit_is_per_caller_and_answers_429_with_retry_after(tmp_pat
 
 
 async def test_login_attempts_are_rate_limited_per_client(tmp_path: Path):
-    app = create_app(_settings(tmp_path, login_rate_limit_per_minute=6))
+    app = create_app(offline_gateway_settings(tmp_path, login_rate_limit_per_minute=6))
     async with running(app) as client:
         statuses = [
             (await client.post("/api/v1/auth/token", data={"username": "x", "password": "guess"})).status_code
@@ -68,7 +50,7 @@ async def test_login_attempts_are_rate_limited_per_client(tmp_path: Path):
 
 
 async def test_request_id_is_returned_and_a_new_one_made_when_absent(tmp_path: Path):
-    app = create_app(_settings(tmp_path))
+    app = create_app(offline_gateway_settings(tmp_path))
     async with running(app, headers=auth("viewer", user_id="v-1")) as client:
         await seed_users(app, {"v-1": ["viewer"]})
         echoed = await client.get("/api/v1/me", headers={"X-Request-ID": "req-abc-123"})
@@ -80,7 +62,7 @@ async def test_request_id_is_returned_and_a_new_one_made_when_absent(tmp_path: P
 
 
 async def test_cors_allows_only_configured_frontend_origins(tmp_path: Path):
-    app = create_app(_settings(tmp_path, cors_origins=["https://console.example.cn"]))
+    app = create_app(offline_gateway_settings(tmp_path, cors_origins=["https://console.example.cn"]))
     async with running(app) as client:
         preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "Authorization"}
         ok = await client.options("/api/v1/portfolio", headers={"Origin": "https://console.example.cn", **preflight})
@@ -92,7 +74,7 @@ async def test_cors_allows_only_configured_frontend_origins(tmp_path: Path):
 async def test_access_log_holds_neither_tokens_passwords_nor_ids_from_the_path(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
-    app = create_app(_settings(tmp_path))
+    app = create_app(offline_gateway_settings(tmp_path))
     secret_token = token("admin", user_id="root")
     async with running(app, headers={"Authorization": f"Bearer {secret_token}"}) as client:
         await seed_users(app, {"root": ["admin"]})

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from gateway.app import create_app
-from gateway.config import GatewaySettings
 from gateway.edge import path_refusal
-from shared.nats_server import free_port
-from tests.support import auth, running, service_settings
+from tests.gateway.platform import offline_gateway_settings
+from tests.support import auth, running
 
 ODD = [
     ("/api/v1/accounts/%14", 400),
@@ -25,21 +24,6 @@ ODD = [
     ("/api/v1/./users", 404),
     ("/api/v1//users", 404),
 ]
-
-
-def _settings(tmp_path: Path) -> GatewaySettings:
-    dead = f"http://127.0.0.1:{free_port()}"  # no services: an odd path must be refused before any upstream call
-    return service_settings(
-        GatewaySettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        nats_url=None,
-        scoring_url=dead,
-        complaints_url=dead,
-        risk_url=dead,
-        goals_url=dead,
-        password_time_cost=1,
-        password_memory_kib=1024,
-    )
 
 
 async def _raw_get(app: Any, raw_path: str) -> tuple[int, dict[str, str], bytes]:
@@ -77,7 +61,7 @@ async def _raw_get(app: Any, raw_path: str) -> tuple[int, dict[str, str], bytes]
 
 @pytest.mark.parametrize(("raw_path", "status"), ODD)
 async def test_an_odd_path_is_refused_before_routing_with_a_problem(tmp_path: Path, raw_path: str, status: int):
-    app = create_app(_settings(tmp_path))
+    app = create_app(offline_gateway_settings(tmp_path))
     async with running(app):
         code, headers, body = await _raw_get(app, raw_path)
     assert code == status, body

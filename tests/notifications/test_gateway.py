@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import uvicorn
 
@@ -20,7 +19,7 @@ from gateway.proxy import route_to_service
 from shared.clock import FrozenClock
 from shared.events import ComplaintSlaWarning
 from shared.nats_server import free_port
-from tests.gateway.platform import seed_users
+from tests.gateway.platform import offline_gateway_settings, seed_users
 from tests.notifications.helpers import MORNING, account_event, apply, notifications_app, sla_event, user_events
 from tests.support import auth, running, service_settings, wait_until
 
@@ -44,27 +43,12 @@ async def serving(app, port: int) -> AsyncIterator[None]:
         await asyncio.wait_for(task, 10)
 
 
-def _gateway_settings(tmp_path: Path, **overrides) -> GatewaySettings:
-    dead = f"http://127.0.0.1:{free_port()}"
-    return service_settings(
-        GatewaySettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        nats_url=None,
-        scoring_url=dead,
-        complaints_url=dead,
-        risk_url=dead,
-        goals_url=dead,
-        password_time_cost=1,
-        password_memory_kib=1024,
-        openapi_refresh_seconds=0.2,
-        **overrides,
-    )
-
-
 async def test_the_gateway_proxies_notifications_with_its_role_matrix_and_documents_them(tmp_path, sqlite_database):
     port = free_port()
     service = notifications_app(await sqlite_database("notifications"), clock=FrozenClock(MORNING))
-    gateway = create_gateway(_gateway_settings(tmp_path, notifications_url=f"http://127.0.0.1:{port}"))
+    gateway = create_gateway(
+        offline_gateway_settings(tmp_path, openapi_refresh_seconds=0.2, notifications_url=f"http://127.0.0.1:{port}")
+    )
     async with serving(service, port), running(gateway) as client:
         await seed_users(gateway, {"am-li": ["account_manager"], "sup-wang": ["supervisor"], "u-admin": ["admin"]})
         account = account_event(MORNING)
@@ -99,7 +83,7 @@ async def test_the_gateway_proxies_notifications_with_its_role_matrix_and_docume
 
 
 async def test_without_a_notifications_url_its_routes_answer_503_and_the_composed_views_are_unchanged(tmp_path):
-    gateway = create_gateway(_gateway_settings(tmp_path, notifications_url=None))
+    gateway = create_gateway(offline_gateway_settings(tmp_path, openapi_refresh_seconds=0.2, notifications_url=None))
     assert gateway.state.settings.proxied_services() == ("scoring", "complaints", "risk", "goals")
     async with running(gateway) as client:
         await seed_users(gateway, {"am-li": ["account_manager"]})
