@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import ACCOUNT_MANAGER, ADMIN, PORTFOLIO_ROLES, RISK_OFFICER, SUPERVISOR, VIEWER, Principal
+from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, SUPERVISOR, VIEWER, Principal, can_access_account
 from shared.db import PlatformTables
 from shared.errors import Unprocessable
 
@@ -52,13 +52,9 @@ async def require_assignable(
     if held.isdisjoint(roles):
         allowed = ", ".join(sorted(roles))
         raise Unprocessable(f"{field}: user {user_id!r} holds none of the roles this needs ({allowed})", field=field)
-    if account_id is not None and held.isdisjoint(PORTFOLIO_ROLES - READ_ONLY_ROLES):
-        access = tables.account_access
-        sees = await session.scalar(
-            select(access.c.user_id).where(access.c.account_id == account_id, access.c.user_id == user_id)
-        )
-        if sees is None:
-            raise Unprocessable(f"{field}: user {user_id!r} cannot see account {account_id}", field=field)
+    # The same visibility the user gets on their own requests (shared.auth): would they get a 404 on it?
+    if account_id is not None and not await can_access_account(session, tables, as_principal(user), account_id):
+        raise Unprocessable(f"{field}: user {user_id!r} cannot see account {account_id}", field=field)
     return user
 
 
