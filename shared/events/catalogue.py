@@ -166,6 +166,27 @@ class EngagementOverdue(EventBase):
     domain: ClassVar[str] = "accounts"
 
 
+class ContactData(_Data):
+    """A contact at the customer as other services may keep it (surveys, relationship maps)."""
+
+    contact_id: str
+    name: str
+    title: str | None = None
+    level: str
+    email: str | None = None
+    phone: str | None = None
+    language: str = "zh-CN"
+    active: bool = True
+
+
+class ContactChanged(EventBase):
+    """A contact was added, changed or retired (``active`` false): the whole contact, so a projection can upsert."""
+
+    type: Literal["accounts.contact_changed"] = "accounts.contact_changed"
+    data: ContactData
+    domain: ClassVar[str] = "accounts"
+
+
 # ---------------------------------------------------------------- complaints
 
 
@@ -340,6 +361,27 @@ class ComplaintRevisitDue(EventBase):
 
     type: Literal["complaints.revisit_due"] = "complaints.revisit_due"
     data: ComplaintRevisitDueData
+    domain: ClassVar[str] = "complaints"
+
+
+class SurveyAnsweredData(_Data):
+    """A customer (or the owner on their behalf) answered a satisfaction survey."""
+
+    survey_request_id: str
+    template_id: str
+    contact_id: str | None = None
+    contact_level: str | None = None
+    nps: int | None = Field(default=None, ge=0, le=10)
+    csat: int | None = Field(default=None, ge=1, le=5)
+    answered_at: datetime
+    answered_by: str = Field(description="customer (through the link) or owner (entered for them)")
+    low_score: bool = False
+    owner_id: str | None = None
+
+
+class SurveyAnswered(EventBase):
+    type: Literal["complaints.survey_answered"] = "complaints.survey_answered"
+    data: SurveyAnsweredData
     domain: ClassVar[str] = "complaints"
 
 
@@ -601,12 +643,14 @@ Event = Annotated[
     | AccountUpdated
     | AccountTierChanged
     | AccountOwnerChanged
+    | ContactChanged
     | ComplaintOpened
     | ComplaintAcknowledged
     | ComplaintEscalated
     | ComplaintResolved
     | ComplaintClosed
     | ComplaintReopened
+    | SurveyAnswered
     | CreditAssessed
     | CreditLimitChanged
     | FxRateSet
