@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest bench clean install
+.PHONY: run test lint typecheck contracts pytest bench bench-quick clean install
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -35,9 +35,13 @@ contracts: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-## Benchmarks (not part of `make test`); results go to docs/BENCHMARKS.md.
+## Benchmarks: `make bench` runs every scenario at full sizes and writes docs/BENCHMARKS.md (PostgreSQL rows too when
+## KAM_BENCH_POSTGRES_URL names a server); `make bench-quick` runs them small (CI) and writes var/bench-quick.md.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	KAM_BENCH_COMMAND="make bench" $(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	KAM_BENCH_COMMAND="make bench-quick" $(BIN)/python -m bench --quick
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache

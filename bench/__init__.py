@@ -1,1 +1,1 @@
-"""Benchmarks (run by ``make bench``); each ``bench/bench_*.py`` exposes ``run(quick: bool) -> BenchResult``."""
+"""Benchmarks: ``python -m bench`` runs every ``bench/scenario_*.py`` (each exposes ``run(ctx) -> Section``)."""

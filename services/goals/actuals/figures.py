@@ -1,5 +1,5 @@
-"""Sales figures read from the recorded lines: cells by account, month, product line and region, monthly
-figures of an account, and totals per account-month."""
+"""Sales figures read from the pre-aggregated sales (never the lines): cells by account, month, product line and
+region, sums per account, monthly figures of an account, and totals per account-month."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.actuals.models import SalesRecord
+from services.goals.actuals.models import SalesAggregate, SalesMonthTotal
 from services.goals.forecast import MonthFigures
 from shared.money import one_currency
 
-S = SalesRecord
+A = SalesAggregate
+T = SalesMonthTotal
+_IDS_PER_QUERY = 5_000
 
 
 @dataclass(frozen=True)
@@ -37,39 +39,67 @@ def _dec(value: Any) -> Decimal:
     return Decimal(0) if value is None else Decimal(str(value))
 
 
+def _chunks(ids: list[str]) -> list[list[str]]:
+    """Account ids in slices a bound IN list can hold on every backend."""
+    return [ids[i : i + _IDS_PER_QUERY] for i in range(0, len(ids), _IDS_PER_QUERY)] or [[]]
+
+
 async def sales_cells(session: AsyncSession, *, account_ids: Iterable[str], months: Iterable[str]) -> list[SalesCell]:
-    """Sales grouped by account, month, product line and region for the given accounts and months."""
+    """Sales grouped by account, month, product line and region for the given accounts and months (read from the
+    pre-aggregated cells, never from the lines)."""
     ids, keys = sorted(set(account_ids)), sorted(set(months))
     if not ids or not keys:
         return []
-    rows = await session.execute(
-        select(
-            S.account_id,
-            S.month,
-            S.product_line,
-            S.region,
-            func.sum(S.revenue),
-            func.sum(S.cost),
-            func.sum(S.quantity),
-            func.count(S.quantity),
-            S.currency,
+    cells: list[SalesCell] = []
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(A.account_id, A.month, A.product_line, A.region, A.revenue, A.cost, A.quantity)
+            .add_columns(A.quantity_lines, A.currency)
+            .where(A.account_id.in_(chunk), A.month.in_(keys))
         )
-        .where(S.account_id.in_(ids), S.month.in_(keys))
-        .group_by(S.account_id, S.month, S.product_line, S.region, S.currency)
-    )
-    return [
-        SalesCell(
-            account_id=r[0],
-            month=r[1],
-            product_line=r[2],
-            region=r[3] or "",
-            revenue=_dec(r[4]),
-            cost=_dec(r[5]),
-            quantity=_dec(r[6]) if r[7] else None,
-            currency=r[8],
+        cells += [
+            SalesCell(
+                account_id=r[0],
+                month=r[1],
+                product_line=r[2],
+                region=r[3] or "",
+                revenue=_dec(r[4]),
+                cost=_dec(r[5]),
+                quantity=_dec(r[6]) if r[7] else None,
+                currency=r[8],
+            )
+            for r in rows
+        ]
+    return cells
+
+
+@dataclass(frozen=True)
+class AccountSales:
+    """An account's sales over some months, summed (in its reporting currency)."""
+
+    account_id: str
+    currency: str
+    revenue: Decimal
+    cost: Decimal
+
+
+async def sales_by_account(
+    session: AsyncSession, *, account_ids: Iterable[str], months: Iterable[str]
+) -> list[AccountSales]:
+    """Revenue and cost per account over ``months``, summed from the pre-aggregated account-month totals (one
+    row per account and currency; what boards add up across thousands of accounts)."""
+    ids, keys = sorted(set(account_ids)), sorted(set(months))
+    if not ids or not keys:
+        return []
+    out: list[AccountSales] = []
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(T.account_id, T.currency, func.sum(T.revenue), func.sum(T.cost))
+            .where(T.account_id.in_(chunk), T.month.in_(keys))
+            .group_by(T.account_id, T.currency)
         )
-        for r in rows
-    ]
+        out += [AccountSales(r[0], r[1], _dec(r[2]), _dec(r[3])) for r in rows]
+    return out
 
 
 def month_figures(

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.aggregates import apply_line_deltas, void_lines
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.models import ImportBatch, ImportRejection, SalesRecord
 from services.goals.actuals.service import publish_account_months
@@ -311,12 +312,14 @@ def _text(value: Any) -> str | None:
 
 async def bulk_insert_sales(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert validated rows with one driver-level executemany per shape (plain lines, and lines converted from
-    another currency with their conversion columns): no per-row ORM or type processing."""
+    another currency with their conversion columns): no per-row ORM or type processing. The pre-aggregated
+    sums take the rows in the same transaction."""
     plain = [r for r in rows if r.get("original_currency") is None]
     converted = [r for r in rows if r.get("original_currency") is not None]
     for group, columns in ((plain, _SALES_COLUMNS), (converted, _SALES_COLUMNS + CONVERSION_COLUMNS)):
         if group:
             await _insert_group(session, group, columns)
+    await apply_line_deltas(session, rows)
 
 
 async def _insert_group(session: AsyncSession, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
@@ -366,7 +369,7 @@ async def start_batch(
                 batch_id=batch_id,
             )
         # A failed attempt: drop what it left and start over.
-        await session.execute(delete(SalesRecord).where(SalesRecord.batch_id == batch_id))
+        await void_lines(session, SalesRecord.batch_id == batch_id)
         await session.execute(delete(ImportRejection).where(ImportRejection.batch_id == batch_id))
         await session.delete(batch)
         await session.flush()

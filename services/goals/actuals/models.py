@@ -1,4 +1,4 @@
-"""Tables of the actuals sub-domain: sales lines and CSV import batches."""
+"""Tables of the actuals sub-domain: sales lines, their pre-aggregated sums, and CSV import batches."""
 
 from __future__ import annotations
 
@@ -69,3 +69,37 @@ class ImportRejection(Base):
     line_no: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+
+
+class SalesAggregate(Base):
+    """Sales of one account, month, product line and region summed from its lines; written in the same transaction
+    as every line recorded, imported or voided (``actuals/aggregates.py``), read instead of the lines."""
+
+    __tablename__ = "sales_aggregates"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    product_line: Mapped[str] = mapped_column(String(100), primary_key=True)
+    region: Mapped[str] = mapped_column(String(100), primary_key=True)  # "" for lines without one
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)  # the account's reporting currency
+    revenue: Mapped[Decimal] = mapped_column(Money())
+    cost: Mapped[Decimal] = mapped_column(Money())
+    quantity: Mapped[Decimal] = mapped_column(Money())  # Σ of the lines that have one
+    quantity_lines: Mapped[int] = mapped_column(Integer)  # lines with a quantity (none: the quantity is unknown)
+    line_count: Mapped[int] = mapped_column(Integer)
+
+
+class SalesMonthTotal(Base):
+    """An account's sales of one month (all product lines and regions), kept with ``SalesAggregate``: what the
+    portfolio and the scorecards add up across many accounts."""
+
+    __tablename__ = "sales_month_totals"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Money())
+    cost: Mapped[Decimal] = mapped_column(Money())
+    quantity: Mapped[Decimal] = mapped_column(Money())
+    quantity_lines: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.aggregates import apply_line_deltas
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.figures import sales_cells, totals_by_account_month
 from services.goals.actuals.models import SalesRecord
@@ -117,6 +118,7 @@ async def record_actuals(
         await ensure_account_access(session, platform, actor, account_id, write=True)
     rows, converted = await sales_lines(session, records=body.records, settings=settings)
     await session.execute(insert(SalesRecord), rows)
+    await apply_line_deltas(session, rows)
     pairs = {(str(r["account_id"]), str(r["month"])) for r in rows}
     published = await publish_account_months(session, pairs=pairs, publisher=publisher)
     await evaluate_accounts(session, account_ids={a for a, _ in pairs}, settings=settings, publisher=publisher, now=now)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.actuals.figures import SalesCell, sales_cells
+from services.goals.actuals.figures import SalesCell, sales_by_account, sales_cells
 from services.goals.analysis.schemas import ScorecardRead, VarianceBaseline, VarianceRead
 from services.goals.config import GoalsSettings, calendar_of
 from services.goals.currencies.service import reporting_currencies
@@ -231,13 +231,12 @@ async def scorecards(
         return []
     all_ids = [a for ids in book.values() for a in ids]
     currencies = await reporting_currencies(session, all_ids, settings=settings)
-    cells = await sales_cells(session, account_ids=all_ids, months=period.months)
     revenue: dict[str, Decimal] = defaultdict(Decimal)
     profit: dict[str, Decimal] = defaultdict(Decimal)
-    for cell in cells:
-        one_currency([currencies[cell.account_id], cell.currency])
-        revenue[cell.account_id] += cell.revenue
-        profit[cell.account_id] += cell.revenue - cell.cost
+    for sales in await sales_by_account(session, account_ids=all_ids, months=period.months):
+        one_currency([currencies[sales.account_id], sales.currency])
+        revenue[sales.account_id] += sales.revenue
+        profit[sales.account_id] += sales.revenue - sales.cost
     sub_periods = {period.text} | {cal.quarter_of(m) for m in period.months} | set(period.months)
     targets = list(
         await session.scalars(
