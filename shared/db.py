@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC
@@ -26,13 +28,23 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 from shared.clock import ensure_aware
 
 WRITE_OPTION = "kam_write_transaction"
+
+# How long a SQLite writer waits for the database lock before its request is answered 503 + Retry-After
+# (nothing stored). Half the gateway's upstream timeout (10 s), so a write is answered by the service before the
+# gateway would have to say 504 (outcome unknown). docs/RELIABILITY.md.
+SQLITE_LOCK_BUDGET_SECONDS = 5.0
+# WAL with synchronous=FULL: a committed (answered) write survives a power cut, not only a process crash; measured
+# cost in docs/RELIABILITY.md (scripts/measure_durability.py).
+SQLITE_SYNCHRONOUS = "FULL"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -83,8 +95,8 @@ class PlatformTables:
     users: Table
 
 
-def add_platform_tables(metadata: MetaData) -> PlatformTables:
-    """Define the bus and projection tables on a service's metadata."""
+def _bus_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
+    """The outbox, inbox and dead letters of a service."""
     outbox = Table(
         "outbox",
         metadata,
@@ -96,6 +108,9 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("sent_at", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
+        # The relay's lease (shared/bus/outbox.py): claimed in one short transaction, published with none open.
+        Column("claimed_until", UTCDateTime, nullable=True),
+        Column("claimed_by", String(100), nullable=True),
     )
     Index("ix_outbox_pending", outbox.c.sent_at, outbox.c.seq)
     inbox = Table(
@@ -119,6 +134,12 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("replayed_at", UTCDateTime, nullable=True),
         Column("status", String(20), nullable=False, default="pending"),
     )
+    return outbox, inbox, dead_letters
+
+
+def add_platform_tables(metadata: MetaData) -> PlatformTables:
+    """Define the bus and projection tables on a service's metadata."""
+    outbox, inbox, dead_letters = _bus_tables(metadata)
     accounts = Table(
         "account_projection",
         metadata,
@@ -133,6 +154,11 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("team_member_ids", JSON, nullable=False, default=list),
         Column("updated_at", UTCDateTime, nullable=False),
         Column("active", Boolean, nullable=False, default=True),
+        # The newest account event applied to each group of fields, as "<UTC time> <event id>" (shared/projection.py):
+        # an older event arriving later (redelivery, reordering) changes nothing. NULL: written locally, or never.
+        Column("info_version", String(80), nullable=True),
+        Column("tier_version", String(80), nullable=True),
+        Column("owner_version", String(80), nullable=True),
     )
     # Who may see an account: its owner and team members (one row each), for SQL-side visibility filters.
     account_access = Table(
@@ -154,6 +180,7 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("email", String(320), nullable=True),
         Column("channels", JSON, nullable=False, default=dict),
         Column("event_time", UTCDateTime, nullable=False),  # the newest identity event applied (order-tolerant)
+        Column("event_id", String(36), nullable=True),  # its id: events of equal time are ordered by id
     )
     return PlatformTables(
         outbox=outbox,
@@ -170,14 +197,38 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the service's engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def _begin_immediate(conn: Any) -> float:
+    """``BEGIN IMMEDIATE``; returns how long it waited for the write lock, timed in aiosqlite's worker thread (the
+    lock wait alone, not the hand-off back to a busy event loop). Other drivers: timed around the statement."""
+    aio = getattr(conn.connection.dbapi_connection, "_connection", None)
+    if aio is None or not hasattr(aio, "_execute"):
+        started = time.perf_counter()
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return time.perf_counter() - started
+    raw = aio._conn
+
+    def _begin() -> float:
+        started = time.perf_counter()
+        raw.execute("BEGIN IMMEDIATE")
+        return time.perf_counter() - started
+
+    try:
+        return float(await_only(aio._execute(_begin)))
+    except sqlite3.Error as exc:  # the raw driver error (read-only, full, locked): wrapped as SQLAlchemy does
+        raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
+
+
+def make_engine(url: str, *, echo: bool = False, on_lock_wait: Callable[[float], None] | None = None) -> AsyncEngine:
+    """Create the service's engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    ``on_lock_wait`` is told, for every SQLite write transaction, how long its ``BEGIN IMMEDIATE`` waited for the
+    database's write lock (the lock wait itself, measured in the service, not a client's round trip)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_LOCK_BUDGET_SECONDS})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -185,17 +236,21 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_LOCK_BUDGET_SECONDS * 1000)}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Writers take the write lock up front (BEGIN IMMEDIATE) and wait for it (busy_timeout);
             # a deferred read that later upgrades to a write could fail at once with SQLITE_BUSY.
-            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if not conn.get_execution_options().get(WRITE_OPTION, False):
+                conn.exec_driver_sql("BEGIN")
+                return
+            waited = _begin_immediate(conn)
+            if on_lock_wait is not None:
+                on_lock_wait(waited)
 
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -206,7 +261,10 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        # The longest SQLite write-lock wait so far and an optional observer (the service's metric).
+        self.longest_lock_wait_seconds = 0.0
+        self.lock_wait_observer: Callable[[float], None] | None = None
+        self.engine = make_engine(url, echo=echo, on_lock_wait=self._lock_waited)
         # A class of our own so session events (e.g. waking the outbox relay) stay scoped to this database.
         self.session_class: type[Session] = type("KamSession", (Session,), {})
         self.sessions = async_sessionmaker(
@@ -219,6 +277,11 @@ class Database:
             autoflush=True,
             sync_session_class=self.session_class,
         )
+
+    def _lock_waited(self, seconds: float) -> None:
+        self.longest_lock_wait_seconds = max(self.longest_lock_wait_seconds, seconds)
+        if self.lock_wait_observer is not None:
+            self.lock_wait_observer(seconds)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -236,6 +299,28 @@ class Database:
 
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    async def check_writable(self) -> None:
+        """Raise unless the database takes a committed write now (readiness: read-only, full or locked fails).
+
+        SQLite: bump ``PRAGMA user_version`` (unused by Alembic) in a write transaction — a real page write, so a
+        read-only file or a full disk fails here as a request's write would. PostgreSQL: refuse a standby or a
+        read-only default transaction.
+        """
+        from sqlalchemy import text
+
+        async with self.transaction() as session:
+            if is_sqlite(self.url):
+                version = int(await session.scalar(text("PRAGMA user_version")) or 0)
+                await session.execute(text(f"PRAGMA user_version = {(version + 1) % 2_000_000_000}"))
+            else:
+                row = (
+                    await session.execute(
+                        text("SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')")
+                    )
+                ).one()
+                if row[0] or row[1] == "on":
+                    raise RuntimeError("the database is read-only")
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

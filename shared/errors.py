@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -135,6 +135,21 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
+# PostgreSQL SQLSTATEs of a database that cannot take writes now: a read-only transaction (25006, e.g.
+# ``default_transaction_read_only``), an administrator's shutdown or termination of the connection (57P01-57P03).
+_UNAVAILABLE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03"})
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """Whether a driver error means "the database cannot take this now" (503, retry) rather than a bug (500):
+    SQLAlchemy's OperationalError, a lost connection, or one of the PostgreSQL states above (asyncpg's errors reach
+    SQLAlchemy as the generic DBAPIError, so they are told apart by SQLSTATE; class 08 is a connection failure)."""
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    return isinstance(state, str) and (state in _UNAVAILABLE_SQLSTATES or state.startswith("08"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error (domain, validation, HTTP, unexpected) as problem+json."""
 
@@ -155,12 +170,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return problem(exc.status_code, detail, request=request, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        allow = headers.get("Allow") if exc.status_code == 405 else None
+        allowed = sorted(m.strip() for m in allow.split(",")) if allow else None
+        return problem(exc.status_code, detail, request=request, headers=headers, allowed=allowed)
 
-    @app.exception_handler(OperationalError)
-    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(DBAPIError)
+    async def _database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
         # The database cannot take the request (read-only, disk full, locked past its budget, unreachable): the
         # transaction was rolled back, nothing was stored, and the client may retry. Not a 500.
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
         log.warning("database unavailable", extra={"path": request.url.path, "error": str(exc.orig)[:200]})
         return problem(
             503,

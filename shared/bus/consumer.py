@@ -82,7 +82,7 @@ class EventConsumer:
         batch_size: int = 64,
         max_attempts: int = 5,
         retry_delay: float = 0.2,
-        ack_wait: float = 30.0,
+        ack_wait: float = 5.0,
         on_lag: Callable[[str, int], None] | None = None,
         on_dead_letter: Callable[[], None] | None = None,
         on_handled: Callable[[str, str], None] | None = None,
@@ -191,6 +191,37 @@ class EventConsumer:
             return
         await msg.ack()
 
+    async def handle_batch(self, msgs: Sequence[Msg]) -> None:
+        """Handle fetched messages in order; the ones still waiting are kept in progress.
+
+        ``ack_wait`` is short (a crashed consumer's in-flight events come back within seconds), so while a batch is
+        worked through — or one slow handler runs — every message not yet acked is told ``in_progress`` each third
+        of ``ack_wait`` and is not redelivered to another consumer meanwhile.
+        """
+        waiting = list(msgs)
+        ticker = asyncio.create_task(self._keep_in_progress(waiting), name="consumer-in-progress")
+        try:
+            for msg in msgs:
+                try:
+                    await self.handle_message(msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # ack/nak lost with the connection: redelivered later
+                    log.warning("message handling interrupted", extra={"error": str(exc)})
+                finally:
+                    waiting.remove(msg)
+        finally:
+            ticker.cancel()
+
+    async def _keep_in_progress(self, waiting: list[Msg]) -> None:
+        while True:
+            await asyncio.sleep(self.ack_wait / 3)
+            for msg in list(waiting):
+                try:
+                    await msg.in_progress()
+                except Exception as exc:  # the connection is gone: the message is redelivered later
+                    log.debug("in-progress ack failed: %s", exc)
+
     async def _consume(self, domain: str) -> None:
         stream = STREAMS[domain]
         durable = self.context.service
@@ -233,13 +264,7 @@ class EventConsumer:
                 log.warning("fetch failed", extra={"stream": stream, "error": str(exc)})
                 await asyncio.sleep(0.2)
                 continue
-            for msg in msgs:
-                try:
-                    await self.handle_message(msg)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # ack/nak lost with the connection: redelivered later
-                    log.warning("message handling interrupted", extra={"error": str(exc)})
+            await self.handle_batch(msgs)
             if self.on_lag is not None and msgs and msgs[-1].metadata is not None:
                 self.on_lag(stream, int(msgs[-1].metadata.num_pending or 0))
 

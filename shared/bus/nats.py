@@ -18,25 +18,29 @@ from shared.events.catalogue import STREAMS, SUBJECT_PREFIX
 log = logging.getLogger("kam.bus")
 
 DUPLICATE_WINDOW_SECONDS = 600.0
+STREAM_MAX_AGE_SECONDS = 90 * 24 * 3600.0  # how long a stream keeps events (bounds the inbox retention)
 
 
-def stream_config(domain: str) -> StreamConfig:
-    """The one definition of a domain's stream (shared so publisher and consumers agree)."""
+def stream_config(domain: str, *, replicas: int = 1) -> StreamConfig:
+    """The one definition of a domain's stream (shared so publisher and consumers agree); ``replicas``: 1 on one
+    server, 3 on a cluster (``KAM_NATS_STREAM_REPLICAS``)."""
     return StreamConfig(
         name=STREAMS[domain],
         subjects=[f"{SUBJECT_PREFIX}{domain}.>"],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        max_age=90 * 24 * 3600.0,
+        max_age=STREAM_MAX_AGE_SECONDS,
+        num_replicas=replicas,
     )
 
 
 class NatsBus:
     """Owns the NATS client; ``connected`` feeds readiness. Initial connection is retried in the background."""
 
-    def __init__(self, url: str, *, name: str, reconnect_wait: float = 0.5) -> None:
+    def __init__(self, url: str, *, name: str, reconnect_wait: float = 0.5, stream_replicas: int = 1) -> None:
         self.url = url
+        self.stream_replicas = stream_replicas
         self.name = name
         self.reconnect_wait = reconnect_wait
         self.nc: NATS | None = None
@@ -50,6 +54,21 @@ class NatsBus:
     def connected(self) -> bool:
         """True while the client holds a live connection."""
         return self.nc is not None and self.nc.is_connected
+
+    @property
+    def state(self) -> str:
+        """``connected``, ``connecting`` (never connected yet), ``reconnecting`` or ``closed`` (for good).
+
+        Readiness reads it: connecting and reconnecting are degraded-but-ready (writes wait in the outbox); only a
+        closed connection fails readiness.
+        """
+        if self.nc is None:
+            return "closed" if self._closing else "connecting"
+        if self.nc.is_connected:
+            return "connected"
+        if self.nc.is_closed and not self.nc.is_reconnecting:
+            return "closed"
+        return "reconnecting"
 
     async def start(self) -> None:
         """Begin connecting; returns at once (readiness reports the state)."""
@@ -100,7 +119,7 @@ class NatsBus:
         """Create (or confirm) the streams of these domains."""
         assert self.js is not None
         for domain in domains:
-            config = stream_config(domain)
+            config = stream_config(domain, replicas=self.stream_replicas)
             if config.name in self._streams:
                 continue
             try:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.nats import NatsBus
@@ -48,7 +51,8 @@ async def add_events(
 class OutboxRelay:
     """Publishes pending outbox rows with ``Nats-Msg-Id`` = event id and marks them sent.
 
-    Several replicas may relay one PostgreSQL outbox: rows are claimed with ``FOR UPDATE SKIP LOCKED``.
+    Rows are taken with a **lease** (``claimed_until``, ``claimed_by``): several replicas may relay one outbox, and
+    no database lock is held while waiting on NATS (docs/RELIABILITY.md).
     """
 
     def __init__(
@@ -59,6 +63,8 @@ class OutboxRelay:
         bus: NatsBus,
         batch_size: int = 200,
         poll_seconds: float = 0.25,
+        lease_seconds: float = 15.0,
+        relay_id: str | None = None,
         on_backlog: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
@@ -66,6 +72,8 @@ class OutboxRelay:
         self.bus = bus
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.relay_id = relay_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.on_backlog = on_backlog
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -76,39 +84,54 @@ class OutboxRelay:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Publish one batch; returns how many rows were sent.
+        """Claim, publish, mark: one batch; returns how many rows were sent.
 
-        No write lock is held while waiting on NATS: on SQLite (one database lock for every writer) the batch is
-        read in a read-only transaction, published, and then marked sent in a short write transaction, so a hung
-        broker slows nothing but the relay. On PostgreSQL the batch is claimed with ``FOR UPDATE SKIP LOCKED``
-        (row locks on these outbox rows only: business writes are not blocked) so several replicas never publish
-        the same row; a row published twice anyway (a crash before the mark) is de-duplicated by its
-        ``Nats-Msg-Id`` and by every consumer's inbox.
+        1. **Claim** (one short write transaction): up to ``batch_size`` pending rows whose lease is free or expired
+           get ``claimed_until = now + lease_seconds`` and ``claimed_by = relay_id``; committed at once.
+           PostgreSQL picks them with ``FOR UPDATE SKIP LOCKED`` (replicas claiming together never block each other
+           or take the same row); SQLite's single writer (``BEGIN IMMEDIATE``) serialises claims.
+        2. **Publish** with no transaction open, concurrently: at most ``batch_size`` acks in flight.
+        3. **Mark** (a second short transaction): published rows still leased by this relay are marked sent; the
+           others are released (attempts + 1) to be retried.
+
+        A relay that dies after claiming leaves rows whose lease expires; another relay (or this one restarted)
+        takes them. A row published but not marked is published again: JetStream drops it within its duplicate
+        window (``Nats-Msg-Id``) and every consumer's inbox applies an event id once.
         """
-        if self._skip_locked:
-            async with self.db.transaction() as session:
-                rows = (await session.execute(self._pending().with_for_update(skip_locked=True))).all()
-                published, failure = await self._publish(rows)
-                await self._mark(session, rows, published, failure)
-        else:
-            async with self.db.transaction(write=False) as session:
-                rows = (await session.execute(self._pending())).all()
-            published, failure = await self._publish(rows)
-            if rows:
-                async with self.db.transaction() as session:
-                    await self._mark(session, rows, published, failure)
+        rows = await self._claim()
+        if not rows:
+            return 0
+        published, failure = await self._publish(rows)
+        await self._mark(rows, published, failure)
         if failure is not None:
             raise ConnectionError(failure)
         return len(published)
 
-    def _pending(self) -> Select[Any]:
+    def _claimable(self, now: datetime) -> ColumnElement[bool]:
         outbox = self.outbox
-        return (
-            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
-            .where(outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(self.batch_size)
+        return outbox.c.sent_at.is_(None) & (outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now))
+
+    async def _claim(self) -> list[Row[Any]]:
+        outbox = self.outbox
+        now = datetime.now(UTC)
+        async with self.db.transaction(write=False) as session:  # nothing to do: no write lock taken at all
+            if await session.scalar(select(outbox.c.seq).where(self._claimable(now)).limit(1)) is None:
+                return []
+        now = datetime.now(UTC)
+        pick: Select[Any] = (
+            select(outbox.c.seq).where(self._claimable(now)).order_by(outbox.c.seq).limit(self.batch_size)
         )
+        if self._skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        claim = (
+            update(outbox)
+            .where(outbox.c.seq.in_(pick.scalar_subquery()))
+            .values(claimed_until=now + timedelta(seconds=self.lease_seconds), claimed_by=self.relay_id)
+            .returning(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+        )
+        async with self.db.transaction() as session:
+            rows = list((await session.execute(claim)).all())
+        return sorted(rows, key=lambda r: r.seq)  # RETURNING has no order; publish in outbox order
 
     async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[int], str | None]:
         """Publish a batch concurrently (at most ``batch_size`` acks in flight, sent in outbox order)."""
@@ -124,20 +147,29 @@ class OutboxRelay:
         failure = f"{type(errors[0]).__name__}: {errors[0]}" if errors else None
         return published, failure
 
-    async def _mark(
-        self, session: AsyncSession, rows: Sequence[Row[Any]], published: list[int], failure: str | None
-    ) -> None:
+    async def _mark(self, rows: Sequence[Row[Any]], published: list[int], failure: str | None) -> None:
         outbox = self.outbox
-        if published:
-            await session.execute(update(outbox).where(outbox.c.seq.in_(published)).values(sent_at=datetime.now(UTC)))
+        mine = outbox.c.claimed_by == self.relay_id
         done = set(published)
         failed = [r.seq for r in rows if r.seq not in done]
-        if failure is not None and failed:
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.seq.in_(failed))
-                .values(attempts=outbox.c.attempts + 1, last_error=failure[:2000])
-            )
+        async with self.db.transaction() as session:
+            if published:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_(published) & mine)
+                    .values(sent_at=datetime.now(UTC), claimed_until=None)
+                )
+            if failed:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_(failed) & mine)
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        last_error=(failure or "not acknowledged")[:2000],
+                        claimed_until=None,
+                        claimed_by=None,
+                    )
+                )
 
     async def backlog(self) -> int:
         """How many rows wait to be published."""

@@ -322,3 +322,103 @@ async def test_a_hung_broker_does_not_block_business_writes_on_sqlite(sqlite_dat
     finally:
         await bus.close()
         await db.dispose()
+
+
+async def test_pruning_deletes_only_old_sent_rows_and_inbox_ids_past_their_retention(sqlite_database):
+    from datetime import timedelta
+
+    from prometheus_client import CollectorRegistry
+
+    from shared.bus.retention import RetentionMetrics, prune
+
+    db = Database(await sqlite_database("prune"))
+    metadata = make_metadata()
+    tables = add_platform_tables(metadata)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        rows = {"old-sent": (10, 10), "young-sent": (1, 1), "old-unsent": (30, None)}  # (created, sent) days ago
+        async with db.transaction() as session:
+            for name, (created, sent) in rows.items():
+                await session.execute(
+                    tables.outbox.insert().values(
+                        event_id=name,
+                        subject="kam.accounts.registered",
+                        payload="{}",
+                        created_at=now - timedelta(days=created),
+                        sent_at=None if sent is None else now - timedelta(days=sent),
+                        attempts=0,
+                    )
+                )
+            for name, days in {"inbox-old": 101, "inbox-young": 99}.items():
+                await session.execute(
+                    tables.inbox.insert().values(event_id=name, event_type="x", processed_at=now - timedelta(days=days))
+                )
+        registry = CollectorRegistry()
+        counts = await prune(
+            db,
+            outbox=tables.outbox,
+            inbox=tables.inbox,
+            now=now,
+            outbox_retention_days=7,
+            inbox_retention_days=100,
+            metrics=RetentionMetrics(registry),
+        )
+        async with db.transaction(write=False) as session:
+            outbox_left = set((await session.execute(select(tables.outbox.c.event_id))).scalars())
+            inbox_left = set((await session.execute(select(tables.inbox.c.event_id))).scalars())
+        assert counts == {"outbox": 1, "inbox": 1}
+        assert outbox_left == {"young-sent", "old-unsent"}, "an unsent row is never pruned, however old"
+        assert inbox_left == {"inbox-young"}
+        assert registry.get_sample_value("kam_bus_rows_pruned_total", {"table": "outbox"}) == 1
+        assert registry.get_sample_value("kam_outbox_oldest_pending_seconds") == 30 * 86400
+        assert registry.get_sample_value("kam_inbox_rows") == 1
+    finally:
+        await db.dispose()
+
+
+async def test_republish_resends_rows_sent_since_an_instant_and_consumers_apply_them_once(make_database, nats_url):
+    scoring = create_scoring(
+        service_settings(ScoringSettings, database_url=await make_database("scoring"), nats_url=nats_url)
+    )
+    probe_url = await make_database("probe")
+    await probe.create_probe_tables(probe_url)
+    consumer = probe.create_probe(probe_url, nats_url)
+    async with running(scoring, headers=auth("admin")) as client, running(consumer):
+        await wait_until(lambda: _is_subscribed(consumer), message="probe subscribed")
+        early = registered("早先的客户")
+        await publish_through_outbox(scoring, early)
+        await wait_until(lambda: _has(consumer, early.id), message="early event applied")
+        since = datetime.now(UTC)
+        later = [registered(f"稍后的客户{i}") for i in range(3)]
+        await publish_through_outbox(scoring, *later)
+        await wait_until(lambda: _count_at_least(consumer, 4), message="later events applied")
+
+        dry = await client.post("/scoring/admin/outbox/republish", json={"since": since.isoformat(), "dry_run": True})
+        assert (dry.status_code, dry.json()["rows"], dry.json()["dry_run"]) == (200, 3, True)
+        bad = await client.post("/scoring/admin/outbox/republish", json={"since": "2026-03-01T08:00:00"})
+        assert bad.status_code == 422  # an instant without offset is refused
+        response = await client.post("/scoring/admin/outbox/republish", json={"since": since.isoformat()})
+        assert (response.status_code, response.json()["rows"]) == (200, 3)
+        assert (
+            await client.post(
+                "/scoring/admin/outbox/republish", json={"since": since.isoformat()}, headers=auth("viewer")
+            )
+        ).status_code == 403
+
+        async def resent() -> bool:
+            async with scoring.state.db.transaction(write=False) as session:
+                pending = await session.scalar(
+                    select(func.count())
+                    .select_from(scoring_tables.outbox)
+                    .where(scoring_tables.outbox.c.sent_at.is_(None))
+                )
+            return pending == 0
+
+        await wait_until(resent, message="republished rows sent again")
+        marker = registered("标记")
+        await publish_through_outbox(scoring, marker)
+        await wait_until(lambda: _has(consumer, marker.id), message="marker applied after the republish")
+        ids = [event_id for event_id, _ in await probe.applied(consumer)]
+        assert sorted(ids) == sorted([early.id, *(e.id for e in later), marker.id]), "each applied once"
