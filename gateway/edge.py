@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -120,6 +120,20 @@ class UnroutablePath(DomainError):
     """A path that names nothing: dot segments, empty segments or an encoded slash."""
 
     status, code = 404, "not-found"
+
+
+class MethodNotAllowed(DomainError):
+    """A documented path called with a method it does not answer; ``Allow`` names the ones it does."""
+
+    status, code = 405, "method-not-allowed"
+
+    def __init__(self, method: str, path: str, allowed: Iterable[str]) -> None:
+        methods = sorted(allowed)
+        super().__init__(
+            f"{method} is not allowed on {path}; allowed: {', '.join(methods)}",
+            headers={"Allow": ", ".join(methods)},
+            allowed=methods,
+        )
 
 
 ENCODED_SEPARATORS = (b"%2f", b"%5c")  # an encoded "/" or "\\" would let a path smuggle extra segments

@@ -4,6 +4,7 @@ actor's own writes made visible in the next composed view at once."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import orjson
@@ -11,7 +12,8 @@ from fastapi import Request, Response
 
 from gateway.access import HIDDEN
 from gateway.config import KNOWN_SERVICES
-from gateway.openapi import API_PREFIX, OPS_PATHS
+from gateway.edge import MethodNotAllowed
+from gateway.openapi import API_PREFIX, OPS_PATHS, MethodIndex
 from gateway.runtime import GatewayRuntime
 from gateway.security import Caller
 from gateway.upstream import IDEMPOTENT
@@ -69,6 +71,23 @@ def account_id_of(upstream_path: str, request_body: bytes, response_body: bytes)
     return None
 
 
+def method_index(request: Request) -> MethodIndex:
+    """The methods of every documented path, rebuilt whenever the merged document is."""
+    document = request.app.openapi()
+    cached: tuple[dict[str, Any], MethodIndex] | None = getattr(request.app.state, "method_index", None)
+    if cached is None or cached[0] is not document:
+        cached = (document, MethodIndex(document))
+        request.app.state.method_index = cached
+    return cached[1]
+
+
+async def refuse_undocumented_method(request: Request) -> None:
+    """405 + ``Allow`` for a documented path called with a method it lacks (before authentication, as routing)."""
+    allowed = method_index(request).allowed(request.url.path)
+    if allowed is not None and request.method not in allowed:
+        raise MethodNotAllowed(request.method, request.url.path, allowed)
+
+
 async def ensure_may_see_account_in(runtime: GatewayRuntime, actor: Caller, upstream_path: str) -> None:
     """404 for a path under ``accounts/{id}`` whose account the projection says the actor may not see."""
     match = ACCOUNT_IN_PATH.search(upstream_path)
@@ -115,9 +134,9 @@ async def forward(
     headers.update(actor.forward_headers(request_id))
     body, response = await _send(runtime, request, service, upstream_path, headers)
     if request.method not in IDEMPOTENT and response.status_code < 400 and service in SERVICE_NAMES:
-        # Make the actor's own change visible in the next overview at once (events follow for the rest).
+        # Make the actor's own change visible in the next overview at once, on every replica (events follow).
         account_id = account_id_of(upstream_path, body, response.content)
-        runtime.changed(account_id, accounts_changed=service == "scoring" and account_id is None)
+        await runtime.wrote(account_id, accounts_changed=service == "scoring" and account_id is None)
     out_headers = {k: v for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
     out_headers["x-upstream-service"] = service
     return Response(content=response.content, status_code=response.status_code, headers=out_headers)

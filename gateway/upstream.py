@@ -1,4 +1,5 @@
-"""Calls to the services: per-service timeouts, retries only for idempotent reads, a circuit breaker."""
+"""Calls to the services: per-service timeouts, retries only for idempotent reads, a circuit breaker, and 504
+"outcome unknown" for a write that was sent but never answered."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 
-from shared.errors import ServiceUnavailable
+from shared.errors import DomainError, ServiceUnavailable
 
 log = logging.getLogger("kam.gateway.upstream")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUS = frozenset({502, 503, 504})
+# Failures after the request went out (in part or whole): the service may have acted on it. Connect errors and pool
+# timeouts happen before anything is sent.
+SENT_WITHOUT_ANSWER: tuple[type[httpx.TransportError], ...] = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+)
 
 
 class CircuitBreaker:
@@ -87,6 +97,28 @@ class UpstreamUnavailable(ServiceUnavailable):
         self.reason = reason
 
 
+HOW_TO_RETRY_A_WRITE = (
+    "Retry safely: repeat a create (POST) with the same Idempotency-Key (a completed create is answered again, not "
+    "repeated); for a change or removal, GET the resource first and, if the change is not there, send it again "
+    "with If-Match set to the ETag just read."
+)
+
+
+class OutcomeUnknown(DomainError):
+    """A write was sent but its answer never came (timeout or dropped connection): it may or may not have happened."""
+
+    status, code = 504, "outcome-unknown"
+
+    def __init__(self, service: str, method: str, reason: str) -> None:
+        super().__init__(
+            f"The {service} service did not answer this {method} ({reason}) after it was sent, so whether it took "
+            f"effect is unknown. {HOW_TO_RETRY_A_WRITE}",
+            service=service,
+            outcome="unknown",
+        )
+        self.service = service
+
+
 def _refused_by_a_live_service(response: httpx.Response) -> bool:
     """A prompt 503 with Retry-After is the service itself declining (e.g. its database cannot be written): it is
     alive, so its other routes (reads) must stay reachable — only failures and silence count against the breaker."""
@@ -129,7 +161,8 @@ class Upstream:
         content: bytes | AsyncIterator[bytes] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        """Send one request (retrying idempotent reads on transport errors and 502/503/504) or raise 503."""
+        """Send one request (retrying idempotent reads on transport errors and 502/503/504) or raise 503; a write
+        (never retried) sent without an answer raises 504 ``OutcomeUnknown``."""
         if not self.breaker.allow():
             raise UpstreamUnavailable(self.name, self.breaker.retry_after(), "circuit open")
         # Reads are retried; a streamed body can be sent only once.
@@ -141,6 +174,13 @@ class Upstream:
                 response = await self.client.request(
                     method, url, headers=headers, content=content, timeout=timeout or self.timeout
                 )
+            except SENT_WITHOUT_ANSWER as exc:
+                reason = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection dropped"
+                if method not in IDEMPOTENT:
+                    self.breaker.record_failure()
+                    log.warning("write outcome unknown", extra={"upstream": self.name, "reason": reason})
+                    raise OutcomeUnknown(self.name, method, reason) from exc
+                continue
             except httpx.TimeoutException:
                 reason = "timed out"
                 continue

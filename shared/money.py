@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from iso4217 import Currency
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 
 from shared.errors import Unprocessable
 
@@ -32,17 +32,28 @@ CurrencyCode = Annotated[
 
 _to_str = PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")
 
+# How an amount is documented (requests and responses alike): a decimal string of at most 20 digits, 4 after the
+# point. A JSON number is still accepted on input, but the string is the contract (no binary rounding).
+AMOUNT_PATTERN = rf"^-?\d{{1,{MAX_DIGITS - DECIMAL_PLACES}}}(\.\d{{1,{DECIMAL_PLACES}}})?$"
+NON_NEGATIVE_AMOUNT_PATTERN = AMOUNT_PATTERN.replace("^-?", "^", 1)
+_amount_schema = WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["12500.00"]})
+_non_negative_amount_schema = WithJsonSchema(
+    {"type": "string", "pattern": NON_NEGATIVE_AMOUNT_PATTERN, "examples": ["12500.00"]}
+)
+
 # An amount in requests and responses: a finite decimal with at most 20 digits, 4 after the point; a string in JSON.
 Amount = Annotated[
     Decimal,
     Field(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, allow_inf_nan=False),
     _to_str,
+    _amount_schema,
 ]
 # A non-negative amount (limits, invoices, payments, targets).
 NonNegativeAmount = Annotated[
     Decimal,
     Field(ge=0, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, allow_inf_nan=False),
     _to_str,
+    _non_negative_amount_schema,
 ]
 
 

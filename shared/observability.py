@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import ADMIN, get_principal
+from shared.errors import Forbidden
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -90,6 +96,18 @@ class Metrics:
 CONTENT_TYPE_METRICS = CONTENT_TYPE_LATEST
 
 
+async def require_metrics_reader(request: Request) -> None:
+    """/metrics is for the scraper's bearer token (``metrics_token``) or an admin's access token: 401 without a
+    credential, 403 for another role."""
+    expected: str | None = getattr(request.app.state.settings, "metrics_token", None)
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if expected and scheme.lower() == "bearer" and hmac.compare_digest(credential.strip(), expected):
+        return
+    principal = await get_principal(request)
+    if ADMIN not in principal.roles:
+        raise Forbidden("Metrics are for the scraper's token or an admin")
+
+
 # On every response unless the route set its own: no MIME sniffing, no framing, no referrer leaks, and no caching
 # of what are personal and business data (tokens included) by browsers or proxies.
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -101,13 +119,48 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-class RequestContextMiddleware:
-    """Pure ASGI: request id in and out, access log without secrets, latency metrics."""
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics | None = None, logger_name: str = "kam.access") -> None:
+
+class HstsPolicy:
+    """When a response says Strict-Transport-Security: always (TLS in front of every process), or when a trusted
+    proxy (by client address) forwarded the request as HTTPS. ``X-Forwarded-Proto`` from anyone else is ignored."""
+
+    def __init__(self, *, always: bool = False, trusted_proxies: Iterable[str] = ()) -> None:
+        self.always = always
+        self.trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+    def applies(self, scope: Scope) -> bool:
+        """Whether this request came over TLS as far as we can trust."""
+        if self.always or scope.get("scheme") == "https":
+            return True
+        client = scope.get("client")
+        if not self.trusted or not client:
+            return False
+        try:
+            address = ipaddress.ip_address(client[0])
+        except ValueError:
+            return False
+        if not any(address in network for network in self.trusted):
+            return False
+        return any(k == b"x-forwarded-proto" and v.split(b",")[0].strip() == b"https" for k, v in scope["headers"])
+
+
+class RequestContextMiddleware:
+    """Pure ASGI: request id in and out, security headers, access log without secrets, latency metrics."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics | None = None,
+        logger_name: str = "kam.access",
+        hsts: HstsPolicy | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.log = logging.getLogger(logger_name)
+        self.hsts = hsts or HstsPolicy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,6 +177,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500}
+        secure = self.hsts.applies(scope)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -132,6 +186,8 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", request_id.encode()))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if secure:
+                    headers.append(HSTS_HEADER)
                 message["headers"] = headers
             await send(message)
 

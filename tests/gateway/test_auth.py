@@ -116,7 +116,7 @@ async def test_api_key_works_within_its_roles_records_use_and_stops_at_once_when
     with_key = {"X-API-Key": key["api_key"]}
     assert (await api.get("/portfolio", headers=with_key)).status_code == 200
     assert (await api.get("/me", headers={"Authorization": f"Bearer {key['api_key']}"})).json()["kind"] == "service"
-    assert (await api.post("/complaints/complaints", json={}, headers=with_key)).status_code == 403  # viewer key
+    assert (await api.post("/complaints", json={}, headers=with_key)).status_code == 403  # viewer key
     used = {k["key_id"]: k for k in (await api.get("/api-keys", headers=ADMIN)).json()}[key["key_id"]]
     assert used["last_used_at"] is not None
     assert (await api.delete(f"/api-keys/{key['key_id']}", headers=ADMIN)).status_code == 200

@@ -25,6 +25,9 @@ async def test_each_role_gets_exactly_its_allowed_routes(api: httpx.AsyncClient,
                 response = await api.request(
                     method, path, headers=auth(role, user_id=f"matrix-{role}"), json={} if method in WRITE else None
                 )
+                if response.status_code == 405:  # no such operation (the example path lacks this method): no role
+                    assert method not in response.headers["allow"].split(", "), (role, method, path)
+                    continue
                 decided_by_gateway_403 = response.status_code == 403 and "x-upstream-service" not in response.headers
                 expected = allowed(method, "/api/v1" + path, frozenset({role}))
                 assert decided_by_gateway_403 is not expected, (role, method, path, response.status_code)

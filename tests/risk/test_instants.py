@@ -121,6 +121,8 @@ async def test_every_datetime_field_of_every_request_body_is_in_the_table(sqlite
         spec = (await client.get("/openapi.json")).json()
     in_bodies = set()
     for path, operations in spec["paths"].items():
+        if "/admin/outbox/" in path:  # the shared admin routes: tests/platform/test_admin_routes.py
+            continue
         for method, operation in operations.items():
             for content in operation.get("requestBody", {}).get("content", {}).values():
                 for field in _datetime_fields(spec, content.get("schema", {}), "", frozenset()):
