@@ -18,6 +18,11 @@ from services.complaints.models import platform
 from services.complaints.reference.routes import router as reference_router
 from services.complaints.reference.service import seed_reference_data
 from services.complaints.rules import Rules, rules_from_settings
+from services.complaints.surveys.policy import survey_rules_from_settings
+from services.complaints.surveys.request_routes import router as survey_requests_router
+from services.complaints.surveys.respond_routes import router as survey_respond_router
+from services.complaints.surveys.routes import router as surveys_router
+from services.complaints.surveys.service import seed_templates
 from services.complaints.taskforce.routes import router as taskforce_router
 from services.complaints.views import router as views_router
 from shared.clock import Clock
@@ -32,6 +37,7 @@ async def _on_start(app: FastAPI) -> None:
         await seed_reference_data(session, now=now)
         await seed_calendars(session, files=rules.seed_files, defaults=rules.calendar_defaults, now=now)
         await load_rules_calendar(session, rules=rules)
+        await seed_templates(session, now=now)
 
 
 SPEC = ServiceSpec(
@@ -43,6 +49,9 @@ SPEC = ServiceSpec(
     # Fixed paths (/complaints/calendars, /complaints/categories, /complaints/sla-preview, /complaints/analytics,
     # /complaints/views/…) before /complaints/{id}.
     routers=[
+        surveys_router,  # /complaints/surveys/… before /complaints/{id}
+        survey_requests_router,
+        survey_respond_router,
         calendars_router,
         reference_router,
         improvement_router,
@@ -63,5 +72,6 @@ def create_app(settings: ComplaintsSettings | None = None, *, clock: Clock | Non
     settings = settings or ComplaintsSettings()
     app = build_service_app(replace(SPEC, jobs=jobs_for(settings)), settings, clock=clock)
     app.state.complaint_rules = rules_from_settings(settings)
+    app.state.survey_rules = survey_rules_from_settings(settings)
     register_calendar_gauge(app)
     return app

@@ -48,6 +48,14 @@ class ComplaintsSettings(ServiceSettings):
     sla_check_interval_seconds: float = Field(default=30.0, gt=0)
     # The SLA policy list warns when the business calendar ends within this many days.
     calendar_warning_days: int = Field(default=60, ge=1, le=366)
+    # Satisfaction surveys: how long a customer link stays valid, what counts as a low score (a follow-up task for
+    # the account's owner), and the periodic job that generates the survey requests schedules make due.
+    survey_link_days: int = Field(default=14, ge=1, le=365)
+    survey_low_nps: int = Field(default=6, ge=0, le=10, description="An NPS answer at or below this is low")
+    survey_low_csat: int = Field(default=2, ge=1, le=5, description="A CSAT answer at or below this is low")
+    survey_company_name: str = Field(default="KA Platform", min_length=1, max_length=200)
+    survey_schedule_enabled: bool = True
+    survey_schedule_interval_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("business_timezone")
     @classmethod

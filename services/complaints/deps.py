@@ -15,19 +15,22 @@ from services.complaints.intake.models import Complaint
 from services.complaints.intake.schemas import ComplaintFilters, StateName
 from services.complaints.models import platform
 from services.complaints.rules import Rules
+from services.complaints.surveys.models import SurveyFollowUp, SurveyRequest, SurveySchedule, SurveyTemplate
+from services.complaints.surveys.policy import SurveyRules
 from services.complaints.taskforce.models import TaskForceTask
 from shared.api import Instant, PageParams, check_if_match, page_params
 from shared.auth import (
     ACCOUNT_MANAGER,
     SERVICE,
     SUPERVISOR,
+    SURVEY_RESPONDER,
     CurrentPrincipal,
     Principal,
     can_access_account,
     ensure_account_access,
     require_roles,
 )
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.service import SessionDep
 from shared.vocabulary import Severity
 
@@ -184,3 +187,75 @@ CalendarYearForUpsert = Annotated[CalendarYearRow | None, Depends(calendar_year_
 
 ListFilters = Annotated[ComplaintFilters, Depends(list_filters)]
 AnalyticsFilters = Annotated[ComplaintFilters, Depends(analytics_filters)]
+
+
+# ---------------------------------------------------------------- satisfaction surveys
+
+SurveyId = Annotated[str, Path(pattern=UUID_PATTERN, description="Survey object id (UUID)")]
+# The customer link's token as the gateway passes it on (anything malformed is simply unknown: 404 below).
+LinkToken = Annotated[str, Path(min_length=1, max_length=100, description="The survey link's token")]
+
+
+def get_survey_rules(request: Request) -> SurveyRules:
+    """The survey rules built at start-up."""
+    rules: SurveyRules = request.app.state.survey_rules
+    return rules
+
+
+async def survey_responder(principal: CurrentPrincipal) -> Principal:
+    """The gateway's survey page and nobody else (not even admin): the one role its short-lived token carries."""
+    if SURVEY_RESPONDER not in principal.roles:
+        raise Forbidden("Only the survey page may answer through a survey link")
+    return principal
+
+
+SurveyRulesDep = Annotated[SurveyRules, Depends(get_survey_rules)]
+Responder = Annotated[Principal, Depends(survey_responder)]
+
+
+async def survey_template(template_id: SurveyId, session: SessionDep) -> SurveyTemplate:
+    """A template version (404)."""
+    template = await session.get(SurveyTemplate, template_id)
+    if template is None:
+        raise NotFound(f"Survey template {template_id} not found")
+    return template
+
+
+async def survey_schedule(schedule_id: SurveyId, session: SessionDep) -> SurveySchedule:
+    """A schedule (404)."""
+    schedule = await session.get(SurveySchedule, schedule_id)
+    if schedule is None:
+        raise NotFound(f"Survey schedule {schedule_id} not found")
+    return schedule
+
+
+async def _survey_request(session: AsyncSession, actor: Principal, request_id: str) -> SurveyRequest:
+    row = await session.get(SurveyRequest, request_id)
+    if row is None or not await can_access_account(session, platform, actor, row.account_id):
+        raise NotFound(f"Survey request {request_id} not found")
+    return row
+
+
+async def survey_request_for_read(request_id: SurveyId, session: SessionDep, actor: Actor) -> SurveyRequest:
+    """A request of an account the caller may see (404 otherwise)."""
+    return await _survey_request(session, actor, request_id)
+
+
+async def survey_request_for_write(request_id: SurveyId, session: SessionDep, actor: Writer) -> SurveyRequest:
+    """A request a writer may act on (link, owner's entry, cancel)."""
+    return await _survey_request(session, actor, request_id)
+
+
+async def follow_up_for_update(follow_up_id: SurveyId, session: SessionDep, actor: Writer) -> SurveyFollowUp:
+    """A follow-up of an account the writer may see (404 otherwise)."""
+    row = await session.get(SurveyFollowUp, follow_up_id)
+    if row is None or not await can_access_account(session, platform, actor, row.account_id):
+        raise NotFound(f"Survey follow-up {follow_up_id} not found")
+    return row
+
+
+TemplateById = Annotated[SurveyTemplate, Depends(survey_template)]
+ScheduleById = Annotated[SurveySchedule, Depends(survey_schedule)]
+SurveyRequestForRead = Annotated[SurveyRequest, Depends(survey_request_for_read)]
+SurveyRequestForWrite = Annotated[SurveyRequest, Depends(survey_request_for_write)]
+FollowUpForUpdate = Annotated[SurveyFollowUp, Depends(follow_up_for_update)]

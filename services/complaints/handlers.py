@@ -6,9 +6,10 @@ from services.complaints.improvement.service import follow_account_owner_actions
 from services.complaints.intake.service import follow_account_owner
 from services.complaints.intake.timers import apply_tier_change
 from services.complaints.rules import Rules
+from services.complaints.surveys.contacts import apply_contact_change
 from services.complaints.taskforce.service import follow_account_owner_tasks
 from shared.bus import HandlerContext, Handlers, merge_handlers
-from shared.events import AccountOwnerChanged, AccountTierChanged, AccountUpdated
+from shared.events import AccountOwnerChanged, AccountTierChanged, AccountUpdated, ContactChanged
 from shared.projection import PROJECTION_HANDLERS
 
 
@@ -44,11 +45,19 @@ async def hand_open_complaints_to_new_owner(
     await follow_account_owner_actions(session, account_id=account_id, old_owner_id=old, new_owner_id=new, now=now)
 
 
+async def keep_contact(session: AsyncSession, event: ContactChanged, ctx: HandlerContext[Rules]) -> None:
+    """Keep the account's contacts (who may be surveyed, at which level, in which language)."""
+    if event.account_id is None:
+        return
+    await apply_contact_change(session, account_id=event.account_id, data=event.data, changed_at=event.time)
+
+
 HANDLERS: Handlers = merge_handlers(
     PROJECTION_HANDLERS,
     {
         AccountTierChanged: [switch_open_complaints_to_new_tier],
         AccountUpdated: [switch_open_complaints_to_new_tier],  # a snapshot may carry a new tier too
         AccountOwnerChanged: [hand_open_complaints_to_new_owner],
+        ContactChanged: [keep_contact],
     },
 )

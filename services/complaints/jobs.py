@@ -12,6 +12,7 @@ from services.complaints.config import ComplaintsSettings
 from services.complaints.intake.revisits import check_due_revisits
 from services.complaints.intake.timers import check_sla_timers
 from services.complaints.rules import Rules
+from services.complaints.surveys.asking import generate_due_requests
 from services.complaints.taskforce.service import check_overdue_tasks
 from shared.bus import Publisher
 from shared.service import PeriodicJob
@@ -43,8 +44,19 @@ async def run_sla_check(app: FastAPI) -> dict[str, int]:
         return await wake_stored_timers(session, now=app.state.clock.now(), rules=rules, publisher=app.state.publisher)
 
 
+async def run_survey_schedules(app: FastAPI) -> int:
+    """One pass of the survey schedules (the ``survey-schedules`` job): the requests due now, each made once."""
+    async with app.state.db.transaction() as session:
+        result = await generate_due_requests(session, now=app.state.clock.now(), rules=app.state.survey_rules)
+    return result.created
+
+
 def jobs_for(settings: ComplaintsSettings) -> list[PeriodicJob]:
-    """The jobs the settings switch on (tests switch the SLA check off and call ``run_sla_check`` themselves)."""
-    if not settings.sla_check_enabled:
-        return []
-    return [PeriodicJob("sla-timers", run_sla_check, settings.sla_check_interval_seconds)]
+    """The jobs the settings switch on (tests switch them off and call ``run_sla_check`` and the generation
+    themselves)."""
+    jobs = []
+    if settings.sla_check_enabled:
+        jobs.append(PeriodicJob("sla-timers", run_sla_check, settings.sla_check_interval_seconds))
+    if settings.survey_schedule_enabled:
+        jobs.append(PeriodicJob("survey-schedules", run_survey_schedules, settings.survey_schedule_interval_seconds))
+    return jobs

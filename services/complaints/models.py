@@ -34,4 +34,5 @@ from services.complaints.calendars import models as _calendars_models  # noqa: E
 from services.complaints.improvement import models as _improvement_models  # noqa: E402, F401
 from services.complaints.intake import models as _intake_models  # noqa: E402, F401
 from services.complaints.reference import models as _reference_models  # noqa: E402, F401
+from services.complaints.surveys import models as _surveys_models  # noqa: E402, F401
 from services.complaints.taskforce import models as _taskforce_models  # noqa: E402, F401

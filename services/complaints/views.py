@@ -14,6 +14,7 @@ from services.complaints.intake.models import Complaint
 from services.complaints.intake.states import OPEN_STATES
 from services.complaints.intake.timers import timer_states
 from services.complaints.models import platform
+from services.complaints.surveys.queries import account_summary
 from shared.auth import Principal, visible_accounts_clause
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionDep
@@ -24,6 +25,7 @@ from shared.views.complaints import (
     ComplaintSlaBrief,
     ComplaintsPortfolioView,
     PortfolioComplaintBrief,
+    SurveyStanding,
 )
 from shared.vocabulary import SEVERITIES
 
@@ -85,6 +87,7 @@ async def build_account_view(session: AsyncSession, *, account: dict[str, Any], 
         ),
         average_satisfaction=round(float(satisfaction), 2) if satisfaction is not None else None,
         open_complaints=items,
+        surveys=SurveyStanding(**await account_summary(session, account_id=account_id)),
     )
 
 

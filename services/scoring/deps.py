@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Query, Request
 from services.scoring.config import ScoringSettings
 from services.scoring.features import AsOf
 from services.scoring.models import idempotency_keys, platform
-from services.scoring.registry.models import Account
+from services.scoring.registry.models import Account, Contact
 from services.scoring.registry.service import get_account
 from services.scoring.scores.model_versions import get_model
 from services.scoring.scores.models import RescoreJob, ScoringModelVersion
@@ -27,6 +27,7 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
+from shared.errors import NotFound
 from shared.service import ClockDep, SessionDep, idempotency_for
 
 Actor = CurrentPrincipal
@@ -38,6 +39,7 @@ UserFilter = Annotated[str | None, Query(max_length=100, description="A user id"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 AccountId = Annotated[str, Path(pattern=UUID_PATTERN, description="The account's id (a UUID)")]
 JobId = Annotated[str, Path(pattern=UUID_PATTERN, description="The job's id (a UUID)")]
+ContactId = Annotated[str, Path(pattern=UUID_PATTERN, description="The contact's id (a UUID)")]
 ModelVersionNumber = Annotated[int, Path(ge=1, le=1_000_000, description="The model version")]
 
 
@@ -73,6 +75,9 @@ async def account_for_update(account_id: AccountId, session: SessionDep, actor: 
     return await get_account(session, account_id=account_id)
 
 
+AccountForUpdateDep = Annotated[Account, Depends(account_for_update)]
+
+
 async def model_version(version: ModelVersionNumber, session: SessionDep, _actor: Actor) -> ScoringModelVersion:
     """The scoring model version of the path (for an authenticated caller); 404 if there is none."""
     return await get_model(session, version=version)
@@ -83,7 +88,16 @@ async def rescore_job(job_id: JobId, session: SessionDep, _actor: Actor) -> Resc
     return await get_job(session, job_id=job_id)
 
 
+async def contact_for_update(contact_id: ContactId, account: AccountForUpdateDep, session: SessionDep) -> Contact:
+    """A contact of the account in the path (404 for another account's contact)."""
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.account_id != account.id:
+        raise NotFound(f"Contact {contact_id} not found")
+    return contact
+
+
 AccountForRead = Annotated[Account, Depends(account_for_read)]
 AccountForUpdate = Annotated[Account, Depends(account_for_update)]
 ModelVersion = Annotated[ScoringModelVersion, Depends(model_version)]
 Job = Annotated[RescoreJob, Depends(rescore_job)]
+ContactForUpdate = Annotated[Contact, Depends(contact_for_update)]

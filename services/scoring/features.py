@@ -103,6 +103,37 @@ def average_satisfaction(ratings: Iterable[int]) -> tuple[Decimal | None, int]:
     return (Decimal(sum(values)) / Decimal(len(values))).quantize(Decimal("0.01")), len(values)
 
 
+def survey_rating(nps: int | None, csat: int | None) -> Decimal | None:
+    """A survey answer on the satisfaction scale 1–5: the CSAT as given, the NPS (0–10) mapped linearly
+    (0 → 1, 10 → 5); both given: their mean. None when the answer has neither."""
+    parts = [Decimal(csat)] if csat is not None else []
+    if nps is not None:
+        parts.append(1 + Decimal(nps) * Decimal("0.4"))
+    return sum(parts, Decimal(0)) / len(parts) if parts else None
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """The satisfaction indicator and where it came from: complaints' ratings and survey answers, each one vote."""
+
+    value: Decimal | None
+    complaint_average: Decimal | None
+    complaint_count: int
+    survey_average: Decimal | None
+    survey_count: int
+
+
+def combined_satisfaction(complaint_ratings: Iterable[int], survey_ratings: Iterable[Decimal]) -> Satisfaction:
+    """Every closed complaint's rating and every survey answer's rating (1–5) averaged together (2 decimals)."""
+    complaints = [Decimal(r) for r in complaint_ratings]
+    surveys = list(survey_ratings)
+
+    def mean(values: list[Decimal]) -> Decimal | None:
+        return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01")) if values else None
+
+    return Satisfaction(mean(complaints + surveys), mean(complaints), len(complaints), mean(surveys), len(surveys))
+
+
 def _d(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 

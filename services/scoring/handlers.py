@@ -21,6 +21,7 @@ from services.scoring.scores.feature_store import (
     record_complaint_closed,
     record_credit_grade,
     record_escalation,
+    record_survey_answer,
     refresh_features,
 )
 from shared.bus import HandlerContext, Handlers, merge_handlers
@@ -29,6 +30,7 @@ from shared.events import (
     ComplaintClosed,
     ComplaintEscalated,
     CreditAssessed,
+    SurveyAnswered,
     UserDeactivated,
     UserRegistered,
     UserUpdated,
@@ -118,6 +120,26 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
         await refresh_features(session, account_ids=[event.account_id], at=at)
 
 
+async def on_survey_answered(session: AsyncSession, event: SurveyAnswered, ctx: Context) -> None:
+    """A survey answer (NPS and/or CSAT) feeds the relationship dimension's satisfaction with the complaints'."""
+    if event.account_id is None:
+        return
+    at, d = _at(ctx), event.data
+    async with _settling(session, ctx, event.account_id, at, "survey answered"):
+        stored = await record_survey_answer(
+            session,
+            account_id=event.account_id,
+            survey_request_id=d.survey_request_id,
+            contact_level=d.contact_level,
+            nps=d.nps,
+            csat=d.csat,
+            answered_at=d.answered_at,
+            answered_by=d.answered_by,
+        )
+        if stored:
+            await refresh_features(session, account_ids=[event.account_id], at=at)
+
+
 async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: Context) -> None:
     """Keep the latest credit grade."""
     if event.account_id is None:
@@ -135,5 +157,6 @@ FEATURES: Handlers = {
     ComplaintClosed: [on_complaint_closed],
     ComplaintEscalated: [on_complaint_escalated],
     CreditAssessed: [on_credit_assessed],
+    SurveyAnswered: [on_survey_answered],
 }
 HANDLERS: Handlers = merge_handlers(USERS, FEATURES)

@@ -63,7 +63,7 @@ INDICATORS: dict[str, IndicatorInfo] = {
         IndicatorInfo("cooperation_years", "relationship", "合作年限", "Years of cooperation", "years"),
         IndicatorInfo("highest_contact_level", "relationship", "最高沟通层级", "Highest contact level reached", "0-3"),
         IndicatorInfo("stability", "relationship", "合作稳定性(有采购的月数)", "Months with purchases of 12", "months"),
-        IndicatorInfo("satisfaction", "relationship", "客户满意度", "Satisfaction (closed complaints)", "1-5"),
+        IndicatorInfo("satisfaction", "relationship", "客户满意度", "Satisfaction (complaints, surveys)", "1-5"),
         IndicatorInfo("escalations", "relationship", "投诉升级次数", "Complaint escalations", "count"),
         IndicatorInfo("credit_grade", "relationship", "信用等级", "Credit grade (A=5 … E=1)", "1-5"),
     )

@@ -11,7 +11,7 @@ from services.complaints import sla
 from services.complaints.calendars.service import calendar_warnings, horizon_years
 from shared.clock import FrozenClock
 from tests.complaints.helpers import LI, SUPERVISOR, VIEWER, make_app, open_complaint, parse_time, register_account
-from tests.support import running
+from tests.support import auth, running
 
 BEIJING = timezone(timedelta(hours=8))
 # Thursday 31 December 2026, 16:00 in Beijing: the shipped calendar ends tonight.
@@ -184,7 +184,7 @@ async def test_the_policy_list_warns_about_a_year_without_data_and_readyz_stays_
     async with running(app, headers=VIEWER) as client:
         policies = (await client.get("/complaints/sla-policies")).json()
         ready = await client.get("/readyz")
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=auth("admin"))).text
     assert len(policies["items"]) == 20
     [warning] = policies["calendar_warnings"]
     assert (warning["kind"], warning["calendar"], warning["year"]) == ("calendar_year_missing", "CN", 2028)
@@ -211,7 +211,7 @@ async def test_days_left_are_counted_from_the_business_date_in_the_company_zone(
     async with running(app, headers=VIEWER) as client:
         policies = (await client.get("/complaints/sla-policies")).json()
         listed = (await client.get("/complaints/calendars")).json()
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=auth("admin"))).text
     assert policies["calendar_days_remaining"] == days_left == listed["calendars"][0]["days_remaining"]
     assert bool(policies["calendar_warnings"]) is warned
     assert f'kam_complaints_calendar_days_remaining{{calendar="CN"}} {float(days_left)}' in metrics

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 import typing
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from services.complaints.app import SPEC
 from services.complaints.improvement.analytics import ComplaintFacts, analytics_csv, compute_analytics
 from shared.api import RequestBody
 from shared.clock import FrozenClock
+from shared.events import ContactChanged
 from tests.complaints.helpers import LI, MONDAY_9AM_BEIJING, SUPERVISOR, make_app, open_complaint, register_account
 from tests.support import running
 
@@ -59,7 +61,21 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("put", "/complaints/calendars/{code}/{year}"): {"day_start": "09:00", "day_end": "18:00", "holidays": []},
     ("post", "/complaints/sla-preview"): {"tier": "key", "severity": "high", "received_at": DUE},
-}
+    ("post", "/complaints/surveys/templates"): {"code": "t-new", "name_zh": "调研", "name_en": "Survey", "questions": [
+        {"key": "nps", "kind": "nps", "text_zh": "推荐？", "text_en": "Recommend?"}]},
+    ("patch", "/complaints/surveys/templates/{template_id}"): {"name_zh": "新名称"},
+    ("post", "/complaints/surveys/schedules"): {"name": "s", "tier": "key", "contact_level": "decision",
+                                                "cadence": "yearly", "template_code": "relationship"},
+    ("patch", "/complaints/surveys/schedules/{schedule_id}"): {"active": False},
+    ("post", "/complaints/surveys/deliveries"): {"account_id": "{account_id}", "delivery_ref": "DN-1"},
+    ("post", "/complaints/surveys/requests"): {"account_id": "{account_id}", "template_code": "relationship",
+                                               "contact_id": "{contact_id}"},
+    ("post", "/complaints/surveys/requests/{request_id}/answer"): {"answers": {"nps": 9, "csat": 5}},
+    ("post", "/complaints/surveys/follow-ups/{follow_up_id}/done"): {"note": "已回访"},
+}  # fmt: skip
+
+
+PLATFORM_ADMIN = "/complaints/admin/outbox/"
 
 
 def _json_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
@@ -68,6 +84,7 @@ def _json_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
         if "application/json" in operation.get("requestBody", {}).get("content", {})
+        and not path.startswith(PLATFORM_ADMIN)  # the shared admin routes: tests/platform/test_admin_routes.py
     }
 
 
@@ -92,6 +109,7 @@ async def test_every_json_body_refuses_an_unknown_field_by_name(sqlite_database)
             f"/complaints/{cid}/remedies", json=EXAMPLES[("post", "/complaints/{complaint_id}/remedies")], headers=LI
         )
         ids = {
+            **await _survey_ids(app, client, account_id),
             "account_id": account_id,
             "complaint_id": cid,
             "task_id": task.json()["id"],
@@ -113,6 +131,30 @@ async def test_every_json_body_refuses_an_unknown_field_by_name(sqlite_database)
         assert response.status_code == 422, (operation, response.text)
         assert [e["field"] for e in response.json()["errors"]] == ["zz_unknown"], (operation, response.text)
         assert "zz_unknown" in response.json()["detail"]
+
+
+async def _survey_ids(app, client, account_id: str) -> dict[str, str]:
+    """A template, a schedule, a pending request and an open follow-up (from a low answer) to aim the bodies at."""
+    contact_id = str(uuid.uuid4())
+    data = {"contact_id": contact_id, "name": "王总", "level": "decision"}
+    await app.state.consumer.process(ContactChanged(source="scoring", account_id=account_id, data=data))
+    template = (await client.get("/complaints/surveys/templates", params={"code": "relationship"})).json()["items"][0]
+    schedule = await client.post(
+        "/complaints/surveys/schedules", json=EXAMPLES[("post", "/complaints/surveys/schedules")]
+    )
+    asked = {"account_id": account_id, "template_code": "relationship", "contact_id": contact_id}
+    pending = (await client.post("/complaints/surveys/requests", json=asked)).json()
+    low = (await client.post("/complaints/surveys/requests", json=asked)).json()
+    answer = await client.post(
+        f"/complaints/surveys/requests/{low['id']}/answer", json={"answers": {"nps": 1, "csat": 1}}
+    )
+    return {
+        "contact_id": contact_id,
+        "template_id": template["id"],
+        "schedule_id": schedule.json()["id"],
+        "request_id": pending["id"],
+        "follow_up_id": answer.json()["follow_up_id"],
+    }
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:

@@ -29,7 +29,11 @@ async def test_registering_an_account_projects_it_publishes_registered_and_score
         assert account["tier"] == "maintain" and account["tier_label"]["label_zh"] == "维护客户"
         assert account["contacts"][0]["level"] == "executive"
         events = await outbox_events(app)
-        assert [e["type"] for e in events] == ["accounts.registered", "accounts.tier_changed"]
+        assert [e["type"] for e in events] == [
+            "accounts.registered",
+            "accounts.contact_changed",
+            "accounts.tier_changed",
+        ]
         assert events[0]["data"]["owner_id"] == "am-li" and events[0]["data"]["team_member_ids"] == ["am-zhang"]
         async with app.state.db.transaction() as session:
             projected = (

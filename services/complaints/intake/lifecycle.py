@@ -281,8 +281,11 @@ async def record_revisit(
     now: datetime,
     rules: Rules,
     publisher: Publisher,
+    answered_by: str = "owner",
 ) -> Complaint:
-    """Revisit after resolution (回访): satisfaction 1–5 and comment, or a waiver; low satisfaction acts."""
+    """Revisit after resolution (回访): satisfaction 1–5 and comment, or a waiver; low satisfaction acts.
+
+    ``answered_by`` marks who gave it: the owner entering it, or the customer through a revisit survey link."""
     satisfaction, comment, waiver_reason = body.satisfaction, body.comment, body.waiver_reason
     if satisfaction is None and not waiver_reason:
         raise Unprocessable("A revisit needs a satisfaction (1–5) or a waiver reason", field="satisfaction")
@@ -296,7 +299,7 @@ async def record_revisit(
         now=now,
         actor_id=actor.user_id,
         body=comment or waiver_reason or "",
-        data={"satisfaction": satisfaction, "waived": waived},
+        data={"satisfaction": satisfaction, "waived": waived, "answered_by": answered_by},
     )
     session.add(
         Revisit(
@@ -307,6 +310,7 @@ async def record_revisit(
             comment=comment,
             waived=waived,
             waiver_reason=waiver_reason if waived else None,
+            answered_by=answered_by,
         )
     )
     complaint.satisfaction = satisfaction

@@ -127,3 +127,5 @@ class Revisit(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     waived: Mapped[bool] = mapped_column(default=False)
     waiver_reason: Mapped[str | None] = mapped_column(Text)
+    # Who gave it: the owner entering it (``owner``) or the customer through a revisit survey link (``customer``).
+    answered_by: Mapped[str] = mapped_column(String(20), default="owner", server_default="owner")

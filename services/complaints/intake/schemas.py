@@ -155,6 +155,7 @@ class RevisitRead(_Read):
     comment: str | None
     waived: bool
     waiver_reason: str | None
+    answered_by: Literal["owner", "customer"] = "owner"
 
 
 class PauseRead(_Read):

@@ -70,4 +70,6 @@ class Contact(Base):
     level: Mapped[str] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
+    # The language the contact is addressed in (surveys): 简体中文 or English.
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

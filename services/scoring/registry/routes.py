@@ -12,6 +12,7 @@ from services.scoring.deps import (
     AccountForUpdate,
     Actor,
     At,
+    ContactForUpdate,
     Idempotency,
     Paging,
     Registrar,
@@ -29,6 +30,7 @@ from services.scoring.registry.schemas import (
     AccountUpdate,
     ContactCreate,
     ContactRead,
+    ContactUpdate,
     RatingsUpdate,
     TeamUpdate,
 )
@@ -188,3 +190,26 @@ async def post_contact(
     """Add a contact at executive, decision or execution level."""
     contact = await service.add_contact(session, platform, publisher=publisher, account=account, body=body, at=at)
     return ContactRead.model_validate(contact)
+
+
+@router.patch(
+    "/accounts/{account_id}/contacts/{contact_id}",
+    response_model=ContactRead,
+    tags=ACCOUNTS,
+    summary="Change a contact",
+)
+async def patch_contact(
+    contact: ContactForUpdate, body: ContactUpdate, session: SessionDep, at: At, publisher: PublisherDep
+) -> ContactRead:
+    """Name, title, level, email, phone or language; publishes ``accounts.contact_changed``."""
+    await service.update_contact(session, platform, publisher=publisher, contact=contact, body=body, at=at)
+    return ContactRead.model_validate(contact)
+
+
+@router.delete(
+    "/accounts/{account_id}/contacts/{contact_id}", status_code=204, tags=ACCOUNTS, summary="Remove a contact"
+)
+async def delete_contact(contact: ContactForUpdate, session: SessionDep, at: At, publisher: PublisherDep) -> Response:
+    """The contact leaves the account (published retired: surveys stop asking them)."""
+    await service.retire_contact(session, platform, publisher=publisher, contact=contact, at=at)
+    return Response(status_code=204)

@@ -16,6 +16,7 @@ from shared.money import DEFAULT_CURRENCY, CurrencyCode, NonNegativeAmount
 from shared.vocabulary import TierCode
 
 AccountStatus = Literal["prospect", "key_account", "former"]
+ContactLanguage = Literal["zh-CN", "en"]
 CompanySize = Literal["micro", "small", "medium", "large", "enterprise"]
 SORTABLE = ("name", "score", "tier", "created_at", "updated_at", "industry", "region")
 MAX_TEAM = 50
@@ -42,6 +43,18 @@ class ContactCreate(RequestBody):
     level: ContactLevel
     email: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
+    language: ContactLanguage = "zh-CN"
+
+
+class ContactUpdate(RequestBody):
+    """A change of a contact (only the fields given change)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    level: ContactLevel | None = None
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    language: ContactLanguage | None = None
 
 
 class ContactRead(ContactCreate):

@@ -25,6 +25,7 @@ from services.scoring.registry.schemas import (
     AccountUpdate,
     ContactCreate,
     ContactRead,
+    ContactUpdate,
     RatingsUpdate,
     TeamUpdate,
     TierInfo,
@@ -38,8 +39,8 @@ from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, 
 from shared.bus import Publisher
 from shared.db import PlatformTables
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated
-from shared.events.catalogue import AccountSnapshot, OwnerChangedData
+from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated, ContactChanged
+from shared.events.catalogue import AccountSnapshot, ContactData, OwnerChangedData
 from shared.people import require_assignable
 from shared.projection import upsert_account
 from shared.vocabulary import TIER_CODES, tier_rank
@@ -129,6 +130,23 @@ def _contact(account_id: str, body: ContactCreate, now: datetime) -> Contact:
     return Contact(id=str(uuid.uuid4()), account_id=account_id, created_at=now, **body.model_dump())
 
 
+async def publish_contact(
+    session: AsyncSession, publisher: Publisher, contact: Contact, *, now: datetime, active: bool = True
+) -> None:
+    """``accounts.contact_changed`` with the whole contact (``active`` false once it is retired)."""
+    data = ContactData(
+        contact_id=contact.id,
+        name=contact.name,
+        title=contact.title,
+        level=contact.level,
+        email=contact.email,
+        phone=contact.phone,
+        language=contact.language,
+        active=active,
+    )
+    await publisher.publish(session, ContactChanged, data, account_id=contact.account_id, time=now)
+
+
 def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor: Principal, now: datetime) -> Account:
     return Account(
         id=str(uuid.uuid4()),
@@ -191,11 +209,13 @@ async def register_account(
     account = _new_account(body, owner_id=owner_id, code=code, actor=actor, now=now)
     session.add(account)
     await session.flush()
-    for contact in body.contacts:
-        session.add(_contact(account.id, contact, now))
+    contacts = [_contact(account.id, contact, now) for contact in body.contacts]
+    session.add_all(contacts)
     await _project(session, tables, account)  # first: our participants of imported engagements must see it
     await _import_engagements(session, tables, account, body.engagements, actor, at)
     await publisher.publish(session, AccountRegistered, _snapshot(account), account_id=account.id, time=now)
+    for contact in contacts:
+        await publish_contact(session, publisher, contact, now=now)
     features = await features_for(session, account_id=account.id, now=now)
     levels = [c.level for c in body.contacts] + [e.level for e in body.engagements]
     features.highest_contact_level = max((LEVEL_RANK[level] for level in levels), default=0)
@@ -366,7 +386,43 @@ async def add_contact(
         session.add(contact)
         await session.flush()
         await refresh_contact_level(session, account_id=account.id, now=at.now)
+    await publish_contact(session, publisher, contact, now=at.now)
     return contact
+
+
+async def update_contact(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    publisher: Publisher,
+    contact: Contact,
+    body: ContactUpdate,
+    at: AsOf,
+) -> Contact:
+    """Change a contact (its level may move the highest contact level, and with it the score); published."""
+    async with rescoring(
+        session, tables, publisher=publisher, account_id=contact.account_id, at=at, reason="contact changed"
+    ):
+        for key, value in body.model_dump(exclude_unset=True).items():
+            if value is not None or key in ("title", "email", "phone"):
+                setattr(contact, key, value)
+        await session.flush()
+        await refresh_contact_level(session, account_id=contact.account_id, now=at.now)
+    await publish_contact(session, publisher, contact, now=at.now)
+    return contact
+
+
+async def retire_contact(
+    session: AsyncSession, tables: PlatformTables, *, publisher: Publisher, contact: Contact, at: AsOf
+) -> None:
+    """Remove a contact from the account (published as retired: ``active`` false); the level may drop."""
+    async with rescoring(
+        session, tables, publisher=publisher, account_id=contact.account_id, at=at, reason="contact retired"
+    ):
+        await session.delete(contact)
+        await session.flush()
+        await refresh_contact_level(session, account_id=contact.account_id, now=at.now)
+    await publish_contact(session, publisher, contact, now=at.now, active=False)
 
 
 async def list_contacts(session: AsyncSession, *, account_id: str) -> list[Contact]:

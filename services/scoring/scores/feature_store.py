@@ -1,4 +1,4 @@
-"""Measured features of accounts, kept from events (actuals, complaints, credit) and engagement."""
+"""Measured features of accounts, kept from events (actuals, complaints, surveys, credit) and engagement."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from services.scoring.features import (
     LEVEL_RANK,
     WINDOW_MONTHS,
     AsOf,
-    average_satisfaction,
+    combined_satisfaction,
     month_index,
     summarise_actuals,
+    survey_rating,
 )
 from services.scoring.registry.models import Contact
-from services.scoring.scores.models import AccountFeatures, ComplaintFeedback, MonthlyActual
+from services.scoring.scores.models import AccountFeatures, ComplaintFeedback, MonthlyActual, SurveyResult
 from shared.events.catalogue import ActualsRecordedData
 from shared.money import DEFAULT_CURRENCY
 
@@ -117,15 +118,34 @@ async def _facts(
     return months, feedback
 
 
+async def _survey_ratings(session: AsyncSession, account_ids: Sequence[str], at: AsOf) -> dict[str, list[Decimal]]:
+    """Each account's survey answers of the 12-month window, on the satisfaction scale 1–5."""
+    ratings: dict[str, list[Decimal]] = defaultdict(list)
+    for start in range(0, len(account_ids), CHUNK):
+        chunk = account_ids[start : start + CHUNK]
+        rows = await session.execute(
+            select(SurveyResult.account_id, SurveyResult.nps, SurveyResult.csat).where(
+                SurveyResult.account_id.in_(chunk), SurveyResult.answered_at >= at.window_starts_at
+            )
+        )
+        for account_id, nps, csat in rows:
+            rating = survey_rating(nps, csat)
+            if rating is not None:
+                ratings[account_id].append(rating)
+    return ratings
+
+
 async def refresh_features(session: AsyncSession, *, account_ids: Sequence[str], at: AsOf) -> None:
     """Recompute every feature derived from stored facts as of ``at``: the 12-month window of actuals (purchases,
-    profit, the year before, stability, product lines), satisfaction, and escalations within the window.
+    profit, the year before, stability, product lines), satisfaction (closed complaints and the window's survey
+    answers), and escalations within the window.
 
     Months reported in another currency than the scoring currency are kept but not added (no sum across
     currencies).
     """
     ids = list(dict.fromkeys(account_ids))
     months, feedback = await _facts(session, ids, at)
+    surveys = await _survey_ratings(session, ids, at)
     loaded: dict[str, AccountFeatures] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -136,13 +156,15 @@ async def refresh_features(session: AsyncSession, *, account_ids: Sequence[str],
         features = loaded.get(account_id) or await features_for(session, account_id=account_id, now=at.now)
         summary = summarise_actuals(months.get(account_id, ()), current_period=at.period)
         rows_of = feedback.get(account_id, ())
-        average, count = average_satisfaction(r[0] for r in rows_of if r[0] is not None)
+        satisfaction = combined_satisfaction((r[0] for r in rows_of if r[0] is not None), surveys.get(account_id, ()))
         features.annual_purchases = summary.annual_purchases
         features.annual_profit = summary.annual_profit
         features.previous_year_purchases = summary.previous_year_purchases
         features.active_months = summary.active_months
         features.product_lines = summary.product_lines
-        features.satisfaction_avg, features.satisfaction_count = average, count
+        features.satisfaction_avg, features.satisfaction_count = satisfaction.value, satisfaction.complaint_count
+        features.complaint_satisfaction_avg = satisfaction.complaint_average
+        features.survey_satisfaction_avg, features.survey_count = satisfaction.survey_average, satisfaction.survey_count
         features.escalations = sum(int(r[1] or 0) for r in rows_of if r[2] is not None and r[2] >= since)
         features.window_period = at.period
         features.updated_at = at.now
@@ -159,6 +181,7 @@ async def refresh_stale_windows(session: AsyncSession, *, at: AsOf) -> int:
     has_facts = or_(
         exists().where(MonthlyActual.account_id == AccountFeatures.account_id),
         exists().where(ComplaintFeedback.account_id == AccountFeatures.account_id),
+        exists().where(SurveyResult.account_id == AccountFeatures.account_id),
     )
     ids = list((await session.execute(select(AccountFeatures.account_id).where(_stale(at), has_facts))).scalars())
     if ids:
@@ -190,6 +213,35 @@ async def record_complaint_closed(
     elif row.closed_at is None or _closing(row.closed_at, row.satisfaction) < _closing(closed_at, satisfaction):
         row.satisfaction, row.closed_at = satisfaction, closed_at
     await session.flush()
+
+
+async def record_survey_answer(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    survey_request_id: str,
+    contact_level: str | None,
+    nps: int | None,
+    csat: int | None,
+    answered_at: datetime,
+    answered_by: str,
+) -> bool:
+    """Keep one answered survey (a request is answered once: a repeat changes nothing); True if new."""
+    if await session.get(SurveyResult, survey_request_id) is not None:
+        return False
+    session.add(
+        SurveyResult(
+            survey_request_id=survey_request_id,
+            account_id=account_id,
+            contact_level=contact_level,
+            nps=nps,
+            csat=csat,
+            answered_at=answered_at,
+            answered_by=answered_by,
+        )
+    )
+    await session.flush()
+    return True
 
 
 async def record_escalation(

@@ -45,6 +45,20 @@ class ComplaintFeedback(Base):
     last_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SurveyResult(Base):
+    """One answered satisfaction survey of an account (``complaints.survey_answered``): NPS 0–10 and/or CSAT 1–5."""
+
+    __tablename__ = "survey_results"
+
+    survey_request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    contact_level: Mapped[str | None] = mapped_column(String(20))
+    nps: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str] = mapped_column(String(20))
+
+
 class AccountFeatures(Base):
     """Measured inputs of the score, derived from events (actuals, complaints, credit) and engagement."""
 
@@ -56,8 +70,13 @@ class AccountFeatures(Base):
     previous_year_purchases: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     active_months: Mapped[int] = mapped_column(Integer, default=0)
     product_lines: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The satisfaction indicator (1–5): closed complaints' ratings and survey answers of the window together;
+    # ``satisfaction_count`` counts the complaints, the parts are kept to explain the value.
     satisfaction_avg: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
     satisfaction_count: Mapped[int] = mapped_column(Integer, default=0)
+    complaint_satisfaction_avg: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    survey_satisfaction_avg: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    survey_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalations: Mapped[int] = mapped_column(Integer, default=0)
     credit_grade: Mapped[str | None] = mapped_column(String(1))
     credit_assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -43,6 +43,27 @@ def _explanation(
     return "; ".join(why) + "."
 
 
+def _explain_satisfaction(indicators: list[dict[str, Any]], features: AccountFeatures | None) -> None:
+    """Say where the satisfaction indicator's value came from: closed complaints' ratings and survey answers
+    (NPS mapped 0–10 → 1–5, CSAT as given) of the window, each one vote."""
+    for indicator in indicators:
+        if indicator["code"] != "satisfaction" or features is None:
+            continue
+        complaints, surveys = features.complaint_satisfaction_avg, features.survey_satisfaction_avg
+        indicator["source"] = {
+            "complaints": {
+                "count": features.satisfaction_count,
+                "average": None if complaints is None else str(complaints),
+            },
+            "surveys": {"count": features.survey_count, "average": None if surveys is None else str(surveys)},
+            "explanation": (
+                f"{features.satisfaction_count} closed complaint rating(s) and {features.survey_count} survey "
+                "answer(s) of the last 12 months averaged (NPS 0–10 mapped to 1–5; CSAT as given) / "
+                f"投诉回访评分 {features.satisfaction_count} 条与满意度调研 {features.survey_count} 份合并平均"
+            ),
+        }
+
+
 async def explain_score(session: AsyncSession, *, account: Account, now: datetime) -> ScoreRead:
     """The stored score of an account with dimensions, contributions and why this tier (404 if never scored)."""
     stored = await session.get(AccountScore, account.id)
@@ -52,6 +73,7 @@ async def explain_score(session: AsyncSession, *, account: Account, now: datetim
     definition = parse_definition(model.definition) if model else None
     policy = definition.tiers if definition else None
     dimensions, indicators = expand_breakdown(stored.breakdown)
+    _explain_satisfaction(indicators, await session.get(AccountFeatures, account.id))
     override = await active_override(session, account_id=account.id, now=now)
     return ScoreRead(
         account_id=account.id,
