@@ -22,7 +22,14 @@ ACCOUNT_MANAGER = "account_manager"
 RISK_OFFICER = "risk_officer"
 VIEWER = "viewer"
 SERVICE = "service"
-ROLES: tuple[str, ...] = (ADMIN, SUPERVISOR, ACCOUNT_MANAGER, RISK_OFFICER, VIEWER, SERVICE)
+# A department's owner (marketing, product, after-sales …) of parts of cross-department projects: sees only the
+# parts assigned to them (and those projects' headers), never a whole account.
+DEPARTMENT_OWNER = "department_owner"
+ROLES: tuple[str, ...] = (ADMIN, SUPERVISOR, ACCOUNT_MANAGER, RISK_OFFICER, VIEWER, SERVICE, DEPARTMENT_OWNER)
+# Roles no user or key can hold: the gateway mints them for one internal job. ``survey_responder`` answers a
+# survey through its customer link (only the complaints service's respond endpoints accept it).
+SURVEY_RESPONDER = "survey_responder"
+INTERNAL_ROLES: tuple[str, ...] = (SURVEY_RESPONDER,)
 
 # Roles that see the whole portfolio (everyone but account managers, who see their own book).
 PORTFOLIO_ROLES = frozenset({ADMIN, SUPERVISOR, RISK_OFFICER, VIEWER, SERVICE})
@@ -87,7 +94,7 @@ class TokenVerifier:
             raise Unauthorized("Invalid roles claim")
         return Principal(
             user_id=str(claims["sub"]),
-            roles=frozenset(r for r in roles if r in ROLES),
+            roles=frozenset(r for r in roles if r in ROLES or r in INTERNAL_ROLES),
             name=str(claims.get("name", "")),
             kind=str(claims.get("kind", "user")),
             claims=claims,

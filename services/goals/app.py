@@ -13,6 +13,8 @@ from services.goals.currencies.routes import router as currencies_router
 from services.goals.handlers import HANDLERS
 from services.goals.jobs import JOBS
 from services.goals.models import platform
+from services.goals.plans.routes import router as plans_router
+from services.goals.projects.routes import router as projects_router
 from services.goals.targets.routes import router as targets_router
 from shared.bus import Publisher
 from shared.clock import Clock
@@ -21,10 +23,20 @@ from shared.service import ServiceSpec, build_service_app
 SPEC = ServiceSpec(
     name="goals",
     title="KA Platform — Goals",
-    description="Targets, decomposition, action plans, actuals, forecasts and team scorecards.",
+    description="Targets, decomposition, action plans, actuals, forecasts, team scorecards, account plans and "
+    "cross-department projects.",
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[targets_router, analysis_router, actions_router, actuals_router, currencies_router, views.router],
+    routers=[
+        targets_router,
+        analysis_router,
+        actions_router,
+        actuals_router,
+        currencies_router,
+        plans_router,
+        projects_router,
+        views.router,
+    ],
     publishes=["goals"],
     handlers=HANDLERS,
     handler_extra=lambda app: app.state.settings,  # handlers get the goals settings (zone, fiscal calendar)

@@ -32,6 +32,9 @@ class GoalsSettings(ServiceSettings):
     # An open action item is announced due (goals.action_item_due) once its due date is this many days away or
     # fewer (business dates in the company's zone); 0: only on the day itself.
     action_item_due_days: int = Field(default=3, ge=0, le=90)
+    # The departments a cross-department project (跨部门协同) asks for parts from: marketing (customised promotion),
+    # product (feature iteration), after-sales (dedicated service).
+    project_departments: list[str] = Field(default_factory=lambda: ["marketing", "product", "after_sales"])
     # Seasonal distribution templates: 12 weights, first fiscal month first.
     seasonal_templates: dict[str, list[Decimal]] = Field(
         default_factory=lambda: {

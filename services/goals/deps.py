@@ -5,25 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.models import ActionItem
 from services.goals.actuals.models import ImportBatch
 from services.goals.actuals.schemas import BATCH_ID_PATTERN, ImportEncoding, ImportOptions
 from services.goals.config import GoalsSettings
-from services.goals.models import platform
+from services.goals.models import idempotency_keys, platform
+from services.goals.plans.models import AccountPlan
+from services.goals.projects.models import CrossProject, ProjectPart
 from services.goals.targets.models import Target
 from services.goals.targets.schemas import Metric, TargetFilters, TargetScope, TargetStatus
-from shared.api import PageParams, page_params
-from shared.auth import CurrentPrincipal, Principal, ensure_account_access, require_writer
+from shared.api import IdempotentCreate, PageParams, page_params
+from shared.auth import CurrentPrincipal, Principal, can_access_account, ensure_account_access, require_writer
 from shared.clock import business_date
 from shared.db import Database
-from shared.errors import NotFound
-from shared.service import ClockDep, SessionDep
+from shared.errors import Forbidden, NotFound
+from shared.service import ClockDep, SessionDep, idempotency_for
 
 # Query and path strings are bounded like the columns they are compared with.
 AccountId = Annotated[str, Path(min_length=1, max_length=36)]
@@ -160,3 +164,97 @@ AccountForRead = Annotated[dict[str, Any], Depends(_account_for_read)]
 AccountForUpdate = Annotated[dict[str, Any], Depends(_account_for_update)]
 TargetFiltersDep = Annotated[TargetFilters, Depends(target_filters)]
 ImportOptionsDep = Annotated[ImportOptions, Depends(import_options)]
+
+
+# ---------------------------------------------------------------- account plans and cross-department projects
+
+
+async def load_plan(session: AsyncSession, *, plan_id: str, actor: Principal, write: bool = False) -> AccountPlan:
+    """A plan whose account the actor may see (404 otherwise); ``write=True`` also refuses read-only roles."""
+    plan = await session.get(AccountPlan, plan_id)
+    if plan is None:
+        raise NotFound(f"Plan {plan_id} not found")
+    try:
+        await ensure_account_access(session, platform, actor, plan.account_id, write=write)
+    except NotFound as exc:
+        raise NotFound(f"Plan {plan_id} not found") from exc
+    return plan
+
+
+async def _plan_for_read(plan_id: uuid.UUID, session: SessionDep, actor: Actor) -> AccountPlan:
+    return await load_plan(session, plan_id=str(plan_id), actor=actor)
+
+
+async def _plan_for_update(plan_id: uuid.UUID, session: SessionDep, actor: Actor) -> AccountPlan:
+    return await load_plan(session, plan_id=str(plan_id), actor=actor, write=True)
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project as the actor may see it: the whole of it (they see the account) or only the parts they own."""
+
+    project: CrossProject
+    sees_account: bool
+    account_side: bool  # may change it on the account's behalf (a writer who sees the account)
+    viewer_id: str
+
+    @property
+    def only_owner(self) -> str | None:
+        """None when every part is shown, else the owner whose parts alone are shown."""
+        return None if self.sees_account else self.viewer_id
+
+
+async def load_project(session: AsyncSession, *, project_id: str, actor: Principal) -> ProjectAccess:
+    """A project whose account the actor sees, or of which they own a part (404 otherwise)."""
+    project = await session.get(CrossProject, project_id)
+    if project is None:
+        raise NotFound(f"Project {project_id} not found")
+    sees = await can_access_account(session, platform, actor, project.account_id)
+    if not sees:
+        owned = await session.scalar(
+            select(ProjectPart.id)
+            .where(ProjectPart.project_id == project.id, ProjectPart.owner_id == actor.user_id)
+            .limit(1)
+        )
+        if owned is None:
+            raise NotFound(f"Project {project_id} not found")
+    return ProjectAccess(project, sees_account=sees, account_side=sees and actor.can_write, viewer_id=actor.user_id)
+
+
+async def _project_for_read(project_id: uuid.UUID, session: SessionDep, actor: Actor) -> ProjectAccess:
+    return await load_project(session, project_id=str(project_id), actor=actor)
+
+
+async def _project_for_update(project_id: uuid.UUID, session: SessionDep, actor: Actor) -> ProjectAccess:
+    access = await load_project(session, project_id=str(project_id), actor=actor)
+    if not access.account_side:
+        raise Forbidden("Only the account's side (its owner, team or a supervisor) changes the project")
+    return access
+
+
+@dataclass(frozen=True)
+class PartAccess:
+    """A part the actor may see, and whether they act for the account on it."""
+
+    part: ProjectPart
+    account_side: bool
+
+
+async def _part_for_update(project_id: uuid.UUID, part_id: uuid.UUID, session: SessionDep, actor: Actor) -> PartAccess:
+    access = await load_project(session, project_id=str(project_id), actor=actor)
+    part = await session.get(ProjectPart, str(part_id))
+    if (
+        part is None
+        or part.project_id != access.project.id
+        or (not access.sees_account and part.owner_id != actor.user_id)
+    ):
+        raise NotFound(f"Part {part_id} not found")
+    return PartAccess(part, account_side=access.account_side)
+
+
+PlanForRead = Annotated[AccountPlan, Depends(_plan_for_read)]
+PlanForUpdate = Annotated[AccountPlan, Depends(_plan_for_update)]
+ProjectForRead = Annotated[ProjectAccess, Depends(_project_for_read)]
+ProjectForUpdate = Annotated[ProjectAccess, Depends(_project_for_update)]
+PartForUpdate = Annotated[PartAccess, Depends(_part_for_update)]
+IdempotencyDep = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]

@@ -8,6 +8,7 @@ from services.goals.actions.service import hand_over_open_items
 from services.goals.config import GoalsSettings
 from services.goals.currencies.service import apply_fx_rate
 from services.goals.models import ComplaintFact, RiskAlert
+from services.goals.plans.relationships import upsert_contact
 from services.goals.targets.service import hand_over_running_targets
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.clock import business_date, ensure_aware
@@ -17,6 +18,7 @@ from shared.events import (
     AlertRaised,
     ComplaintAcknowledged,
     ComplaintClosed,
+    ContactChanged,
     FxRateSet,
 )
 from shared.projection import PROJECTION_HANDLERS
@@ -99,7 +101,14 @@ async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ct
     )
 
 
+async def on_contact_changed(session: AsyncSession, event: ContactChanged, ctx: Ctx) -> None:
+    """Keep the account's contact for the plans' relationship map (the newest event per contact wins)."""
+    assert event.account_id is not None
+    await upsert_contact(session, account_id=event.account_id, data=event.data, event_time=event.time)
+
+
 GOALS_HANDLERS: Handlers = {
+    ContactChanged: [on_contact_changed],
     FxRateSet: [on_fx_rate_set],
     AccountOwnerChanged: [on_owner_changed],
     AlertRaised: [on_alert],

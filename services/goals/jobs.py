@@ -1,5 +1,5 @@
-"""Periodic jobs of the goals service: re-tracking targets (at risk, achieved, missed) and the due / overdue
-notices of open action items."""
+"""Periodic jobs of the goals service: re-tracking targets (at risk, achieved, missed), the due / overdue
+notices of open action items and the overdue notices of cross-department project parts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.goals.actions.service import announce_action_item_dates
 from services.goals.config import GoalsSettings
+from services.goals.projects.service import announce_overdue_parts
 from services.goals.targets.tracking import retrack_recent_targets
 from shared.clock import business_date
 from shared.service import PeriodicJob
@@ -39,7 +40,19 @@ async def action_item_reminders(app: FastAPI) -> dict[str, int]:
         )
 
 
+async def project_part_reminders(app: FastAPI) -> int:
+    """Announce each part of a cross-department project still worked on after its due date, once
+    (``goals.project_part_overdue``); returns how many were announced."""
+    settings: GoalsSettings = app.state.settings
+    now = app.state.clock.now()
+    async with app.state.db.transaction() as session:
+        return await announce_overdue_parts(
+            session, publisher=app.state.publisher, now=now, today=business_date(now, settings.zone)
+        )
+
+
 JOBS = [
     PeriodicJob("retrack-targets", run=retrack_targets, interval_seconds=HOURLY),
     PeriodicJob("action-item-reminders", run=action_item_reminders, interval_seconds=HOURLY),
+    PeriodicJob("project-part-reminders", run=project_part_reminders, interval_seconds=HOURLY),
 ]

@@ -61,4 +61,6 @@ class ComplaintFact(Base):
 from services.goals.actions import models as _actions_models  # noqa: E402, F401
 from services.goals.actuals import models as _actuals_models  # noqa: E402, F401
 from services.goals.currencies import models as _currencies_models  # noqa: E402, F401
+from services.goals.plans import models as _plans_models  # noqa: E402, F401
+from services.goals.projects import models as _projects_models  # noqa: E402, F401
 from services.goals.targets import models as _targets_models  # noqa: E402, F401

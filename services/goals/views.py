@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.models import ActionItem
 from services.goals.actions.service import OPEN_STATUSES
-from services.goals.actuals.figures import sales_cells
+from services.goals.actuals.figures import sales_by_account
 from services.goals.config import GoalsSettings, calendar_of
 from services.goals.currencies.service import reporting_currency_of
 from services.goals.deps import AccountForRead, Actor, SettingsDep, TodayDep
@@ -21,6 +21,9 @@ from services.goals.forecast import Tracking, attainment_pct, q2
 from services.goals.models import platform
 from services.goals.money import money_str
 from services.goals.periods import Period
+from services.goals.plans.models import AccountPlan
+from services.goals.projects.progress import is_overdue
+from services.goals.projects.service import account_projects
 from services.goals.targets.models import Target
 from services.goals.targets.tracking import red_alert_accounts, track_many
 from shared.auth import Principal, visible_accounts_clause
@@ -32,7 +35,10 @@ from shared.views.goals import (
     GoalsAtRiskTarget,
     GoalsManagerAttainment,
     GoalsOverdueActionItem,
+    GoalsPlanSummary,
     GoalsPortfolioView,
+    GoalsProjectLine,
+    GoalsProjectPartLine,
     GoalsTargetLine,
     GoalsTierAttainment,
 )
@@ -66,10 +72,52 @@ def _target_line(target: Target, tracking: Tracking, red: bool) -> GoalsTargetLi
     )
 
 
+async def _plan_summary(session: AsyncSession, *, account_id: str, year: int, today: date) -> GoalsPlanSummary | None:
+    plan = await session.scalar(
+        select(AccountPlan).where(AccountPlan.account_id == account_id, AccountPlan.year == year)
+    )
+    if plan is None:
+        return None
+    upcoming = [d for d in (date.fromisoformat(x) for x in plan.content.get("review_dates", [])) if d >= today]
+    return GoalsPlanSummary(
+        id=plan.id,
+        year=plan.year,
+        title=plan.title,
+        status=plan.status,
+        plan_version=plan.plan_version,
+        approved_at=plan.approved_at.isoformat() if plan.approved_at else None,
+        next_review_on=min(upcoming) if upcoming else None,
+    )
+
+
+async def _project_lines(session: AsyncSession, *, account_id: str, today: date) -> list[GoalsProjectLine]:
+    lines = []
+    for project, parts, done in await account_projects(session, account_id=account_id, today=today, limit=20):
+        overdue = [
+            GoalsProjectPartLine(
+                id=p.id, department=p.department, title=p.title, owner_id=p.owner_id, due_on=p.due_on, status=p.status
+            )
+            for p in parts
+            if is_overdue(p.status, p.due_on, today)
+        ]
+        lines.append(
+            GoalsProjectLine(
+                id=project.id,
+                title=project.title,
+                progress_pct=money_str(done.progress_pct),
+                parts_total=done.parts,
+                parts_accepted=done.accepted,
+                overdue_parts=overdue,
+            )
+        )
+    return lines
+
+
 async def build_account_view(
     session: AsyncSession, *, account: dict[str, Any], settings: GoalsSettings, today: date
 ) -> GoalsAccountView:
-    """This period's targets of one account with attainment, forecast, gap and flags; overdue action items."""
+    """This period's targets of one account with attainment, forecast, gap and flags; overdue action items; the
+    year's account plan and the account's cross-department projects with their progress and overdue parts."""
     cal = calendar_of(settings)
     account_id = account["account_id"]
     current = {cal.current(today, k).text for k in ("year", "quarter", "month")}
@@ -108,6 +156,10 @@ async def build_account_view(
             )
             for i in overdue
         ],
+        plan=await _plan_summary(
+            session, account_id=account_id, year=cal.current(today, "year").fiscal_year, today=today
+        ),
+        projects=await _project_lines(session, account_id=account_id, today=today),
     )
 
 
@@ -136,11 +188,11 @@ async def _revenue_attainment(
         )
     ).all()
     ids = {r[0] for r in rows}
-    cells = await sales_cells(session, account_ids=ids, months=year.months)
-    currency = one_currency([*(r[4] for r in rows), *(c.currency for c in cells)], field="currency")
+    sums = await sales_by_account(session, account_ids=ids, months=year.months)  # pre-aggregated, flat in history
+    currency = one_currency([*(r[4] for r in rows), *(s.currency for s in sums)], field="currency")
     actual: dict[str, Decimal] = defaultdict(Decimal)
-    for cell in cells:
-        actual[cell.account_id] += cell.revenue
+    for sales in sums:
+        actual[sales.account_id] += sales.revenue
     by_tier: Attainment = defaultdict(lambda: [Decimal(0), Decimal(0)])
     by_owner: Attainment = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for account_id, value, tier, owner, _ in rows:

@@ -377,6 +377,9 @@ class SurveyAnsweredData(_Data):
     answered_by: str = Field(description="customer (through the link) or owner (entered for them)")
     low_score: bool = False
     owner_id: str | None = None
+    kind: str = Field(default="survey", description="survey (a schedule or by hand) or revisit (a complaint's)")
+    complaint_id: str | None = None
+    follow_up_id: str | None = Field(default=None, description="The follow-up task a low score raised")
 
 
 class SurveyAnswered(EventBase):
@@ -635,6 +638,28 @@ class GoalsActionItemOverdue(EventBase):
     domain: ClassVar[str] = "goals"
 
 
+class GoalsProjectPartData(_Data):
+    """A department's part of a cross-department project (跨部门协同) of an account."""
+
+    project_id: str
+    part_id: str
+    project_title: str = ""
+    title: str
+    department: str
+    owner_id: str
+    account_owner_id: str | None = None
+    due_on: date
+    status: str
+
+
+class GoalsProjectPartOverdue(EventBase):
+    """A department's part of a cross-department project passed its due date while not delivered (sent once)."""
+
+    type: Literal["goals.project_part_overdue"] = "goals.project_part_overdue"
+    data: GoalsProjectPartData
+    domain: ClassVar[str] = "goals"
+
+
 Event = Annotated[
     UserRegistered
     | UserUpdated
@@ -675,7 +700,8 @@ Event = Annotated[
     | CreditReviewDue
     | TargetMissed
     | GoalsActionItemDue
-    | GoalsActionItemOverdue,
+    | GoalsActionItemOverdue
+    | GoalsProjectPartOverdue,
     Field(discriminator="type"),
 ]
 

@@ -52,6 +52,19 @@ class ComplaintCounts(ViewModel):
     by_state: dict[str, int]
 
 
+class SurveyStanding(ViewModel):
+    """An account's satisfaction surveys: NPS (−100…100) and CSAT (1–5) of its answers, the latest answer, the
+    response rate (%) of the surveys asked, and the follow-ups low scores raised that are still open."""
+
+    nps: float | None = None
+    csat: float | None = None
+    last_answered_at: datetime | None = None
+    asked: int = 0
+    answered: int = 0
+    response_rate: float | None = None
+    open_follow_ups: int = 0
+
+
 class ComplaintsAccountView(ViewModel):
     """The complaints section of the account overview (GET /complaints/views/accounts/{account_id})."""
 
@@ -61,6 +74,7 @@ class ComplaintsAccountView(ViewModel):
     counts: ComplaintCounts
     average_satisfaction: float | None
     open_complaints: list[ComplaintBrief]
+    surveys: SurveyStanding = SurveyStanding()
 
 
 class ComplaintsPortfolioView(ViewModel):

@@ -48,6 +48,40 @@ class GoalsOverdueActionItem(ViewModel):
     status: Literal["open", "in_progress"]
 
 
+class GoalsPlanSummary(ViewModel):
+    """The account's plan for the current fiscal year (its working version)."""
+
+    id: str
+    year: int
+    title: str
+    status: Literal["draft", "submitted", "approved", "archived"]
+    plan_version: int
+    approved_at: str | None  # RFC 3339
+    next_review_on: date | None
+
+
+class GoalsProjectPartLine(ViewModel):
+    """A department's part of a cross-department project that is overdue."""
+
+    id: str
+    department: str
+    title: str
+    owner_id: str
+    due_on: date
+    status: Literal["open", "in_progress", "rejected"]
+
+
+class GoalsProjectLine(ViewModel):
+    """A cross-department project of the account: progress = accepted parts ÷ parts not cancelled × 100."""
+
+    id: str
+    title: str
+    progress_pct: str | None
+    parts_total: int
+    parts_accepted: int
+    overdue_parts: list[GoalsProjectPartLine]
+
+
 class GoalsAccountView(ViewModel):
     """The goals section of the account overview (GET /goals/views/accounts/{account_id})."""
 
@@ -60,6 +94,8 @@ class GoalsAccountView(ViewModel):
     currency: str
     targets: list[GoalsTargetLine]
     overdue_action_items: list[GoalsOverdueActionItem]  # at most 50, oldest due date first
+    plan: GoalsPlanSummary | None = None  # added: the current fiscal year's account plan
+    projects: list[GoalsProjectLine] = []  # added: the 20 newest cross-department projects
 
 
 class GoalsTierAttainment(ViewModel):

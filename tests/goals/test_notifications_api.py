@@ -32,7 +32,7 @@ async def _events(app, event_type: str) -> list[dict]:
 
 
 def test_the_goals_jobs_include_the_action_item_reminders():
-    assert [job.name for job in JOBS] == ["retrack-targets", "action-item-reminders"]
+    assert [job.name for job in JOBS] == ["retrack-targets", "action-item-reminders", "project-part-reminders"]
 
 
 async def test_the_jobs_publish_missed_due_and_overdue_once_across_runs_and_restarts(sqlite_database):

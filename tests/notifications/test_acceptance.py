@@ -190,7 +190,7 @@ async def test_a_refusing_webhook_receiver_gets_every_delivery_once_after_it_rec
         outcomes = [a["outcome"] for a in detail["attempt_log"]]
         assert outcomes[-1] == "delivered" and set(outcomes[:-1]) == {"failed"} and len(outcomes) >= 3
         assert detail["attempt_log"][0]["status_code"] == 503
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=auth("admin"))).text
         assert 'kam_notification_deliveries_total{channel="webhook",outcome="delivered"} 5.0' in metrics
 
 

@@ -285,7 +285,7 @@ async def test_the_delivery_log_filters_shows_attempts_and_counts(sqlite_databas
         stats = (await client.get("/notifications/deliveries/stats", headers=WANG)).json()
         assert stats["by_channel"]["email"] == {"delivered": 3} and stats["by_channel"]["in_app"] == {"delivered": 3}
         assert (await client.get("/notifications/admin/users", headers=ADMIN)).json()["total"] == 10
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=auth("admin"))).text
         assert 'kam_notification_deliveries_total{channel="email",outcome="delivered"} 3.0' in metrics
         assert 'kam_notification_queue{channel="email",status="delivered"} 3.0' in metrics
         assert "kam_notification_delivery_seconds_bucket" in metrics

@@ -23,9 +23,11 @@ from shared.events import (
     EventBase,
     GoalsActionItemDue,
     GoalsActionItemOverdue,
+    GoalsProjectPartOverdue,
     LimitRequestSubmitted,
     RiskActionItemAssigned,
     RiskActionItemOverdue,
+    SurveyAnswered,
     TargetAchieved,
     TargetAtRisk,
     TargetMissed,
@@ -118,6 +120,25 @@ def _complaint_revisit(event: ComplaintRevisitDue) -> Facts:
         title=d.title,
         due_at=d.due_at,
         owner_id=d.owner_id,
+    )
+
+
+def _survey_answered(event: SurveyAnswered) -> Facts:
+    """A survey answer: ``level`` is ``low`` for a low score (its follow-up's owner is told), else ``ok``."""
+    d = event.data
+    scores = " · ".join(
+        part for part in (f"NPS {d.nps}" if d.nps is not None else "", f"CSAT {d.csat}" if d.csat else "") if part
+    )
+    link = f"/complaints/surveys/follow-ups/{d.follow_up_id}" if d.follow_up_id else f"/accounts/{event.account_id}"
+    return _base(
+        event,
+        object_type="survey_follow_up" if d.follow_up_id else "survey_request",
+        object_id=d.follow_up_id or d.survey_request_id,
+        link_path=link,
+        critical=d.low_score,
+        level="low" if d.low_score else "ok",
+        owner_id=d.owner_id,
+        values={"score": scores or "—", "contact_level": d.contact_level or ""},
     )
 
 
@@ -235,6 +256,20 @@ def _goals_action_item(event: GoalsActionItemDue | GoalsActionItemOverdue) -> Fa
     )
 
 
+def _goals_project_part(event: GoalsProjectPartOverdue) -> Facts:
+    d = event.data
+    return _base(
+        event,
+        object_type="project_part",
+        object_id=d.part_id,
+        link_path=f"/goals/projects/{d.project_id}",
+        title=d.title,
+        due_on=d.due_on,
+        assignee_id=d.owner_id,
+        values={"project_department": d.department, "project": d.project_title},
+    )
+
+
 def _engagement_overdue(event: EngagementOverdue) -> Facts:
     d = event.data
     account = event.account_id or ""
@@ -261,6 +296,7 @@ FACTS: Mapping[type[EventBase], FactsOf] = {
     ComplaintTaskAssigned: _complaint_task,
     ComplaintTaskOverdue: _complaint_task,
     ComplaintRevisitDue: _complaint_revisit,
+    SurveyAnswered: _survey_answered,
     AlertRaised: _risk_alert,
     AlertLevelRaised: _risk_alert,
     RiskActionItemAssigned: _risk_action_item,
@@ -273,6 +309,7 @@ FACTS: Mapping[type[EventBase], FactsOf] = {
     TargetMissed: _target,
     GoalsActionItemDue: _goals_action_item,
     GoalsActionItemOverdue: _goals_action_item,
+    GoalsProjectPartOverdue: _goals_project_part,
     EngagementOverdue: _engagement_overdue,
 }
 NOTIFIABLE_KINDS: tuple[str, ...] = tuple(sorted(cls.type_name() for cls in FACTS))

@@ -90,6 +90,17 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "Complaint “{title}” of {account} is resolved; revisit the customer by {due} and confirm satisfaction.",
         ),
     },
+    "complaints.survey_answered": {
+        "zh-CN": T(
+            "【低分调研】{account}：客户满意度调研得分偏低（{score}）",
+            "客户 {account} 的满意度调研答复得分偏低（{score}），已生成跟进任务，请尽快联系客户了解原因。",
+        ),
+        "en": T(
+            "[Low survey score] {account}: a satisfaction survey scored low ({score})",
+            "A satisfaction survey of {account} scored low ({score}). A follow-up task is yours: contact the "
+            "customer soon to learn why.",
+        ),
+    },
     "risk.alert_raised": {
         "zh-CN": T(
             "【风险预警·{level}】{account}：{title}",
@@ -212,6 +223,18 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "Action item “{title}” of the plan for {account} was due {due}; owner: {assignee}.",
         ),
     },
+    "goals.project_part_overdue": {
+        "zh-CN": T(
+            "【跨部门项目逾期】{account}：「{title}」",
+            "客户 {account} 的跨部门项目「{project}」中{project_department}的任务「{title}」已于 {due} 逾期，"
+            "负责人：{assignee}。",
+        ),
+        "en": T(
+            "[Project part overdue] {account}: “{title}”",
+            "The {project_department} part “{title}” of the project “{project}” for {account} was due {due}; "
+            "owner: {assignee}.",
+        ),
+    },
     "accounts.engagement_overdue": {
         "zh-CN": T(
             "【沟通逾期】{account}：{contact_level}沟通已逾期 {days_overdue} 天",
@@ -243,6 +266,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
                "gross_margin_pct": ("毛利率", "gross margin"), "product_penetration": ("产品渗透率", "penetration"),
                "new_business": ("新业务", "new business"), "share_of_wallet": ("钱包份额", "share of wallet"),
                "market_share": ("市场份额", "market share"), "custom": ("自定义指标", "custom")},
+    "project_department": {"marketing": ("市场部", "marketing"), "product": ("产品部", "product"),
+                           "after_sales": ("售后服务部", "after-sales")},
     "contact_level": {"executive": ("高层", "executive-level"), "decision": ("决策层", "decision-level"),
                       "execution": ("执行层", "execution-level")},
 }  # fmt: skip
