@@ -10,12 +10,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
 
 from gateway.config import GatewaySettings
+from gateway.console.mount import install_console
 from gateway.edge import BodyLimitMiddleware, PathGuardMiddleware
 from gateway.models import platform
 from gateway.routes import auth_router, proxy_router, router
 from gateway.runtime import GatewayRuntime
+from gateway.survey_pages import router as survey_pages_router
 from gateway.users import publish_unpublished_users
 from shared.clock import Clock
 from shared.projection import PROJECTION_HANDLERS
@@ -40,7 +43,8 @@ SPEC = ServiceSpec(
     ),
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[auth_router, router, proxy_router],  # the catch-all proxy last
+    # The customer survey page (/s/{token}) needs no login: its link's token is the secret (never under /api/v1).
+    routers=[auth_router, router, survey_pages_router, proxy_router],  # the catch-all proxy last
     publishes=["identity"],  # the gateway owns users: identity.user_registered / user_updated / user_deactivated
     handlers=PROJECTION_HANDLERS,
     on_start=_publish_users_never_published,
@@ -51,6 +55,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
     """Build the gateway app (settings from the environment unless given)."""
     settings = settings or GatewaySettings()
     app = build_service_app(SPEC, settings, clock=clock)
+    install_console(app)  # the web console at / (its own routes, never under /api/v1)
     # One line per upstream call would drown the access log (and log internal URLs); keep warnings only.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     base_lifespan = app.router.lifespan_context
@@ -75,19 +80,34 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         return runtime.openapi(own) if runtime is not None else own
 
     app.openapi = merged_openapi  # type: ignore[method-assign]
+    # Inside the request-context middleware (added by build_service_app, outermost), so that what these answer on
+    # their own — a preflight, a refused path, a body too large — carries the request id and security headers too.
+    inner: list[Middleware] = []
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-API-Key", "X-Request-ID"],
-            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
+        inner.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "If-Match",
+                    "X-API-Key",
+                    "X-Request-ID",
+                ],
+                expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
+            )
         )
-    app.add_middleware(PathGuardMiddleware)  # before routing: odd paths never reach a route or an upstream
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        upload_paths=settings.bulk_upload_paths,
-        max_upload_bytes=settings.max_upload_bytes,
+    inner.append(Middleware(PathGuardMiddleware))  # before routing: odd paths never reach a route or an upstream
+    inner.append(
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            upload_paths=settings.bulk_upload_paths,
+            max_upload_bytes=settings.max_upload_bytes,
+        )
     )
+    app.user_middleware.extend(inner)  # user_middleware[0] is the outermost
     return app

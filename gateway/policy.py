@@ -10,7 +10,16 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, ROLES, SERVICE, SUPERVISOR, WRITER_ROLES
+from shared.auth import (
+    ACCOUNT_MANAGER,
+    ADMIN,
+    DEPARTMENT_OWNER,
+    RISK_OFFICER,
+    ROLES,
+    SERVICE,
+    SUPERVISOR,
+    WRITER_ROLES,
+)
 from shared.vocabulary import SERVICE_NAMES
 
 PUBLIC: frozenset[str] = frozenset({"*public*"})
@@ -18,6 +27,8 @@ EVERYONE: frozenset[str] = frozenset(ROLES)
 WRITERS: frozenset[str] = frozenset(WRITER_ROLES)
 ADMINS: frozenset[str] = frozenset({ADMIN})
 OVERSEERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR})
+SURVEY_WRITERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR, ACCOUNT_MANAGER, SERVICE})
+NOBODY: frozenset[str] = frozenset()  # no role of a caller (admin passes the edge; the service refuses it)
 READ = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ANY = READ | WRITE
@@ -66,8 +77,27 @@ MATRIX: tuple[Rule, ...] = (
     Rule(ANY, "/api/v1/notifications/preferences/**", EVERYONE, "/api/v1/notifications/preferences/me"),
     Rule(READ, "/api/v1/notifications/**", OVERSEERS, "/api/v1/notifications/deliveries"),
     Rule(WRITE, "/api/v1/notifications/**", ADMINS, "/api/v1/notifications/rules"),
+    # Satisfaction surveys (complaints): supervisors keep the templates and schedules; account managers ask and
+    # follow up on their own accounts (checked by the service); the respond endpoints take only the survey page's
+    # own internal token (shared.auth.SURVEY_RESPONDER), never a caller's (complaints refuses every other role).
+    Rule(ANY, "/api/v1/complaints/surveys/respond/**", NOBODY, "/api/v1/complaints/surveys/respond/x"),
+    Rule(WRITE, "/api/v1/complaints/surveys/templates/**", OVERSEERS, "/api/v1/complaints/surveys/templates"),
+    Rule(WRITE, "/api/v1/complaints/surveys/schedules/**", OVERSEERS, "/api/v1/complaints/surveys/schedules"),
+    Rule(WRITE, "/api/v1/complaints/surveys/**", SURVEY_WRITERS, "/api/v1/complaints/surveys/requests"),
     # Risk decisions (credit limits, alerts, plans) belong to risk officers and supervisors
     Rule(WRITE, "/api/v1/risk/**", frozenset({ADMIN, SUPERVISOR, RISK_OFFICER, SERVICE}), "/api/v1/risk/x"),
+    # Goals: a supervisor approves account plans; a department owner moves the project parts assigned to them (the
+    # service checks it is theirs) and reads only those (object-level filtering by the service)
+    Rule(frozenset({"POST"}), "/api/v1/goals/plans/{plan_id}/approve", OVERSEERS, "/api/v1/goals/plans/p-1/approve"),
+    Rule(
+        frozenset({"PATCH"}),
+        "/api/v1/goals/projects/{project_id}/parts/{part_id}",
+        WRITERS | {DEPARTMENT_OWNER},
+        "/api/v1/goals/projects/p-1/parts/pp-1",
+    ),
+    Rule(WRITE, "/api/v1/goals/plans/**", WRITERS, "/api/v1/goals/plans"),
+    Rule(WRITE, "/api/v1/goals/projects/**", WRITERS, "/api/v1/goals/projects"),
+    Rule(READ, "/api/v1/goals/projects/**", EVERYONE, "/api/v1/goals/projects/parts/mine"),
     # Everything else: every role reads (object-level filtering by the services), writers write
     *(Rule(READ, f"/api/v1/{s}/**", EVERYONE, f"/api/v1/{s}/views/portfolio") for s in SERVICE_NAMES),
     Rule(READ, "/api/v1/accounts/**", EVERYONE, "/api/v1/accounts"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway import access, composition, identity, proxy, users
@@ -53,11 +53,14 @@ async def login(
     session: SessionDep,
     clock: ClockDep,
 ) -> TokenResponse:
-    """Exchange a user id and password for an access token and a refresh token."""
-    runtime.login_limiter.check(f"login:{client}")
+    """Exchange a user id and password for an access token and a refresh token (throttled per client address and,
+    for failed attempts, per account — on every replica together)."""
+    await runtime.logins.check_client("login", client)
+    await runtime.logins.check_account(form.username)
     user = await identity.authenticate(
         session=session, passwords=runtime.passwords, user_id=form.username, password=form.password
     )
+    await runtime.logins.succeeded(form.username, session=session)
     return await identity.issue_tokens(session=session, user=user, settings=runtime.settings, now=clock.now())
 
 
@@ -71,7 +74,7 @@ async def refresh(
     clock: ClockDep,
 ) -> TokenResponse | JSONResponse:
     """Spend a refresh token (it is rotated: the old one stops working)."""
-    runtime.login_limiter.check(f"refresh:{client}")
+    await runtime.logins.check_client("refresh", client)
     try:
         user = await identity.rotate_refresh_token(session=session, refresh_token=body.refresh_token, now=clock.now())
     except identity.RefreshTokenReused as reused:
@@ -129,7 +132,7 @@ async def create_user(
 
 
 @router.get("/users/{user_id}", summary="One user", response_model=UserRead, tags=["identity"])
-async def get_user(user: UserById, _: Actor) -> User:
+async def get_user(_: Actor, user: UserById) -> User:
     """One user (admin)."""
     return user
 
@@ -141,7 +144,7 @@ async def get_user(user: UserById, _: Actor) -> User:
     tags=["identity"],
 )
 async def update_user(
-    user: UserById, body: UserUpdate, _: Actor, runtime: Runtime, session: SessionDep, publisher: PublisherDep
+    _: Actor, user: UserById, body: UserUpdate, runtime: Runtime, session: SessionDep, publisher: PublisherDep
 ) -> User:
     """Update a user (admin). Deactivating or a removed role holds from the user's next request; deactivating or
     resetting the password ends their sessions; a visible change is published to every service."""
@@ -209,6 +212,8 @@ async def portfolio(actor: Actor, request: Request) -> Response:
 @proxy_router.api_route(
     API_PREFIX + "/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
 )
-async def forward(path: str, request: Request, actor: Actor) -> Response:
+async def forward(
+    path: str, request: Request, _: Annotated[None, Depends(proxy.refuse_undocumented_method)], actor: Actor
+) -> Response:
     """Forward a public call to its service with the caller's token; writes invalidate the composed views."""
     return await proxy.forward(runtime_of(request), actor, request, path, request_id_of(request))

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import functools
 import time
-from typing import TYPE_CHECKING, Any
+import uuid
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import orjson
 from fastapi import FastAPI, Request
+from sqlalchemy import Table
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,8 @@ from gateway.cache import SectionCache
 from gateway.config import GatewaySettings
 from gateway.edge import RateLimiter
 from gateway.identity import Passwords
+from gateway.limits import Limit, LimitStore, LoginThrottle, SharedRateLimit
+from gateway.models import RateLimitBucket
 from gateway.openapi import merge_openapi
 from gateway.upstream import CircuitBreaker, Upstream, probe_forever
 from gateway.user_index import UserIndex
@@ -28,6 +32,11 @@ from shared.bus.nats import NatsBus
 
 if TYPE_CHECKING:
     from gateway.composition import FetchedSection
+
+# Core NATS subject on which a replica tells the others that a write through it changed an account's views (the
+# services' events on ``kam.>`` reach every replica anyway; this covers the moment before they arrive).
+INVALIDATION_SUBJECT = "kamgw.views.changed"
+PRUNE_SECONDS = 60.0
 
 
 class GatewayRuntime:
@@ -54,10 +63,31 @@ class GatewayRuntime:
         )
         self.access = AccessIndex(app.state.db, app.state.spec.tables)
         self.users = UserIndex(app.state.db, ttl_seconds=settings.user_check_seconds)
-        self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
-        self.login_limiter = RateLimiter(
-            per_minute=settings.login_rate_limit_per_minute, burst=max(5, settings.login_rate_limit_per_minute // 3)
+        # Shared by every replica (the gateway's database): the API limit per caller, login throttling.
+        self.limit_store = LimitStore(
+            app.state.db,
+            cast(Table, RateLimitBucket.__table__),
+            now=lambda: float(app.state.clock.now().timestamp()),
         )
+        self.api_limit = SharedRateLimit(
+            self.limit_store,
+            "api",
+            Limit(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            lease=settings.rate_limit_lease,
+            lease_seconds=settings.rate_limit_lease_seconds,
+        )
+        login_per_client = Limit(
+            settings.login_rate_limit_per_minute, max(5, settings.login_rate_limit_per_minute // 3)
+        )
+        self.logins = LoginThrottle(
+            self.limit_store,
+            per_client=login_per_client,
+            per_account=Limit(settings.login_account_rate_limit_per_minute, settings.login_account_burst),
+        )
+        # Per process, for the web console until it uses ``api_limit`` and ``logins`` too.
+        self.limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        self.login_limiter = RateLimiter(per_minute=login_per_client.per_minute, burst=login_per_client.burst)
+        self.replica_id = uuid.uuid4().hex  # tells this replica's invalidation messages from the others'
         self.service_docs: dict[str, dict[str, Any] | None] = dict.fromkeys(self.upstreams)
         self.merged_openapi: dict[str, Any] | None = None
         self.key_tokens: dict[str, tuple[float, str]] = {}
@@ -68,6 +98,7 @@ class GatewayRuntime:
         self._was_connected = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._subscription: Any = None
+        self._invalidations: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -77,6 +108,7 @@ class GatewayRuntime:
         self._tasks.append(asyncio.create_task(probe_forever(self.upstreams, self.settings.health_probe_seconds)))
         self._tasks.append(asyncio.create_task(self._openapi_loop()))
         self._tasks.append(asyncio.create_task(self._listen_for_changes()))
+        self._tasks.append(asyncio.create_task(self._prune_forever()))
 
     async def stop(self) -> None:
         """Cancel background work and close connections."""
@@ -86,9 +118,10 @@ class GatewayRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._subscription is not None:
-            with contextlib.suppress(Exception):
-                await self._subscription.unsubscribe()
+        for subscription in (self._subscription, self._invalidations):
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
         for upstream in self.upstreams.values():
             await upstream.close()
 
@@ -100,9 +133,9 @@ class GatewayRuntime:
         async def fetch(name: str) -> None:
             try:
                 response = await self.upstreams[name].client.get("/openapi.json", timeout=10.0)
-                if response.status_code == 200:
-                    self.service_docs[name] = response.json()
-                    self.merged_openapi = None
+                if response.status_code == 200 and (doc := response.json()) != self.service_docs[name]:
+                    self.service_docs[name] = doc
+                    self.merged_openapi = None  # rebuilt (with the proxy's method index) only when a doc changed
             except (httpx.HTTPError, ValueError):
                 pass
 
@@ -138,6 +171,35 @@ class GatewayRuntime:
         loop = asyncio.get_running_loop()
         for delay in self.settings.cache_reinvalidate_after_seconds:
             loop.call_later(delay, functools.partial(self._forget, account_id, accounts_changed=accounts_changed))
+
+    async def wrote(self, account_id: str | None, *, accounts_changed: bool = False) -> None:
+        """A write through this replica changed an account (None: unknown): drop its sections here and tell every
+        other replica at once (core NATS, flushed to the server before the response; were it lost, the service's
+        event and the TTL still bound what another replica serves)."""
+        self.changed(account_id, accounts_changed=accounts_changed)
+        bus: NatsBus | None = self.app.state.bus
+        if bus is None or bus.nc is None or not bus.connected:
+            return
+        message = {"origin": self.replica_id, "account_id": account_id, "accounts_changed": accounts_changed}
+        with contextlib.suppress(Exception):
+            await bus.nc.publish(INVALIDATION_SUBJECT, orjson.dumps(message))
+            await bus.nc.flush(timeout=1)
+
+    async def _on_invalidation(self, msg: Any) -> None:
+        try:
+            message = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            message = None
+        if not isinstance(message, dict):
+            self.changed(None, accounts_changed=True)
+            return
+        if message.get("origin") == self.replica_id:
+            return
+        account_id = message.get("account_id")
+        self.changed(
+            account_id if isinstance(account_id, str) else None,
+            accounts_changed=bool(message.get("accounts_changed")),
+        )
 
     def _forget(self, account_id: str | None, *, accounts_changed: bool) -> None:
         self.cache.invalidate(account_id)
@@ -176,6 +238,7 @@ class GatewayRuntime:
         await bus.wait_connected(timeout=None)
         assert bus.nc is not None
         self._subscription = await bus.nc.subscribe("kam.>", cb=self._on_event)
+        self._invalidations = await bus.nc.subscribe(INVALIDATION_SUBJECT, cb=self._on_invalidation)
         await bus.nc.flush()
         self.subscribed = True
         self._was_connected = True
@@ -186,6 +249,13 @@ class GatewayRuntime:
                 self._forget(None, accounts_changed=True)
                 self.users.forget()
             self._was_connected = connected
+
+    async def _prune_forever(self) -> None:
+        """Delete full buckets now and then (any replica may; a missing bucket is a full one)."""
+        while True:
+            await asyncio.sleep(PRUNE_SECONDS)
+            with contextlib.suppress(Exception):
+                await self.limit_store.prune()
 
 
 def runtime_of(request: Request) -> GatewayRuntime:

@@ -12,7 +12,7 @@ from shared.auth import ROLES
 from shared.vocabulary import TierCode
 
 # The roles of DESIGN §4 as a closed vocabulary of requests and responses (the same as shared.auth.ROLES).
-Role = Literal["admin", "supervisor", "account_manager", "risk_officer", "viewer", "service"]
+Role = Literal["admin", "supervisor", "account_manager", "risk_officer", "viewer", "service", "department_owner"]
 assert get_args(Role) == ROLES
 Roles = Annotated[list[Role], Field(min_length=1, max_length=len(ROLES))]
 

@@ -119,6 +119,12 @@ async def authenticate(request: Request) -> Caller:
         raise Unauthorized("Missing credentials: send a bearer token or an X-API-Key header")
     if value.startswith(identity.API_KEY_PREFIX):
         return await _from_api_key(request, value)
+    return await from_access_token(request, value)
+
+
+async def from_access_token(request: Request, value: str) -> Caller:
+    """The caller of a user's access token (401 when it is invalid, expired, or its user no longer stands); the web
+    console calls this with the token of its session cookie."""
     runtime = runtime_of(request)
     cached = runtime.verified_tokens.get(value)
     if cached is not None and cached[0] > time.time():
@@ -139,7 +145,7 @@ async def authorize(request: Request) -> Caller:
     """Authenticate, rate-limit per user or key, and apply the route × role matrix (403)."""
     actor = await authenticate(request)
     request.state.principal = actor.principal
-    runtime_of(request).limiter.check(actor.rate_key)
+    await runtime_of(request).api_limit.check(actor.rate_key)
     if not allowed(request.method, request.url.path, actor.principal.roles):
         raise Forbidden("Your role may not call this route")
     return actor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -10,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kam.registry import APPS, ROOT, SERVICES, AppInfo
+from kam.supervise import app_child, nats_child, supervise
 from shared.nats_server import NatsServer, port_is_free
 
 app = typer.Typer(help="KA Platform operator commands.", no_args_is_help=True)
@@ -161,6 +162,7 @@ def up(
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
     nats_url, nats_server = _start_nats()
     console.print(f"NATS      {nats_url}" + (f" (embedded, storage {VAR / 'nats'})" if nats_server else " (external)"))
+    console.print(f"logs      {VAR / 'logs'}", soft_wrap=True)
     processes: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
     env = dict(os.environ)
@@ -241,11 +243,18 @@ def up(
             for user in DEMO_USERS:
                 logins.add_row(user["user_id"], user["password"], ", ".join(user["roles"]), user["name"])
             console.print(logins)
+        console.print(f"[bold]Console   {urls['gateway']}/[/bold]   (log in with a demo user above)\n")
         for name, url in urls.items():
             console.print(f"{name:<14}{url}   docs {url}/docs")
         console.print(f"\nPublic API: {urls['gateway']}/api/v1   OpenAPI: {urls['gateway']}/docs")
         console.print("Press Ctrl-C to stop.")
-        exit_code = _supervise(processes, _spawn)
+        children = [
+            app_child(info.name, VAR / "logs" / f"{info.name}.log", processes, i, functools.partial(_spawn, info))
+            for i, info in enumerate(APPS.values())
+        ]
+        if nats_server is not None:
+            children.append(nats_child(nats_server, VAR / "logs" / "nats.log"))
+        exit_code = supervise(children, console)
     except KeyboardInterrupt:
         pass
     finally:
@@ -255,36 +264,6 @@ def up(
 
 
 UVICORN = (sys.executable, "-m", "uvicorn", "--factory")
-RESTART_LIMIT = 5  # crashes of one app within RESTART_WINDOW_SECONDS before kam gives up
-RESTART_WINDOW_SECONDS = 120.0
-
-
-def _supervise(processes: list[subprocess.Popen[bytes]], spawn: Callable[[AppInfo], subprocess.Popen[bytes]]) -> int:
-    """Restart a crashed app with back-off (and say where its log is); give up (exit code 1) when it keeps crashing."""
-    crashes: dict[str, list[float]] = {name: [] for name in APPS}
-    while True:
-        time.sleep(0.5)
-        for index, info in enumerate(APPS.values()):
-            code = processes[index].poll()
-            if code is None:
-                continue
-            now = time.monotonic()
-            recent = [t for t in crashes[info.name] if now - t < RESTART_WINDOW_SECONDS] + [now]
-            crashes[info.name] = recent
-            log_file = VAR / "logs" / f"{info.name}.log"
-            if len(recent) > RESTART_LIMIT:
-                console.print(
-                    f"[red]{info.name} keeps crashing[/red] ({len(recent)} times); giving up (see {log_file})",
-                    soft_wrap=True,  # one line, the log path whole
-                )
-                return 1
-            delay = min(0.5 * 2 ** (len(recent) - 1), 10.0)
-            console.print(
-                f"[yellow]{info.name} exited with {code}[/yellow]; restarting in {delay:.1f}s (see {log_file})",
-                soft_wrap=True,
-            )
-            time.sleep(delay)
-            processes[index] = spawn(info)
 
 
 @app.command("nats")

@@ -7,32 +7,45 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from sqlalchemy import Table, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from shared.api import IdempotentCreate, PageParams, page_params
+from shared.api import IdempotentCreate, Instant, PageParams, RequestBody, page_params
+from shared.api_docs import install_api_docs
 from shared.auth import ADMIN, CurrentPrincipal, Principal, TokenVerifier, require_roles
 from shared.bus.consumer import EventConsumer, HandlerContext, Handlers, list_dead_letters, replay_dead_letter
 from shared.bus.nats import NatsBus
 from shared.bus.outbox import OUTBOX_FLAG, OutboxRelay
 from shared.bus.publish import Publisher
+from shared.bus.retention import RetentionMetrics, prune, republish
 from shared.clock import Clock, SystemClock
 from shared.db import Database, PlatformTables
-from shared.errors import PROBLEM_RESPONSES, ServiceUnavailable, install_error_handlers
+from shared.errors import PROBLEM_RESPONSES, ServiceUnavailable, Unprocessable, install_error_handlers
 from shared.migrations import upgrade_to_head
-from shared.observability import CONTENT_TYPE_METRICS, Metrics, RequestContextMiddleware, configure_logging
+from shared.observability import (
+    CONTENT_TYPE_METRICS,
+    HstsPolicy,
+    Metrics,
+    RequestContextMiddleware,
+    configure_logging,
+    require_metrics_reader,
+)
+from shared.openapi import install_openapi_conventions
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("kam.service")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READINESS_DATABASE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -106,28 +119,38 @@ def _ops_router(spec: ServiceSpec) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @router.get("/readyz", summary="Readiness: database and NATS reachable")
+    @router.get("/readyz", summary="Readiness: database writable; broker state (reconnecting is degraded)")
     async def readyz(request: Request) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(request.app.state.db.ping(), timeout=2)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"error: {type(exc).__name__}"
-        bus: NatsBus | None = request.app.state.bus
-        if bus is not None:
-            checks["nats"] = "ok" if bus.connected else "error: disconnected"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "service": spec.name, "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        return await readiness(request.app, spec.name)
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics (the scraper's bearer token, KAM_METRICS_TOKEN, or an admin)",
+        dependencies=[Depends(require_metrics_reader)],
+        responses={403: PROBLEM_RESPONSES[403]},
+    )
     async def metrics(request: Request) -> Response:
         return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_METRICS)
 
     return router
+
+
+async def readiness(app: FastAPI, service: str) -> JSONResponse:
+    """200 ``ready`` or ``degraded`` (the broker is away: writes wait in the outbox), 503 ``unavailable`` when the
+    database cannot be written or the broker connection is closed for good (docs/RELIABILITY.md)."""
+    try:
+        await asyncio.wait_for(app.state.db.check_writable(), timeout=READINESS_DATABASE_SECONDS)
+        database = "writable"
+    except Exception as exc:
+        database = f"not writable: {type(exc).__name__}"
+    bus: NatsBus | None = app.state.bus
+    broker = "disabled" if bus is None else bus.state
+    if database != "writable" or broker == "closed":
+        status = "unavailable"
+    else:
+        status = "ready" if broker in ("connected", "disabled") else "degraded"
+    body = {"status": status, "service": service, "database": database, "broker": broker}
+    return JSONResponse(body, status_code=503 if status == "unavailable" else 200)
 
 
 def _admin_router(spec: ServiceSpec) -> APIRouter:
@@ -171,6 +194,17 @@ def _admin_router(spec: ServiceSpec) -> APIRouter:
             total = int(await session.scalar(count) or 0)
         return {"items": [dict(r) for r in rows], "total": total, "limit": page.limit, "offset": page.offset}
 
+    @router.post("/outbox/republish", summary="Re-send events already published (recovery after a broker loss)")
+    async def outbox_republish(request: Request, body: RepublishRequest, _: AdminPrincipal) -> dict[str, Any]:
+        if body.until is not None and body.until <= body.since:
+            raise Unprocessable("until: must be after since", field="until")
+        result = await republish(
+            request.app.state.db, spec.tables.outbox, since=body.since, until=body.until, dry_run=body.dry_run
+        )
+        if not body.dry_run and request.app.state.relay is not None:
+            request.app.state.relay.wake()
+        return {"service": spec.name, **asdict(result)}
+
     @router.get("/outbox", summary="Outbox backlog")
     async def outbox(request: Request, _: AdminPrincipal) -> dict[str, Any]:
         table = spec.tables.outbox
@@ -180,6 +214,49 @@ def _admin_router(spec: ServiceSpec) -> APIRouter:
         return {"pending": int(pending or 0), "sent": int(sent or 0)}
 
     return router
+
+
+class RepublishRequest(RequestBody):
+    """Which published events to send again: those sent in ``[since, until)``."""
+
+    since: Instant
+    until: Instant | None = None
+    dry_run: bool = False
+
+
+class LockWaitMetrics:
+    """How long SQLite write transactions waited for the write lock (``BEGIN IMMEDIATE``), measured in the service:
+    the figure behind "no write waits more than 1 s" (docs/RELIABILITY.md). Nothing is observed on PostgreSQL."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.waits = Histogram(
+            "kam_db_write_lock_wait_seconds",
+            "SQLite write-lock wait of each write transaction",
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+            registry=registry,
+        )
+        self.longest = Gauge(
+            "kam_db_write_lock_wait_longest_seconds", "Longest SQLite write-lock wait since start", registry=registry
+        )
+
+    def watch(self, db: Database) -> None:
+        """Observe this database's lock waits."""
+        db.lock_wait_observer = self.waits.observe
+        self.longest.set_function(lambda: db.longest_lock_wait_seconds)
+
+
+async def _prune_bus(app: FastAPI) -> None:
+    settings: ServiceSettings = app.state.settings
+    tables: PlatformTables = app.state.spec.tables
+    await prune(
+        app.state.db,
+        outbox=tables.outbox,
+        inbox=tables.inbox,
+        now=datetime.now(UTC),
+        outbox_retention_days=settings.outbox_retention_days,
+        inbox_retention_days=settings.inbox_retention_days,
+        metrics=app.state.retention_metrics,
+    )
 
 
 async def _refresh_dead_letter_gauge(app: FastAPI) -> None:
@@ -204,7 +281,7 @@ def _start_bus(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, stack
     """Connect NATS and start the outbox relay (woken by every commit that wrote to the outbox)."""
     db: Database = app.state.db
     metrics: Metrics = app.state.metrics
-    bus = NatsBus(settings.nats_url, name=spec.name)
+    bus = NatsBus(settings.nats_url, name=spec.name, stream_replicas=settings.nats_stream_replicas)
     app.state.bus = bus
     relay = OutboxRelay(
         db=db,
@@ -212,6 +289,7 @@ def _start_bus(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, stack
         bus=bus,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        lease_seconds=settings.relay_lease_seconds,
         on_backlog=metrics.outbox_backlog.set,
     )
     app.state.relay = relay
@@ -232,7 +310,9 @@ def _consumer(
 ) -> EventConsumer:
     """The service's inbox consumer (without NATS, tests drive it through ``consumer.process``)."""
     metrics: Metrics = app.state.metrics
-    bus: NatsBus = app.state.bus or NatsBus(settings.nats_url, name=spec.name)
+    bus: NatsBus = app.state.bus or NatsBus(
+        settings.nats_url, name=spec.name, stream_replicas=settings.nats_stream_replicas
+    )
     return EventConsumer(
         db=app.state.db,
         bus=bus,
@@ -266,6 +346,7 @@ async def _run_service(app: FastAPI, spec: ServiceSpec, settings: ServiceSetting
     """Start everything a service runs; ``stack`` closes it in reverse order."""
     db = Database(settings.database_url, echo=settings.database_echo)
     app.state.db = db
+    app.state.lock_wait_metrics.watch(db)
     stack.push_async_callback(db.dispose)
     if settings.run_migrations:
         await upgrade_to_head(db, spec.migrations_dir)
@@ -292,7 +373,8 @@ async def _run_service(app: FastAPI, spec: ServiceSpec, settings: ServiceSetting
             stack.push_async_callback(consumer.stop)
     with contextlib.suppress(Exception):
         await _refresh_dead_letter_gauge(app)
-    for job in spec.jobs:
+    prune_job = PeriodicJob("bus-retention", _prune_bus, settings.prune_interval_seconds)
+    for job in [*spec.jobs, prune_job]:
         interval = job.interval_seconds or settings.timer_interval_seconds
         tasks.append(asyncio.create_task(_run_job(app, job, interval), name=f"job-{job.name}"))
     stack.push_async_callback(_cancel, tasks)  # pushed last: the background tasks stop first
@@ -314,12 +396,16 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
         version=spec.version,
         lifespan=lifespan,
         responses={401: PROBLEM_RESPONSES[401]},
+        docs_url=None,  # served from shipped assets by install_api_docs (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.spec = spec
     app.state.clock = clock or SystemClock()
     app.state.publisher = Publisher(service=spec.name, outbox=spec.tables.outbox, clock=app.state.clock)
     app.state.metrics = Metrics(spec.name)
+    app.state.retention_metrics = RetentionMetrics(app.state.metrics.registry)
+    app.state.lock_wait_metrics = LockWaitMetrics(app.state.metrics.registry)
     app.state.bus = None
     app.state.relay = None
     app.state.consumer = None
@@ -330,9 +416,12 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
         algorithm=settings.jwt_algorithm,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    install_api_docs(app)
+    hsts = HstsPolicy(always=settings.hsts_enabled, trusted_proxies=settings.forwarded_proto_trusted_from)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, hsts=hsts)
     app.include_router(_ops_router(spec))
     app.include_router(_admin_router(spec))
     for router in spec.routers:
         app.include_router(router)
+    install_openapi_conventions(app)
     return app

@@ -178,7 +178,8 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
     created = await _ok(
         await client.post("/goals/targets/batch", json={"targets": approved, "approve": True}, headers=supervisor)
     )
-    await _ok(await client.post("/goals/targets/batch", json={"targets": drafts}))
+    if drafts:
+        await _ok(await client.post("/goals/targets/batch", json={"targets": drafts}))
     revenue_targets = [t for t in created if t["metric"] == "revenue"]
     gate = asyncio.Semaphore(3)  # SQLite serialises writes: more in flight only queue
     actions = 0

@@ -482,7 +482,8 @@ async def load(ctx: Any) -> dict[str, Any]:
     client = ctx.client("scoring")
     today = business_date(datetime.now(UTC), APPS["scoring"].settings().zone)
     existing = await _check(await client.get("/accounts", params={"limit": 500}))
-    if existing["total"] == 0:
+    demo_names = {row[0] for row in ACCOUNTS}
+    if not demo_names & {account["name"] for account in existing["items"]}:  # loaded once, beside any other data
         model = await _check(
             await client.post(
                 "/scoring/models",
@@ -506,6 +507,7 @@ async def load(ctx: Any) -> dict[str, Any]:
     ctx.shared["accounts"] = [
         {k: a[k] for k in ("id", "name", "industry", "region", "owner_id", "tier", "team_member_ids", "status")}
         for a in listed["items"]
+        if a["name"] in demo_names
     ]
     distribution = await _check(await client.get("/scoring/tiers/distribution"))
     return {
