@@ -80,6 +80,12 @@ def parse_sort(sort: str | None, allowed: Sequence[str], default: str) -> tuple[
     return name, descending
 
 
+def check_range(start: Any, end: Any, *, field: str = "from") -> None:
+    """A ``from``/``to`` range of a query: either end may be open; a start after the end is a 422 naming ``field``."""
+    if start is not None and end is not None and start > end:
+        raise Unprocessable("from must not be after to", field=field)
+
+
 def etag_for(version: int | str) -> str:
     """A strong ETag from a row version."""
     return f'"{version}"'

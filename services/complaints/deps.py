@@ -18,7 +18,7 @@ from services.complaints.rules import Rules
 from services.complaints.surveys.models import SurveyFollowUp, SurveyRequest, SurveySchedule, SurveyTemplate
 from services.complaints.surveys.policy import SurveyRules
 from services.complaints.taskforce.models import TaskForceTask
-from shared.api import Instant, PageParams, check_if_match, page_params
+from shared.api import Instant, PageParams, check_if_match, check_range, page_params
 from shared.auth import (
     ACCOUNT_MANAGER,
     SERVICE,
@@ -30,7 +30,7 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
-from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.errors import Forbidden, NotFound
 from shared.service import SessionDep
 from shared.vocabulary import Severity
 
@@ -157,8 +157,7 @@ def analytics_filters(
     account_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> ComplaintFilters:
     """The analytics period (``opened_at`` in ``[from, to)``) and account from the query string (from ≤ to)."""
-    if opened_from is not None and opened_to is not None and opened_from > opened_to:
-        raise Unprocessable("from must not be after to", field="from")
+    check_range(opened_from, opened_to)
     return ComplaintFilters(account_id=account_id, opened_from=opened_from, opened_to=opened_to)
 
 

@@ -60,6 +60,9 @@ async def test_bad_input_is_a_422_naming_the_field(make_database):
         assert (await client.get("/complaints/surveys/requests/not-a-uuid")).status_code == 422
         assert (await client.get("/complaints/surveys/requests?limit=501")).status_code == 422
         assert (await client.get("/complaints/surveys/results?granularity=week")).status_code == 422
+        backwards = await client.get("/complaints/surveys/results?from=2026-12-01&to=2026-01-01")
+        assert backwards.status_code == 422 and [e["field"] for e in backwards.json()["errors"]] == ["from"]
+        assert (await client.get("/complaints/surveys/results?from=2026-01-01&to=2026-12-01")).status_code == 200
 
 
 async def test_templates_and_schedules_page_and_filter_and_only_supervisors_keep_them(make_database):

@@ -44,7 +44,7 @@ from services.complaints.surveys.schemas import (
     ScheduleRead,
     TemplateRead,
 )
-from shared.api import PageParams
+from shared.api import PageParams, check_range
 from shared.auth import Principal, visible_accounts_clause
 from shared.clock import business_date
 from shared.errors import NotFound
@@ -167,6 +167,7 @@ async def _asked_rows(
     for name in ("account_id", "contact_level", "kind"):
         if getattr(query, name):
             statement = statement.where(getattr(SurveyRequest, name) == getattr(query, name))
+    check_range(query.from_date, query.to_date)
     rows = []
     for created_at, level, state, nps_score, csat_score in await session.execute(statement):
         day = business_date(created_at, zone)

@@ -20,6 +20,7 @@ from services.goals.currencies.service import rate_book, reporting_currencies
 from services.goals.models import platform
 from services.goals.periods import add_months
 from services.goals.targets.tracking import evaluate_accounts
+from shared.api import check_range
 from shared.auth import Principal, ensure_account_access, require_writer
 from shared.bus import Publisher
 from shared.errors import Unprocessable
@@ -133,8 +134,7 @@ async def account_month_totals(
     """An account's totals per month from ``from_month`` to ``to_month`` (default: the 12 months to today)."""
     end = to_month or f"{today.year:04d}-{today.month:02d}"
     start = from_month or add_months(end, -11)
-    if start > end:
-        raise Unprocessable("from must not be after to", field="from")
+    check_range(start, end)
     months: list[str] = []
     m = start
     while m <= end and len(months) < 240:
