@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -46,6 +47,7 @@ from shared.settings import ServiceSettings
 log = logging.getLogger("kam.service")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READINESS_DATABASE_SECONDS = 2.0
+READINESS_BUSY_LIMIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -136,19 +138,28 @@ def _ops_router(spec: ServiceSpec) -> APIRouter:
 
 
 async def readiness(app: FastAPI, service: str) -> JSONResponse:
-    """200 ``ready`` or ``degraded`` (the broker is away: writes wait in the outbox), 503 ``unavailable`` when the
-    database cannot be written or the broker connection is closed for good (docs/RELIABILITY.md)."""
+    """200 ``ready`` or ``degraded`` (the broker is away: writes wait in the outbox; or the database is busy with a
+    long write), 503 ``unavailable`` when the database refuses writes, stays busy past
+    ``READINESS_BUSY_LIMIT_SECONDS``, or the broker connection is closed for good (docs/RELIABILITY.md)."""
+    now = time.monotonic()
     try:
         await asyncio.wait_for(app.state.db.check_writable(), timeout=READINESS_DATABASE_SECONDS)
         database = "writable"
+        app.state.readiness_busy_since = None
+    except TimeoutError:
+        # The probe waited behind another writer (a re-score, a demo load): busy is not broken — unless it lasts.
+        since = getattr(app.state, "readiness_busy_since", None) or now
+        app.state.readiness_busy_since = since
+        waited = now - since
+        database = "busy" if waited < READINESS_BUSY_LIMIT_SECONDS else f"not writable: busy for {waited:.0f} s"
     except Exception as exc:
         database = f"not writable: {type(exc).__name__}"
     bus: NatsBus | None = app.state.bus
     broker = "disabled" if bus is None else bus.state
-    if database != "writable" or broker == "closed":
+    if database.startswith("not writable") or broker == "closed":
         status = "unavailable"
     else:
-        status = "ready" if broker in ("connected", "disabled") else "degraded"
+        status = "ready" if database == "writable" and broker in ("connected", "disabled") else "degraded"
     body = {"status": status, "service": service, "database": database, "broker": broker}
     return JSONResponse(body, status_code=503 if status == "unavailable" else 200)
 

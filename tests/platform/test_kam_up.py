@@ -76,7 +76,8 @@ def test_kam_up_brings_all_apps_to_ready_within_30s_loads_the_demo_and_stops_cle
         assert "demo data loaded" in text
         for name, port in ports.items():
             assert f"http://127.0.0.1:{port}" in text
-            assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200, name
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            assert ready.status_code == 200, (name, ready.text)
         assert (tmp_path / ".demo-loaded").exists()
         # A demo login works and the account manager's book has composed overviews with every section.
         gateway = f"http://127.0.0.1:{ports['gateway']}/api/v1"

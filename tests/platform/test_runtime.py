@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import text
 
 from services.risk.app import create_app as create_risk
 from services.risk.config import RiskSettings
 from services.scoring.config import ScoringSettings
+from shared import service as service_module
 from shared.events import ActualsRecorded, ComplaintClosed, UnknownEvent, parse_event
 from shared.nats_server import NatsServer
 from shared.settings import DEV_JWT_SECRET
@@ -150,3 +153,33 @@ def test_events_round_trip_chinese_text_and_decimals():
         parse_event(
             '{"id":"x","type":"complaints.closed","source":"complaints","data":{"complaint_id":"c","closed_at":"2026-01-01T00:00:00Z","satisfaction":9}}'
         )
+
+
+async def test_readyz_is_degraded_while_another_writer_holds_sqlite_and_unavailable_if_it_lasts(
+    sqlite_database, monkeypatch
+):
+    monkeypatch.setattr(service_module, "READINESS_DATABASE_SECONDS", 0.2)
+    app = create_risk(service_settings(RiskSettings, database_url=await sqlite_database("risk"), nats_url=None))
+    async with running(app) as client:
+        assert (await client.get("/readyz")).json()["database"] == "writable"
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def long_writer() -> None:
+            async with app.state.db.transaction() as session:
+                await session.execute(text("PRAGMA user_version = 7"))
+                held.set()
+                await release.wait()
+
+        writer = asyncio.create_task(long_writer())
+        await held.wait()
+        try:
+            busy = await client.get("/readyz")
+            assert (busy.status_code, busy.json()["status"], busy.json()["database"]) == (200, "degraded", "busy")
+            monkeypatch.setattr(service_module, "READINESS_BUSY_LIMIT_SECONDS", 0.0)
+            stuck = await client.get("/readyz")
+            assert stuck.status_code == 503 and stuck.json()["database"].startswith("not writable: busy for")
+        finally:
+            release.set()
+            await writer
+        again = await client.get("/readyz")
+        assert (again.status_code, again.json()["database"]) == (200, "writable")
