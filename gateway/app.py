@@ -8,19 +8,25 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 
 from gateway.config import GatewaySettings
 from gateway.console.mount import install_console
 from gateway.edge import BodyLimitMiddleware, PathGuardMiddleware
-from gateway.models import platform
+from gateway.models import audit_log, platform
+from gateway.openapi import API_PREFIX
 from gateway.routes import auth_router, proxy_router, router
 from gateway.runtime import GatewayRuntime
+from gateway.security import authenticate, authorize
 from gateway.survey_pages import router as survey_pages_router
 from gateway.users import publish_unpublished_users
+from shared.audit import audit_router
 from shared.clock import Clock
+from shared.errors import DomainError
+from shared.idempotency import IdempotencyMiddleware
 from shared.projection import PROJECTION_HANDLERS
 from shared.service import ServiceSpec, build_service_app
 
@@ -31,6 +37,29 @@ async def _publish_users_never_published(app: FastAPI) -> None:
         count = await publish_unpublished_users(session, publisher=app.state.publisher)
     if count:
         logging.getLogger("kam.gateway").info("published %d users never published before", count)
+
+
+# The gateway's audit log (users, roles, API keys): read by whom the route × role matrix admits (admins, auditors).
+identity_audit_router = audit_router(audit_log, path=f"{API_PREFIX}/identity/audit", tag="identity", reader=authorize)
+
+
+# Idempotency-Key at the gateway: its own POSTs (users, API keys and their rotation: ``router``; the operations
+# routes every service has, /gateway/admin/…); a proxied POST is its service's to honour (the header is forwarded),
+# and the authentication routes (no credential yet) create nothing of a caller's.
+_OWN_POSTS = tuple(r.path_regex for r in router.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ()))
+
+
+def own_post(path: str) -> bool:
+    """Whether a POST path is one of the gateway's own routes that honour ``Idempotency-Key`` (not the proxy's)."""
+    return path.startswith("/gateway/admin/") or any(regex.match(path) for regex in _OWN_POSTS)
+
+
+async def gateway_caller(request: Request) -> str | None:
+    """The caller as the gateway knows them (a bearer token or an API key, gateway.security); None: no valid one."""
+    try:
+        return (await authenticate(request)).principal.user_id
+    except DomainError:
+        return None
 
 
 SPEC = ServiceSpec(
@@ -44,10 +73,12 @@ SPEC = ServiceSpec(
     tables=platform,
     migrations_dir=Path(__file__).parent / "migrations",
     # The customer survey page (/s/{token}) needs no login: its link's token is the secret (never under /api/v1).
-    routers=[auth_router, router, survey_pages_router, proxy_router],  # the catch-all proxy last
+    routers=[auth_router, router, identity_audit_router, survey_pages_router, proxy_router],  # the proxy last
     publishes=["identity"],  # the gateway owns users: identity.user_registered / user_updated / user_deactivated
     handlers=PROJECTION_HANDLERS,
     on_start=_publish_users_never_published,
+    idempotent_paths=own_post,
+    idempotency_caller=gateway_caller,
 )
 
 
@@ -94,10 +125,11 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
                     "Content-Type",
                     "Idempotency-Key",
                     "If-Match",
+                    "If-None-Match",
                     "X-API-Key",
                     "X-Request-ID",
                 ],
-                expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
+                expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location", "Idempotent-Replayed"],
             )
         )
     inner.append(Middleware(PathGuardMiddleware))  # before routing: odd paths never reach a route or an upstream
@@ -109,5 +141,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
             max_upload_bytes=settings.max_upload_bytes,
         )
     )
-    app.user_middleware.extend(inner)  # user_middleware[0] is the outermost
+    # user_middleware[0] is the outermost; these go before the idempotency middleware (so a body too large is
+    # refused before it is spooled).
+    at = next(i for i, m in enumerate(app.user_middleware) if m.cls is IdempotencyMiddleware)  # type: ignore[comparison-overlap]
+    app.user_middleware[at:at] = inner
     return app

@@ -38,6 +38,12 @@ class GatewaySettings(ServiceSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=10)
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     api_key_token_ttl_seconds: int = Field(default=60, ge=10)
+    # API keys (docs/gateway.md "API keys"): a key without an explicit expiry lives the default lifetime; none may
+    # live longer than the maximum; a rotation keeps the replaced secret working for the grace period.
+    api_key_default_lifetime_days: int = Field(default=90, ge=1)
+    api_key_max_lifetime_days: int = Field(default=365, ge=1)
+    api_key_rotation_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    api_key_max_rotation_grace_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     # How long the gateway trusts what it read of a user (active, roles) before reading it again: a change made in
     # this process or announced by an identity event holds at once, any other change within this bound.
     user_check_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -101,6 +107,14 @@ class GatewaySettings(ServiceSettings):
                     f"({self.service_lock_budget_seconds} s) + {UPSTREAM_TIMEOUT_MARGIN_SECONDS} s, or writes waiting "
                     "on a lock would be answered 504 (outcome unknown) instead of the service's own 503"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _api_key_defaults_within_their_maximums(self) -> Self:
+        if self.api_key_default_lifetime_days > self.api_key_max_lifetime_days:
+            raise ValueError("api_key_default_lifetime_days: must not exceed api_key_max_lifetime_days")
+        if self.api_key_rotation_grace_seconds > self.api_key_max_rotation_grace_seconds:
+            raise ValueError("api_key_rotation_grace_seconds: must not exceed api_key_max_rotation_grace_seconds")
         return self
 
     def service_url(self, service: str) -> str:

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Double, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.api import idempotency_table
+from shared.audit import audit_table
 from shared.db import UTCDateTime, add_platform_tables, make_metadata
 
 
@@ -17,6 +19,10 @@ class Base(DeclarativeBase):
 
 
 platform = add_platform_tables(Base.metadata)
+# Sensitive actions on users, roles and API keys (shared.audit; read at /api/v1/identity/audit, docs/AUDIT.md).
+audit_log = audit_table(Base.metadata)
+# Idempotency-Key claims and stored answers of the gateway's own creating POSTs (users, API keys): shared.idempotency.
+idempotency_keys = idempotency_table(Base.metadata)
 
 
 class User(Base):
@@ -54,7 +60,8 @@ class RefreshToken(Base):
 
 
 class ApiKey(Base):
-    """An enterprise system's key: a public prefix to find it, the SHA-256 of the secret, roles, revocation."""
+    """An enterprise system's key: a public prefix to find it, the SHA-256 of the secret, roles and scopes, an
+    expiry, revocation; after a rotation the replaced secret's hash works until ``previous_secret_expires_at``."""
 
     __tablename__ = "api_keys"
 
@@ -62,10 +69,15 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str] = mapped_column(String(64))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["risk:read", "goals:write", …]
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    previous_secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class RateLimitBucket(Base):

@@ -10,9 +10,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from gateway.config import KNOWN_SERVICES
 from shared.auth import (
     ACCOUNT_MANAGER,
     ADMIN,
+    AUDITOR,
     DEPARTMENT_OWNER,
     RISK_OFFICER,
     ROLES,
@@ -23,7 +25,10 @@ from shared.auth import (
 from shared.vocabulary import SERVICE_NAMES
 
 PUBLIC: frozenset[str] = frozenset({"*public*"})
-EVERYONE: frozenset[str] = frozenset(ROLES)
+ANYONE: frozenset[str] = frozenset(ROLES)
+# Every role that works on accounts; an auditor reads the audit logs only (docs/AUDIT.md).
+EVERYONE: frozenset[str] = ANYONE - {AUDITOR}
+AUDITORS: frozenset[str] = frozenset({ADMIN, AUDITOR})
 WRITERS: frozenset[str] = frozenset(WRITER_ROLES)
 ADMINS: frozenset[str] = frozenset({ADMIN})
 OVERSEERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR})
@@ -60,8 +65,12 @@ MATRIX: tuple[Rule, ...] = (
     Rule(frozenset({"POST"}), "/api/v1/auth/token", PUBLIC, "/api/v1/auth/token"),
     Rule(frozenset({"POST"}), "/api/v1/auth/refresh", PUBLIC, "/api/v1/auth/refresh"),
     Rule(frozenset({"POST"}), "/api/v1/auth/logout", PUBLIC, "/api/v1/auth/logout"),
-    Rule(frozenset({"GET"}), "/api/v1/me", EVERYONE, "/api/v1/me"),
-    Rule(frozenset({"GET"}), "/api/v1/me/accounts", EVERYONE, "/api/v1/me/accounts"),
+    Rule(frozenset({"GET"}), "/api/v1/me", ANYONE, "/api/v1/me"),
+    Rule(frozenset({"GET"}), "/api/v1/me/accounts", ANYONE, "/api/v1/me/accounts"),
+    # The audit logs of sensitive actions (read-only: no route writes them): the gateway's own (users, roles, API
+    # keys) and every service's
+    Rule(ANY, "/api/v1/identity/audit", AUDITORS, "/api/v1/identity/audit"),
+    *(Rule(ANY, f"/api/v1/{s}/audit", AUDITORS, f"/api/v1/{s}/audit") for s in KNOWN_SERVICES),
     Rule(ANY, "/api/v1/users/**", ADMINS, "/api/v1/users"),
     Rule(ANY, "/api/v1/api-keys/**", ADMINS, "/api/v1/api-keys"),
     # Gateway: composed views (object-level checks inside)
@@ -84,7 +93,23 @@ MATRIX: tuple[Rule, ...] = (
     Rule(WRITE, "/api/v1/complaints/surveys/templates/**", OVERSEERS, "/api/v1/complaints/surveys/templates"),
     Rule(WRITE, "/api/v1/complaints/surveys/schedules/**", OVERSEERS, "/api/v1/complaints/surveys/schedules"),
     Rule(WRITE, "/api/v1/complaints/surveys/**", SURVEY_WRITERS, "/api/v1/complaints/surveys/requests"),
-    # Risk decisions (credit limits, alerts, plans) belong to risk officers and supervisors
+    # Risk work a plan gives account managers on accounts they see (the service checks the account: 404
+    # otherwise): complete or reassign their action items, move and own alerts, draft and submit contracts (the
+    # service keeps approving them to deciders), credit-check an order
+    *(
+        Rule(frozenset({method}), pattern, WRITERS, example)
+        for method, pattern, example in (
+            ("POST", "/api/v1/risk/action-items/{item_id}/complete", "/api/v1/risk/action-items/i-1/complete"),
+            ("PATCH", "/api/v1/risk/action-items/{item_id}", "/api/v1/risk/action-items/i-1"),
+            ("POST", "/api/v1/risk/alerts/{alert_id}/transitions", "/api/v1/risk/alerts/a-1/transitions"),
+            ("PATCH", "/api/v1/risk/alerts/{alert_id}", "/api/v1/risk/alerts/a-1"),
+            ("POST", "/api/v1/risk/accounts/{account_id}/contracts", "/api/v1/risk/accounts/{account}/contracts"),
+            ("PATCH", "/api/v1/risk/contracts/{contract_id}", "/api/v1/risk/contracts/c-1"),
+            ("POST", "/api/v1/risk/contracts/{contract_id}/transitions", "/api/v1/risk/contracts/c-1/transitions"),
+            ("POST", "/api/v1/risk/accounts/{account_id}/credit-check", "/api/v1/risk/accounts/{account}/credit-check"),
+        )
+    ),
+    # Risk decisions (credit limits, scorecard, rules, plans, receivables) belong to risk officers and supervisors
     Rule(WRITE, "/api/v1/risk/**", frozenset({ADMIN, SUPERVISOR, RISK_OFFICER, SERVICE}), "/api/v1/risk/x"),
     # Goals: a supervisor approves account plans; a department owner moves the project parts assigned to them (the
     # service checks it is theirs) and reads only those (object-level filtering by the service)
@@ -95,9 +120,29 @@ MATRIX: tuple[Rule, ...] = (
         WRITERS | {DEPARTMENT_OWNER},
         "/api/v1/goals/projects/p-1/parts/pp-1",
     ),
+    # Goals: a supervisor sets the scorecard schemes (weights, caps, components), rates qualitative KPIs and signs
+    # scorecards off
+    Rule(WRITE, "/api/v1/goals/scorecard-schemes/**", OVERSEERS, "/api/v1/goals/scorecard-schemes/account_manager"),
+    Rule(WRITE, "/api/v1/goals/scorecards/**", OVERSEERS, "/api/v1/goals/scorecards/am-li/2026-Q4/sign-off"),
     Rule(WRITE, "/api/v1/goals/plans/**", WRITERS, "/api/v1/goals/plans"),
     Rule(WRITE, "/api/v1/goals/projects/**", WRITERS, "/api/v1/goals/projects"),
     Rule(READ, "/api/v1/goals/projects/**", EVERYONE, "/api/v1/goals/projects/parts/mine"),
+    # Supervisor decisions on an account or complaint (the services refuse everyone else): refused here for every
+    # account, so that an account manager's answer never tells a hidden account from an unknown one
+    *(
+        Rule(frozenset({method}), pattern, OVERSEERS, example)
+        for method, pattern, example in (
+            ("PUT", "/api/v1/accounts/{account_id}/team", "/api/v1/accounts/{account}/team"),
+            ("PUT", "/api/v1/accounts/{account_id}/ratings", "/api/v1/accounts/{account}/ratings"),
+            ("POST", "/api/v1/accounts/{account_id}/tier-override", "/api/v1/accounts/{account}/tier-override"),
+            ("DELETE", "/api/v1/accounts/{account_id}/tier-override", "/api/v1/accounts/{account}/tier-override"),
+            (
+                "POST",
+                "/api/v1/complaints/{complaint_id}/remedies/{remedy_id}/decision",
+                "/api/v1/complaints/c-1/remedies/r-1/decision",
+            ),
+        )
+    ),
     # Everything else: every role reads (object-level filtering by the services), writers write
     *(Rule(READ, f"/api/v1/{s}/**", EVERYONE, f"/api/v1/{s}/views/portfolio") for s in SERVICE_NAMES),
     Rule(READ, "/api/v1/accounts/**", EVERYONE, "/api/v1/accounts"),
@@ -105,7 +150,8 @@ MATRIX: tuple[Rule, ...] = (
     Rule(WRITE, "/api/v1/accounts/**", WRITERS, "/api/v1/accounts"),
 )
 
-# Account managers work on accounts; they are writers on scoring, complaints and goals but not on risk.
+# Account managers work on accounts; they are writers on scoring, complaints and goals, and on risk only for the
+# work plans give them (above), never limits, scorecard or rules.
 assert ACCOUNT_MANAGER in WRITERS
 
 

@@ -41,6 +41,14 @@ DROP_RESPONSE_HEADERS = frozenset(
     }
 )
 ACCOUNT_IN_PATH = re.compile(r"(?:^|/)accounts/([^/]+)")
+LOCATION_HEADERS = frozenset({"location", "content-location"})
+
+
+def public_location(value: str) -> str:
+    """A service's own path in a Location header as the public path below /api/v1 (absolute URLs kept)."""
+    if value.startswith("/") and not value.startswith("//") and not value.startswith(API_PREFIX + "/"):
+        return API_PREFIX + value
+    return value
 
 
 def route_to_service(path: str) -> tuple[str, str]:
@@ -137,6 +145,10 @@ async def forward(
         # Make the actor's own change visible in the next overview at once, on every replica (events follow).
         account_id = account_id_of(upstream_path, body, response.content)
         await runtime.wrote(account_id, accounts_changed=service == "scoring" and account_id is None)
-    out_headers = {k: v for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
+    out_headers = {
+        k: public_location(v) if k.lower() in LOCATION_HEADERS else v
+        for k, v in response.headers.items()
+        if k.lower() not in DROP_RESPONSE_HEADERS
+    }
     out_headers["x-upstream-service"] = service
     return Response(content=response.content, status_code=response.status_code, headers=out_headers)

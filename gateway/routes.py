@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway import access, composition, identity, proxy, users
@@ -16,6 +16,7 @@ from gateway.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
+    ApiKeyRotate,
     Me,
     MyAccount,
     RefreshRequest,
@@ -124,11 +125,13 @@ async def list_users(_: Actor, session: SessionDep, page: Paging) -> Page[UserRe
 
 @router.post("/users", summary="Create a user", status_code=201, response_model=UserRead, tags=["identity"])
 async def create_user(
-    body: UserCreate, _: Actor, runtime: Runtime, session: SessionDep, publisher: PublisherDep
+    body: UserCreate, actor: Actor, runtime: Runtime, session: SessionDep, publisher: PublisherDep
 ) -> User:
     """Create a user with roles and contact channels (admin); every service hears of them
     (``identity.user_registered``)."""
-    return await users.create_user(session, body=body, passwords=runtime.passwords, publisher=publisher)
+    return await users.create_user(
+        session, body=body, passwords=runtime.passwords, publisher=publisher, actor_id=actor.principal.user_id
+    )
 
 
 @router.get("/users/{user_id}", summary="One user", response_model=UserRead, tags=["identity"])
@@ -144,11 +147,14 @@ async def get_user(_: Actor, user: UserById) -> User:
     tags=["identity"],
 )
 async def update_user(
-    _: Actor, user: UserById, body: UserUpdate, runtime: Runtime, session: SessionDep, publisher: PublisherDep
+    actor: Actor, user: UserById, body: UserUpdate, runtime: Runtime, session: SessionDep, publisher: PublisherDep
 ) -> User:
     """Update a user (admin). Deactivating or a removed role holds from the user's next request; deactivating or
     resetting the password ends their sessions; a visible change is published to every service."""
-    return await users.update_user(session, user=user, body=body, passwords=runtime.passwords, publisher=publisher)
+    actor_id = actor.principal.user_id
+    return await users.update_user(
+        session, user=user, body=body, passwords=runtime.passwords, publisher=publisher, actor_id=actor_id
+    )
 
 
 @router.get("/api-keys", summary="List API keys", response_model=list[ApiKeyRead], tags=["identity"])
@@ -158,18 +164,45 @@ async def api_keys(_: Actor, session: SessionDep) -> list[ApiKey]:
 
 
 @router.post("/api-keys", summary="Create an API key", status_code=201, response_model=ApiKeyCreated, tags=["identity"])
-async def create_api_key(body: ApiKeyCreate, actor: Actor, session: SessionDep, clock: ClockDep) -> ApiKeyCreated:
-    """A key for an enterprise system, scoped to roles; the secret is shown once."""
+async def create_api_key(
+    body: ApiKeyCreate, actor: Actor, runtime: Runtime, session: SessionDep, clock: ClockDep
+) -> ApiKeyCreated:
+    """A key for an enterprise system, with roles, scopes and an expiry (admin); the secret is shown once."""
     key, secret = await identity.create_api_key(
-        session=session, name=body.name, roles=body.roles, created_by=actor.principal.user_id, now=clock.now()
+        session=session, body=body, created_by=actor.principal.user_id, settings=runtime.settings, now=clock.now()
+    )
+    return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(key).model_dump(), "api_key": secret})
+
+
+@router.post(
+    "/api-keys/{key_id}/rotate", summary="Rotate an API key's secret", response_model=ApiKeyCreated, tags=["identity"]
+)
+async def rotate_api_key(
+    key_id: ApiKeyId,
+    actor: Actor,
+    runtime: Runtime,
+    session: SessionDep,
+    clock: ClockDep,
+    body: Annotated[ApiKeyRotate | None, Body()] = None,
+) -> ApiKeyCreated:
+    """A new secret, shown once; the old one keeps working for the grace period, then stops (admin)."""
+    key, secret = await identity.rotate_api_key(
+        session=session,
+        key_id=key_id,
+        body=body or ApiKeyRotate(),
+        settings=runtime.settings,
+        now=clock.now(),
+        actor_id=actor.principal.user_id,
     )
     return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(key).model_dump(), "api_key": secret})
 
 
 @router.delete("/api-keys/{key_id}", summary="Revoke an API key", response_model=ApiKeyRead, tags=["identity"])
-async def revoke_api_key(key_id: ApiKeyId, _: Actor, session: SessionDep, clock: ClockDep) -> ApiKey:
+async def revoke_api_key(key_id: ApiKeyId, actor: Actor, session: SessionDep, clock: ClockDep) -> ApiKey:
     """Revoke a key; it stops working on the next request."""
-    return await identity.revoke_api_key(session=session, key_id=key_id, now=clock.now())
+    return await identity.revoke_api_key(
+        session=session, key_id=key_id, now=clock.now(), actor_id=actor.principal.user_id
+    )
 
 
 # ---------------------------------------------------------------- composed views

@@ -7,12 +7,15 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api import RequestBody
+from gateway.scopes import SCOPES
+from shared.api import Instant, RequestBody
 from shared.auth import ROLES
 from shared.vocabulary import TierCode
 
 # The roles of DESIGN §4 as a closed vocabulary of requests and responses (the same as shared.auth.ROLES).
-Role = Literal["admin", "supervisor", "account_manager", "risk_officer", "viewer", "service", "department_owner"]
+Role = Literal[
+    "admin", "supervisor", "account_manager", "risk_officer", "viewer", "service", "department_owner", "auditor"
+]
 assert get_args(Role) == ROLES
 Roles = Annotated[list[Role], Field(min_length=1, max_length=len(ROLES))]
 
@@ -89,25 +92,46 @@ class UserRead(BaseModel):
     updated_at: datetime
 
 
+# What an API key may reach (gateway.scopes): ``<family>:read`` or ``<family>:write``, checked by the gateway.
+Scope = Annotated[str, Field(pattern=r"^[a-z-]+:(read|write)$", json_schema_extra={"enum": list(SCOPES)})]
+Scopes = Annotated[list[Scope], Field(min_length=1, max_length=len(SCOPES))]
+
+
 class ApiKeyCreate(RequestBody):
-    """A new API key for an enterprise system."""
+    """A new API key for an enterprise system: its roles (``viewer`` unless given; ``service`` only when asked
+    for), the scopes it may use (always stated) and when it expires (default and maximum in the settings)."""
 
     name: str = Field(min_length=1, max_length=200)
-    roles: Roles = Field(default_factory=lambda: list[Role](["service"]))
+    roles: Roles = Field(default_factory=lambda: list[Role](["viewer"]))
+    scopes: Scopes
+    expires_at: Instant | None = None
+
+
+class ApiKeyRotate(RequestBody):
+    """A rotation: a new secret now; the current one keeps working for ``grace_seconds`` (the setting's default
+    unless given; 0 ends it at once); ``expires_at`` renews the key (else it keeps its expiry)."""
+
+    grace_seconds: int | None = Field(default=None, ge=0)
+    expires_at: Instant | None = None
 
 
 class ApiKeyRead(BaseModel):
-    """An API key without its secret."""
+    """An API key without its secret (``previous_secret_expires_at``: until when the secret replaced by the last
+    rotation still works)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     key_id: str
     name: str
     roles: list[Role]
+    scopes: list[str]
     created_by: str
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    rotated_at: datetime | None = None
+    previous_secret_expires_at: datetime | None = None
 
 
 class ApiKeyCreated(ApiKeyRead):

@@ -11,6 +11,7 @@ from fastapi import Request
 from gateway import identity
 from gateway.policy import allowed
 from gateway.runtime import GatewayRuntime, runtime_of
+from gateway.scopes import granted, required_scope
 from shared.auth import Principal, TokenVerifier
 from shared.errors import Forbidden, Unauthorized
 
@@ -22,6 +23,7 @@ class Caller:
     principal: Principal
     forward_token: str
     rate_key: str
+    scopes: frozenset[str] | None = None  # an API key's scopes (gateway.scopes); None: a user, not narrowed by scope
 
     def forward_headers(self, request_id: str | None) -> dict[str, str]:
         """The headers that carry this caller (and the request id) to a service."""
@@ -36,7 +38,7 @@ async def _from_api_key(request: Request, presented: str) -> Caller:
     clock = request.app.state.clock
     async with request.app.state.db.transaction() as session:
         key = await identity.verify_api_key(session=session, presented=presented, now=clock.now())
-        key_id, name, roles = key.key_id, key.name, list(key.roles)
+        key_id, name, roles, scopes = key.key_id, key.name, list(key.roles), frozenset(key.scopes)
     principal = Principal(user_id=f"apikey:{key_id}", roles=frozenset(roles), name=name, kind="service")
     ttl = runtime.settings.api_key_token_ttl_seconds
     cached = runtime.key_tokens.get(key_id)
@@ -52,7 +54,7 @@ async def _from_api_key(request: Request, presented: str) -> Caller:
         )
         cached = (time.monotonic(), token)
         runtime.key_tokens[key_id] = cached
-    return Caller(principal=principal, forward_token=cached[1], rate_key=f"key:{key_id}")
+    return Caller(principal=principal, forward_token=cached[1], rate_key=f"key:{key_id}", scopes=scopes)
 
 
 def _narrowed(
@@ -148,4 +150,8 @@ async def authorize(request: Request) -> Caller:
     await runtime_of(request).api_limit.check(actor.rate_key)
     if not allowed(request.method, request.url.path, actor.principal.roles):
         raise Forbidden("Your role may not call this route")
+    if actor.scopes is not None:
+        needed = required_scope(request.method, request.url.path)
+        if needed is not None and not granted(needed, actor.scopes):
+            raise Forbidden(f"This API key lacks the scope {needed}", missing_scope=needed)
     return actor

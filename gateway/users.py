@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity import Passwords, check_roles, revoke_refresh_tokens
-from gateway.models import User
+from gateway.models import User, audit_log
 from gateway.schemas import UserCreate, UserUpdate
+from shared.audit import record_audit
 from shared.bus.publish import Publisher
 from shared.errors import Conflict, NotFound
 from shared.events import UserData, UserDeactivated, UserRegistered, UserUpdated
@@ -48,8 +49,10 @@ async def publish_user(
     _changed(session, user.user_id)
 
 
-async def create_user(session: AsyncSession, *, body: UserCreate, passwords: Passwords, publisher: Publisher) -> User:
-    """Create a user (409 if the id is taken) and publish ``identity.user_registered``."""
+async def create_user(
+    session: AsyncSession, *, body: UserCreate, passwords: Passwords, publisher: Publisher, actor_id: str
+) -> User:
+    """Create a user (409 if the id is taken), publish ``identity.user_registered`` and audit it (``actor_id``)."""
     if await session.get(User, body.user_id) is not None:
         raise Conflict(f"User {body.user_id} already exists")
     now = publisher.clock.now()
@@ -67,7 +70,22 @@ async def create_user(session: AsyncSession, *, body: UserCreate, passwords: Pas
     session.add(user)
     await publish_user(session, user=user, publisher=publisher, event_type=UserRegistered)
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor_id,
+        action="user.created",
+        object_type="user",
+        object_id=user.user_id,
+        after=_audited(user),
+        at=now,
+    )
     return user
+
+
+def _audited(user: User) -> dict[str, object]:
+    """What the audit log shows of a user (never the password or its hash)."""
+    return user_data(user).model_dump(mode="json", exclude={"user_id"})
 
 
 async def get_user(session: AsyncSession, *, user_id: str) -> User:
@@ -86,7 +104,7 @@ async def list_users(session: AsyncSession, *, limit: int, offset: int) -> tuple
 
 
 async def update_user(
-    session: AsyncSession, *, user: User, body: UserUpdate, passwords: Passwords, publisher: Publisher
+    session: AsyncSession, *, user: User, body: UserUpdate, passwords: Passwords, publisher: Publisher, actor_id: str
 ) -> User:
     """Change a user's name, roles, active flag, contact details or password.
 
@@ -116,6 +134,25 @@ async def update_user(
         event_type = UserDeactivated if before.active and not after.active else UserUpdated
         await publish_user(session, user=user, publisher=publisher, event_type=event_type)
     await session.flush()
+    old, new = before.model_dump(mode="json", exclude={"user_id"}), _audited(user)
+    if body.password is not None:  # that it changed, never what to
+        old["password"], new["password"] = None, "changed"
+    if old != new:
+        if before.active and not after.active:
+            action = "user.deactivated"
+        else:
+            action = "user.roles_changed" if old["roles"] != new["roles"] else "user.updated"
+        await record_audit(
+            session,
+            audit_log,
+            actor_id=actor_id,
+            action=action,
+            object_type="user",
+            object_id=user.user_id,
+            before=old,
+            after=new,
+            at=now,
+        )
     return user
 
 

@@ -19,8 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kam.local_secrets import use_local_jwt_secret, use_local_nats_credentials
 from kam.registry import APPS, ROOT, SERVICES, AppInfo
 from kam.supervise import app_child, nats_child, supervise
+from shared.bus.nats import redacted
 from shared.nats_server import NatsServer, port_is_free
 
 app = typer.Typer(help="KA Platform operator commands.", no_args_is_help=True)
@@ -129,11 +131,20 @@ def dead_letters_replay(name: str, dead_letter_id: int) -> None:
 
 
 def _start_nats() -> tuple[str, NatsServer | None]:
+    """An external NATS (KAM_NATS_URL, with its own KAM_NATS_USER/PASSWORD if it needs them) or the embedded one,
+    which refuses clients without the generated credentials (kam.local_secrets)."""
     external = os.environ.get("KAM_NATS_URL")
     if external:
         return external, None
+    credentials = use_local_nats_credentials(VAR, os.environ)
     port = 4222 if port_is_free(4222) else None
-    server = NatsServer(VAR / "nats", port=port, log_file=VAR / "logs" / "nats.log").start()
+    server = NatsServer(
+        VAR / "nats",
+        port=port,
+        log_file=VAR / "logs" / "nats.log",
+        user=credentials.user,
+        password=credentials.password,
+    ).start()
     return server.url, server
 
 
@@ -160,9 +171,12 @@ def up(
 ) -> None:
     """Start NATS (embedded unless KAM_NATS_URL is set), the services and the gateway; restart a crashed one."""
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
+    use_local_jwt_secret(VAR, os.environ)  # before the demo mints tokens and the apps are spawned
     nats_url, nats_server = _start_nats()
-    console.print(f"NATS      {nats_url}" + (f" (embedded, storage {VAR / 'nats'})" if nats_server else " (external)"))
+    where = f" (embedded, authenticated, storage {VAR / 'nats'})" if nats_server else " (external)"
+    console.print(f"NATS      {redacted(nats_url)}{where}")
     console.print(f"logs      {VAR / 'logs'}", soft_wrap=True)
+    console.print(f"secrets   {VAR / 'secrets'} (generated on first start, owner-only)", soft_wrap=True)
     processes: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
     env = dict(os.environ)
@@ -270,7 +284,8 @@ UVICORN = (sys.executable, "-m", "uvicorn", "--factory")
 def nats_cmd() -> None:
     """Run only the embedded NATS server (foreground)."""
     url, server = _start_nats()
-    console.print(f"NATS at {url}; Ctrl-C to stop")
+    auth = f" (user {server.user}, password in {VAR / 'secrets' / 'nats_password'})" if server else ""
+    console.print(f"NATS at {url}{auth}; Ctrl-C to stop")
     try:
         while True:
             time.sleep(1)
@@ -286,6 +301,7 @@ def demo_cmd(gateway_url: str = "http://127.0.0.1:8000") -> None:
     """Load the demo portfolio into a running platform."""
     from kam.demo import load_demo
 
+    use_local_jwt_secret(VAR, os.environ)  # the secret of the platform `kam up` runs from this var directory
     urls = {info.name: f"http://127.0.0.1:{info.port}" for info in APPS.values()}
     urls["gateway"] = gateway_url
     console.print(asyncio.run(load_demo(urls)))

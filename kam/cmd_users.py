@@ -47,6 +47,10 @@ async def _in_gateway_db(work: Callable[[AsyncSession, Passwords, Publisher], Aw
         await db.dispose()
 
 
+# Who the audit log names for a change made with ``kam users`` (an operator on the gateway's host, no login).
+CLI_ACTOR = "kam-cli"
+
+
 async def _add(fields: dict[str, Any]) -> None:
     from gateway import users
     from gateway.schemas import UserCreate
@@ -54,7 +58,7 @@ async def _add(fields: dict[str, Any]) -> None:
     body = UserCreate.model_validate(fields)
 
     async def work(session: AsyncSession, passwords: Passwords, publisher: Publisher) -> None:
-        await users.create_user(session, body=body, passwords=passwords, publisher=publisher)
+        await users.create_user(session, body=body, passwords=passwords, publisher=publisher, actor_id=CLI_ACTOR)
 
     await _in_gateway_db(work)
 
@@ -67,7 +71,9 @@ async def _set(user_id: str, fields: dict[str, Any]) -> tuple[list[str], bool]:
 
     async def work(session: AsyncSession, passwords: Passwords, publisher: Publisher) -> tuple[list[str], bool]:
         user = await users.get_user(session, user_id=user_id)
-        await users.update_user(session, user=user, body=body, passwords=passwords, publisher=publisher)
+        await users.update_user(
+            session, user=user, body=body, passwords=passwords, publisher=publisher, actor_id=CLI_ACTOR
+        )
         return list(user.roles), user.active
 
     return await _in_gateway_db(work)

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
 from shared.db import UTCDateTime
-from shared.errors import PreconditionFailed, Unprocessable
+from shared.errors import PreconditionFailed, PreconditionRequired, Unprocessable
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
@@ -91,10 +84,18 @@ def etag_for(version: int | str) -> str:
     return f'"{version}"'
 
 
+IF_MATCH_REQUIRED = (
+    "If-Match is required to change this resource: GET it and send its ETag back as If-Match "
+    "(a change made since is then refused with 412 instead of being overwritten)"
+)
+
+
 def check_if_match(request: Request, current_version: int | str) -> None:
-    """Refuse a stale ``If-Match`` with 412 (absent header: last write wins)."""
+    """Require the ETag last read as ``If-Match``: absent → 428, stale → 412 (``*``: any version of the resource)."""
     header = request.headers.get("if-match")
-    if header is None or header.strip() == "*":
+    if header is None or not header.strip():
+        raise PreconditionRequired(IF_MATCH_REQUIRED, field="If-Match")
+    if header.strip() == "*":
         return
     candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
     if etag_for(current_version) not in candidates:
@@ -104,13 +105,23 @@ def check_if_match(request: Request, current_version: int | str) -> None:
         )
 
 
+def check_if_match_upsert(request: Request, current_version: int | str | None) -> None:
+    """``check_if_match`` for a PUT that creates the resource when it is missing (``current_version`` None): the
+    create goes without ``If-Match`` (any given one fails with 412: no version can match), a replace needs it."""
+    if current_version is not None:
+        check_if_match(request, current_version)
+    elif request.headers.get("if-match") is not None:
+        raise PreconditionFailed("The resource does not exist yet; send its create without If-Match")
+
+
 def set_etag(response: Response, version: int | str) -> None:
     """Expose the row version as ETag."""
     response.headers["ETag"] = etag_for(version)
 
 
 def idempotency_table(metadata: MetaData) -> Table:
-    """Stored responses of creates made with an ``Idempotency-Key``."""
+    """The ``Idempotency-Key`` claims of POSTs and their stored answers (``shared.idempotency``): ``status`` 0 while
+    the first request runs, then its status, with ``body`` a JSON envelope of the answer (status, headers, body)."""
     return Table(
         "idempotency_keys",
         metadata,
@@ -139,87 +150,3 @@ def idempotency_key(request: Request) -> str | None:
             field="Idempotency-Key",
         )
     return key
-
-
-def _hash_request(method: str, path: str, payload: Any) -> str:
-    raw = json.dumps({"m": method, "p": path, "b": payload}, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-async def replay_response(
-    session: AsyncSession, table: Table, *, request: Request, principal_id: str, payload: Any
-) -> JSONResponse | None:
-    """The stored response when this ``Idempotency-Key`` was used before with the same payload, else None.
-
-    The same key with a different payload is a 422 naming ``Idempotency-Key``.
-    """
-    key = idempotency_key(request)
-    if key is None:
-        return None
-    row = (
-        (await session.execute(select(table).where(table.c.key == key, table.c.principal == principal_id)))
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return None
-    if row["request_hash"] != _hash_request(request.method, request.url.path, payload):
-        raise Unprocessable("Idempotency-Key was already used with a different request", field="Idempotency-Key")
-    return JSONResponse(json.loads(row["body"]), status_code=int(row["status"]))
-
-
-async def remember_response(
-    session: AsyncSession,
-    table: Table,
-    *,
-    request: Request,
-    principal_id: str,
-    payload: Any,
-    body: Any,
-    status: int = 201,
-) -> None:
-    """Keep a create's response for its ``Idempotency-Key`` (same transaction as the create)."""
-    key = idempotency_key(request)
-    if key is None:
-        return
-    await session.execute(
-        insert(table).values(
-            key=key,
-            principal=principal_id,
-            request_hash=_hash_request(request.method, request.url.path, payload),
-            status=status,
-            body=json.dumps(jsonable_encoder(body), default=str, ensure_ascii=False),
-            created_at=datetime.now(UTC),
-        )
-    )
-
-
-@dataclass(frozen=True)
-class IdempotentCreate:
-    """A create's ``Idempotency-Key``: replay the stored response of an earlier identical request, or keep this one.
-
-    Built per request by ``shared.service.idempotency_for(table)``; everything happens in the request's transaction.
-    """
-
-    session: AsyncSession
-    table: Table
-    request: Request
-    actor_id: str
-
-    async def replay(self, payload: Any) -> JSONResponse | None:
-        """The stored response when this key was used before with the same payload, else None."""
-        return await replay_response(
-            self.session, self.table, request=self.request, principal_id=self.actor_id, payload=payload
-        )
-
-    async def remember(self, payload: Any, body: Any, status: int = 201) -> None:
-        """Keep this create's response for its key."""
-        await remember_response(
-            self.session,
-            self.table,
-            request=self.request,
-            principal_id=self.actor_id,
-            payload=payload,
-            body=body,
-            status=status,
-        )

@@ -25,7 +25,19 @@ SERVICE = "service"
 # A department's owner (marketing, product, after-sales …) of parts of cross-department projects: sees only the
 # parts assigned to them (and those projects' headers), never a whole account.
 DEPARTMENT_OWNER = "department_owner"
-ROLES: tuple[str, ...] = (ADMIN, SUPERVISOR, ACCOUNT_MANAGER, RISK_OFFICER, VIEWER, SERVICE, DEPARTMENT_OWNER)
+# Reads the audit logs of sensitive actions (docs/AUDIT.md) and nothing else: no business data, no writes (combine
+# with ``viewer`` to read the portfolio too).
+AUDITOR = "auditor"
+ROLES: tuple[str, ...] = (
+    ADMIN,
+    SUPERVISOR,
+    ACCOUNT_MANAGER,
+    RISK_OFFICER,
+    VIEWER,
+    SERVICE,
+    DEPARTMENT_OWNER,
+    AUDITOR,
+)
 # Roles no user or key can hold: the gateway mints them for one internal job. ``survey_responder`` answers a
 # survey through its customer link (only the complaints service's respond endpoints accept it).
 SURVEY_RESPONDER = "survey_responder"

@@ -59,6 +59,12 @@ class ContentTooLarge(DomainError):
     status, code = 413, "content-too-large"
 
 
+class UnsupportedMediaType(DomainError):
+    """A body in a media type the route does not take; the detail says what to send."""
+
+    status, code = 415, "unsupported-media-type"
+
+
 class Conflict(DomainError):
     status, code = 409, "conflict"
 
@@ -85,6 +91,15 @@ class Forbidden(DomainError):
 
 class PreconditionFailed(DomainError):
     status, code = 412, "precondition-failed"
+
+
+class PreconditionRequired(DomainError):
+    """A change of a versioned resource sent without the precondition it needs; ``field`` names the header."""
+
+    status, code = 428, "precondition-required"
+
+    def __init__(self, detail: str, *, field: str) -> None:
+        super().__init__(detail, field=field, errors=[{"field": field, "message": detail}])
 
 
 class Unprocessable(DomainError):

@@ -10,6 +10,7 @@ measured by ``scripts/measure_durability.py``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -67,14 +68,21 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> 
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
-def server_config(*, host: str, port: int, store_dir: Path, sync_interval: str) -> str:
-    """The nats-server configuration file of an embedded server (JetStream on, file store in ``store_dir``)."""
+def server_config(
+    *, host: str, port: int, store_dir: Path, sync_interval: str, user: str | None = None, password: str | None = None
+) -> str:
+    """The nats-server configuration file of an embedded server (JetStream on, file store in ``store_dir``; with a
+    user and password, every client must present them)."""
     sync = "always" if sync_interval == "always" else f'"{sync_interval}"'
-    return f'listen: "{host}:{port}"\njetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: {sync}\n}}\n'
+    config = f'listen: "{host}:{port}"\njetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: {sync}\n}}\n'
+    if user is not None and password is not None:
+        config += f"authorization {{\n  user: {json.dumps(user)}\n  password: {json.dumps(password)}\n}}\n"
+    return config
 
 
 class NatsServer:
-    """A JetStream-enabled nats-server bound to 127.0.0.1 with its storage in ``store_dir``.
+    """A JetStream-enabled nats-server bound to 127.0.0.1 with its storage in ``store_dir`` (with ``user`` and
+    ``password``, clients must authenticate; without, anyone may connect — the tests' own servers).
 
     ``kill``/``pause``/``resume`` are the faults the tests inject; ``start`` again after a stop or a kill reuses
     the port and the store (what a supervisor's restart does).
@@ -88,7 +96,13 @@ class NatsServer:
         host: str = "127.0.0.1",
         log_file: Path | None = None,
         sync_interval: str = SYNC_ALWAYS,
+        user: str | None = None,
+        password: str | None = None,
     ):
+        if (user is None) != (password is None):
+            raise ValueError("NATS authorization needs both a user and a password")
+        self.user = user
+        self.password = password
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port or free_port(host)
@@ -105,9 +119,19 @@ class NatsServer:
         """Start and wait until it accepts connections."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir.parent / f"{self.store_dir.name}.conf"
-        config.write_text(
-            server_config(host=self.host, port=self.port, store_dir=self.store_dir, sync_interval=self.sync_interval)
+        text = server_config(
+            host=self.host,
+            port=self.port,
+            store_dir=self.store_dir,
+            sync_interval=self.sync_interval,
+            user=self.user,
+            password=self.password,
         )
+        # The file may hold the password: readable by its owner only, from the moment it exists.
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [nats_server_binary(), "-c", str(config)],

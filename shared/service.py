@@ -20,18 +20,22 @@ from sqlalchemy import Table, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from starlette.middleware import Middleware
 
-from shared.api import IdempotentCreate, Instant, PageParams, RequestBody, page_params
+from shared.api import Instant, PageParams, RequestBody, page_params
 from shared.api_docs import install_api_docs
-from shared.auth import ADMIN, CurrentPrincipal, Principal, TokenVerifier, require_roles
+from shared.audit import REQUEST_ID_INFO, SERVICE_INFO, audit_router
+from shared.auth import ADMIN, Principal, TokenVerifier, require_roles
 from shared.bus.consumer import EventConsumer, HandlerContext, Handlers, list_dead_letters, replay_dead_letter
 from shared.bus.nats import NatsBus
 from shared.bus.outbox import OUTBOX_FLAG, OutboxRelay
 from shared.bus.publish import Publisher
 from shared.bus.retention import RetentionMetrics, prune, republish
 from shared.clock import Clock, SystemClock
+from shared.conditional import ConditionalGetMiddleware
 from shared.db import Database, PlatformTables
 from shared.errors import PROBLEM_RESPONSES, ServiceUnavailable, Unprocessable, install_error_handlers
+from shared.idempotency import CallerOf, IdempotencyMiddleware, PathFilter, bearer_caller, every_path
 from shared.migrations import upgrade_to_head
 from shared.observability import (
     CONTENT_TYPE_METRICS,
@@ -76,12 +80,21 @@ class ServiceSpec:
     on_start: Callable[[FastAPI], Awaitable[None]] | None = None
     # The typed extras handed to this service's handlers as ``HandlerContext.extra`` (built once, after on_start).
     handler_extra: Callable[[FastAPI], Any] | None = None
+    # The audit log of sensitive actions (shared.audit.audit_table), read at ``/<name>/audit``; None: none kept.
+    audit: Table | None = None
+    # The POST paths that honour ``Idempotency-Key`` (shared.idempotency; every POST of a service) and who their
+    # caller is (a bearer token; the gateway also knows API keys). Installed when the metadata has the table.
+    idempotent_paths: PathFilter = every_path
+    idempotency_caller: CallerOf = bearer_caller
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent; rolled back on error."""
     db: Database = request.app.state.db
     async with db.transaction(write=request.method not in READ_METHODS) as session:
+        # What an audit entry written in this transaction names (shared.audit.record_audit).
+        session.info[REQUEST_ID_INFO] = getattr(request.state, "request_id", None)
+        session.info[SERVICE_INFO] = request.app.state.spec.name
         yield session
 
 
@@ -98,15 +111,6 @@ async def get_clock(request: Request) -> Clock:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-def idempotency_for(table: Table) -> Callable[..., Awaitable[IdempotentCreate]]:
-    """The dependency giving a route its ``IdempotentCreate`` on the service's ``idempotency_keys`` table."""
-
-    async def _idempotency(request: Request, session: SessionDep, actor: CurrentPrincipal) -> IdempotentCreate:
-        return IdempotentCreate(session=session, table=table, request=request, actor_id=actor.user_id)
-
-    return _idempotency
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -292,7 +296,13 @@ def _start_bus(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, stack
     """Connect NATS and start the outbox relay (woken by every commit that wrote to the outbox)."""
     db: Database = app.state.db
     metrics: Metrics = app.state.metrics
-    bus = NatsBus(settings.nats_url, name=spec.name, stream_replicas=settings.nats_stream_replicas)
+    bus = NatsBus(
+        settings.nats_url,
+        name=spec.name,
+        stream_replicas=settings.nats_stream_replicas,
+        user=settings.nats_user,
+        password=settings.nats_password,
+    )
     app.state.bus = bus
     relay = OutboxRelay(
         db=db,
@@ -322,7 +332,11 @@ def _consumer(
     """The service's inbox consumer (without NATS, tests drive it through ``consumer.process``)."""
     metrics: Metrics = app.state.metrics
     bus: NatsBus = app.state.bus or NatsBus(
-        settings.nats_url, name=spec.name, stream_replicas=settings.nats_stream_replicas
+        settings.nats_url,
+        name=spec.name,
+        stream_replicas=settings.nats_stream_replicas,
+        user=settings.nats_user,
+        password=settings.nats_password,
     )
     return EventConsumer(
         db=app.state.db,
@@ -429,10 +443,24 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
     install_error_handlers(app)
     install_api_docs(app)
     hsts = HstsPolicy(always=settings.hsts_enabled, trusted_proxies=settings.forwarded_proto_trusted_from)
+    app.add_middleware(ConditionalGetMiddleware)  # inside the request context: a 304 carries its headers too
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, hsts=hsts)
+    idempotency_keys = spec.tables.outbox.metadata.tables.get("idempotency_keys")
+    if idempotency_keys is not None:  # innermost: its problems carry the request id, its replays the headers
+        app.user_middleware.append(
+            Middleware(
+                IdempotencyMiddleware,
+                table=idempotency_keys,
+                secret=settings.jwt_secret,
+                applies=spec.idempotent_paths,
+                caller=spec.idempotency_caller,
+            )
+        )
     app.include_router(_ops_router(spec))
     app.include_router(_admin_router(spec))
+    if spec.audit is not None:
+        app.include_router(audit_router(spec.audit, path=f"/{spec.name}/audit", tag=f"{spec.name}: audit"))
     for router in spec.routers:
         app.include_router(router)
-    install_openapi_conventions(app)
+    install_openapi_conventions(app, idempotent=spec.idempotent_paths if idempotency_keys is not None else None)
     return app

@@ -19,6 +19,8 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
 PLATFORM_WIDE = frozenset(
     {
         "nats_url",
+        "nats_user",
+        "nats_password",
         "nats_stream_replicas",
         "jwt_secret",
         "jwt_audience",
@@ -82,6 +84,10 @@ class ServiceSettings(BaseSettings):
     run_migrations: bool = True
     nats_url: str = "nats://127.0.0.1:4222"
     nats_enabled: bool = True
+    # NATS credentials (KAM_NATS_USER / KAM_NATS_PASSWORD), or given in the URL (nats://user:password@host:4222);
+    # `kam up` generates the embedded server's password. Production refuses a connection without credentials.
+    nats_user: str | None = Field(default=None, min_length=1, max_length=200)
+    nats_password: str | None = Field(default=None, min_length=1, max_length=512, repr=False)
     # Replicas of every JetStream stream this process creates: 1 on one server (embedded, tests), 3 on a cluster.
     nats_stream_replicas: int = Field(default=1, ge=1, le=5, json_schema_extra=PRODUCTION_REQUIRED)
     jwt_secret: str = DEV_JWT_SECRET
@@ -143,4 +149,14 @@ class ServiceSettings(BaseSettings):
             raise ValueError("jwt_secret: the development secret is refused outside development; set KAM_JWT_SECRET")
         if self.environment == "production" and len(self.jwt_secret) < 32:
             raise ValueError("jwt_secret: must be at least 32 characters in production")
+        if self.environment == "production" and self.nats_enabled and not self.nats_credentials_given:
+            raise ValueError(
+                "nats_password: NATS needs credentials in production; set KAM_NATS_USER and KAM_NATS_PASSWORD "
+                "(or put them in KAM_NATS_URL)"
+            )
         return self
+
+    @property
+    def nats_credentials_given(self) -> bool:
+        """Whether this process authenticates to NATS (a password in the settings or a user in the URL)."""
+        return self.nats_password is not None or "@" in self.nats_url.partition("://")[2].split("/")[0]

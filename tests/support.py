@@ -50,13 +50,53 @@ def service_settings(settings_cls: type[T], *, database_url: str, nats_url: str 
     return settings_cls(**values)
 
 
+def if_match(source: httpx.Response | dict[str, Any] | int) -> dict[str, str]:
+    """``If-Match`` from what the API last answered: a response's ETag, a body's ``version``, or a version."""
+    if isinstance(source, httpx.Response):
+        return {"If-Match": source.headers["ETag"]}
+    version = source["version"] if isinstance(source, dict) else source
+    return {"If-Match": f'"{version}"'}
+
+
+class ReadsETagFirst(httpx.Auth):
+    """A careful client for tests about something else than concurrency: a change refused with 428 (If-Match
+    missing) is sent again with the ETag of a fresh GET of the resource (its own path, else its parent's: an action
+    ``POST …/{id}/close`` or a sub-document ``PUT …/{id}/team``), or ``*`` when neither GET shows one (a resource read
+    only in lists). A request that brings its own If-Match is sent as it is."""
+
+    requires_request_body = True
+    requires_response_body = True
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncIterator[httpx.Request]:
+        response = yield request
+        if response.status_code != 428 or "if-match" in request.headers:
+            return
+        path = request.url.path.rstrip("/")
+        candidates = [path, path.rsplit("/", 1)[0]] if request.method != "POST" else [path.rsplit("/", 1)[0]]
+        etag = "*"
+        for candidate in candidates:
+            kept = {k: v for k, v in request.headers.items() if k.lower() not in ("content-type", "content-length")}
+            current = yield httpx.Request("GET", request.url.copy_with(path=candidate, query=None), headers=kept)
+            if current.status_code == 200 and "etag" in current.headers:
+                etag = current.headers["etag"]
+                break
+        request.headers["If-Match"] = etag
+        yield request
+
+
 @asynccontextmanager
-async def running(app: FastAPI, *, headers: dict[str, str] | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    """Run an app's lifespan and give an HTTP client bound to it (ASGI, no sockets)."""
+async def running(
+    app: FastAPI, *, headers: dict[str, str] | None = None, reads_etag_first: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan and give an HTTP client bound to it (ASGI, no sockets); unless told otherwise the
+    client sends a change refused for a missing If-Match again with the current ETag (``ReadsETagFirst``)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", headers=headers or {}
+            transport=transport,
+            base_url="http://testserver",
+            headers=headers or {},
+            auth=ReadsETagFirst() if reads_etag_first else None,
         ) as client:
             yield client
 
@@ -139,10 +179,12 @@ __all__ = [
     "DEV_JWT_SECRET",
     "POSTGRES_URL",
     "TEST_JWT_SECRET",
+    "ReadsETagFirst",
     "auth",
     "create_postgres_database",
     "drop_postgres_database",
     "first",
+    "if_match",
     "register_users",
     "running",
     "service_settings",

@@ -19,13 +19,20 @@ PLAN_STEPS = ("submit", "return", "revise")
 
 @dataclass(frozen=True)
 class Action:
-    """One button: the API's method and path (``{id}`` filled in), the form fields it sends, and fixed values."""
+    """One button: the API's method and path (``{id}`` filled in), the form fields it sends, and fixed values.
+
+    A change of a versioned object (``versioned``) sends ``If-Match``: the version the form carried (``row_version``,
+    the one the user saw: a change made since is refused, 412), else the one a fresh GET of ``read`` shows (its ETag,
+    or the object's ``version`` in the parent it is read with: ``{project}`` is a part's project).
+    """
 
     method: Literal["POST", "PATCH"]
     path: str
     fields: tuple[str, ...] = ()
     fixed: tuple[tuple[str, Any], ...] = ()
     integers: tuple[str, ...] = ()
+    versioned: bool = False
+    read: str | None = None
 
     def body(self, form: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON body from a submitted form."""
@@ -39,37 +46,61 @@ class Action:
         return body
 
 
+COMPLAINT = "/complaints/{id}"
 COMPLAINT_ACTIONS: dict[str, Action] = {
-    "acknowledge": Action("POST", "/complaints/{id}/acknowledge", ("message",)),
-    "assign": Action("POST", "/complaints/{id}/assign", ("owner_id", "reason")),
+    "acknowledge": Action("POST", "/complaints/{id}/acknowledge", ("message",), versioned=True, read=COMPLAINT),
+    "assign": Action("POST", "/complaints/{id}/assign", ("owner_id", "reason"), versioned=True, read=COMPLAINT),
     "notes": Action("POST", "/complaints/{id}/notes", ("body", "visibility")),
-    "propose-solution": Action("POST", "/complaints/{id}/propose-solution", ("message",)),
-    "resolve": Action("POST", "/complaints/{id}/resolve", ("message",)),
-    "revisit": Action("POST", "/complaints/{id}/revisit", ("satisfaction", "comment"), integers=("satisfaction",)),
-    "escalate": Action("POST", "/complaints/{id}/escalate", ("reason",)),
+    "propose-solution": Action(
+        "POST", "/complaints/{id}/propose-solution", ("message",), versioned=True, read=COMPLAINT
+    ),
+    "resolve": Action("POST", "/complaints/{id}/resolve", ("message",), versioned=True, read=COMPLAINT),
+    "revisit": Action(
+        "POST",
+        "/complaints/{id}/revisit",
+        ("satisfaction", "comment"),
+        integers=("satisfaction",),
+        versioned=True,
+        read=COMPLAINT,
+    ),
+    "escalate": Action("POST", "/complaints/{id}/escalate", ("reason",), versioned=True, read=COMPLAINT),
 }
 ALERT_ACTIONS: dict[str, Action] = {
-    status: Action("POST", "/risk/alerts/{id}/transitions", ("note",), fixed=(("status", status),))
+    status: Action(
+        "POST",
+        "/risk/alerts/{id}/transitions",
+        ("note",),
+        fixed=(("status", status),),
+        versioned=True,
+        read="/risk/alerts/{id}",
+    )
     for status in ("acknowledged", "mitigating", "cleared")
 }
-PLAN_STEP_ACTIONS: dict[str, Action] = {"complete": Action("POST", "/risk/action-items/{id}/complete")}
+PLAN_STEP_ACTIONS: dict[str, Action] = {"complete": Action("POST", "/risk/action-items/{id}/complete", versioned=True)}
 LIMIT_ACTIONS: dict[str, Action] = {
     decision: Action("POST", f"/risk/limit-requests/{{id}}/{decision}", ("note",)) for decision in ("approve", "reject")
 }
-GOAL_ACTION_ACTIONS: dict[str, Action] = {"status": Action("PATCH", "/goals/actions/{id}", ("status",))}
-# ``{id}`` of a project part is ``<project id>/parts/<part id>``.
+GOAL_ACTION_ACTIONS: dict[str, Action] = {"status": Action("PATCH", "/goals/actions/{id}", ("status",), versioned=True)}
+# ``{id}`` of a project part is ``<project id>/parts/<part id>``; it is read with its project.
+PROJECT = "/goals/projects/{project}"
 PROJECT_PART_ACTIONS: dict[str, Action] = {
-    "status": Action("PATCH", "/goals/projects/{id}", ("status", "acceptance_note"))
+    "status": Action("PATCH", "/goals/projects/{id}", ("status", "acceptance_note"), versioned=True, read=PROJECT)
 }
 
 # Account plans: the owner submits and revises, a supervisor returns or approves (the approve button: overseers only).
+PLAN = "/goals/plans/{id}"
 PLAN_ACTIONS: dict[str, Action] = {
-    **{step: Action("POST", "/goals/plans/{id}/transitions", fixed=(("action", step),)) for step in PLAN_STEPS},
-    "approve": Action("POST", "/goals/plans/{id}/approve"),
+    **{
+        step: Action("POST", "/goals/plans/{id}/transitions", fixed=(("action", step),), versioned=True, read=PLAN)
+        for step in PLAN_STEPS
+    },
+    "approve": Action("POST", "/goals/plans/{id}/approve", versioned=True, read=PLAN),
 }
 # The account side accepts or rejects a delivered part (``{id}``: ``<project id>/parts/<part id>``).
 PART_REVIEW_ACTIONS: dict[str, Action] = {
-    decision: Action("PATCH", "/goals/projects/{id}", ("acceptance_note",), fixed=(("status", status),))
+    decision: Action(
+        "PATCH", "/goals/projects/{id}", ("acceptance_note",), fixed=(("status", status),), versioned=True, read=PROJECT
+    )
     for decision, status in (("accept", "accepted"), ("reject", "rejected"))
 }
 SURVEY_REQUEST = Action("POST", "/complaints/surveys/requests", ("contact_id", "template_code"))
@@ -92,6 +123,31 @@ def project_body(form: Mapping[str, Any], account_id: str) -> dict[str, Any]:
 def path_of(action: Action, object_id: str) -> str:
     """The API path of an action on one object."""
     return action.path.replace("{id}", object_id)
+
+
+def read_path(action: Action, object_id: str) -> str | None:
+    """The GET that shows the version of the object an action changes (None: only the form carries it)."""
+    if action.read is None:
+        return None
+    return action.read.replace("{id}", object_id).replace("{project}", object_id.split("/", 1)[0])
+
+
+def listed_if_match(body: Any, object_id: str) -> str | None:
+    """``If-Match`` from the ``version`` of the object among the ``parts`` of the read that lists it, else None."""
+    wanted = object_id.rsplit("/", 1)[-1]
+    listed = body.get("parts") if isinstance(body, dict) else None
+    for item in listed if isinstance(listed, list) else []:
+        if isinstance(item, dict) and item.get("id") == wanted and isinstance(item.get("version"), int):
+            return f'"{item["version"]}"'
+    return None
+
+
+def carried_if_match(action: Action, form: Mapping[str, Any]) -> str | None:
+    """The ``If-Match`` of a versioned action from the version its form carried (``row_version``), else None."""
+    version = form.get("row_version")
+    if action.versioned and isinstance(version, str) and version.strip().isdigit():
+        return f'"{version.strip()}"'
+    return None
 
 
 def form_values(form: FormData) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class ApiResult:
 
     status: int
     body: Any
+    etag: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -97,7 +98,13 @@ class Console:
         return await self.call("GET", path, params=params)
 
     async def call(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> ApiResult:
         """One call of the public API as the user: 403/404/503 answered as problems, never raised."""
         if not self.may(method, path):
@@ -108,12 +115,12 @@ class Console:
                 return ApiResult(503, {"detail": f"The {service} service is not deployed here"})
             await ensure_may_see_account_in(self.runtime, self.caller, upstream_path)
             body = orjson.dumps(json) if json is not None else None
-            headers = {**self.caller.forward_headers(self.request_id), "accept": "application/json"}
+            sent = {**(headers or {}), **self.caller.forward_headers(self.request_id), "accept": "application/json"}
             if body is not None:
-                headers["content-type"] = "application/json"
+                sent["content-type"] = "application/json"
             query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True) or None
             response = await self.runtime.upstreams[service].request(
-                method, upstream_path, headers=headers, params=query, content=body
+                method, upstream_path, headers=sent, params=query, content=body
             )
         except UpstreamUnavailable as exc:
             return ApiResult(503, {"detail": exc.detail})
@@ -122,7 +129,7 @@ class Console:
         if method not in IDEMPOTENT and response.status_code < 400 and service in SERVICE_NAMES:
             account_id = account_id_of(upstream_path, body or b"", response.content)
             await self.runtime.wrote(account_id, accounts_changed=service == "scoring" and account_id is None)
-        return ApiResult(response.status_code, _parsed(response.content))
+        return ApiResult(response.status_code, _parsed(response.content), response.headers.get("etag"))
 
     async def upload(
         self, path: str, content: bytes | AsyncIterator[bytes], content_type: str, params: dict[str, Any]

@@ -283,6 +283,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "role.viewer": ("只读用户", "Viewer"),
     "role.service": ("系统集成", "Integration"),
     "role.department_owner": ("部门负责人", "Department owner"),
+    "role.auditor": ("审计员", "Auditor"),
     # vocabularies
     "tier.strategic": ("战略客户", "Strategic"),
     "tier.key": ("重点客户", "Key"),

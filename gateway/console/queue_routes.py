@@ -17,8 +17,11 @@ from gateway.console.actions import (
     PLAN_STEP_ACTIONS,
     PROJECT_PART_ACTIONS,
     Action,
+    carried_if_match,
     form_values,
+    listed_if_match,
     path_of,
+    read_path,
 )
 from gateway.console.client import ApiResult, Console
 from gateway.console.deps import ConsoleUser, CsrfChecked, ObjectId
@@ -36,9 +39,15 @@ Decision = Literal["approve", "reject"]
 async def perform(
     request: Request, console: Console, action: Action, object_id: str
 ) -> tuple[ApiResult, dict[str, Any]]:
-    """Make an action's call with the submitted form; the result and what to show next to the fields."""
+    """Make an action's call with the submitted form (a versioned object's with ``If-Match``); the result and what to
+    show next to the fields."""
     form = form_values(await request.form())
-    result = await console.call(action.method, path_of(action, object_id), json=action.body(form))
+    if_match = carried_if_match(action, form)
+    if action.versioned and if_match is None and (read := read_path(action, object_id)) is not None:
+        current = await console.get(read)
+        if_match = current.etag or listed_if_match(current.body, object_id)
+    headers = {"If-Match": if_match} if if_match is not None else None
+    result = await console.call(action.method, path_of(action, object_id), json=action.body(form), headers=headers)
     feedback = {
         "error": None if result.ok else result.detail,
         "field_errors": {} if result.ok else result.field_errors(),

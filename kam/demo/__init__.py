@@ -54,6 +54,11 @@ LOADERS = ("kam.demo.scoring", "kam.demo.goals", "kam.demo.risk", "kam.demo.comp
 SERVICES = ("scoring", "complaints", "risk", "goals")
 
 
+def if_match(resource: dict[str, Any]) -> dict[str, str]:
+    """``If-Match`` with the version of a resource as the API last answered it (every change of one needs it)."""
+    return {"If-Match": f'"{resource["version"]}"'}
+
+
 @dataclass
 class DemoContext:
     """HTTP clients per service plus what earlier loaders produced (e.g. account ids)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from kam.demo import DemoContext
+from kam.demo import DemoContext, if_match
 
 WAIT_FOR_ACCOUNTS_SECONDS = 20.0
 DEMO_ACCOUNTS = 6  # complaints go to the highest-tier accounts first
@@ -197,13 +197,14 @@ async def _step(client: httpx.AsyncClient, complaint: dict[str, Any], action: st
         if payload["assignee_id"] == "owner":
             payload["assignee_id"] = complaint["owner_id"]
         response = await client.post(f"/complaints/{cid}/tasks", json=payload)
+        response.raise_for_status()
+        response = await client.get(f"/complaints/{cid}")  # a task is a new version of the complaint
     elif action == "root-cause":
-        response = await client.put(f"/complaints/{cid}/root-cause", json=body)
+        response = await client.put(f"/complaints/{cid}/root-cause", json=body, headers=if_match(complaint))
     else:
-        response = await client.post(f"/complaints/{cid}/{action}", json=body)
+        response = await client.post(f"/complaints/{cid}/{action}", json=body, headers=if_match(complaint))
     response.raise_for_status()
-    if action != "tasks":
-        complaint.update(response.json())
+    complaint.update(response.json())
 
 
 async def load(ctx: DemoContext) -> dict[str, Any]:

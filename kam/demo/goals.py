@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from kam.demo import DemoContext
+from kam.demo import DemoContext, if_match
 from kam.registry import APPS
 from shared.clock import business_date
 
@@ -192,6 +192,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
                     await client.post(
                         f"/goals/targets/{target['id']}/split",
                         json={"into": "quarters", "method": "seasonal", "template": "industrial"},
+                        headers=if_match(target),
                     )
                 )
             # Action plans (every state, some overdue) for the first eight accounts keep the load short.
@@ -232,7 +233,9 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
                     },
                 )
             )
-            await _ok(await client.post(f"/goals/targets/{team['id']}/approve", headers=supervisor))
+            await _ok(
+                await client.post(f"/goals/targets/{team['id']}/approve", headers={**supervisor, **if_match(team)})
+            )
     at_risk = (await _ok(await client.get("/goals/targets", params={"at_risk": "true", "limit": 1})))["total"]
     return {
         "sales_rows": job["accepted"],

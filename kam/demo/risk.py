@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from kam.demo import DemoContext
+from kam.demo import DemoContext, if_match
 from shared.clock import DEFAULT_BUSINESS_ZONE, business_date, business_zone
 
 WAIT_FOR_ACCOUNTS_SECONDS = 20.0
@@ -305,11 +305,11 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         )
     )
     for status in ("legal_review", "approved"):
-        await _ok(
+        expiring = await _ok(
             await client.post(
                 f"/risk/contracts/{expiring['id']}/transitions",
                 json={"status": status, "note": "条款齐全，同意" if status == "approved" else ""},
-                headers=checker if status == "approved" else None,
+                headers={**(checker if status == "approved" else {}), **if_match(expiring)},
             )
         )
     missing = await _ok(
@@ -329,6 +329,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
         await client.post(
             f"/risk/contracts/{missing['id']}/transitions",
             json={"status": "legal_review", "note": "请法务审核"},
+            headers=if_match(missing),
         )
     )
     summary["contracts"] = 2

@@ -14,7 +14,7 @@ from services.complaints.improvement.routes import router as improvement_router
 from services.complaints.intake.lifecycle_routes import router as lifecycle_router
 from services.complaints.intake.routes import router as intake_router
 from services.complaints.jobs import jobs_for
-from services.complaints.models import platform
+from services.complaints.models import audit_log, platform
 from services.complaints.reference.routes import router as reference_router
 from services.complaints.reference.service import seed_reference_data
 from services.complaints.rules import Rules, rules_from_settings
@@ -45,6 +45,7 @@ SPEC = ServiceSpec(
     title="KA Platform — Complaints",
     description="24-hour response, one owner, task force, closed loop and improvement.",
     tables=platform,
+    audit=audit_log,
     migrations_dir=Path(__file__).parent / "migrations",
     # Fixed paths (/complaints/calendars, /complaints/categories, /complaints/sla-preview, /complaints/analytics,
     # /complaints/views/…) before /complaints/{id}.

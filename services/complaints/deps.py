@@ -18,7 +18,7 @@ from services.complaints.rules import Rules
 from services.complaints.surveys.models import SurveyFollowUp, SurveyRequest, SurveySchedule, SurveyTemplate
 from services.complaints.surveys.policy import SurveyRules
 from services.complaints.taskforce.models import TaskForceTask
-from shared.api import Instant, PageParams, check_if_match, check_range, page_params
+from shared.api import Instant, PageParams, check_if_match, check_if_match_upsert, check_range, page_params
 from shared.auth import (
     ACCOUNT_MANAGER,
     SERVICE,
@@ -174,9 +174,10 @@ async def calendar_year_for_read(
 async def calendar_year_for_upsert(
     code: CalendarCodePath, year: YearPath, request: Request, session: SessionDep, _: Supervisor
 ) -> CalendarYearRow | None:
-    """The stored year a supervisor replaces (None when new); a stale ``If-Match`` is refused (412)."""
+    """The stored year a supervisor replaces (None when new): ``If-Match`` required to replace one (428 without, 412
+    when stale), none to add a new year."""
     row = await session.get(CalendarYearRow, (code, year))
-    check_if_match(request, row.version if row is not None else 0)
+    check_if_match_upsert(request, row.version if row is not None else None)
     return row
 
 

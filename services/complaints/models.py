@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.api import idempotency_table
+from shared.audit import audit_table
 from shared.db import add_platform_tables, make_metadata
 
 
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
 
 platform = add_platform_tables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
+audit_log = audit_table(Base.metadata)  # sensitive actions (shared.audit, docs/AUDIT.md)
 
 
 def new_id() -> str:

@@ -8,13 +8,15 @@ from services.goals import views
 from services.goals.actions.routes import router as actions_router
 from services.goals.actuals.routes import router as actuals_router
 from services.goals.analysis.routes import router as analysis_router
+from services.goals.catalogue.routes import router as catalogue_router
 from services.goals.config import GoalsSettings
 from services.goals.currencies.routes import router as currencies_router
 from services.goals.handlers import HANDLERS
 from services.goals.jobs import JOBS
-from services.goals.models import platform
+from services.goals.models import audit_log, platform
 from services.goals.plans.routes import router as plans_router
 from services.goals.projects.routes import router as projects_router
+from services.goals.scorecards.routes import router as scorecards_router
 from services.goals.targets.routes import router as targets_router
 from shared.bus import Publisher
 from shared.clock import Clock
@@ -26,15 +28,18 @@ SPEC = ServiceSpec(
     description="Targets, decomposition, action plans, actuals, forecasts, team scorecards, account plans and "
     "cross-department projects.",
     tables=platform,
+    audit=audit_log,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
         targets_router,
         analysis_router,
+        scorecards_router,
         actions_router,
         actuals_router,
         currencies_router,
         plans_router,
         projects_router,
+        catalogue_router,
         views.router,
     ],
     publishes=["goals"],

@@ -14,20 +14,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.models import ActionItem
+from services.goals.actuals.importer import parse_column_mapping
 from services.goals.actuals.models import ImportBatch
 from services.goals.actuals.schemas import BATCH_ID_PATTERN, ImportEncoding, ImportOptions
 from services.goals.config import GoalsSettings
-from services.goals.models import idempotency_keys, platform
+from services.goals.models import platform
 from services.goals.plans.models import AccountPlan
 from services.goals.projects.models import CrossProject, ProjectPart
 from services.goals.targets.models import Target
 from services.goals.targets.schemas import Metric, TargetFilters, TargetScope, TargetStatus
-from shared.api import IdempotentCreate, PageParams, page_params
+from shared.api import PageParams, page_params
 from shared.auth import CurrentPrincipal, Principal, can_access_account, ensure_account_access, require_writer
 from shared.clock import business_date
 from shared.db import Database
 from shared.errors import Forbidden, NotFound
-from shared.service import ClockDep, SessionDep, idempotency_for
+from shared.service import ClockDep, SessionDep
 
 # Query and path strings are bounded like the columns they are compared with.
 AccountId = Annotated[str, Path(min_length=1, max_length=36)]
@@ -99,7 +100,10 @@ async def _action_item_for_update(action_id: uuid.UUID, session: SessionDep, act
     item = await session.get(ActionItem, str(action_id))
     if item is None:
         raise NotFound(f"Action item {action_id} not found")
-    await load_target(session, target_id=item.target_id, actor=actor, write=True)
+    try:
+        await load_target(session, target_id=item.target_id, actor=actor, write=True)
+    except NotFound as exc:  # the same answer as an unknown id: nothing about the target leaks
+        raise NotFound(f"Action item {action_id} not found") from exc
     return item
 
 
@@ -150,10 +154,31 @@ def import_options(
     filename: Annotated[str | None, Query(max_length=300)] = None,
     encoding: ImportEncoding = "auto",
     wait: bool = Query(default=False, description="answer when the import is done instead of at once"),
-    restart: bool = Query(default=False, description="run a batch again that was interrupted while running"),
+    restart: bool = Query(
+        default=False, description="run a batch again that was interrupted (no progress for 2 minutes)"
+    ),
+    allow_duplicate: bool = Query(
+        default=False, description="import a file already imported under another batch id (counted twice)"
+    ),
+    columns: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="your file's headers mapped to the columns, e.g. 客户编码:account_id,含税金额:revenue "
+            "(columns: account_id, date, product_line, region, quantity, revenue, cost, currency)",
+        ),
+    ] = None,
 ) -> ImportOptions:
     """The query of ``POST /goals/imports``."""
-    return ImportOptions(batch_id=batch_id, filename=filename, encoding=encoding, wait=wait, restart=restart)
+    return ImportOptions(
+        batch_id=batch_id,
+        filename=filename,
+        encoding=encoding,
+        wait=wait,
+        restart=restart,
+        allow_duplicate=allow_duplicate,
+        columns=parse_column_mapping(columns),
+    )
 
 
 TargetForRead = Annotated[Target, Depends(_target_for_read)]
@@ -257,4 +282,3 @@ PlanForUpdate = Annotated[AccountPlan, Depends(_plan_for_update)]
 ProjectForRead = Annotated[ProjectAccess, Depends(_project_for_read)]
 ProjectForUpdate = Annotated[ProjectAccess, Depends(_project_for_update)]
 PartForUpdate = Annotated[PartAccess, Depends(_part_for_update)]
-IdempotencyDep = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.api import idempotency_table
+from shared.audit import audit_table
 from shared.db import UTCDateTime, add_platform_tables, make_metadata
 
 
@@ -29,6 +30,7 @@ def FxRateNumeric() -> Numeric[Decimal]:
 
 platform = add_platform_tables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
+audit_log = audit_table(Base.metadata)  # sensitive actions (shared.audit, docs/AUDIT.md)
 
 
 class RiskAlert(Base):
@@ -63,4 +65,5 @@ from services.goals.actuals import models as _actuals_models  # noqa: E402, F401
 from services.goals.currencies import models as _currencies_models  # noqa: E402, F401
 from services.goals.plans import models as _plans_models  # noqa: E402, F401
 from services.goals.projects import models as _projects_models  # noqa: E402, F401
+from services.goals.scorecards import models as _scorecards_models  # noqa: E402, F401
 from services.goals.targets import models as _targets_models  # noqa: E402, F401

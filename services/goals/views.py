@@ -124,7 +124,7 @@ async def build_account_view(
     targets = list(
         await session.scalars(
             select(Target)
-            .where(Target.account_id == account_id, Target.period.in_(sorted(current)))
+            .where(Target.account_id == account_id, Target.period.in_(sorted(current)), Target.status != "cancelled")
             .order_by(Target.period, Target.metric, Target.product_line)
         )
     )

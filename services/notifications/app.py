@@ -14,7 +14,7 @@ from services.notifications.delivery_log import routes as delivery_routes
 from services.notifications.handlers import HANDLERS
 from services.notifications.inbox import routes as inbox_routes
 from services.notifications.jobs import JOBS, periodic_jobs, start_notifications
-from services.notifications.models import platform
+from services.notifications.models import audit_log, platform
 from services.notifications.preferences import routes as preference_routes
 from services.notifications.robots import routes as robot_routes
 from services.notifications.routing import routes as routing_routes
@@ -32,6 +32,7 @@ SPEC = ServiceSpec(
         "with a delivery log."
     ),
     tables=platform,
+    audit=audit_log,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
         inbox_routes.router,

@@ -1,5 +1,5 @@
 """Request dependencies of the notifications service: the acting user and role-restricted aliases, settings, the
-HTTP client of the senders, paging, idempotency, filters, and the objects a route works on, loaded and checked once
+HTTP client of the senders, paging, filters, and the objects a route works on, loaded and checked once
 (a 404 happens here)."""
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from services.notifications.delivery.models import Delivery, Notification
 from services.notifications.delivery.schemas import Channel, DeliveryStatus
 from services.notifications.delivery_log.schemas import DeliveryFilters
 from services.notifications.inbox.service import inbox_item
-from services.notifications.models import idempotency_keys
 from services.notifications.robots.models import RobotChannel
 from services.notifications.robots.service import get_robot
 from services.notifications.routing.models import RoutingRule
 from services.notifications.teams.models import Team
 from services.notifications.webhooks.models import WebhookSubscription
-from shared.api import IdempotentCreate, Instant, PageParams, page_params
+from shared.api import Instant, PageParams, page_params
 from shared.auth import ADMIN, SUPERVISOR, CurrentPrincipal, Principal, require_roles
 from shared.errors import NotFound
-from shared.service import SessionDep, idempotency_for
+from shared.service import SessionDep
 
 # The acting user: everyone has an inbox and preferences; supervisors read the rules, teams and the delivery log;
 # admins change rules, teams, robots and webhook subscriptions and replay deliveries.
@@ -58,9 +57,6 @@ async def get_http_client(request: Request) -> httpx.AsyncClient:
 
 SettingsDep = Annotated[NotificationsSettings, Depends(get_settings)]
 HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]
-
-
-IdempotencyDep = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]
 
 
 # ---------------------------------------------------------------- objects, loaded and checked once

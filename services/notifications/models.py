@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.api import idempotency_table
+from shared.audit import audit_table
 from shared.db import add_platform_tables, make_metadata
 
 
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
 
 platform = add_platform_tables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
+audit_log = audit_table(Base.metadata)  # sensitive actions (shared.audit, docs/AUDIT.md)
 
 # The sub-domains' tables, registered on Base.metadata (they import Base from here, so they come last).
 from services.notifications.delivery import models as _delivery_models  # noqa: E402, F401

@@ -13,7 +13,7 @@ from services.risk.credit import routes as credit_routes
 from services.risk.fx import routes as fx_routes
 from services.risk.handlers import HANDLERS
 from services.risk.jobs import periodic_jobs, seed_on_start
-from services.risk.models import platform
+from services.risk.models import audit_log, platform
 from services.risk.warnings import routes as warning_routes
 from shared.clock import Clock
 from shared.service import ServiceSpec, build_service_app
@@ -23,6 +23,7 @@ SPEC = ServiceSpec(
     title="KA Platform — Risk",
     description="Credit, FX rates, exposure, early warning, contingency plans and contract compliance.",
     tables=platform,
+    audit=audit_log,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
         views.router,

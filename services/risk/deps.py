@@ -1,4 +1,4 @@
-"""Request dependencies of the risk service: the actor by role, paging, Idempotency-Key handling, and the
+"""Request dependencies of the risk service: the actor by role, paging, and the
 objects a route works on, loaded and access-checked once (an account the caller may not see is a 404)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.contracts.models import Contract
 from services.risk.credit.models import CreditProfile, Invoice, LimitRequest, SalesOrder
-from services.risk.models import idempotency_keys, platform
+from services.risk.models import platform
 from services.risk.warnings.models import ActionItem, Alert
-from shared.api import IdempotentCreate, PageParams, page_params
+from shared.api import PageParams, page_params
 from shared.auth import (
     RISK_OFFICER,
     SERVICE,
@@ -27,7 +27,7 @@ from shared.auth import (
 )
 from shared.clock import business_date
 from shared.errors import NotFound, Unprocessable
-from shared.service import ClockDep, SessionDep, idempotency_for
+from shared.service import ClockDep, SessionDep
 
 # ---------------------------------------------------------------- who acts
 
@@ -78,12 +78,6 @@ async def company_zone(request: Request) -> ZoneInfo:
 
 
 Zone = Annotated[ZoneInfo, Depends(company_zone)]
-
-
-# ---------------------------------------------------------------- Idempotency-Key
-
-
-IdempotencyDep = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]
 
 
 # ---------------------------------------------------------------- accounts
@@ -146,7 +140,10 @@ async def _load(
     found = await session.get(model, object_id)
     if found is None:
         raise NotFound(f"{label} {object_id} not found")
-    await ensure_account_access(session, platform, actor, found.account_id, write=write)
+    try:
+        await ensure_account_access(session, platform, actor, found.account_id, write=write)
+    except NotFound as exc:  # the same answer as an unknown id: the account is not named
+        raise NotFound(f"{label} {object_id} not found") from exc
     return found
 
 
@@ -175,6 +172,11 @@ async def alert_for_update(alert_id: ObjectId, session: SessionDep, actor: Actor
     return await _load(session, actor, Alert, alert_id, "Alert", write=True)
 
 
+async def action_item_for_read(item_id: ObjectId, session: SessionDep, actor: Actor) -> ActionItem:
+    """The contingency-plan step to show."""
+    return await _load(session, actor, ActionItem, item_id, "Action item", write=False)
+
+
 async def action_item_for_update(item_id: ObjectId, session: SessionDep, actor: Actor) -> ActionItem:
     """The contingency-plan step to complete."""
     return await _load(session, actor, ActionItem, item_id, "Action item", write=True)
@@ -195,6 +197,7 @@ InvoiceForUpdate = Annotated[Invoice, Depends(invoice_for_update)]
 OrderForUpdate = Annotated[SalesOrder, Depends(order_for_update)]
 AlertForRead = Annotated[Alert, Depends(alert_for_read)]
 AlertForUpdate = Annotated[Alert, Depends(alert_for_update)]
+ActionItemForRead = Annotated[ActionItem, Depends(action_item_for_read)]
 ActionItemForUpdate = Annotated[ActionItem, Depends(action_item_for_update)]
 ContractForRead = Annotated[Contract, Depends(contract_for_read)]
 ContractForUpdate = Annotated[Contract, Depends(contract_for_update)]

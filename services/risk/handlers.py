@@ -17,6 +17,7 @@ from shared.events import (
     AccountRegistered,
     AccountUpdated,
     ActualsRecorded,
+    ActualsVoided,
     ComplaintEscalated,
 )
 from shared.projection import PROJECTION_HANDLERS
@@ -59,7 +60,7 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
     )
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: RiskContext) -> None:
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | ActualsVoided, ctx: RiskContext) -> None:
     """Monthly revenue totals feed the sales-drop and revenue-concentration signals ("last month" is the last
     completed month of the business date today)."""
     assert event.account_id is not None
@@ -96,6 +97,7 @@ RISK_HANDLERS: Handlers = {
     AccountUpdated: [on_account_snapshot],
     ComplaintEscalated: [on_complaint_escalated],
     ActualsRecorded: [on_actuals_recorded],
+    ActualsVoided: [on_actuals_recorded],  # the month's totals after a void: stored the same way
     AccountOwnerChanged: [on_owner_changed],
 }
 

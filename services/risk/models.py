@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.api import idempotency_table
+from shared.audit import audit_table
 from shared.db import add_platform_tables, make_metadata
 
 
@@ -23,6 +24,7 @@ class Base(DeclarativeBase):
 
 platform = add_platform_tables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
+audit_log = audit_table(Base.metadata)  # sensitive actions (shared.audit, docs/AUDIT.md)
 
 # The sub-domains' tables register on Base.metadata when their modules load; loading them here means whoever
 # imports the service's models (the app, Alembic, the drift test) sees every table.

@@ -9,7 +9,7 @@ from services.scoring.config import ScoringSettings
 from services.scoring.engagement import routes as engagement_routes
 from services.scoring.handlers import HANDLERS, handler_extra
 from services.scoring.jobs import JOBS
-from services.scoring.models import platform
+from services.scoring.models import audit_log, platform
 from services.scoring.registry import routes as registry_routes
 from services.scoring.scores import portfolio_routes
 from services.scoring.scores import routes as score_routes
@@ -29,6 +29,7 @@ SPEC = ServiceSpec(
     title="KA Platform — Scoring",
     description="KA registry, explainable scoring, tiers, strategy and engagement.",
     tables=platform,
+    audit=audit_log,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
         registry_routes.router,

@@ -11,13 +11,13 @@ from fastapi import Depends, Path, Query, Request
 
 from services.scoring.config import ScoringSettings
 from services.scoring.features import AsOf
-from services.scoring.models import idempotency_keys, platform
+from services.scoring.models import platform
 from services.scoring.registry.models import Account, Contact
 from services.scoring.registry.service import get_account
 from services.scoring.scores.model_versions import get_model
 from services.scoring.scores.models import RescoreJob, ScoringModelVersion
 from services.scoring.scores.rescore_jobs import get_job
-from shared.api import IdempotentCreate, PageParams, page_params
+from shared.api import PageParams, page_params
 from shared.auth import (
     ACCOUNT_MANAGER,
     SERVICE,
@@ -28,7 +28,7 @@ from shared.auth import (
     require_roles,
 )
 from shared.errors import NotFound
-from shared.service import ClockDep, SessionDep, idempotency_for
+from shared.service import ClockDep, SessionDep
 
 Actor = CurrentPrincipal
 Supervisor = Annotated[Principal, Depends(require_roles(SUPERVISOR))]
@@ -58,9 +58,6 @@ async def as_of(clock: ClockDep, settings: Settings) -> AsOf:
 
 
 At = Annotated[AsOf, Depends(as_of)]
-
-
-Idempotency = Annotated[IdempotentCreate, Depends(idempotency_for(idempotency_keys))]
 
 
 async def account_for_read(account_id: AccountId, session: SessionDep, actor: Actor) -> Account:

@@ -27,6 +27,7 @@ from services.scoring.scores.feature_store import (
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import (
     ActualsRecorded,
+    ActualsVoided,
     ComplaintClosed,
     ComplaintEscalated,
     CreditAssessed,
@@ -75,7 +76,7 @@ def _settling(
     )
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded, ctx: Context) -> None:
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | ActualsVoided, ctx: Context) -> None:
     """Store the month's totals (the latest report wins), recompute the windowed features, settle the scores."""
     if event.account_id is None:
         return
@@ -154,6 +155,7 @@ async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: 
 USERS: Handlers = {kind: PROJECTION_HANDLERS[kind] for kind in (UserRegistered, UserUpdated, UserDeactivated)}
 FEATURES: Handlers = {
     ActualsRecorded: [on_actuals_recorded],
+    ActualsVoided: [on_actuals_recorded],  # the month's totals after a void: stored the same way
     ComplaintClosed: [on_complaint_closed],
     ComplaintEscalated: [on_complaint_escalated],
     CreditAssessed: [on_credit_assessed],

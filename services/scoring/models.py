@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.api import idempotency_table
+from shared.audit import audit_table
 from shared.db import add_platform_tables, make_metadata
 
 
@@ -21,6 +22,7 @@ class Base(DeclarativeBase):
 
 platform = add_platform_tables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
+audit_log = audit_table(Base.metadata)  # sensitive actions (shared.audit, docs/AUDIT.md)
 
 # Register the sub-domains' tables on the same metadata (after Base exists: they import it).
 from services.scoring.engagement import models as _engagement_models  # noqa: E402, F401

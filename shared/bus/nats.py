@@ -35,11 +35,29 @@ def stream_config(domain: str, *, replicas: int = 1) -> StreamConfig:
     )
 
 
+def redacted(url: str) -> str:
+    """A NATS URL fit for a log line: credentials in it are replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    return f"{scheme}{sep}***@{host}" if at and userinfo else url
+
+
 class NatsBus:
     """Owns the NATS client; ``connected`` feeds readiness. Initial connection is retried in the background."""
 
-    def __init__(self, url: str, *, name: str, reconnect_wait: float = 0.5, stream_replicas: int = 1) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        reconnect_wait: float = 0.5,
+        stream_replicas: int = 1,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.url = url
+        self.user = user
+        self.password = password
         self.stream_replicas = stream_replicas
         self.name = name
         self.reconnect_wait = reconnect_wait
@@ -80,6 +98,8 @@ class NatsBus:
                 self.nc = await nats.connect(
                     servers=[self.url],
                     name=self.name,
+                    user=self.user,
+                    password=self.password,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=self.reconnect_wait,
@@ -92,10 +112,10 @@ class NatsBus:
                 )
                 self.js = self.nc.jetstream(timeout=5)
                 self._connected.set()
-                log.info("nats connected", extra={"url": self.url})
+                log.info("nats connected", extra={"url": redacted(self.url)})
                 return
             except Exception as exc:
-                log.warning("nats not reachable, retrying", extra={"url": self.url, "error": str(exc)})
+                log.warning("nats not reachable, retrying", extra={"url": redacted(self.url), "error": str(exc)})
                 await asyncio.sleep(self.reconnect_wait)
 
     async def _on_error(self, exc: Exception) -> None:

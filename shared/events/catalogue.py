@@ -590,6 +590,21 @@ class ActualsRecorded(EventBase):
     domain: ClassVar[str] = "goals"
 
 
+class ActualsVoidedData(ActualsRecordedData):
+    """An account-month's totals after sales lines were voided (zeros when none are left), with why: consumers
+    replace the month's totals exactly as for ``goals.actuals_recorded``."""
+
+    voided_lines: int = 0
+    reason: str = ""
+    voided_by: str | None = None
+
+
+class ActualsVoided(EventBase):
+    type: Literal["goals.actuals_voided"] = "goals.actuals_voided"
+    data: ActualsVoidedData
+    domain: ClassVar[str] = "goals"
+
+
 class TargetAtRiskData(TargetData):
     forecast: Decimal
     attainment_pct: Decimal
@@ -696,6 +711,7 @@ Event = Annotated[
     | AlertCleared
     | TargetSet
     | ActualsRecorded
+    | ActualsVoided
     | TargetAtRisk
     | TargetAchieved
     | EngagementOverdue

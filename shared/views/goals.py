@@ -12,7 +12,7 @@ from typing import Literal
 from shared.views.base import ViewModel
 
 TargetStatus = Literal["draft", "approved"]
-ForecastMethod = Literal["seasonal", "run_rate", "actual"]
+ForecastMethod = Literal["seasonal", "run_rate", "actual", "plan", "parts"]
 
 
 class GoalsTargetLine(ViewModel):

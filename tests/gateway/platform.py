@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,7 +224,11 @@ async def seed_users(app: FastAPI, users: dict[str, list[str]], *, password: str
         for user_id, roles in users.items():
             body = UserCreate.model_validate({"user_id": user_id, "password": password, "roles": roles})
             await domain.create_user(
-                session, body=body, passwords=app.state.runtime.passwords, publisher=app.state.publisher
+                session,
+                body=body,
+                passwords=app.state.runtime.passwords,
+                publisher=app.state.publisher,
+                actor_id="test-seed",
             )
 
 
@@ -259,3 +266,52 @@ async def publish_events(nats_url: str, *events: AccountRegistered) -> None:
                     await asyncio.sleep(0.1)
     finally:
         await nc.close()
+
+
+@contextlib.contextmanager
+def running_platform(workdir: Path, owners: dict[str, str], **gateway_env: str) -> Iterator[Platform]:
+    """NATS, the services and a gateway (``gateway_env`` added to its settings) with ``PLATFORM_USERS`` known to
+    every service and one account per label of ``owners`` (label → owner id), registered through the API and
+    projected everywhere; the merged OpenAPI document lists every service. Everything is stopped on exit."""
+    server = NatsServer(workdir / "nats").start()
+    services = start_services(workdir, server.url)
+    gateway = gateway_process(workdir, server.url, services)
+    gateway.extra_env.update(gateway_env)
+    plat = Platform(workdir=workdir, nats=server, services=services, gateway=gateway.start())
+
+    async def seed() -> None:
+        async with httpx.AsyncClient(base_url=plat.api, timeout=60) as client:
+            await create_users(client, PLATFORM_USERS)
+            headers = auth("supervisor", user_id="sup-wang")
+            for label, owner in owners.items():
+                body = {"name": f"{label} 精密制造有限公司", "industry": "制造业", "region": "华东", "owner_id": owner}
+                response = await client.post("/accounts", json={**body, "status": "key_account"}, headers=headers)
+                assert response.status_code == 201, response.text
+                plat.accounts[label] = response.json()["id"]
+            ids = list(plat.accounts.values())
+            for name in [*(s for s in services if s != "scoring"), "gateway"]:  # scoring owns the registry
+                db = workdir / f"{name}.db"
+                await wait_until(lambda db=db: _projected(db, ids), timeout=60, message=f"{name} to project accounts")
+
+            async def documented() -> bool:
+                doc = (await client.get(f"{plat.gateway.url}/openapi.json")).json()
+                return not doc.get("info", {}).get("x-services-missing")
+
+            await wait_until(documented, timeout=60, message="the merged OpenAPI document")
+
+    try:
+        gateway.wait_ready()
+        asyncio.run(seed())
+        yield plat
+    finally:
+        gateway.stop()
+        for proc in services.values():
+            proc.stop()
+        server.stop()
+
+
+async def _projected(db_file: Path, account_ids: list[str]) -> bool:
+    with contextlib.closing(sqlite3.connect(db_file)) as conn:
+        marks = ",".join("?" * len(account_ids))
+        query = f"SELECT count(*) FROM account_projection WHERE account_id IN ({marks})"
+        return bool(conn.execute(query, account_ids).fetchone()[0] == len(account_ids))

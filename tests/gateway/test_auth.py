@@ -107,7 +107,8 @@ async def test_missing_expired_tampered_foreign_and_alg_none_tokens_get_401(api:
 
 
 async def test_api_key_works_within_its_roles_records_use_and_stops_at_once_when_revoked(api: httpx.AsyncClient):
-    created = await api.post("/api-keys", json={"name": "ERP 集成", "roles": ["viewer"]}, headers=ADMIN)
+    body = {"name": "ERP 集成", "roles": ["viewer"], "scopes": ["views:read", "complaints:write"]}
+    created = await api.post("/api-keys", json=body, headers=ADMIN)
     assert created.status_code == 201
     key = created.json()
     assert key["api_key"].startswith("kam_") and key["last_used_at"] is None

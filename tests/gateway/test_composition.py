@@ -12,7 +12,7 @@ from gateway.openapi import public_path
 from shared.views import ACCOUNT_VIEWS, PORTFOLIO_VIEWS, AccountOverview, PortfolioBoard
 from shared.vocabulary import SERVICE_NAMES
 from tests.gateway.platform import Platform
-from tests.support import auth, wait_until
+from tests.support import auth, if_match, wait_until
 
 SUPERVISOR = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
@@ -106,7 +106,10 @@ async def test_a_change_through_the_api_is_in_the_very_next_overview(api: httpx.
     path = f"/accounts/{account}/overview"
     before = (await api.get(path, headers=SUPERVISOR)).json()  # warms the cache
     assert "北京联合能源集团" in str(before["sections"]["scoring"]["data"])
-    changed = await api.patch(f"/accounts/{account}", json={"name": "北京联合能源集团（更名）"}, headers=SUPERVISOR)
+    current = await api.get(f"/accounts/{account}", headers=SUPERVISOR)
+    changed = await api.patch(
+        f"/accounts/{account}", json={"name": "北京联合能源集团（更名）"}, headers={**SUPERVISOR, **if_match(current)}
+    )
     assert changed.status_code == 200, changed.text
     after = (await api.get(path, headers=SUPERVISOR)).json()
     assert "北京联合能源集团（更名）" in str(after["sections"]["scoring"]["data"])
@@ -119,7 +122,9 @@ async def test_a_change_made_behind_the_gateway_reaches_the_overview_through_eve
     path = f"/accounts/{account}/overview"
     assert "深圳云启科技" in str((await api.get(path, headers=SUPERVISOR)).json()["sections"]["scoring"]["data"])
     async with httpx.AsyncClient(base_url=platform.services["scoring"].url, headers=SUPERVISOR) as scoring:
-        response = await scoring.patch(f"/accounts/{account}", json={"name_en": "Yunqi Tech"})
+        current = await scoring.get(f"/accounts/{account}")
+        body = {"name_en": "Yunqi Tech"}
+        response = await scoring.patch(f"/accounts/{account}", json=body, headers=if_match(current))
         assert response.status_code == 200, response.text
     started = time.monotonic()
 

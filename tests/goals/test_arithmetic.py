@@ -8,7 +8,7 @@ import pytest
 from services.goals.decomposition import SplitMismatch, check_manual, split_even, split_weighted
 from services.goals.forecast import MonthFigures, is_at_risk, metric_actual, track
 from services.goals.periods import FiscalCalendar, InvalidPeriod, elapsed_fractions
-from services.goals.scorecard import ScorecardInputs, component_scores, kpi_score
+from services.goals.scorecard import Component, ScorecardInputs, component_scores, default_components, kpi_score
 from services.goals.variance import Cell, compare, price_volume
 
 
@@ -114,8 +114,13 @@ def test_price_and_volume_effects_add_up_to_the_delta():
         {"工业网关": Cell(D(1000), D(100)), "运维服务": Cell(D(300), D(3))},
     )
     by_key = {r.key: r for r in rows}
-    assert by_key["PLC控制器"].delta == D("500.00") and by_key["PLC控制器"].volume_effect == D("500.00")
-    assert by_key["运维服务"].delta == D("-300.00")
+    # PLC控制器 is new and 运维服务 lost: each its own effect, not volume.
+    assert (by_key["PLC控制器"].delta, by_key["PLC控制器"].new_effect, by_key["PLC控制器"].volume_effect) == (
+        500,
+        500,
+        0,
+    )
+    assert (by_key["运维服务"].delta, by_key["运维服务"].lost_effect) == (-300, -300)
     assert sum(r.delta for r in rows) == D(280)
     assert by_key["PLC控制器"].share_pct == D("178.57")  # 500 / 280
     assert rows[0].key == "PLC控制器"  # largest absolute delta first
@@ -129,7 +134,7 @@ def test_kpi_score_is_the_weighted_mean_of_capped_component_scores():
         satisfaction_avg=D(4),  # 80 points
         at_risk_targets=2,  # 100 − 2 × 20 = 60
     )
-    scores = component_scores(inputs, attainment_cap_pct=D(120), at_risk_penalty_points=D(20))
+    scores = component_scores(inputs, at_risk_penalty_points=D(20))
     weights = {
         "revenue_attainment": D("0.35"),
         "margin_attainment": D("0.25"),
@@ -137,7 +142,7 @@ def test_kpi_score_is_the_weighted_mean_of_capped_component_scores():
         "satisfaction": D("0.15"),
         "at_risk_targets": D("0.10"),
     }
-    total, breakdown = kpi_score(scores, weights)
+    total, breakdown = kpi_score(scores, default_components(weights, attainment_cap_pct=D(120)))
     # 0.35×120 + 0.25×80 + 0.15×75 + 0.15×80 + 0.10×60 = 42 + 20 + 11.25 + 12 + 6
     assert total == D("91.25")
     assert [b.contribution for b in breakdown] == [D("42.00"), D("20.00"), D("11.25"), D("12.00"), D("6.00")]
@@ -145,6 +150,9 @@ def test_kpi_score_is_the_weighted_mean_of_capped_component_scores():
 
 def test_kpi_score_renormalises_weights_over_components_with_data():
     inputs = ScorecardInputs(D(100), D(50), None, None, 0)
-    scores = component_scores(inputs, attainment_cap_pct=D(120), at_risk_penalty_points=D(20))
-    total, _ = kpi_score(scores, {"revenue_attainment": D(2), "margin_attainment": D(1), "at_risk_targets": D(1)})
-    assert total == D("87.50")  # (2×100 + 1×50 + 1×100) / 4
+    scores = component_scores(inputs, at_risk_penalty_points=D(20))
+    components = [Component("revenue_attainment", D(50), D(120)), Component("margin_attainment", D(25), D(120))]
+    components += [Component("sla_compliance", D(0), D(100)), Component("at_risk_targets", D(25), D(100))]
+    total, breakdown = kpi_score(scores, components)
+    assert total == D("87.50")  # (50×100 + 25×50 + 25×100) / 100; SLA has no data and no weight
+    assert [b.has_data for b in breakdown] == [True, True, False, True]

@@ -9,7 +9,8 @@ import pytest
 
 from services.goals.actuals.schemas import ActualsIn
 from services.goals.actuals.service import record_actuals
-from services.goals.analysis.service import scorecards, variance
+from services.goals.analysis.service import variance
+from services.goals.scorecards.service import scorecards
 from services.goals.targets.schemas import TargetCreate
 from services.goals.targets.service import approve_target, create_target
 from services.goals.views import build_account_view, build_portfolio_view
@@ -95,13 +96,17 @@ async def test_scorecards_weigh_attainment_and_at_risk_targets_of_each_account_m
             await _target(goals, session, b, "revenue", "500")  # 50 %: at risk
             cards = {
                 c.owner_id: c
-                for c in await scorecards(session, period_text="2026", actor=SUPERVISOR, settings=goals.settings)
+                for c in await scorecards(
+                    session, period_text="2026", actor=SUPERVISOR, settings=goals.settings, today=goals.now.date()
+                )
             }
             # Li: revenue 120 (capped at 120) and no target at risk (100): (0.35×120 + 0.10×100) / 0.45 = 115.56
             assert cards["am-li"].kpi_score == D("115.56")
             # Zhang: revenue 50 and one target at risk (80): (0.35×50 + 0.10×80) / 0.45 = 56.67
             assert cards["am-zhang"].kpi_score == D("56.67") and cards["am-zhang"].at_risk_targets == 1
-            own = await scorecards(session, period_text="2026", actor=LI, settings=goals.settings)
+            own = await scorecards(
+                session, period_text="2026", actor=LI, settings=goals.settings, today=goals.now.date()
+            )
             assert [c.owner_id for c in own] == ["am-li"]
 
 

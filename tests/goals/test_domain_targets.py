@@ -11,14 +11,17 @@ from pydantic import ValidationError
 from services.goals.targets import service
 from services.goals.targets.schemas import SplitRequest, TargetBatch, TargetCreate, TargetFilters, TargetUpdate
 from services.goals.targets.split import split_target
+from services.goals.targets.tree import parts_of
 from shared.api import PageParams
-from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from shared.errors import Forbidden, InvalidTransition, NotFound, Unprocessable
 from tests.goals.domain import LI, SUPERVISOR, ZHANG, goals_domain
 
-# The target status machine, restated: a draft is approved; nothing leaves approved.
+# The target status machine, restated: a draft is approved (or deleted); an approved target may be cancelled;
+# nothing leaves cancelled.
 TARGET_MOVES = {
     "draft": {"approved"},
-    "approved": set(),
+    "approved": {"cancelled"},
+    "cancelled": set(),
 }
 
 
@@ -26,14 +29,15 @@ def revenue(account_id: str, value: str, period: str = "2026", **kw) -> TargetCr
     return TargetCreate(account_id=account_id, metric="revenue", period=period, target_value=D(value), **kw)
 
 
-async def test_the_target_status_machine_is_exactly_draft_to_approved(sqlite_database):
+async def test_the_target_status_machine_is_exactly_draft_approved_cancelled(sqlite_database):
     assert {s: set(t) for s, t in service.TARGET_TRANSITIONS.items()} == TARGET_MOVES
     async with goals_domain(await sqlite_database("goals")) as goals:
         account = await goals.add_account("a-1")
-        for current, to in product(TARGET_MOVES, repeat=2):
+        for month, (current, to) in enumerate(product(TARGET_MOVES, repeat=2), start=1):
             async with goals.session() as session:
+                body = revenue(account, "100", period=f"2026-{month:02d}")  # one live target per period
                 target = await service.create_target(
-                    session, body=revenue(account, "100"), actor=SUPERVISOR, settings=goals.settings, now=goals.now
+                    session, body=body, actor=SUPERVISOR, settings=goals.settings, now=goals.now
                 )
                 target.status = current
                 if to in TARGET_MOVES[current]:
@@ -81,7 +85,7 @@ async def test_a_decomposed_target_adds_up_to_the_cent_and_a_manual_gap_is_named
             assert gap.value.extra["gap"] == "50.00" and gap.value.extra["field"] == "parts"
 
 
-async def test_changing_a_part_must_keep_the_parts_adding_up_and_a_split_target_keeps_its_value(sqlite_database):
+async def test_a_part_keeps_the_parts_adding_up_and_a_split_targets_new_value_is_redistributed(sqlite_database):
     async with goals_domain(await sqlite_database("goals")) as goals:
         account = await goals.add_account("a-1")
         ctx = {"actor": SUPERVISOR, "settings": goals.settings, "now": goals.now}
@@ -95,10 +99,11 @@ async def test_changing_a_part_must_keep_the_parts_adding_up_and_a_split_target_
             with pytest.raises(Unprocessable) as gap:
                 await service.update_target(session, target=jan, body=TargetUpdate(target_value=D(95)), **change)
             assert gap.value.extra["gap"] == "-5.00"
-            with pytest.raises(Conflict):
-                await service.update_target(session, target=q1, body=TargetUpdate(target_value=D(400)), **change)
+            # A new value of the split target is carried down in the parts' current proportions (90:60:150).
+            await service.update_target(session, target=q1, body=TargetUpdate(target_value=D(400)), **change)
+            assert [p.target_value for p in await parts_of(session, q1.id)] == [D(120), D(80), D(200)]
             noted = await service.update_target(session, target=jan, body=TargetUpdate(note="一月"), **change)
-            assert noted.note == "一月" and noted.version == 2
+            assert noted.note == "一月" and noted.version == 3  # 1, re-distributed, noted
 
 
 async def test_approving_a_split_target_approves_its_parts_and_publishes_target_set_for_each(sqlite_database):

@@ -1,11 +1,12 @@
 """Bulk CSV import: streams, rejects bad rows by line number, idempotent by batch id, UTF-8/BOM/GBK."""
 
 import random
+from datetime import timedelta
 from decimal import Decimal as D
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from services.goals.actuals.models import SalesRecord
+from services.goals.actuals.models import ImportBatch, SalesRecord
 from services.goals.models import platform
 from tests.goals.helpers import LI, SUPERVISOR, goals_app, register_account, register_team
 from tests.support import running, wait_until
@@ -20,8 +21,8 @@ BAD_ROWS = [
     ("{a},2026-03-01,,华东,1,100,50", "product_line is empty"),
     ("{a},2026-03-01,工业网关,华东,1,abc,50", "revenue 'abc' is not a number"),
     ("{a},2026-03-01,工业网关,华东,1,,50", "revenue is empty"),
-    ("{a},2026-03-01,工业网关,华东,-3,100,50", "quantity '-3' is negative"),
-    ("{a},2026-03-01,工业网关,华东,1,100,-5", "cost '-5' is negative"),
+    ("{a},2026-03-01,工业网关,华东,-3,100,50", "mixed signs (quantity -3, revenue 100, cost 50)"),
+    ("{a},2026-03-01,工业网关,华东,1,100,-5", "mixed signs (quantity 1, revenue 100, cost -5)"),
     ("{a},2026-03-01,工业网关,华东,1,100", "expected 7 columns, found 6"),
     ("{a},2026-03-01,工业网关,华东,1,100,50,extra", "expected 7 columns, found 8"),
     ("{a},2026-03-01,工业网关,华东,1,100.12345,50", "more than 4 decimal places"),
@@ -216,6 +217,17 @@ async def test_a_batch_left_running_by_a_crash_is_409_until_restarted_and_then_r
         text = (HEADER + f"{account},2026-06-01,工业网关,华东,1,100,50\n").encode()
         busy = await client.post("/goals/imports", params={"batch_id": "crashed"}, content=text, headers=SUPERVISOR)
         assert busy.status_code == 409
+        # Still showing progress: restart=true is refused too, or two workers would import the same rows.
+        alive = await client.post(
+            "/goals/imports", params={"batch_id": "crashed", "restart": "true"}, content=text, headers=SUPERVISOR
+        )
+        assert alive.status_code == 409 and "still running" in alive.json()["detail"]
+        async with app.state.db.transaction() as session:  # the worker died: no progress for 3 minutes
+            await session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.batch_id == "crashed")
+                .values(heartbeat_at=clock.now() - timedelta(minutes=3))
+            )
         done = await client.post(
             "/goals/imports",
             params={"batch_id": "crashed", "restart": "true", "wait": "true"},

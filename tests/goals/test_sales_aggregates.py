@@ -7,7 +7,7 @@ import asyncio
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
@@ -160,7 +160,8 @@ async def test_api_lines_imports_and_a_restarted_batch_leave_aggregates_equal_to
             await start_batch(session, batch_id="b2", filename=None, actor_id="sup-wang", now=now)
             await bulk_insert_sales(session, [_line(a, "2026-01", "工业网关", None, D("5"), D("50"), D("1"), "b2")])
         async with app.state.db.transaction() as session:
-            await start_batch(session, batch_id="b2", filename=None, actor_id="sup-wang", now=now, restart=True)
+            later = now + timedelta(minutes=3)  # no progress for 3 minutes: the worker died
+            await start_batch(session, batch_id="b2", filename=None, actor_id="sup-wang", now=later, restart=True)
         assert await stored_aggregates(app.state.db) == (cells, totals)
         assert await stored_aggregates(app.state.db) == await recomputed(app.state.db)
 

@@ -56,8 +56,11 @@ async def test_even_seasonal_and_manual_splits_roll_up_exactly_and_a_non_adding_
         assert months["2026-12"] == D("120000.01")
         assert months["2026-02"] == D("50000.00")
 
-        # Manual split of Q1 into months: exact parts are accepted …
-        q1 = await create_target(client, account_id=account, metric="revenue", period="2026-Q1", target_value="300")
+        # Manual split of Q1 into months (gross profit: the year's revenue months exist already, and one live target
+        # per account, metric, period and product line): exact parts are accepted …
+        q1 = await create_target(
+            client, account_id=account, metric="gross_profit", period="2026-Q1", target_value="300"
+        )
         parts = {"2026-01": "90", "2026-02": "60", "2026-03": "150"}
         response = await client.post(
             f"/goals/targets/{q1['id']}/split",

@@ -106,7 +106,9 @@ async def test_forecast_attainment_and_variance_on_a_fixture_match_hand_computat
             "-108000.00",
             "48000.00",
         )
-        assert (lines["PLC控制器"]["delta"], lines["PLC控制器"]["volume_effect"]) == ("120000.00", "120000.00")
+        # PLC控制器 was not bought last year: a new product, its own effect (not volume).
+        assert (lines["PLC控制器"]["delta"], lines["PLC控制器"]["new_effect"]) == ("120000.00", "120000.00")
+        assert lines["PLC控制器"]["volume_effect"] == "0.00"
         assert lines["PLC控制器"]["share_pct"] == "200.00"
         assert {r["key"]: r["delta"] for r in v["by_region"]} == {"华东": "-60000.00", "华南": "120000.00"}
         assert [r["delta"] for r in v["by_month"]] == ["10000.00"] * 6

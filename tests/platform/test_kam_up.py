@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import jwt
+import nats
 import psutil
+import pytest
 
 from kam.registry import APPS
 from shared.nats_server import free_port
@@ -90,6 +96,16 @@ def test_kam_up_brings_all_apps_to_ready_within_30s_loads_the_demo_and_stops_cle
         assert overview.status_code == 200
         assert overview.json()["unavailable"] == []
         assert overview.json()["account"]["name"] == book[0]["name"]
+        # The JWT secret and the embedded NATS password were generated into the var directory, owner-only; the apps
+        # sign with that secret, and the NATS server refuses a client without the password.
+        secrets_dir = tmp_path / "secrets"
+        assert {stat.S_IMODE(p.stat().st_mode) for p in secrets_dir.iterdir()} == {0o600}
+        secret = (secrets_dir / "jwt_secret").read_text().strip()
+        assert jwt.decode(login.json()["access_token"], secret, algorithms=["HS256"], audience="kam")["sub"] == "am-li"
+        nats_url = re.search(r"NATS\s+(nats://\S+)", text)
+        assert nats_url is not None
+        with pytest.raises(nats.errors.Error, match="Authorization"):
+            asyncio.run(nats.connect(nats_url.group(1), allow_reconnect=False, max_reconnect_attempts=0))
     finally:
         out = _stop(proc)
     assert proc.returncode == 0, out

@@ -115,6 +115,7 @@ def test_settings_refuse_the_development_secret_outside_development(monkeypatch)
     with pytest.raises(ValidationError, match="jwt_secret"):
         ScoringSettings(environment="production")
     monkeypatch.setenv("KAM_JWT_SECRET", "z" * 40)
+    monkeypatch.setenv("KAM_NATS_PASSWORD", "n" * 24)  # production also refuses NATS without credentials
     monkeypatch.setenv("KAM_SCORING_DATABASE_URL", "postgresql+asyncpg://db/scoring")
     monkeypatch.setenv("KAM_DATABASE_URL", "sqlite+aiosqlite:///must-not-be-used.db")
     settings = ScoringSettings(environment="production")

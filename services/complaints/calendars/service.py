@@ -30,7 +30,9 @@ from services.complaints.calendars.schemas import (
     HolidayRead,
 )
 from services.complaints.intake.timers import apply_calendar_change
+from services.complaints.models import audit_log
 from services.complaints.rules import Rules
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.bus import Publisher
 from shared.clock import business_date
@@ -335,10 +337,23 @@ async def upsert_year(
     """Store a whole year (audited); for the SLA's calendar, the rules take it at once and the timers of open
     business-hours complaints are recomputed (as a policy change recomputes the ones it governs)."""
     check_year(body, year)
+    before = _snapshot(row) if row is not None else None
     row = _write(
         session, row, code=code, year=year, body=body, by=actor.user_id, origin="api", now=now, request_id=request_id
     )
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="business_calendar.year_saved",
+        object_type="business_calendar",
+        object_id=f"{code}/{year}",
+        before=before,
+        after=_snapshot(row),
+        at=now,
+        request_id=request_id,
+    )
     recomputed = 0
     if code == rules.calendar.code:
         await load_rules_calendar(session, rules=rules)

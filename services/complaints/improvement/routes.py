@@ -12,6 +12,7 @@ from services.complaints.deps import (
     Actor,
     AnalyticsFilters,
     ComplaintForApproval,
+    ComplaintForUpdate,
     ComplaintForWrite,
     RemedyForDecision,
     RulesDep,
@@ -65,14 +66,14 @@ async def export_analytics(session: SessionDep, actor: Actor, filters: Analytics
 
 @router.put("/complaints/{complaint_id}/root-cause", summary="Record the root cause")
 async def put_root_cause(
-    complaint: ComplaintForWrite,
+    complaint: ComplaintForUpdate,
     body: RootCauseBody,
     response: Response,
     session: SessionDep,
     actor: Writer,
     clock: ClockDep,
 ) -> ComplaintRead:
-    """Root cause: a category of the taxonomy and a description."""
+    """Root cause: a category of the taxonomy and a description (``If-Match`` with the complaint's ETag)."""
     now = clock.now()
     await service.set_root_cause(session, complaint=complaint, body=body, actor=actor, now=now)
     return read_with_etag(response, complaint, now)

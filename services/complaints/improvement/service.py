@@ -21,9 +21,10 @@ from services.complaints.intake.models import Complaint
 from services.complaints.intake.queries import visible_complaints
 from services.complaints.intake.schemas import ComplaintFilters
 from services.complaints.intake.timeline import record, touch
-from services.complaints.models import new_id, platform
+from services.complaints.models import audit_log, new_id, platform
 from services.complaints.people import DECIDER_ROLES, fitness_problem, require_worker
 from services.complaints.reference.models import Category
+from shared.audit import record_audit, snapshot
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidTransition, Unprocessable
 
@@ -166,11 +167,27 @@ async def decide_remedy(
     await require_worker(
         session, user_id=actor.user_id, field="approver", account_id=complaint.account_id, roles=DECIDER_ROLES
     )
+    before = snapshot(remedy, REMEDY_AUDIT)
     remedy.status = target
     remedy.decided_by, remedy.decided_at = actor.user_id, now
     record(session, complaint, at=now, actor_id=actor.user_id, kind=f"remedy_{remedy.status}", data={"id": remedy.id})
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action=f"remedy.{remedy.status}",
+        object_type="remedy",
+        object_id=remedy.id,
+        before={**before, "complaint_id": complaint.id},
+        after=snapshot(remedy, REMEDY_AUDIT),
+        at=now,
+    )
     return remedy
+
+
+# What the audit log shows of a remedy decision.
+REMEDY_AUDIT = ("status", "kind", "value", "currency", "proposed_by", "decided_by", "decided_at")
 
 
 async def remedies_of(session: AsyncSession, *, complaint_id: str) -> Sequence[Remedy]:

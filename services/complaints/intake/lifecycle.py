@@ -17,7 +17,9 @@ from services.complaints.intake.schemas import AcknowledgeBody, MessageBody, Rea
 from services.complaints.intake.states import PAUSABLE_STATES, ensure_transition
 from services.complaints.intake.timeline import record, touch
 from services.complaints.intake.timers import pauses_of_clock, recompute_timers
+from services.complaints.models import audit_log
 from services.complaints.rules import Rules
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.bus import Publisher
 from shared.errors import Conflict, Unprocessable
@@ -292,6 +294,7 @@ async def record_revisit(
     if satisfaction is not None and not (comment or "").strip():
         raise Unprocessable("A satisfaction rating needs the customer's comment", field="comment")
     waived = satisfaction is None
+    state_before = complaint.state
     await _move(
         session,
         complaint,
@@ -316,6 +319,18 @@ async def record_revisit(
     complaint.satisfaction = satisfaction
     complaint.waived = waived
     await session.flush()
+    if waived:  # closing the loop without the customer's word is the sensitive case (a rating is the norm)
+        await record_audit(
+            session,
+            audit_log,
+            actor_id=actor.user_id,
+            action="revisit.waived",
+            object_type="complaint",
+            object_id=complaint.id,
+            before={"state": state_before, "waived": False},
+            after={"state": complaint.state, "waived": True, "waiver_reason": waiver_reason},
+            at=now,
+        )
     if satisfaction is not None and satisfaction <= rules.low_satisfaction_threshold:
         if rules.low_satisfaction_action == "reopen":
             reason = f"low satisfaction ({satisfaction}/5): {comment}"

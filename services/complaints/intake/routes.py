@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from services.complaints.deps import (
     Actor,
@@ -35,9 +35,8 @@ from services.complaints.intake.schemas import (
     Visibility,
 )
 from services.complaints.jobs import wake_stored_timers
-from services.complaints.models import idempotency_keys
 from services.complaints.taskforce.service import tasks_of
-from shared.api import Page, parse_sort, remember_response, replay_response, set_etag
+from shared.api import Page, parse_sort, set_etag
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 
@@ -64,7 +63,6 @@ async def run_sla_check(
 @router.post("/complaints", status_code=201, summary="Register a complaint", response_model=ComplaintRead)
 async def create_complaint(
     body: ComplaintCreate,
-    request: Request,
     response: Response,
     session: SessionDep,
     actor: Writer,
@@ -73,13 +71,9 @@ async def create_complaint(
     publisher: PublisherDep,
 ) -> Any:
     """Intake: the account's owner becomes the one owner unless another is named; timers start now."""
-    key: dict[str, Any] = {"request": request, "principal_id": actor.user_id, "payload": body.model_dump(mode="json")}
-    if (replayed := await replay_response(session, idempotency_keys, **key)) is not None:
-        return replayed
     now = clock.now()
     complaint = await service.open_complaint(session, body=body, actor=actor, now=now, rules=rules, publisher=publisher)
     result = ComplaintRead.model_validate(complaint_payload(complaint, now)).model_dump(mode="json")
-    await remember_response(session, idempotency_keys, **key, body=result, status=201)
     set_etag(response, complaint.version)
     response.headers["Location"] = f"/complaints/{complaint.id}"
     return result

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.complaints.calendars.service import rules_warnings
 from services.complaints.deps import Actor, RulesDep, Supervisor
 from services.complaints.intake import timers
 from services.complaints.reference import preview, service
+from services.complaints.reference.models import SlaPolicy
 from services.complaints.reference.schemas import (
     CategoryBody,
     CategoryCode,
@@ -22,7 +23,7 @@ from services.complaints.reference.schemas import (
     SlaPreviewBody,
     TierName,
 )
-from shared.api import Instant
+from shared.api import Instant, check_if_match_upsert, set_etag
 from shared.clock import business_date
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
@@ -85,13 +86,18 @@ async def put_policy(
     tier: TierName,
     severity: Severity,
     body: PolicyBody,
+    request: Request,
+    response: Response,
     session: SessionDep,
     actor: Supervisor,
     clock: ClockDep,
     rules: RulesDep,
     publisher: PublisherDep,
 ) -> PolicyUpdated:
-    """Change one policy; the stored timers of the open complaints it governs are recomputed."""
+    """Change one policy (``If-Match`` with its ``version`` once it exists); the stored timers of the open complaints
+    it governs are recomputed."""
+    existing = await session.get(SlaPolicy, (tier, severity))
+    check_if_match_upsert(request, existing.version if existing is not None else None)
     policy, recomputed = await timers.update_policy(
         session,
         tier=tier,
@@ -102,4 +108,5 @@ async def put_policy(
         rules=rules,
         publisher=publisher,
     )
+    set_etag(response, policy.version)
     return PolicyUpdated(policy=PolicyRead.model_validate(policy), recomputed=recomputed)

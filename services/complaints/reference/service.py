@@ -9,8 +9,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.complaints.models import audit_log
 from services.complaints.reference.models import Category, SlaPolicy
 from services.complaints.reference.schemas import CategoryBody, PolicyBody
+from shared.audit import record_audit, snapshot
 from shared.auth import Principal
 from shared.errors import NotFound
 
@@ -121,6 +123,7 @@ async def save_policy(
 ) -> SlaPolicy:
     """Write one policy's targets (a new version); the caller recomputes the timers it governs."""
     policy = await session.get(SlaPolicy, (tier, severity))
+    before = snapshot(policy, POLICY_AUDIT) if policy is not None else None
     if policy is None:
         policy = SlaPolicy(tier=tier, severity=severity, version=0)
         session.add(policy)
@@ -132,4 +135,26 @@ async def save_policy(
     policy.version = (policy.version or 0) + 1
     policy.updated_at, policy.updated_by = now, actor.user_id
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="sla_policy.saved",
+        object_type="sla_policy",
+        object_id=f"{tier}/{severity}",
+        before=before,
+        after=snapshot(policy, POLICY_AUDIT),
+        at=now,
+    )
     return policy
+
+
+# What the audit log shows of an SLA policy.
+POLICY_AUDIT = (
+    "first_response_minutes",
+    "update_interval_minutes",
+    "resolution_minutes",
+    "hours_mode",
+    "warning_ratio",
+    "version",
+)

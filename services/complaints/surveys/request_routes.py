@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from services.complaints.deps import (
     Actor,
@@ -17,7 +17,7 @@ from services.complaints.deps import (
     SurveyRulesDep,
     Writer,
 )
-from services.complaints.models import idempotency_keys, platform
+from services.complaints.models import platform
 from services.complaints.surveys import answers, asking, queries
 from services.complaints.surveys.schemas import (
     AnswerBody,
@@ -35,7 +35,7 @@ from services.complaints.surveys.schemas import (
     ResultsQuery,
     ResultsRead,
 )
-from shared.api import Page, remember_response, replay_response
+from shared.api import Page
 from shared.auth import ensure_account_access
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
@@ -75,18 +75,14 @@ async def list_requests(
 
 @router.post("/complaints/surveys/requests", status_code=201, summary="Ask a contact (or a revisit) by hand")
 async def create_request(
-    body: RequestCreate, request: Request, session: SessionDep, actor: Writer, clock: ClockDep, rules: SurveyRulesDep
+    body: RequestCreate, session: SessionDep, actor: Writer, clock: ClockDep, rules: SurveyRulesDep
 ) -> Any:
     """A request with its link (the token is shown this once; send the link to the contact)."""
-    key: dict[str, Any] = {"request": request, "principal_id": actor.user_id, "payload": body.model_dump(mode="json")}
-    if (replayed := await replay_response(session, idempotency_keys, **key)) is not None:
-        return replayed
     await ensure_account_access(session, platform, actor, body.account_id, write=True)
     now = clock.now()
     asked = await asking.create_request(session, body=body, actor=actor, now=now, rules=rules)
     link = asking.issue_link(asked, now=now, rules=rules)
     result = RequestCreated(**queries.request_read(asked).model_dump(), link=link).model_dump(mode="json")
-    await remember_response(session, idempotency_keys, **key, body=result, status=201)
     return result
 
 

@@ -16,7 +16,7 @@ from services.complaints.deps import (
     TemplateById,
     Writer,
 )
-from services.complaints.models import idempotency_keys, platform
+from services.complaints.models import platform
 from services.complaints.surveys import asking, queries, service
 from services.complaints.surveys.schemas import (
     DeliveryNotice,
@@ -29,7 +29,7 @@ from services.complaints.surveys.schemas import (
     TemplateState,
     TemplateUpdate,
 )
-from shared.api import Page, check_if_match, remember_response, replay_response, set_etag
+from shared.api import Page, check_if_match, set_etag
 from shared.auth import ensure_account_access
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionDep
@@ -49,16 +49,10 @@ async def list_templates(
 
 
 @router.post("/complaints/surveys/templates", status_code=201, summary="Create a survey template (a draft)")
-async def create_template(
-    body: TemplateCreate, request: Request, session: SessionDep, actor: Supervisor, clock: ClockDep
-) -> Any:
+async def create_template(body: TemplateCreate, session: SessionDep, actor: Supervisor, clock: ClockDep) -> Any:
     """Version 1 of a new code: NPS, CSAT and free questions in 中文 and English."""
-    key: dict[str, Any] = {"request": request, "principal_id": actor.user_id, "payload": body.model_dump(mode="json")}
-    if (replayed := await replay_response(session, idempotency_keys, **key)) is not None:
-        return replayed
     template = await service.create_template(session, body=body, actor=actor, now=clock.now())
     result = queries.template_read(template).model_dump(mode="json")
-    await remember_response(session, idempotency_keys, **key, body=result, status=201)
     return result
 
 
@@ -99,16 +93,10 @@ async def list_schedules(
 
 
 @router.post("/complaints/surveys/schedules", status_code=201, summary="Create a survey schedule")
-async def create_schedule(
-    body: ScheduleCreate, request: Request, session: SessionDep, actor: Supervisor, clock: ClockDep
-) -> Any:
+async def create_schedule(body: ScheduleCreate, session: SessionDep, actor: Supervisor, clock: ClockDep) -> Any:
     """e.g. strategic accounts: executives yearly, decision makers quarterly, execution level after each delivery."""
-    key: dict[str, Any] = {"request": request, "principal_id": actor.user_id, "payload": body.model_dump(mode="json")}
-    if (replayed := await replay_response(session, idempotency_keys, **key)) is not None:
-        return replayed
     schedule = await service.create_schedule(session, body=body, actor=actor, now=clock.now())
     result = queries.schedule_read(schedule).model_dump(mode="json")
-    await remember_response(session, idempotency_keys, **key, body=result, status=201)
     return result
 
 

@@ -20,7 +20,7 @@ from services.goals.targets.models import Target
 from shared.api import PageParams
 from shared.auth import Principal, visible_accounts_clause
 from shared.bus import Publisher
-from shared.errors import InvalidTransition, Unprocessable
+from shared.errors import Conflict, InvalidTransition, Unprocessable
 from shared.events import EventBase, GoalsActionItemDue, GoalsActionItemOverdue
 from shared.events.catalogue import GoalsActionItemData
 from shared.people import require_assignable
@@ -45,7 +45,10 @@ def allowed_moves(status: str) -> list[str]:
 async def create_action_item(
     session: AsyncSession, *, target: Target, body: ActionItemCreate, now: datetime
 ) -> ActionItem:
-    """Add an action item under a target; its owner must be able to work on the target's account."""
+    """Add an action item under a target; its owner must be able to work on the target's account (a cancelled
+    target takes no new items: 409)."""
+    if target.status == "cancelled":
+        raise Conflict("the target is cancelled; it takes no new action items", target_status=target.status)
     await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", account_id=target.account_id)
     item = ActionItem(
         id=str(uuid.uuid4()),

@@ -11,9 +11,9 @@ import codecs
 import csv
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.goals.actuals.aggregates import apply_line_deltas, void_lines
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.models import ImportBatch, ImportRejection, SalesRecord
+from services.goals.actuals.schemas import return_sign_problem
 from services.goals.actuals.service import publish_account_months
 from services.goals.config import GoalsSettings
 from services.goals.currencies.models import AccountCurrency
@@ -38,8 +39,9 @@ from shared.errors import Conflict, Unprocessable
 from shared.money import CURRENCY_CODES
 
 log = logging.getLogger("kam.goals.import")
+# A running import that has shown no progress for this long is taken for dead: restart=true may run it again.
+IMPORT_STALE_AFTER = timedelta(minutes=2)
 
-CHUNK = 1 << 16
 COLUMNS = ("account_id", "date", "product_line", "region", "quantity", "revenue", "cost", "currency")
 # Headers as Chinese spreadsheet exports name them.
 ALIASES = {
@@ -65,16 +67,22 @@ Progress = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` (BOM), ``utf-8``, or ``gb18030`` (a superset of GBK) from the first 64 KiB."""
-    with path.open("rb") as f:
-        head = f.read(CHUNK)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+    """``utf-8-sig`` (BOM), ``utf-8``, or ``gb18030`` (a superset of GBK), from the whole file: a GBK character
+    far down a file that starts in plain ASCII still makes it GBK (read 1 MiB at a time, stopping at the first
+    byte that is not UTF-8)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(head, final=False)  # a multi-byte character cut at the end is not an error
-    except UnicodeDecodeError:
-        return "gb18030"
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        chunk = head
+        try:
+            while chunk:
+                decoder.decode(chunk, final=False)  # a multi-byte character cut at a chunk's end is not an error
+                chunk = f.read(1 << 20)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
     return "utf-8"
 
 
@@ -131,12 +139,30 @@ def _date(text: str) -> date:
         raise ValueError(f"date {text!r} does not exist") from exc
 
 
-def header_index(header: list[str]) -> dict[str, int]:
-    """Column positions by canonical name; raises Unprocessable when required columns are missing."""
+def parse_column_mapping(text: str | None) -> dict[str, str]:
+    """``"客户编码:account_id,金额:revenue"`` → {file header: column}; 422 naming ``columns`` when malformed."""
+    mapping: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        header, sep, column = part.rpartition(":")
+        if not sep or not header.strip() or column.strip() not in COLUMNS:
+            raise Unprocessable(
+                f"columns: {part.strip()!r} is not 'your header:column' with column one of {', '.join(COLUMNS)}",
+                field="columns",
+            )
+        mapping[header.strip().lstrip("\ufeff")] = column.strip()
+    return mapping
+
+
+def header_index(header: list[str], columns: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Column positions by canonical name (``columns`` maps the file's own headers first); raises Unprocessable
+    when required columns are missing."""
     index: dict[str, int] = {}
     for i, name in enumerate(header):
-        key = name.strip().lstrip("\ufeff").lower().replace(" ", "_")
-        key = ALIASES.get(key, key)
+        own = name.strip().lstrip("\ufeff")
+        key = own.lower().replace(" ", "_")
+        key = (columns or {}).get(own) or ALIASES.get(key, key)
         if key in COLUMNS and key not in index:
             index[key] = i
     missing = [c for c in REQUIRED if c not in index]
@@ -181,10 +207,15 @@ class RowParser:
         if "\ufffd" in product_line or "\ufffd" in region:
             raise ValueError("contains characters that are not valid in the file's encoding")
         quantity = (
-            _decimal(fields[self.quantity], "quantity", required=False, non_negative=True)
+            _decimal(fields[self.quantity], "quantity", required=False, non_negative=False)
             if self.quantity is not None
             else None
         )
+        revenue = _decimal(fields[self.revenue], "revenue", required=True, non_negative=False)
+        cost = _decimal(fields[self.cost], "cost", required=True, non_negative=False)
+        assert revenue is not None and cost is not None
+        if (problem := return_sign_problem(quantity, revenue, cost)) is not None:
+            raise ValueError(problem)
         row = {
             "account_id": account_id,
             "sale_date": sale_date,
@@ -192,8 +223,8 @@ class RowParser:
             "product_line": product_line,
             "region": region or None,
             "quantity": quantity,
-            "revenue": _decimal(fields[self.revenue], "revenue", required=True, non_negative=False),
-            "cost": _decimal(fields[self.cost], "cost", required=True, non_negative=True),
+            "revenue": revenue,
+            "cost": cost,
             "currency": reporting,
         }
         if self.currency is not None:
@@ -229,7 +260,13 @@ class ParsedChunk:
 
 
 def iter_chunks(
-    path: Path, *, encoding: str, known_accounts: dict[str, str], batch_id: str, batch_size: int
+    path: Path,
+    *,
+    encoding: str,
+    known_accounts: dict[str, str],
+    batch_id: str,
+    batch_size: int,
+    columns: Mapping[str, str] | None = None,
 ) -> Iterator[ParsedChunk]:
     """Parse the file lazily, ``batch_size`` data rows at a time."""
     with path.open("r", encoding=encoding, errors="replace", newline="") as f:
@@ -237,7 +274,7 @@ def iter_chunks(
         header = next(reader, None)
         if header is None:
             raise Unprocessable("the CSV file is empty", field="file")
-        parse = RowParser(header_index(header), len(header), known_accounts)
+        parse = RowParser(header_index(header, columns), len(header), known_accounts)
         rows: list[dict[str, Any]] = []
         rejections: list[dict[str, Any]] = []
         foreign: list[tuple[dict[str, Any], str]] = []
@@ -357,18 +394,26 @@ async def start_batch(
     actor_id: str,
     now: datetime,
     restart: bool = False,
+    content_sha256: str | None = None,
+    stale_after: timedelta = IMPORT_STALE_AFTER,
 ) -> tuple[ImportBatch, bool]:
-    """Claim a batch id: (batch, True) to run it, or (existing completed batch, False) — a re-import adds nothing."""
+    """Claim a batch id: (batch, True) to run it, or (existing completed batch, False) — a re-import adds nothing.
+
+    A running batch is restarted only when it has shown no progress for ``stale_after`` (its worker died): one
+    that is still making progress is a 409, so two workers never import the same file at once."""
     batch = await session.get(ImportBatch, batch_id)
     if batch is not None:
         if batch.status == "completed":
             return batch, False
-        if batch.status == "running" and not restart:
-            raise Conflict(
-                f"import {batch_id} is still running (restart=true runs it again if it was interrupted)",
-                batch_id=batch_id,
-            )
-        # A failed attempt: drop what it left and start over.
+        if batch.status == "running":
+            quiet = now - (batch.heartbeat_at or batch.created_at)
+            if not restart or quiet < stale_after:
+                raise Conflict(
+                    f"import {batch_id} is still running (last progress {int(quiet.total_seconds())} s ago); "
+                    f"restart=true runs it again only after {int(stale_after.total_seconds())} s without progress",
+                    batch_id=batch_id,
+                )
+        # A failed or abandoned attempt: drop what it left and start over.
         await void_lines(session, SalesRecord.batch_id == batch_id)
         await session.execute(delete(ImportRejection).where(ImportRejection.batch_id == batch_id))
         await session.delete(batch)
@@ -384,6 +429,8 @@ async def start_batch(
         account_months=0,
         created_by=actor_id,
         created_at=now,
+        heartbeat_at=now,
+        content_sha256=content_sha256,
     )
     session.add(batch)
     await session.flush()
@@ -402,6 +449,55 @@ async def known_accounts(session: AsyncSession, *, visible_to: str | None, setti
     return {account_id: own.get(account_id, settings.reporting_currency) for account_id in ids}
 
 
+async def _write_chunks(
+    db: Database,
+    chunks: Iterator[ParsedChunk],
+    *,
+    batch_id: str,
+    total: int,
+    clock: Clock,
+    progress: Progress | None,
+) -> tuple[set[tuple[str, str]], int]:
+    """Write the parsed chunks, one transaction each (progress and heartbeat with it); the account-months touched
+    and the rows done."""
+    done = accepted = rejected = 0
+    pairs: set[tuple[str, str]] = set()
+    book = RateBook()  # the rates of the currencies met so far, loaded once per chunk that meets new ones
+    # Parse the next chunk in a worker thread while this one is written: the event loop stays free for
+    # other requests and parsing overlaps with the database driver's work.
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    while (chunk := await upcoming) is not None:
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+        async with db.transaction() as session:
+            if chunk.foreign:
+                await load_rates(session, book, {foreign_pair(r) for r, _ in chunk.foreign})
+                chunk.settle_foreign(book)
+            done += len(chunk.rows) + len(chunk.rejections)
+            accepted += len(chunk.rows)
+            pairs.update((r["account_id"], r["month"]) for r in chunk.rows)
+            rejected += len(chunk.rejections)
+            if chunk.rows:
+                await bulk_insert_sales(session, chunk.rows)
+            if chunk.rejections:
+                await session.execute(insert(ImportRejection), chunk.rejections)
+            await session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.batch_id == batch_id)
+                .values(
+                    rows_done=done,
+                    accepted=accepted,
+                    rejected=rejected,
+                    total_rows=max(total, done),
+                    heartbeat_at=clock.now(),
+                )
+            )
+        if progress is not None:
+            outcome = progress({"rows_done": done, "total_rows": max(total, done), "rejected": rejected})
+            if outcome is not None:
+                await outcome
+    return pairs, done
+
+
 async def run_import(
     db: Database,
     *,
@@ -413,6 +509,7 @@ async def run_import(
     visible_to: str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Import a claimed batch from ``path``; commits per chunk; publishes per account-month at the end."""
     try:
@@ -425,38 +522,15 @@ async def run_import(
                 .where(ImportBatch.batch_id == batch_id)
                 .values(total_rows=total, encoding="gbk" if enc == "gb18030" else enc)
             )
-        done = accepted = rejected = 0
-        pairs: set[tuple[str, str]] = set()
-        book = RateBook()  # the rates of the currencies met so far, loaded once per chunk that meets new ones
         chunks = iter_chunks(
-            path, encoding=enc, known_accounts=accounts, batch_id=batch_id, batch_size=settings.import_batch_size
+            path,
+            encoding=enc,
+            known_accounts=accounts,
+            batch_id=batch_id,
+            batch_size=settings.import_batch_size,
+            columns=columns,
         )
-        # Parse the next chunk in a worker thread while this one is written: the event loop stays free for
-        # other requests and parsing overlaps with the database driver's work.
-        upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-        while (chunk := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-            async with db.transaction() as session:
-                if chunk.foreign:
-                    await load_rates(session, book, {foreign_pair(r) for r, _ in chunk.foreign})
-                    chunk.settle_foreign(book)
-                done += len(chunk.rows) + len(chunk.rejections)
-                accepted += len(chunk.rows)
-                pairs.update((r["account_id"], r["month"]) for r in chunk.rows)
-                rejected += len(chunk.rejections)
-                if chunk.rows:
-                    await bulk_insert_sales(session, chunk.rows)
-                if chunk.rejections:
-                    await session.execute(insert(ImportRejection), chunk.rejections)
-                await session.execute(
-                    update(ImportBatch)
-                    .where(ImportBatch.batch_id == batch_id)
-                    .values(rows_done=done, accepted=accepted, rejected=rejected, total_rows=max(total, done))
-                )
-            if progress is not None:
-                outcome = progress({"rows_done": done, "total_rows": max(total, done), "rejected": rejected})
-                if outcome is not None:
-                    await outcome
+        pairs, done = await _write_chunks(db, chunks, batch_id=batch_id, total=total, clock=clock, progress=progress)
         async with db.transaction() as session:
             await publish_account_months(session, pairs=pairs, publisher=publisher, batch_id=batch_id)
             await evaluate_accounts(

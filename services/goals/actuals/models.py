@@ -45,7 +45,7 @@ class ImportBatch(Base):
     __tablename__ = "import_batches"
 
     batch_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))  # "running" | "completed" | "failed"
+    status: Mapped[str] = mapped_column(String(20))  # "running" | "completed" | "failed" | "voided"
     filename: Mapped[str | None] = mapped_column(String(300))
     encoding: Mapped[str | None] = mapped_column(String(20))
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
@@ -57,6 +57,14 @@ class ImportBatch(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last chunk written: a running batch without progress for a while was left by a worker that died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The file's SHA-256: the same file imported again under a new batch id is refused unless allowed.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A voided batch: its lines were taken off; who did it, when and why.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[str | None] = mapped_column(String(100))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportRejection(Base):

@@ -6,14 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.goals.actuals import service, uploads
+from services.goals.actuals import service, uploads, voids
 from services.goals.actuals.importer import batch_view
 from services.goals.actuals.schemas import (
+    BATCH_ID_PATTERN,
     ActualsIn,
     ActualsRecordedRead,
     ImportRead,
     MonthTotals,
     RejectionRead,
+    SalesLineRead,
+    SalesLinesVoidIn,
+    VoidIn,
+    VoidRead,
 )
 from services.goals.deps import (
     AccountForRead,
@@ -77,7 +82,10 @@ async def import_csv(
     settings: SettingsDep,
     publisher: PublisherDep,
 ) -> ImportRead:
-    """Start an import job (202) whose progress is at ``GET /goals/imports/{batch_id}``; 200 for a done batch."""
+    """Start an import job (202) whose progress is at ``GET /goals/imports/{batch_id}``; 200 for a done batch.
+    The CSV itself is the body (a form is a 415); the same file under another id or another user's id is a 409;
+    ``restart=true`` waits for 2 minutes without progress; negative quantity and cost make a line a return."""
+    uploads.refuse_form_uploads(request.headers.get("content-type"))
     outcome = await uploads.import_upload(
         db,
         request.stream(),
@@ -106,3 +114,60 @@ async def import_rejections(batch: ImportBatchForRead, session: SessionDep, page
     rows, total = await uploads.list_rejections(session, batch=batch, page=page)
     items = [RejectionRead(line_no=r.line_no, reason=r.reason, raw=r.raw) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/goals/accounts/{account_id}/sales-lines", summary="An account's sales lines (to find ones to void)")
+async def account_sales_lines(
+    account: AccountForRead,
+    session: SessionDep,
+    page: PageDep,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    batch_id: Annotated[str | None, Query(max_length=100, pattern=BATCH_ID_PATTERN)] = None,
+) -> Page[SalesLineRead]:
+    """Newest sale first; filter by ``month`` (YYYY-MM) or the import ``batch_id`` that brought them."""
+    rows, total = await voids.list_sales_lines(
+        session, account_id=account["account_id"], month=month, batch_id=batch_id, page=page
+    )
+    items = [SalesLineRead.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/goals/sales-lines/void", summary="Void sales lines (all or none; totals re-published)")
+async def void_sales_lines(
+    body: SalesLinesVoidIn,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> VoidRead:
+    """Take the lines off; every account-month touched is published again as ``goals.actuals_voided`` with its new
+    totals, so scoring and risk follow, and its targets are re-tracked. An unknown or invisible id is a 404."""
+    voided, published = await voids.void_sales_lines(
+        session,
+        line_ids=body.line_ids,
+        reason=body.reason,
+        actor=actor,
+        settings=settings,
+        publisher=publisher,
+        now=clock.now(),
+    )
+    return VoidRead(voided=voided, account_months=[MonthTotals.model_validate(p) for p in published])
+
+
+@router.post("/goals/imports/{batch_id}/void", summary="Void a whole import (its lines taken off, totals re-published)")
+async def void_import(
+    batch: ImportBatchForRead,
+    body: VoidIn,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> ImportRead:
+    """A completed or failed import's lines are taken off (a running one is a 409); the batch keeps who voided it
+    and why, and its id may be imported again with a corrected file."""
+    voided, _ = await voids.void_batch(
+        session, batch=batch, reason=body.reason, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
+    return ImportRead.model_validate(batch_view(voided))

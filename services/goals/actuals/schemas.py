@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.goals.currencies.schemas import ConversionRead
 from services.goals.money import MoneyStr
 from shared.api import RequestBody
-from shared.money import Amount, CurrencyCode, NonNegativeAmount
+from shared.money import Amount, CurrencyCode
 
 # How an uploaded CSV is decoded (``auto``: BOM, valid UTF-8, else GBK).
 ImportEncoding = Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"]
 # An import's batch id: 1-100 letters, digits, ``.``, ``_``, ``:`` or ``-``.
 BATCH_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,100}$"
+
+
+def return_sign_problem(quantity: Decimal | None, revenue: Decimal, cost: Decimal) -> str | None:
+    """Why a line's signs do not make sense, or None. A line with a negative quantity or cost is a return: its
+    quantity, revenue and cost are then all zero or negative. A negative revenue alone is a credit note."""
+    if (quantity is not None and quantity < 0) or cost < 0:
+        if revenue > 0 or cost > 0 or (quantity is not None and quantity > 0):
+            return (
+                "a return has a negative quantity, revenue and cost; mixed signs "
+                f"(quantity {quantity}, revenue {revenue}, cost {cost}) are refused"
+            )
+    return None
 
 
 class SalesRecordIn(RequestBody):
@@ -25,14 +38,21 @@ class SalesRecordIn(RequestBody):
     date: date
     product_line: str = Field(min_length=1, max_length=100)
     region: str | None = Field(default=None, max_length=100)
-    quantity: NonNegativeAmount | None = None
+    quantity: Amount | None = Field(default=None, description="negative for a return (with negative revenue and cost)")
     revenue: Amount
-    cost: NonNegativeAmount
+    cost: Amount = Field(description="negative only for a return")
     currency: CurrencyCode | None = Field(
         default=None,
         description="default: the account's reporting currency; another one is converted with the latest rate "
         "on or before the sale date (422 without one)",
     )
+
+    @model_validator(mode="after")
+    def _a_return_is_negative_throughout(self) -> SalesRecordIn:
+        problem = return_sign_problem(self.quantity, self.revenue, self.cost)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class ActualsIn(RequestBody):
@@ -83,7 +103,7 @@ class ActualsRecordedRead(BaseModel):
     converted: list[ConvertedLineRead] = Field(default_factory=list)
 
 
-ImportStatus = Literal["running", "completed", "failed"]
+ImportStatus = Literal["running", "completed", "failed", "voided"]
 
 
 class ImportRead(BaseModel):
@@ -103,6 +123,9 @@ class ImportRead(BaseModel):
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+    voided_at: datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
 
 
 class ImportOptions(RequestBody):
@@ -113,6 +136,46 @@ class ImportOptions(RequestBody):
     encoding: ImportEncoding = "auto"
     wait: bool = False
     restart: bool = False
+    allow_duplicate: bool = False
+    columns: dict[str, str] = Field(default_factory=dict)  # the file's own header → column name
+
+
+class VoidIn(RequestBody):
+    """Why sales are voided (kept with the batch and in the event)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SalesLinesVoidIn(VoidIn):
+    """Sales lines to void together (all or none)."""
+
+    line_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=1000)
+
+
+class SalesLineRead(BaseModel):
+    """One stored sales line (in its account's reporting currency; ``original_*`` when given in another)."""
+
+    id: int
+    account_id: str
+    sale_date: date
+    month: str
+    product_line: str
+    region: str | None
+    quantity: MoneyStr | None
+    revenue: MoneyStr
+    cost: MoneyStr
+    currency: str
+    original_currency: str | None
+    original_revenue: MoneyStr | None
+    batch_id: str | None
+    line_no: int | None
+
+
+class VoidRead(BaseModel):
+    """What a void took off, and the account-months' totals after it."""
+
+    voided: int
+    account_months: list[MonthTotals]
 
 
 class RejectionRead(BaseModel):

@@ -10,7 +10,8 @@ from services.goals.money import MoneyStr
 from services.goals.targets.schemas import Metric
 
 VarianceBaseline = Literal["target", "previous_period", "previous_year"]
-ScoreComponent = Literal["revenue_attainment", "margin_attainment", "sla_compliance", "satisfaction", "at_risk_targets"]
+VarianceScope = Literal["account", "team", "portfolio"]
+VarianceMetric = Literal["revenue", "gross_profit"]
 
 
 class VarianceRowRead(BaseModel):
@@ -21,8 +22,24 @@ class VarianceRowRead(BaseModel):
     baseline: MoneyStr
     delta: MoneyStr
     share_pct: MoneyStr | None
+    name: str | None = None  # an account's name (rows per account)
     price_effect: MoneyStr | None
     volume_effect: MoneyStr | None
+    mix_effect: MoneyStr | None
+    new_effect: MoneyStr | None
+    lost_effect: MoneyStr | None
+    cost_effect: MoneyStr | None  # gross profit only
+
+
+class EffectsRead(BaseModel):
+    """Why the whole moved: the effects add up to the delta (``cost`` for gross profit only)."""
+
+    price: MoneyStr
+    volume: MoneyStr
+    mix: MoneyStr
+    new: MoneyStr
+    lost: MoneyStr
+    cost: MoneyStr | None
 
 
 class VarianceRead(BaseModel):
@@ -37,36 +54,32 @@ class VarianceRead(BaseModel):
     current_total: MoneyStr
     baseline_total: MoneyStr
     delta: MoneyStr
+    effects: EffectsRead | None  # none against the plan (a plan has no quantities)
     by_product_line: list[VarianceRowRead]
     by_month: list[VarianceRowRead]
     by_region: list[VarianceRowRead]
 
 
-class ScoreComponentRead(BaseModel):
-    """One component of a KPI score."""
+class ScopeVarianceRead(BaseModel):
+    """Why an account's, a team's (an account manager's book) or the portfolio's figure moved against last year
+    or the previous period; ``by_account`` ranks the accounts by their contribution to the delta."""
 
-    component: ScoreComponent
-    raw: MoneyStr | None
-    score: MoneyStr | None
-    weight: MoneyStr
-    effective_weight: MoneyStr
-    contribution: MoneyStr
-
-
-class ScorecardRead(BaseModel):
-    """An account manager's scorecard for a period."""
-
-    owner_id: str
+    scope: VarianceScope
+    account_id: str | None
+    owner_id: str | None
+    metric: VarianceMetric
     period: str
+    compare: Literal["previous_period", "previous_year"]
+    baseline_period: str
+    months: list[str]  # the months compared (those of the period that have started)
     accounts: int
-    currency: str | None  # of the revenue and margin figures (an account manager's book is in one currency)
-    revenue_target: MoneyStr | None
-    revenue_actual: MoneyStr
-    margin_target: MoneyStr | None
-    margin_actual: MoneyStr
-    complaints_acknowledged: int
-    complaints_within_sla: int
-    complaints_rated: int
-    at_risk_targets: int
-    kpi_score: MoneyStr | None
-    breakdown: list[ScoreComponentRead]
+    currency: str | None  # of every amount here (the accounts' one reporting currency)
+    current_total: MoneyStr
+    baseline_total: MoneyStr
+    delta: MoneyStr
+    effects: EffectsRead
+    by_product_line: list[VarianceRowRead]
+    by_month: list[VarianceRowRead]
+    by_region: list[VarianceRowRead]
+    by_account: list[VarianceRowRead]
+    by_owner: list[VarianceRowRead]  # portfolio: per account manager (their team)

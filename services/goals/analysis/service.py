@@ -1,31 +1,35 @@
-"""Analyses: why a target's figure moved (variance) and the team scorecards (绩效考核)."""
+"""Variance: why a target's figure moved, and why an account's, a team's or the portfolio's did."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.actuals.figures import SalesCell, sales_by_account, sales_cells
-from services.goals.analysis.schemas import ScorecardRead, VarianceBaseline, VarianceRead
+from services.goals.actuals.figures import SalesCell, sales_cells
+from services.goals.analysis.effects import breakdown
+from services.goals.analysis.schemas import (
+    ScopeVarianceRead,
+    VarianceBaseline,
+    VarianceMetric,
+    VarianceRead,
+    VarianceScope,
+)
 from services.goals.config import GoalsSettings, calendar_of
 from services.goals.currencies.service import reporting_currencies
-from services.goals.forecast import ADDITIVE_METRICS, attainment_pct, q2
-from services.goals.models import ComplaintFact, platform
-from services.goals.periods import FiscalCalendar, Period, elapsed_fractions
-from services.goals.scorecard import ScorecardInputs, component_scores, kpi_score
+from services.goals.forecast import q2
+from services.goals.models import platform
+from services.goals.periods import FiscalCalendar, InvalidPeriod, Period, elapsed_fractions
 from services.goals.targets.models import Target
 from services.goals.targets.tracking import children_of
-from services.goals.variance import Cell, VarianceRow, compare
-from shared.auth import Principal
-from shared.clock import start_of_business_day
-from shared.errors import Unprocessable
+from services.goals.variance import Cell, Effects, VarianceRow, compare
+from shared.auth import Principal, ensure_account_access, visible_account_ids
+from shared.errors import NotFound, Unprocessable
 from shared.money import one_currency
 
 Comparison = tuple[list[VarianceRow], list[VarianceRow], list[VarianceRow]]  # by month, product line, region
@@ -37,20 +41,12 @@ def _amount(cell: SalesCell, metric: str) -> Decimal:
     return cell.revenue if metric == "revenue" else cell.revenue - cell.cost
 
 
-def _fold(
-    cells: list[SalesCell], metric: str, key_of: Callable[[SalesCell], str], with_quantity: bool
-) -> dict[str, Cell]:
+def _fold(cells: list[SalesCell], metric: str, key_of: Callable[[SalesCell], str]) -> dict[str, Cell]:
+    """Amounts summed per key (no quantities: a plan has none to compare with)."""
     amounts: dict[str, Decimal] = defaultdict(Decimal)
-    quantities: dict[str, Decimal | None] = {}
     for cell in cells:
-        key = key_of(cell)
-        amounts[key] += _amount(cell, metric)
-        if with_quantity:
-            if cell.quantity is None:
-                quantities[key] = None
-            elif quantities.get(key, Decimal(0)) is not None:
-                quantities[key] = (quantities.get(key) or Decimal(0)) + cell.quantity
-    return {k: Cell(v, quantities.get(k) if with_quantity and k in quantities else None) for k, v in amounts.items()}
+        amounts[key_of(cell)] += _amount(cell, metric)
+    return {k: Cell(v) for k, v in amounts.items()}
 
 
 async def _target_cells(session: AsyncSession, target: Target, months: list[str]) -> list[SalesCell]:
@@ -65,26 +61,14 @@ async def _target_cells(session: AsyncSession, target: Target, months: list[str]
 
 async def _against_history(
     session: AsyncSession, target: Target, months: list[str], current_cells: list[SalesCell], baseline: Period
-) -> Comparison:
-    """The started months against the same months of the baseline period (a year or a period earlier)."""
-    with_quantity = target.metric == "revenue"
+) -> tuple[Comparison, Effects]:
+    """The started months against the same months of the baseline period (a year or a period earlier), with the
+    price, volume, mix (cost) and new / lost effects."""
     base_months = [baseline.months[i] for i in range(len(months))]
     label = {b: months[i] for i, b in enumerate(base_months)}
     base_cells = await _target_cells(session, target, base_months)
-    empty = {m: Cell(Decimal(0), Decimal(0) if with_quantity else None) for m in months}
-    by_month = compare(
-        {**empty, **_fold(current_cells, target.metric, lambda c: c.month, with_quantity)},
-        {**empty, **_fold(base_cells, target.metric, lambda c: label[c.month], with_quantity)},
-    )
-    by_line = compare(
-        _fold(current_cells, target.metric, lambda c: c.product_line, with_quantity),
-        _fold(base_cells, target.metric, lambda c: c.product_line, with_quantity),
-    )
-    by_region = compare(
-        _fold(current_cells, target.metric, lambda c: c.region or "-", with_quantity),
-        _fold(base_cells, target.metric, lambda c: c.region or "-", with_quantity),
-    )
-    return by_month, by_line, by_region
+    parts = breakdown(current_cells, base_cells, metric=target.metric, months=months, label=label)
+    return (parts.by_month, parts.by_product_line, parts.by_region), parts.effects
 
 
 async def _against_plan(
@@ -105,15 +89,15 @@ async def _against_plan(
     scale = Decimal(len(months)) / Decimal(len(period.months))
     line_base = {k: Cell(q2(v.amount * scale)) for k, v in line_base.items() if k}
     by_month = compare(
-        {**{m: Cell(Decimal(0)) for m in months}, **_fold(current_cells, target.metric, lambda c: c.month, False)},
+        {**{m: Cell(Decimal(0)) for m in months}, **_fold(current_cells, target.metric, lambda c: c.month)},
         month_base,
     )
     by_line = (
-        compare(_fold(current_cells, target.metric, lambda c: c.product_line, False), line_base)
+        compare(_fold(current_cells, target.metric, lambda c: c.product_line), line_base)
         if line_base
-        else compare(_fold(current_cells, target.metric, lambda c: c.product_line, False), {})
+        else compare(_fold(current_cells, target.metric, lambda c: c.product_line), {})
     )
-    by_region = compare(_fold(current_cells, target.metric, lambda c: c.region or "-", False), {})
+    by_region = compare(_fold(current_cells, target.metric, lambda c: c.region or "-"), {})
     return by_month, by_line, by_region
 
 
@@ -133,9 +117,12 @@ async def variance(
     months = started or list(period.months)
     current_cells = await _target_cells(session, target, months)
     baseline_period: Period | None = None
+    effects: Effects | None = None
     if compare_to in ("previous_period", "previous_year"):
         baseline_period = _baseline_period(cal, period, compare_to)
-        by_month, by_line, by_region = await _against_history(session, target, months, current_cells, baseline_period)
+        (by_month, by_line, by_region), effects = await _against_history(
+            session, target, months, current_cells, baseline_period
+        )
     elif compare_to == "target":
         by_month, by_line, by_region = await _against_plan(session, target, months, current_cells, period, settings)
     else:
@@ -153,6 +140,7 @@ async def variance(
             "current_total": current_total,
             "baseline_total": baseline_total,
             "delta": current_total - baseline_total,
+            "effects": effects.__dict__ if effects else None,
             "by_product_line": [r.__dict__ for r in by_line],
             "by_month": [r.__dict__ for r in by_month],
             "by_region": [r.__dict__ for r in by_region],
@@ -176,160 +164,112 @@ def _planned_by_month(
     return per_month
 
 
-# ---------------------------------------------------------------- scorecards
+# ---------------------------------------------------------------- accounts, teams, the portfolio
 
 
-def _period_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The instants a period begins and ends at in the company's zone."""
-    return start_of_business_day(period.start, zone), start_of_business_day(period.end, zone)
-
-
-@dataclass(frozen=True)
-class _Figures:
-    """What every scorecard of a period is computed from."""
-
-    period: Period
-    targets: list[Target]
-    revenue: dict[str, Decimal]
-    profit: dict[str, Decimal]
-    currencies: dict[str, str]  # account → reporting currency
-    facts: list[ComplaintFact]
-    start: datetime
-    end: datetime
-
-
-async def _book_of_owners(session: AsyncSession, *, actor: Principal, owner_id: str | None) -> dict[str, list[str]]:
-    """The accounts of each account manager the actor may see scorecards of."""
+async def _scope_accounts(
+    session: AsyncSession, *, actor: Principal, scope: VarianceScope, account_id: str | None, owner_id: str | None
+) -> dict[str, dict[str, Any]]:
+    """The accounts of the scope the actor may see (account id → its projection row)."""
     accounts = platform.accounts
-    query = select(accounts.c.account_id, accounts.c.owner_id).where(accounts.c.owner_id.is_not(None))
-    if not actor.sees_whole_portfolio:
-        query = query.where(accounts.c.owner_id == actor.user_id)
-    if owner_id is not None:
+    if scope == "account":
+        if account_id is None:
+            raise Unprocessable("scope=account needs an account_id", field="account_id")
+        row = await ensure_account_access(session, platform, actor, account_id)
+        return {account_id: row}
+    query = select(accounts)
+    if scope == "team":
+        if owner_id is None:
+            raise Unprocessable("scope=team needs the owner_id of the account manager", field="owner_id")
         query = query.where(accounts.c.owner_id == owner_id)
-    book: dict[str, list[str]] = defaultdict(list)
-    for account_id, owner in await session.execute(query):
-        book[owner].append(account_id)
-    return book
+    visible = visible_account_ids(platform, actor)
+    if visible is not None:
+        query = query.where(accounts.c.account_id.in_(visible))
+    found = {r["account_id"]: dict(r) for r in (await session.execute(query)).mappings()}
+    if scope == "team" and not found and not actor.sees_whole_portfolio and owner_id != actor.user_id:
+        raise NotFound(f"Team of {owner_id} not found")
+    return found
 
 
-async def scorecards(
+async def _in_one_currency(
+    session: AsyncSession, rows: dict[str, dict[str, Any]], *, currency: str | None, settings: GoalsSettings
+) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The accounts reporting in one currency: the one asked for, else the only one (422 naming currency when
+    the scope holds several: amounts in different currencies are never added)."""
+    currencies = await reporting_currencies(session, list(rows), settings=settings)
+    held = sorted(set(currencies.values()))
+    if currency is None:
+        if len(held) > 1:
+            raise Unprocessable(
+                f"these accounts report in {', '.join(held)}; amounts in different currencies are not added: "
+                "ask for one with currency=",
+                field="currency",
+                currencies=held,
+            )
+        currency = held[0] if held else None
+    return {a: r for a, r in rows.items() if currencies[a] == currency}, currency
+
+
+async def scope_variance(
     session: AsyncSession,
     *,
-    period_text: str,
     actor: Principal,
+    scope: VarianceScope,
+    period_text: str,
+    compare_to: VarianceBaseline,
+    metric: VarianceMetric,
     settings: GoalsSettings,
+    today: date,
+    account_id: str | None = None,
     owner_id: str | None = None,
-) -> list[ScorecardRead]:
-    """Per account manager: attainment, complaint SLA and satisfaction, at-risk targets, and the weighted KPI."""
+    currency: str | None = None,
+) -> ScopeVarianceRead:
+    """Why an account's, a team's or the portfolio's revenue or gross profit moved against the same months a year
+    or a period earlier: effects of the whole, and rows by product line, month, region, account and team."""
+    if compare_to == "target":
+        raise Unprocessable("compare must be previous_period or previous_year for a scope", field="compare")
     cal = calendar_of(settings)
     try:
         period = cal.parse(period_text)
-    except ValueError as exc:
+    except (InvalidPeriod, ValueError) as exc:
         raise Unprocessable(str(exc), field="period") from exc
-    book = await _book_of_owners(session, actor=actor, owner_id=owner_id)
-    if not book:
-        return []
-    all_ids = [a for ids in book.values() for a in ids]
-    currencies = await reporting_currencies(session, all_ids, settings=settings)
-    revenue: dict[str, Decimal] = defaultdict(Decimal)
-    profit: dict[str, Decimal] = defaultdict(Decimal)
-    for sales in await sales_by_account(session, account_ids=all_ids, months=period.months):
-        one_currency([currencies[sales.account_id], sales.currency])
-        revenue[sales.account_id] += sales.revenue
-        profit[sales.account_id] += sales.revenue - sales.cost
-    sub_periods = {period.text} | {cal.quarter_of(m) for m in period.months} | set(period.months)
-    targets = list(
-        await session.scalars(
-            select(Target).where(
-                Target.status == "approved",
-                Target.period.in_(sorted(sub_periods)),
-                ((Target.account_id.in_(all_ids)) | (Target.scope == "team")),
-            )
-        )
+    rows, currency = await _in_one_currency(
+        session,
+        await _scope_accounts(session, actor=actor, scope=scope, account_id=account_id, owner_id=owner_id),
+        currency=currency,
+        settings=settings,
     )
-    start, end = _period_bounds(period, settings.zone)
-    facts = list(await session.scalars(select(ComplaintFact).where(ComplaintFact.account_id.in_(all_ids))))
-    figures = _Figures(period, targets, revenue, profit, currencies, facts, start, end)
-    return [_scorecard_for(owner, set(book[owner]), figures, settings) for owner in sorted(book)]
-
-
-def _team_or_rollup(targets: list[Target], owner: str, ids: set[str], period: Period, metric: str) -> Decimal | None:
-    """The owner's explicit team target for ``metric``, else the sum of their top-level account targets."""
-    explicit = [
-        t
-        for t in targets
-        if t.scope == "team" and t.owner_id == owner and t.metric == metric and t.period == period.text
-    ]
-    if explicit:
-        return explicit[0].target_value
-    parts = [
-        t.target_value
-        for t in targets
-        if t.scope == "account"
-        and t.account_id in ids
-        and t.metric == metric
-        and t.period == period.text
-        and t.parent_id is None
-        and t.product_line is None
-    ]
-    return sum(parts, Decimal(0)) if parts else None
-
-
-def _book_currency(owner: str, ids: set[str], figures: _Figures) -> str | None:
-    """The one currency an account manager's money figures are in (422 naming currency for a mixed book)."""
-    amounts = [
-        t.currency
-        for t in figures.targets
-        if t.metric in ADDITIVE_METRICS and (t.account_id in ids or (t.scope == "team" and t.owner_id == owner))
-    ]
-    return one_currency([*(figures.currencies[a] for a in ids), *amounts], field="currency")
-
-
-def _scorecard_for(owner: str, ids: set[str], figures: _Figures, settings: GoalsSettings) -> ScorecardRead:
-    """One account manager's scorecard."""
-    currency = _book_currency(owner, ids, figures)
-    period, targets, revenue, profit = figures.period, figures.targets, figures.revenue, figures.profit
-    facts, start, end = figures.facts, figures.start, figures.end
-    revenue_target = _team_or_rollup(targets, owner, ids, period, "revenue")
-    margin_target = _team_or_rollup(targets, owner, ids, period, "gross_profit")
-    revenue_actual = sum((revenue[a] for a in ids), Decimal(0))
-    margin_actual = sum((profit[a] for a in ids), Decimal(0))
-    acknowledged = [
-        f for f in facts if f.account_id in ids and f.acknowledged_at is not None and start <= f.acknowledged_at < end
-    ]
-    within = [f for f in acknowledged if f.within_sla]
-    rated = [
-        f
-        for f in facts
-        if f.account_id in ids and f.satisfaction is not None and f.closed_at and start <= f.closed_at < end
-    ]
-    at_risk = sum(1 for t in targets if t.scope == "account" and t.account_id in ids and t.at_risk)
-    inputs = ScorecardInputs(
-        revenue_attainment_pct=attainment_pct(revenue_actual, revenue_target) if revenue_target else None,
-        margin_attainment_pct=attainment_pct(margin_actual, margin_target) if margin_target else None,
-        sla_compliance_pct=q2(Decimal(len(within)) / Decimal(len(acknowledged)) * 100) if acknowledged else None,
-        satisfaction_avg=q2(Decimal(sum(f.satisfaction or 0 for f in rated)) / Decimal(len(rated))) if rated else None,
-        at_risk_targets=at_risk,
-    )
-    scores = component_scores(
-        inputs, attainment_cap_pct=settings.attainment_cap_pct, at_risk_penalty_points=settings.at_risk_penalty_points
-    )
-    total, breakdown = kpi_score(scores, settings.scorecard_weights)
-    return ScorecardRead.model_validate(
+    started = [m for m, f in zip(period.months, elapsed_fractions(period, today), strict=True) if f > 0]
+    months = started or list(period.months)
+    baseline = _baseline_period(cal, period, compare_to)
+    label = {baseline.months[i]: m for i, m in enumerate(months)}
+    ids = sorted(rows)
+    current = await sales_cells(session, account_ids=ids, months=months)
+    before = await sales_cells(session, account_ids=ids, months=list(label))
+    one_currency([*(c.currency for c in [*current, *before]), *([currency] if currency else [])], field="currency")
+    owners = {a: r.get("owner_id") or "-" for a, r in rows.items()}
+    parts = breakdown(current, before, metric=metric, months=months, label=label, owners=owners)
+    names = {a: r.get("name") for a, r in rows.items()}
+    return ScopeVarianceRead.model_validate(
         {
-            "owner_id": owner,
+            "scope": scope,
+            "account_id": account_id if scope == "account" else None,
+            "owner_id": owner_id if scope == "team" else None,
+            "metric": metric,
             "period": period.text,
+            "compare": compare_to,
+            "baseline_period": baseline.text,
+            "months": months,
             "accounts": len(ids),
             "currency": currency,
-            "revenue_target": revenue_target,
-            "revenue_actual": revenue_actual,
-            "margin_target": margin_target,
-            "margin_actual": margin_actual,
-            "complaints_acknowledged": len(acknowledged),
-            "complaints_within_sla": len(within),
-            "complaints_rated": len(rated),
-            "at_risk_targets": at_risk,
-            "kpi_score": total,
-            "breakdown": [b.__dict__ for b in breakdown],
+            "current_total": parts.current_total,
+            "baseline_total": parts.baseline_total,
+            "delta": parts.current_total - parts.baseline_total,
+            "effects": parts.effects.__dict__,
+            "by_product_line": [r.__dict__ for r in parts.by_product_line],
+            "by_month": [r.__dict__ for r in parts.by_month],
+            "by_region": [r.__dict__ for r in parts.by_region],
+            "by_account": [{**r.__dict__, "name": names.get(r.key)} for r in parts.by_account],
+            "by_owner": [r.__dict__ for r in parts.by_owner] if scope == "portfolio" else [],
         }
     )

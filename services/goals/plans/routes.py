@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.goals.deps import (
     AccountIdQuery,
     Actor,
-    IdempotencyDep,
     PageDep,
     PlanForRead,
     PlanForUpdate,
@@ -46,15 +44,10 @@ async def create_plan(
     clock: ClockDep,
     today: TodayDep,
     settings: SettingsDep,
-    idempotency: IdempotencyDep,
-) -> PlanRead | JSONResponse:
+) -> PlanRead:
     """A draft plan (one per account and year: 409 for a second); accepts an ``Idempotency-Key``."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     plan = await service.create_plan(session, body=body, actor=actor, settings=settings, now=clock.now())
     read = await queries.read_plan(session, plan, settings=settings, today=today)
-    await idempotency.remember(payload, read.model_dump(mode="json"))
     set_etag(response, plan.version)
     return read
 
@@ -119,6 +112,7 @@ async def update_plan(
 async def transition_plan(
     plan: PlanForUpdate,
     body: PlanTransition,
+    request: Request,
     response: Response,
     session: SessionDep,
     actor: Actor,
@@ -126,7 +120,9 @@ async def transition_plan(
     today: TodayDep,
     settings: SettingsDep,
 ) -> PlanRead:
-    """Move the plan (``revise`` starts a new draft version of an approved plan; the approved one is kept)."""
+    """Move the plan (``revise`` starts a new draft version of an approved plan; the approved one is kept);
+    ``If-Match`` with the plan's ETag."""
+    check_if_match(request, plan.version)
     plan = await service.transition_plan(session, plan=plan, body=body, actor=actor, now=clock.now())
     set_etag(response, plan.version)
     return await queries.read_plan(session, plan, settings=settings, today=today)
@@ -135,6 +131,7 @@ async def transition_plan(
 @router.post("/goals/plans/{plan_id}/approve", summary="Approve a submitted plan (KA supervisor)")
 async def approve_plan(
     plan: PlanForUpdate,
+    request: Request,
     response: Response,
     session: SessionDep,
     actor: Actor,
@@ -142,7 +139,8 @@ async def approve_plan(
     today: TodayDep,
     settings: SettingsDep,
 ) -> PlanRead:
-    """A supervisor approves the submitted version (403 for any other role); it is kept unchanged."""
+    """A supervisor approves the submitted version (403 for any other role; ``If-Match`` with the plan's ETag)."""
+    check_if_match(request, plan.version)
     plan = await service.approve_plan(session, plan=plan, actor=actor, now=clock.now())
     set_etag(response, plan.version)
     return await queries.read_plan(session, plan, settings=settings, today=today)

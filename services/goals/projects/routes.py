@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.goals.deps import (
     AccountIdQuery,
     Actor,
-    IdempotencyDep,
     PageDep,
     PartForUpdate,
     ProjectForRead,
@@ -33,16 +31,11 @@ async def create_project(
     clock: ClockDep,
     today: TodayDep,
     settings: SettingsDep,
-    idempotency: IdempotencyDep,
-) -> ProjectRead | JSONResponse:
+) -> ProjectRead:
     """A customer's new project with a part per department (owner, due date); accepts an ``Idempotency-Key``."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     project = await service.create_project(session, body=body, actor=actor, settings=settings, now=clock.now())
     parts = await service.project_parts(session, [project.id])
     read = service.read_project(project, parts[project.id], today=today)
-    await idempotency.remember(payload, read.model_dump(mode="json"))
     return read
 
 

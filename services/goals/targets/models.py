@@ -19,6 +19,8 @@ class Target(Base):
     __table_args__ = (
         Index("ix_targets_account_period", "account_id", "period"),
         Index("ix_targets_owner_period", "owner_id", "period"),
+        # One live target per account (or team), metric, period and product line: cancelled ones keep no key.
+        Index("uq_targets_dedup_key", "dedup_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -43,7 +45,12 @@ class Target(Base):
     original_stretch_value: Mapped[Decimal | None] = mapped_column(Money())
     fx_rate: Mapped[Decimal | None] = mapped_column(FxRateNumeric())
     fx_rate_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default="draft")  # "draft" | "approved"
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # "draft" | "approved" | "cancelled"
+    # scope|account|owner|metric|custom metric|period|product line while not cancelled (null once cancelled).
+    dedup_key: Mapped[str | None] = mapped_column(String(420))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     manual_actual: Mapped[Decimal | None] = mapped_column(Money())
     note: Mapped[str | None] = mapped_column(Text)
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)

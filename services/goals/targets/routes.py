@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.goals.deps import (
     Actor,
@@ -17,19 +16,21 @@ from services.goals.deps import (
     TodayDep,
     UserIdQuery,
 )
-from services.goals.models import idempotency_keys
 from services.goals.targets import service
 from services.goals.targets.schemas import (
     RollupRead,
     SplitRequest,
     TargetBatch,
+    TargetCancel,
     TargetCreate,
     TargetRead,
     TargetUpdate,
     TeamTargetRow,
+    UnmatchedItems,
 )
+from services.goals.targets.split import remove_split as remove_target_split
 from services.goals.targets.split import split_target as split_into_parts
-from shared.api import Page, check_if_match, remember_response, replay_response, set_etag
+from shared.api import Page, check_if_match, set_etag
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 
@@ -44,31 +45,16 @@ router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
 )
 async def create_target(
     body: TargetCreate,
-    request: Request,
     response: Response,
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
     today: TodayDep,
     settings: SettingsDep,
-) -> TargetRead | JSONResponse:
+) -> TargetRead:
     """Create a draft target; send ``Idempotency-Key`` to make retries safe."""
-    payload = body.model_dump(mode="json")
-    replayed = await replay_response(
-        session, idempotency_keys, request=request, principal_id=actor.user_id, payload=payload
-    )
-    if replayed is not None:
-        return replayed
     target = await service.create_target(session, body=body, actor=actor, settings=settings, now=clock.now())
     read = await service.read_target(session, target, settings=settings, today=today)
-    await remember_response(
-        session,
-        idempotency_keys,
-        request=request,
-        principal_id=actor.user_id,
-        payload=payload,
-        body=read.model_dump(mode="json"),
-    )
     set_etag(response, target.version)
     return read
 
@@ -158,17 +144,83 @@ async def approve_target(
 async def split_target(
     target: TargetForUpdate,
     body: SplitRequest,
+    request: Request,
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
     today: TodayDep,
     settings: SettingsDep,
+    publisher: PublisherDep,
 ) -> list[TargetRead]:
-    """Even, seasonal (weights or template) or manual; parts that do not add up get a 422 naming the gap."""
+    """Even, seasonal (weights or template) or manual; parts that do not add up get a 422 naming the gap.
+    ``If-Match`` with the target's ETag (the split changes the target: a new version). A split again keeps the
+    parts for the same period and product line and moves the action items of parts that go to the new part
+    covering them (409 naming those no part covers, unless ``unmatched_items=parent``)."""
+    check_if_match(request, target.version)
     children = await split_into_parts(
-        session, target=target, body=body, actor=actor, settings=settings, now=clock.now()
+        session, target=target, body=body, actor=actor, settings=settings, now=clock.now(), publisher=publisher
     )
     return await service.read_targets(session, children, settings=settings, today=today)
+
+
+@router.delete("/goals/targets/{target_id}/split", summary="Remove a target's split (If-Match)")
+async def remove_split(
+    target: TargetForUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+    unmatched_items: Annotated[UnmatchedItems, Query(description="parent: move the parts' action items here")] = (
+        "refuse"
+    ),
+) -> TargetRead:
+    """The parts go; their action items are refused (409 naming them) unless ``unmatched_items=parent``."""
+    check_if_match(request, target.version)
+    target = await remove_target_split(
+        session,
+        target=target,
+        unmatched_items=unmatched_items,
+        actor=actor,
+        settings=settings,
+        now=clock.now(),
+        publisher=publisher,
+    )
+    set_etag(response, target.version)
+    return await service.read_target(session, target, settings=settings, today=today)
+
+
+@router.post("/goals/targets/{target_id}/cancel", summary="Cancel an approved target and its parts (If-Match)")
+async def cancel_target(
+    target: TargetForUpdate,
+    body: TargetCancel,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    today: TodayDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+) -> TargetRead:
+    """approved → cancelled (supervisor or admin, with a reason; audited); open action items are cancelled."""
+    check_if_match(request, target.version)
+    target = await service.cancel_target(
+        session, target=target, reason=body.reason, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
+    set_etag(response, target.version)
+    return await service.read_target(session, target, settings=settings, today=today)
+
+
+@router.delete("/goals/targets/{target_id}", status_code=204, summary="Delete a draft target (If-Match)")
+async def delete_target(target: TargetForUpdate, request: Request, session: SessionDep, actor: Actor) -> Response:
+    """Only a draft (409 naming the status otherwise), with its parts and their action items."""
+    check_if_match(request, target.version)
+    await service.delete_draft(session, target=target, actor=actor)
+    return Response(status_code=204)
 
 
 @router.get("/goals/targets/{target_id}/rollup", summary="A target and the sum of its parts")

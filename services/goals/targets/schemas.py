@@ -22,12 +22,15 @@ Metric = Literal[
     "new_business",
     "custom",
 ]
-TargetStatus = Literal["draft", "approved"]
+TargetStatus = Literal["draft", "approved", "cancelled"]
 TargetScope = Literal["account", "team"]
 PeriodKind = Literal["year", "quarter", "month"]
 SplitBy = Literal["period", "product_line"]
 SplitMethod = Literal["even", "seasonal", "manual"]
-ForecastMethod = Literal["seasonal", "run_rate", "actual"]
+# seasonal / run_rate: extrapolated; actual: over (or not extrapolable); plan: not started yet (the target value);
+# parts: the roll-up of the period parts (Σ actual of the parts that are over + forecast of the others).
+ForecastMethod = Literal["seasonal", "run_rate", "actual", "plan", "parts"]
+UnmatchedItems = Literal["refuse", "parent"]
 PartKey = Annotated[str, Field(min_length=1, max_length=100)]
 Weight = Annotated[Decimal, Field(max_digits=MAX_DIGITS, decimal_places=4, allow_inf_nan=False)]
 
@@ -127,6 +130,9 @@ class TargetRead(BaseModel):
     currency: str
     conversion: TargetConversionRead | None = None
     status: TargetStatus
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
     manual_actual: MoneyStr | None
     note: str | None
     at_risk: bool
@@ -157,6 +163,17 @@ class SplitRequest(RequestBody):
     product_lines: list[PartKey] | None = Field(
         default=None, max_length=100, description="for by=product_line with even/seasonal"
     )
+    unmatched_items: UnmatchedItems = Field(
+        default="refuse",
+        description="action items of current parts no new part covers (same product line, period within): refuse "
+        "the split (409 naming them) or move them to the split target (parent)",
+    )
+
+
+class TargetCancel(RequestBody):
+    """Why an approved target is cancelled (kept on the target and in the audit log)."""
+
+    reason: str = Field(min_length=1, max_length=4000)
 
 
 class RollupRead(BaseModel):

@@ -8,17 +8,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.models import ActionItem
-from services.goals.actions.service import completion_pct
+from services.goals.actions.service import OPEN_STATUSES, completion_pct
 from services.goals.config import GoalsSettings, calendar_of
 from services.goals.currencies.service import rate_book, reporting_currency_of
 from services.goals.decomposition import money_text
 from services.goals.forecast import ADDITIVE_METRICS, UNITS
 from services.goals.fx import convert, fits, no_rate
-from services.goals.models import platform
+from services.goals.models import audit_log, platform
 from services.goals.periods import InvalidPeriod, Period
 from services.goals.targets.models import Target
 from services.goals.targets.schemas import (
@@ -32,7 +32,9 @@ from services.goals.targets.schemas import (
     TrackingRead,
 )
 from services.goals.targets.tracking import evaluate_accounts, red_alert_accounts, target_data, track_many
+from services.goals.targets.tree import dedup_key, parts_of, redistribute, refuse_duplicate, subtree
 from shared.api import PageParams
+from shared.audit import record_audit
 from shared.auth import (
     ACCOUNT_MANAGER,
     ADMIN,
@@ -50,10 +52,12 @@ from shared.events.catalogue import TargetData
 from shared.money import one_currency
 from shared.people import require_assignable
 
-# The target state machine: a draft is approved (with its parts); an approved target stays approved.
+# The target state machine: a draft is approved (with its parts) or deleted; an approved target may be cancelled
+# (with its parts, a reason and an audit entry); a cancelled target is final.
 TARGET_TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"approved"}),
-    "approved": frozenset(),
+    "approved": frozenset({"cancelled"}),
+    "cancelled": frozenset(),
 }
 APPROVER_ROLES = frozenset({ADMIN, SUPERVISOR})
 # Whose team a team target may be for.
@@ -155,6 +159,16 @@ async def create_target(
     require_writer(actor)
     period = _check_create(body, settings)
     owner_id = await _owner_of(session, body=body, actor=actor)
+    key = dedup_key(
+        scope="account" if body.account_id else "team",
+        account_id=body.account_id,
+        owner_id=owner_id,
+        metric=body.metric,
+        custom_metric=body.custom_metric,
+        period=period.text,
+        product_line=body.product_line,
+    )
+    await refuse_duplicate(session, key)
     amounts = await _in_reporting_currency(session, body=body, settings=settings, now=now)
     target = Target(
         id=str(uuid.uuid4()),
@@ -172,6 +186,9 @@ async def create_target(
         stretch_value=amounts.stretch_value,
         currency=amounts.currency,
         status=parent.status if parent else "draft",
+        dedup_key=key,
+        approved_by=parent.approved_by if parent else None,
+        approved_at=parent.approved_at if parent else None,
         note=body.note,
         at_risk=False,
         created_by=actor.user_id,
@@ -225,16 +242,26 @@ async def update_target(
     publisher: Publisher,
     now: datetime,
 ) -> Target:
-    """Change a target's values; a split target's children must still add up to it."""
+    """Change a target's values. A split target's new value (and stretch) is carried down to its parts in their
+    current proportions; a part must keep the parts adding up (422 naming the gap) and takes its parent's stretch."""
+    if target.status == "cancelled":
+        raise Conflict("the target is cancelled; a cancelled target does not change", target_status=target.status)
     if target.status == "approved" and "target_value" in body.model_fields_set and not actor.has_any(APPROVER_ROLES):
         raise Forbidden("only a supervisor or an admin changes an approved target's value")
     changes = body.model_dump(exclude_unset=True)
     if "target_value" in changes and changes["target_value"] is None:
         raise Unprocessable("target_value cannot be null", field="target_value")
     new_value = changes.get("target_value", target.target_value)
-    if new_value != target.target_value:
-        await _check_parts_still_add_up(session, target, new_value)
     stretch = changes.get("stretch_value", target.stretch_value)
+    if target.parent_id is not None and stretch != target.stretch_value:
+        raise Unprocessable(
+            "a part's stretch follows its parent's (in proportion to the part's value); change the parent's",
+            field="stretch_value",
+            parent_id=target.parent_id,
+        )
+    parts = await parts_of(session, target.id)
+    if new_value != target.target_value and not parts:
+        await _check_part_still_adds_up(session, target, new_value)
     if stretch is not None and stretch < new_value:
         raise Unprocessable("the stretch target must not be below the target", field="stretch_value")
     if target.original_currency is not None and {"target_value", "stretch_value"} & set(changes):
@@ -245,24 +272,31 @@ async def update_target(
         setattr(target, key, value)
     target.version += 1
     target.updated_at = now
+    changed_parts = await redistribute(session, target) if parts else []
     await session.flush()
     if target.status == "approved":
-        await _publish_target_set(session, publisher, target)
-        if target.account_id:
-            await evaluate_accounts(
-                session, account_ids=[target.account_id], settings=settings, publisher=publisher, now=now
-            )
+        for changed in [target, *changed_parts]:
+            await publish_target_set(session, publisher, changed)
+        await retrack(session, target, settings=settings, publisher=publisher, now=now)
     return target
 
 
-async def _check_parts_still_add_up(session: AsyncSession, target: Target, new_value: Decimal) -> None:
-    """A split target keeps its value (409); a part's new value must keep the parts adding up (422 with the gap)."""
-    children = list(await session.scalars(select(Target).where(Target.parent_id == target.id)))
-    if children:
-        raise Conflict(
-            "this target is split; split it again with the new value so the parts keep adding up",
-            children=len(children),
-        )
+async def retrack(
+    session: AsyncSession, target: Target, *, settings: GoalsSettings, publisher: Publisher, now: datetime
+) -> None:
+    """Re-track the approved targets of a target's account (a team target: of its owner)."""
+    await evaluate_accounts(
+        session,
+        account_ids=[target.account_id] if target.account_id else [],
+        owner_ids=[target.owner_id] if target.scope == "team" and target.owner_id else [],
+        settings=settings,
+        publisher=publisher,
+        now=now,
+    )
+
+
+async def _check_part_still_adds_up(session: AsyncSession, target: Target, new_value: Decimal) -> None:
+    """A part's new value must keep the parts adding up to their parent (422 with the gap)."""
     if target.parent_id is None:
         return
     parent = await session.get(Target, target.parent_id)
@@ -279,6 +313,93 @@ async def _check_parts_still_add_up(session: AsyncSession, target: Target, new_v
             field="target_value",
             gap=money_text(parent.target_value - total),
         )
+
+
+async def cancel_target(
+    session: AsyncSession,
+    *,
+    target: Target,
+    reason: str,
+    actor: Principal,
+    settings: GoalsSettings,
+    publisher: Publisher,
+    now: datetime,
+) -> Target:
+    """approved → cancelled (a supervisor or admin, with a reason), together with its parts. Their open and
+    in-progress action items are cancelled (done ones keep their record); the cancellation is audited. A
+    cancelled target is no longer tracked, rolled up or counted, and frees its key for a new target."""
+    if not actor.has_any(APPROVER_ROLES):
+        raise Forbidden("only a supervisor or an admin cancels a target")
+    if target.status == "draft":
+        raise InvalidTransition(
+            "the target is a draft: delete it (DELETE /goals/targets/{id}) instead of cancelling it",
+            current=target.status,
+            allowed=sorted(TARGET_TRANSITIONS[target.status]),
+        )
+    check_target_transition(target, "cancelled")
+    if target.parent_id is not None:
+        raise Conflict(
+            "the target is a part of a split: cancel its parent, or split the parent again without it",
+            parent_id=target.parent_id,
+        )
+    tree = await subtree(session, target)
+    for node in tree:
+        node.status, node.dedup_key = "cancelled", None
+        node.cancelled_at, node.cancelled_by, node.cancel_reason = now, actor.user_id, reason
+        node.at_risk, node.at_risk_since = False, None
+        node.version += 1
+        node.updated_at = now
+    items = list(
+        await session.scalars(
+            select(ActionItem).where(
+                ActionItem.target_id.in_([n.id for n in tree]), ActionItem.status.in_(OPEN_STATUSES)
+            )
+        )
+    )
+    for item in items:
+        item.status, item.updated_at = "cancelled", now
+        item.version += 1
+    await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="target.cancelled",
+        object_type="target",
+        object_id=target.id,
+        before={"status": "approved"},
+        after={
+            "status": "cancelled",
+            "reason": reason,
+            "parts_cancelled": sorted(n.id for n in tree[1:]),
+            "action_items_cancelled": sorted(i.id for i in items),
+        },
+        at=now,
+    )
+    return target
+
+
+async def delete_draft(session: AsyncSession, *, target: Target, actor: Principal) -> int:
+    """Delete a draft together with its parts and their action items (only drafts: 409 naming the status; a part
+    goes only with its parent's split). Returns how many targets were deleted."""
+    require_writer(actor)
+    if target.status != "draft":
+        raise Conflict(
+            f"only a draft is deleted; this target is {target.status}"
+            + (" (cancel it instead)" if target.status == "approved" else ""),
+            target_status=target.status,
+        )
+    if target.parent_id is not None:
+        raise Conflict(
+            "the target is a part of a split: remove or redo its parent's split instead", parent_id=target.parent_id
+        )
+    tree = await subtree(session, target)
+    ids = [n.id for n in tree]
+    await session.execute(delete(ActionItem).where(ActionItem.target_id.in_(ids)))
+    for node in reversed(tree):  # parts before their parents
+        await session.delete(node)
+        await session.flush()
+    return len(tree)
 
 
 async def create_targets(
@@ -299,12 +420,15 @@ async def create_targets(
             targets.append(await create_target(session, body=item, actor=actor, settings=settings, now=now))
         except Unprocessable as exc:
             raise Unprocessable(f"targets.{position}: {exc.detail}", field=f"targets.{position}") from exc
+        except Conflict as exc:  # a duplicate (of a stored target or an earlier item)
+            raise Conflict(f"targets.{position}: {exc.detail}", field=f"targets.{position}", **exc.extra) from exc
     if body.approve:
         for target in targets:
             await _approve(session, target=target, actor=actor, publisher=publisher, now=now)
         await evaluate_accounts(
             session,
             account_ids={t.account_id for t in targets if t.account_id},
+            owner_ids={t.owner_id for t in targets if t.scope == "team" and t.owner_id},
             settings=settings,
             publisher=publisher,
             now=now,
@@ -334,10 +458,7 @@ async def approve_target(
     """draft → approved (by a supervisor or admin), with its children; publishes ``goals.target_set``."""
     await require_approver(session, actor=actor, account_id=target.account_id)
     await _approve(session, target=target, actor=actor, publisher=publisher, now=now)
-    if target.account_id:
-        await evaluate_accounts(
-            session, account_ids=[target.account_id], settings=settings, publisher=publisher, now=now
-        )
+    await retrack(session, target, settings=settings, publisher=publisher, now=now)
     return target
 
 
@@ -352,12 +473,12 @@ async def _approve(
         current.status, current.approved_by, current.approved_at = "approved", actor.user_id, now
         current.version += 1
         current.updated_at = now
-        await _publish_target_set(session, publisher, current)
+        await publish_target_set(session, publisher, current)
         todo.extend(await session.scalars(select(Target).where(Target.parent_id == current.id)))
     await session.flush()
 
 
-async def _publish_target_set(session: AsyncSession, publisher: Publisher, target: Target) -> None:
+async def publish_target_set(session: AsyncSession, publisher: Publisher, target: Target) -> None:
     if target.product_line is not None:
         return  # the event contract carries no product line; product-line parts stay internal
     data = TargetData.model_validate(target_data(target))
@@ -406,6 +527,7 @@ async def team_targets(
             Target.period == period,
             Target.parent_id.is_(None),
             Target.product_line.is_(None),
+            Target.status != "cancelled",
         )
         .group_by(Target.metric, Target.currency)
     )
@@ -415,7 +537,14 @@ async def team_targets(
     explicit = {
         t.metric: t
         for t in await session.scalars(
-            select(Target).where(Target.scope == "team", Target.owner_id == owner_id, Target.period == period)
+            select(Target).where(
+                Target.scope == "team",
+                Target.owner_id == owner_id,
+                Target.period == period,
+                Target.status != "cancelled",
+                Target.parent_id.is_(None),
+                Target.product_line.is_(None),
+            )
         )
     }
     return [

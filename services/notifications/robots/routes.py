@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from services.notifications.deps import Admin, HttpClientDep, IdempotencyDep, RobotForAdmin, SettingsDep
+from services.notifications.deps import Admin, HttpClientDep, RobotForAdmin, SettingsDep
 from services.notifications.robots import service
 from services.notifications.robots.schemas import RobotCreate, RobotRead, RobotTestResult, RobotUpdate
 from shared.api import check_if_match, set_etag
@@ -29,15 +28,9 @@ async def get_robot(robot: RobotForAdmin, response: Response) -> RobotRead:
 
 
 @router.post("", status_code=201, summary="Add a group robot", response_model=RobotRead)
-async def create_robot(
-    _: Admin, body: RobotCreate, session: SessionDep, clock: ClockDep, idempotency: IdempotencyDep
-) -> RobotRead | JSONResponse:
+async def create_robot(_: Admin, body: RobotCreate, session: SessionDep, clock: ClockDep) -> RobotRead:
     """A robot for an account, a team (its code) or everyone (accepts ``Idempotency-Key``)."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     read = service.read_robot(await service.create_robot(session, body=body, now=clock.now()))
-    await idempotency.remember(payload, read.model_dump(mode="json"))
     return read
 
 
@@ -53,8 +46,9 @@ async def update_robot(
 
 
 @router.delete("/{robot_id}", status_code=204, summary="Remove a robot")
-async def delete_robot(robot: RobotForAdmin, session: SessionDep) -> Response:
-    """Remove a robot."""
+async def delete_robot(robot: RobotForAdmin, request: Request, session: SessionDep) -> Response:
+    """Remove a robot (``If-Match`` with its ETag)."""
+    check_if_match(request, robot.version)
     await service.delete_robot(session, robot=robot)
     return Response(status_code=204)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from services.notifications.deps import Admin, IdempotencyDep, KindQuery, Overseer, RuleForRead, RuleForUpdate
+from services.notifications.deps import Admin, KindQuery, Overseer, RuleForRead, RuleForUpdate
 from services.notifications.routing import service
 from services.notifications.routing.schemas import RECIPIENT_TOKENS, RuleCreate, RuleRead, RuleUpdate
 from shared.api import check_if_match, set_etag
@@ -38,15 +37,9 @@ async def get_rule(rule: RuleForRead, response: Response) -> RuleRead:
 
 
 @router.post("", status_code=201, summary="Add a routing rule", response_model=RuleRead)
-async def create_rule(
-    actor: Admin, body: RuleCreate, session: SessionDep, clock: ClockDep, idempotency: IdempotencyDep
-) -> RuleRead | JSONResponse:
+async def create_rule(actor: Admin, body: RuleCreate, session: SessionDep, clock: ClockDep) -> RuleRead:
     """A new rule (accepts ``Idempotency-Key``); every enabled matching rule adds its recipients."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     read = RuleRead.model_validate(await service.create_rule(session, body=body, actor=actor, now=clock.now()))
-    await idempotency.remember(payload, read.model_dump(mode="json"))
     return read
 
 
@@ -68,7 +61,8 @@ async def update_rule(
 
 
 @router.delete("/{code}", status_code=204, summary="Remove a routing rule an admin made")
-async def delete_rule(rule: RuleForUpdate, session: SessionDep) -> Response:
-    """Built-in rules are disabled instead (409)."""
+async def delete_rule(rule: RuleForUpdate, request: Request, session: SessionDep) -> Response:
+    """Built-in rules are disabled instead (409); ``If-Match`` with the rule's ETag."""
+    check_if_match(request, rule.version)
     await service.delete_rule(session, rule=rule)
     return Response(status_code=204)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from services.notifications.deps import Admin, IdempotencyDep, Overseer, TeamForRead, TeamForUpdate
+from services.notifications.deps import Admin, Overseer, TeamForRead, TeamForUpdate
 from services.notifications.teams import service
 from services.notifications.teams.schemas import TeamCreate, TeamRead, TeamUpdate
 from shared.api import check_if_match, set_etag
@@ -29,15 +28,9 @@ async def get_team(team: TeamForRead, response: Response) -> TeamRead:
 
 
 @router.post("", status_code=201, summary="Add a team", response_model=TeamRead)
-async def create_team(
-    _: Admin, body: TeamCreate, session: SessionDep, clock: ClockDep, idempotency: IdempotencyDep
-) -> TeamRead | JSONResponse:
+async def create_team(_: Admin, body: TeamCreate, session: SessionDep, clock: ClockDep) -> TeamRead:
     """A new team; its supervisor and members must be known, active users (422 naming the field)."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     read = TeamRead.model_validate(await service.create_team(session, body=body, now=clock.now()))
-    await idempotency.remember(payload, read.model_dump(mode="json"))
     return read
 
 
@@ -53,7 +46,8 @@ async def update_team(
 
 
 @router.delete("/{code}", status_code=204, summary="Remove a team")
-async def delete_team(team: TeamForUpdate, session: SessionDep) -> Response:
-    """Remove a team."""
+async def delete_team(team: TeamForUpdate, request: Request, session: SessionDep) -> Response:
+    """Remove a team (``If-Match`` with its ETag)."""
+    check_if_match(request, team.version)
     await service.delete_team(session, team=team)
     return Response(status_code=204)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.notifications.delivery_log.schemas import DeliveryFilters, ReplayResult
 from services.notifications.delivery_log.service import replay_dead
-from services.notifications.deps import Admin, HttpClientDep, IdempotencyDep, WebhookForAdmin
+from services.notifications.deps import Admin, HttpClientDep, WebhookForAdmin
 from services.notifications.webhooks import service
 from services.notifications.webhooks.schemas import (
     TestDeliveryResult,
@@ -39,16 +38,10 @@ async def get_webhook(subscription: WebhookForAdmin, response: Response) -> Webh
 
 
 @router.post("", status_code=201, summary="Subscribe an endpoint to event kinds", response_model=WebhookCreated)
-async def create_webhook(
-    actor: Admin, body: WebhookCreate, session: SessionDep, clock: ClockDep, idempotency: IdempotencyDep
-) -> WebhookCreated | JSONResponse:
+async def create_webhook(actor: Admin, body: WebhookCreate, session: SessionDep, clock: ClockDep) -> WebhookCreated:
     """A subscription; the response carries its signing secret, once (accepts ``Idempotency-Key``)."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     subscription = await service.create_subscription(session, body=body, actor=actor, now=clock.now())
     created = WebhookCreated.model_validate(subscription)
-    await idempotency.remember(payload, created.model_dump(mode="json"))
     return created
 
 
@@ -69,8 +62,9 @@ async def update_webhook(
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Remove a webhook subscription")
-async def delete_webhook(subscription: WebhookForAdmin, session: SessionDep) -> Response:
-    """Remove a subscription."""
+async def delete_webhook(subscription: WebhookForAdmin, request: Request, session: SessionDep) -> Response:
+    """Remove a subscription (``If-Match`` with its ETag)."""
+    check_if_match(request, subscription.version)
     await service.delete_subscription(session, subscription=subscription)
     return Response(status_code=204)
 

@@ -27,7 +27,6 @@ from services.risk.deps import (
     ContractForRead,
     ContractForUpdate,
     CreditManager,
-    IdempotencyDep,
     Paging,
     Today,
 )
@@ -69,18 +68,13 @@ async def create_contract(
     body: ContractCreate,
     session: SessionDep,
     actor: Actor,
-    idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> ContractDetail:
     """A new draft; clauses not listed count as missing; ``approver_id`` names who decides it (Idempotency-Key)."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed  # type: ignore[return-value]
     contract = await service.create_contract(
         session, account_id=account["account_id"], body=body, actor=actor, now=clock.now()
     )
     result = await _contract_detail(session, contract)
-    await idempotency.remember(payload, result.model_dump(mode="json"))
     return result
 
 

@@ -31,7 +31,6 @@ from services.risk.deps import (
     Actor,
     CreditFeeder,
     CreditManager,
-    IdempotencyDep,
     InvoiceForUpdate,
     OrderForUpdate,
     Paging,
@@ -76,20 +75,15 @@ async def create_invoice(
     account: AccountForUpdate,
     body: InvoiceCreate,
     session: SessionDep,
-    idempotency: IdempotencyDep,
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
 ) -> InvoiceRead:
     """Record an invoice with amount, due date and what is already paid (accepts an Idempotency-Key)."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed  # type: ignore[return-value]
     invoice = await receivables.add_invoice(
         session, account_id=account["account_id"], body=body, publisher=publisher, now=clock.now(), today=today
     )
     result = _invoice_read(invoice, today)
-    await idempotency.remember(payload, result.model_dump(mode="json"))
     return result
 
 

@@ -28,7 +28,6 @@ from services.risk.deps import (
     AccountProfile,
     Actor,
     CreditManager,
-    IdempotencyDep,
     LimitRequestForUpdate,
     Paging,
     ProfileForRead,
@@ -120,18 +119,22 @@ async def list_assessments(account: AccountForRead, session: SessionDep, page: P
 
 
 @router.get("/risk/scorecard", summary="The credit scorecard (factors, weights, bands, grade cut-offs)")
-async def get_scorecard(session: SessionDep, actor: Actor) -> dict[str, Any]:
-    """The scorecard in force."""
-    return scorecard_to_dict(await service.get_scorecard(session))
+async def get_scorecard(session: SessionDep, actor: Actor, response: Response) -> dict[str, Any]:
+    """The scorecard in force (ETag = its version)."""
+    scorecard = await service.get_scorecard(session)
+    set_etag(response, scorecard.version)
+    return scorecard_to_dict(scorecard)
 
 
 @router.put("/risk/scorecard", summary="Replace the credit scorecard")
 async def put_scorecard(
-    body: ScorecardPut, request: Request, session: SessionDep, actor: RiskOfficer, clock: ClockDep
+    body: ScorecardPut, request: Request, response: Response, session: SessionDep, actor: RiskOfficer, clock: ClockDep
 ) -> dict[str, Any]:
     """Replace the scorecard (If-Match with the current version refuses stale edits)."""
     check_if_match(request, (await service.get_scorecard(session)).version)
-    return scorecard_to_dict(await service.set_scorecard(session, body=body, actor=actor, now=clock.now()))
+    scorecard = await service.set_scorecard(session, body=body, actor=actor, now=clock.now())
+    set_etag(response, scorecard.version)
+    return scorecard_to_dict(scorecard)
 
 
 # ---------------------------------------------------------------- limit requests (maker-checker)
@@ -147,16 +150,12 @@ async def create_limit_request(
     account: AccountForUpdate,
     body: LimitRequestCreate,
     session: SessionDep,
-    idempotency: IdempotencyDep,
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
 ) -> LimitRequestRead:
     """File a permanent or temporary limit request (accepts an Idempotency-Key); ``checker_id`` names its checker.
     Publishes ``risk.limit_request_submitted`` for the checkers."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed  # type: ignore[return-value]
     created = await service.request_limit_change(
         session,
         account_id=account["account_id"],
@@ -167,7 +166,6 @@ async def create_limit_request(
         today=today,
     )
     result = LimitRequestRead.model_validate(created)
-    await idempotency.remember(payload, result.model_dump(mode="json"))
     return result
 
 

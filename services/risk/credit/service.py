@@ -15,6 +15,7 @@ from services.risk.credit.models import CreditAssessment, CreditProfile, Invoice
 from services.risk.credit.profiles import (
     effective_limit,
     ensure_profile,
+    get_profile,
     limit_currencies,
     limit_currency,
 )
@@ -29,9 +30,10 @@ from services.risk.credit.scorecard import (
 )
 from services.risk.fx.conversion import MissingRate
 from services.risk.fx.service import converter_for
-from services.risk.models import platform
+from services.risk.models import audit_log, platform
 from services.risk.paging import paged
 from shared.api import PageParams
+from shared.audit import record_audit, snapshot
 from shared.auth import ADMIN, RISK_OFFICER, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
@@ -63,6 +65,7 @@ async def get_scorecard(session: AsyncSession) -> Scorecard:
 async def set_scorecard(session: AsyncSession, *, body: ScorecardPut, actor: Principal, now: datetime) -> Scorecard:
     """Replace the scorecard (validated); its version goes up by one."""
     row = await session.get(ScorecardConfig, 1)
+    before = dict(row.config) if row is not None else scorecard_to_dict(DEFAULT_SCORECARD)
     version = (row.version if row is not None else DEFAULT_SCORECARD.version) + 1
     try:
         scorecard = scorecard_from_dict({**body.model_dump(), "version": version})
@@ -74,6 +77,17 @@ async def set_scorecard(session: AsyncSession, *, body: ScorecardPut, actor: Pri
     else:
         row.config, row.version, row.updated_by, row.updated_at = stored, version, actor.user_id, now
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="credit_scorecard.replaced",
+        object_type="credit_scorecard",
+        object_id="1",
+        before=before,
+        after=stored,
+        at=now,
+    )
     return scorecard
 
 
@@ -237,6 +251,7 @@ async def decide_limit_request(
         raise Forbidden("The maker of a limit request cannot approve or reject it; a second risk officer must")
     if request.checker_id not in (None, actor.user_id) and not actor.has_any([ADMIN]):
         raise Forbidden(f"This limit request is to be checked by {request.checker_id}")
+    before = {**snapshot(request, LIMIT_REQUEST_AUDIT), **await _limits_of(session, request.account_id)}
     request.status = target
     request.decided_by, request.decided_at, request.decision_note = actor.user_id, now, body.note
     if approve:
@@ -244,7 +259,28 @@ async def decide_limit_request(
         await session.flush()
         await refresh_credit_signals(session, account_id=request.account_id, publisher=publisher, now=now, today=today)
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action=f"credit_limit.{'approved' if approve else 'rejected'}",
+        object_type="limit_request",
+        object_id=request.id,
+        before=before,
+        after={**snapshot(request, LIMIT_REQUEST_AUDIT), **await _limits_of(session, request.account_id)},
+        at=now,
+    )
     return request
+
+
+# What the audit log shows of a limit decision: the request's state and the account's limits around it.
+LIMIT_REQUEST_AUDIT = ("account_id", "kind", "requested_limit", "currency", "status", "decided_by", "decision_note")
+PROFILE_LIMITS_AUDIT = ("credit_limit", "temporary_limit", "temporary_limit_currency", "temporary_limit_expires_on")
+
+
+async def _limits_of(session: AsyncSession, account_id: str) -> dict[str, Any]:
+    profile = await get_profile(session, account_id=account_id)
+    return {f"profile.{name}": getattr(profile, name) if profile else None for name in PROFILE_LIMITS_AUDIT}
 
 
 async def _limit_now(session: AsyncSession, profile: CreditProfile, today: date) -> Decimal | None:

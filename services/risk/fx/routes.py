@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, UploadFile
+from fastapi import APIRouter, File, Path, Request, Response, UploadFile
 
 from services.risk.deps import Actor, FxKeeper, Paging, Today
 from services.risk.fx import service
 from services.risk.fx.conversion import BASE_CURRENCY
+from services.risk.fx.models import FxRate
 from services.risk.fx.schemas import (
     FxImportResult,
     FxRateChangeRead,
@@ -20,7 +21,7 @@ from services.risk.fx.schemas import (
     FxRateRow,
 )
 from services.risk.paging import page_of
-from shared.api import Page
+from shared.api import Page, check_if_match_upsert, set_etag
 from shared.errors import PROBLEM_RESPONSES, ContentTooLarge, NotFound
 from shared.money import CurrencyCode
 from shared.service import ClockDep, PublisherDep, SessionDep
@@ -74,14 +75,20 @@ async def put_rate(
     currency: CurrencyPath,
     valid_on: date,
     body: FxRatePut,
+    request: Request,
+    response: Response,
     session: SessionDep,
     actor: FxKeeper,
     publisher: PublisherDep,
     clock: ClockDep,
 ) -> FxRateRead:
-    """1 unit of ``currency`` = ``rate`` units of the base currency from ``valid_on``; publishes risk.fx_rate_set."""
+    """1 unit of ``currency`` = ``rate`` units of the base currency from ``valid_on``; publishes risk.fx_rate_set.
+    Changing a stored day's rate needs If-Match with its version."""
+    existing = await session.get(FxRate, (BASE_CURRENCY, currency, valid_on))
+    check_if_match_upsert(request, existing.version if existing is not None else None)
     row = FxRateRow(currency=currency, valid_on=valid_on, rate=body.rate)
     stored = await service.set_rate(session, row=row, actor=actor, publisher=publisher, now=clock.now())
+    set_etag(response, stored.version)
     return FxRateRead.model_validate(stored)
 
 

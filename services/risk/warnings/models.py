@@ -116,6 +116,8 @@ class ActionItem(Base):
     # When ``risk.action_item_overdue`` was published for the current due time (null: not yet).
     overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # What was done, as its owner wrote on completing it.
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MonthlyRevenue(Base):

@@ -11,6 +11,7 @@ from services.risk.deps import (
     AccountForRead,
     AccountForUpdate,
     AccountIdFilter,
+    ActionItemForRead,
     ActionItemForUpdate,
     Actor,
     AlertForRead,
@@ -18,7 +19,6 @@ from services.risk.deps import (
     CodeFilter,
     CreditFeeder,
     CreditManager,
-    IdempotencyDep,
     Paging,
     RiskOfficer,
     Today,
@@ -28,8 +28,9 @@ from services.risk.deps import (
 from services.risk.paging import page_of
 from services.risk.warnings import policies, service
 from services.risk.warnings.early_warning import SIGNAL_TYPES
-from services.risk.warnings.models import Alert
+from services.risk.warnings.models import Alert, PlanTemplate
 from services.risk.warnings.schemas import (
+    ActionItemComplete,
     ActionItemRead,
     ActionItemUpdate,
     AlertDetail,
@@ -40,13 +41,14 @@ from services.risk.warnings.schemas import (
     PlanTemplateRead,
     PolicyCreate,
     PolicyRead,
+    QueueRole,
     RulePut,
     RuleRead,
     SignalCreate,
     SignalRead,
 )
 from services.risk.warnings.watch import run_risk_watch
-from shared.api import Page, check_if_match, set_etag
+from shared.api import Page, check_if_match, check_if_match_upsert, set_etag
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 from shared.vocabulary import AlertLevel
@@ -106,20 +108,15 @@ async def create_policy(
     body: PolicyCreate,
     session: SessionDep,
     actor: RiskOfficer,
-    idempotency: IdempotencyDep,
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
 ) -> PolicyRead:
     """Apply a policy change to every account of the industry (accepts an Idempotency-Key)."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed  # type: ignore[return-value]
     policy, affected = await policies.create_industry_policy(
         session, body=body, actor=actor, publisher=publisher, now=clock.now(), today=today
     )
     result = PolicyRead.model_validate(policy).model_copy(update={"accounts_affected": affected})
-    await idempotency.remember(payload, result.model_dump(mode="json"))
     return result
 
 
@@ -150,9 +147,9 @@ async def put_rule(
 ) -> RuleRead:
     """Conditions are ``value <operator> threshold → level``; the most severe matching level wins."""
     code = code.upper()
-    if (existing := await service.find_rule(session, code=code)) is not None:
-        check_if_match(request, existing.version)
-    rule = await service.put_rule(session, code=code, body=body, now=clock.now())
+    existing = await service.find_rule(session, code=code)
+    check_if_match_upsert(request, existing.version if existing is not None else None)
+    rule = await service.put_rule(session, code=code, body=body, now=clock.now(), actor=actor)
     set_etag(response, rule.version)
     return RuleRead.model_validate(rule)
 
@@ -165,10 +162,21 @@ async def list_plan_templates(session: SessionDep, actor: Actor) -> list[PlanTem
 
 @router.put("/risk/plan-templates/{signal_type}", summary="Create or replace the contingency plan of an alert type")
 async def put_plan_template(
-    signal_type: SignalTypePath, body: PlanTemplatePut, session: SessionDep, actor: RiskOfficer, clock: ClockDep
+    signal_type: SignalTypePath,
+    body: PlanTemplatePut,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: RiskOfficer,
+    clock: ClockDep,
 ) -> PlanTemplateRead:
-    """Steps become action items (owner, due date) whenever an alert of this type is raised."""
-    template = await service.put_plan_template(session, signal_type=signal_type, body=body, now=clock.now())
+    """Steps become action items (owner, due date) whenever an alert of this type is raised; If-Match to replace."""
+    existing = await session.get(PlanTemplate, signal_type)
+    check_if_match_upsert(request, existing.version if existing is not None else None)
+    template = await service.put_plan_template(
+        session, signal_type=signal_type, body=body, now=clock.now(), actor=actor
+    )
+    set_etag(response, template.version)
     return PlanTemplateRead.model_validate(template)
 
 
@@ -249,19 +257,38 @@ async def list_action_items(
     actor: Actor,
     page: Paging,
     owner_id: UserIdFilter = None,
+    owner_role: QueueRole | None = None,
     status: Annotated[str | None, Query(pattern="^(open|done)$")] = None,
 ) -> Page[ActionItemRead]:
-    """Action items the caller may see, by due date."""
-    rows, total = await service.list_action_items(session, actor=actor, owner_id=owner_id, status=status, page=page)
+    """Action items the caller may see, by due date; ``owner_role`` is a role's queue (steps held by no person)."""
+    rows, total = await service.list_action_items(
+        session, actor=actor, owner_id=owner_id, owner_role=owner_role, status=status, page=page
+    )
     return Page[ActionItemRead](**page_of([ActionItemRead.model_validate(r) for r in rows], total, page))
+
+
+@router.get("/risk/action-items/{item_id}", summary="A contingency plan step (its ETag for completing it)")
+async def get_action_item(item: ActionItemForRead, response: Response) -> ActionItemRead:
+    """The step with its owner, due time, state and outcome."""
+    set_etag(response, item.version)
+    return ActionItemRead.model_validate(item)
 
 
 @router.post("/risk/action-items/{item_id}/complete", summary="Mark a contingency plan step done")
 async def complete_action_item(
-    item: ActionItemForUpdate, session: SessionDep, actor: Actor, clock: ClockDep
+    item: ActionItemForUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+    body: ActionItemComplete | None = None,
 ) -> ActionItemRead:
-    """Done by the caller, now."""
-    await service.complete_action_item(session, item=item, actor=actor, now=clock.now())
+    """Done by the caller, now, with an optional ``outcome`` note (If-Match on ``version``)."""
+    check_if_match(request, item.version)
+    outcome = body.outcome if body is not None else None
+    await service.complete_action_item(session, item=item, actor=actor, now=clock.now(), outcome=outcome)
+    set_etag(response, item.version)
     return ActionItemRead.model_validate(item)
 
 

@@ -108,7 +108,14 @@ class ActionItemRead(ReadModel):
     status: ItemStatus
     done_at: datetime | None
     done_by: str | None
+    outcome: str | None = None
     version: int
+
+
+class ActionItemComplete(RequestBody):
+    """Completing a plan step: what was done (optional; shown with the step and its alert)."""
+
+    outcome: str | None = Field(default=None, min_length=1, max_length=2000, description="What was done")
 
 
 class ActionItemUpdate(RequestBody):

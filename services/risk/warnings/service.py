@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.models import platform
+from services.risk.models import audit_log, platform
 from services.risk.paging import paged
 from services.risk.warnings.defaults import DEFAULT_PLANS, DEFAULT_RULES
 from services.risk.warnings.early_warning import (
@@ -32,6 +32,7 @@ from services.risk.warnings.schemas import (
     SignalCreate,
 )
 from shared.api import PageParams
+from shared.audit import record_audit, snapshot
 from shared.auth import PORTFOLIO_ROLES, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.clock import business_date
@@ -93,11 +94,12 @@ def _validate_rule(signal_type: str, conditions: list[dict[str, Any]]) -> None:
         raise Unprocessable(f"Invalid condition: {exc}", field="conditions") from exc
 
 
-async def put_rule(session: AsyncSession, *, code: str, body: RulePut, now: datetime) -> WarningRule:
-    """Create or replace a rule (version goes up on every change)."""
+async def put_rule(session: AsyncSession, *, code: str, body: RulePut, now: datetime, actor: Principal) -> WarningRule:
+    """Create or replace a rule (version goes up on every change; audited)."""
     conditions = [c.model_dump(mode="json") for c in body.conditions]
     _validate_rule(body.signal_type, conditions)
     rule = await session.get(WarningRule, code)
+    before = snapshot(rule, RULE_AUDIT) if rule is not None else None
     if rule is None:
         rule = WarningRule(code=code, version=1)
         session.add(rule)
@@ -111,7 +113,23 @@ async def put_rule(session: AsyncSession, *, code: str, body: RulePut, now: date
         now,
     )
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="warning_rule.saved",
+        object_type="warning_rule",
+        object_id=code,
+        before=before,
+        after=snapshot(rule, RULE_AUDIT),
+        at=now,
+    )
     return rule
+
+
+# What the audit log shows of a rule and of a plan template.
+RULE_AUDIT = ("name", "signal_type", "conditions", "enabled", "version")
+PLAN_TEMPLATE_AUDIT = ("steps", "version")
 
 
 async def list_plan_templates(session: AsyncSession) -> list[PlanTemplate]:
@@ -120,7 +138,7 @@ async def list_plan_templates(session: AsyncSession) -> list[PlanTemplate]:
 
 
 async def put_plan_template(
-    session: AsyncSession, *, signal_type: str, body: PlanTemplatePut, now: datetime
+    session: AsyncSession, *, signal_type: str, body: PlanTemplatePut, now: datetime, actor: Principal
 ) -> PlanTemplate:
     """Create or replace the plan template of an alert type (a step's named owner must be a known, active worker)."""
     if signal_type not in SIGNAL_TYPES:
@@ -129,6 +147,7 @@ async def put_plan_template(
         if step.owner != "account_owner" and step.owner not in ROLE_OWNERS:
             await require_assignable(session, platform, user_id=step.owner, field=f"steps.{index}.owner")
     template = await session.get(PlanTemplate, signal_type)
+    before = snapshot(template, PLAN_TEMPLATE_AUDIT) if template is not None else None
     if template is None:
         template = PlanTemplate(signal_type=signal_type, version=1)
         session.add(template)
@@ -136,6 +155,17 @@ async def put_plan_template(
         template.version += 1
     template.steps, template.updated_at = [s.model_dump() for s in body.steps], now
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="plan_template.saved",
+        object_type="plan_template",
+        object_id=signal_type,
+        before=before,
+        after=snapshot(template, PLAN_TEMPLATE_AUDIT),
+        at=now,
+    )
     return template
 
 
@@ -451,11 +481,16 @@ async def action_items_of(session: AsyncSession, *, alert_id: str) -> list[Actio
 
 
 async def complete_action_item(
-    session: AsyncSession, *, item: ActionItem, actor: Principal, now: datetime
+    session: AsyncSession, *, item: ActionItem, actor: Principal, now: datetime, outcome: str | None = None
 ) -> ActionItem:
-    """Mark a plan step done (repeating it is harmless)."""
+    """Mark a plan step done with what was done (repeating it is harmless; a later outcome note is kept)."""
     if "done" in ACTION_ITEM_TRANSITIONS[item.status]:
         item.status, item.done_at, item.done_by = "done", now, actor.user_id
+        item.outcome = outcome
+        item.version += 1
+        await session.flush()
+    elif outcome is not None and item.status == "done" and outcome != item.outcome:
+        item.outcome = outcome
         item.version += 1
         await session.flush()
     return item
@@ -589,12 +624,20 @@ async def hand_over_account(
 
 
 async def list_action_items(
-    session: AsyncSession, *, actor: Principal, owner_id: str | None, status: str | None, page: PageParams
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    owner_id: str | None,
+    status: str | None,
+    page: PageParams,
+    owner_role: str | None = None,
 ) -> tuple[list[ActionItem], int]:
-    """Action items the actor may see, by due date."""
+    """Action items the actor may see, by due date (``owner_role``: the steps in that role's queue)."""
     stmt = select(ActionItem).where(visible_accounts_clause(platform, actor, ActionItem.account_id))
     if owner_id:
         stmt = stmt.where(ActionItem.owner_id == owner_id)
+    if owner_role:
+        stmt = stmt.where(ActionItem.owner_role == owner_role)
     if status:
         stmt = stmt.where(ActionItem.status == status)
     return await paged(session, stmt, page, ActionItem.due_at, ActionItem.id)

@@ -13,7 +13,6 @@ from services.scoring.deps import (
     Actor,
     At,
     ContactForUpdate,
-    Idempotency,
     Paging,
     Registrar,
     Supervisor,
@@ -56,15 +55,10 @@ async def create_account(
     at: At,
     publisher: PublisherDep,
     actor: Registrar,
-    idempotency: Idempotency,
 ) -> Any:
     """Register a company with its team and contacts; publishes ``accounts.registered`` and scores it."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     account = await service.register_account(session, platform, publisher=publisher, body=body, actor=actor, at=at)
     detail = await service.account_detail(session, account=account, now=at.now)
-    await idempotency.remember(payload, detail)
     set_etag(response, account.version)
     response.headers["Location"] = f"/accounts/{account.id}"
     return detail
@@ -83,17 +77,12 @@ async def create_accounts(
     at: At,
     publisher: PublisherDep,
     actor: Supervisor,
-    idempotency: Idempotency,
 ) -> Any:
     """Import up to 500 accounts (with contacts, ratings and engagement history) in one transaction."""
-    payload = body.model_dump(mode="json")
-    if (replayed := await idempotency.replay(payload)) is not None:
-        return replayed
     accounts = await service.register_accounts(
         session, platform, publisher=publisher, bodies=body.accounts, actor=actor, at=at
     )
     result = AccountBatchRead(items=[await service.account_detail(session, account=a, now=at.now) for a in accounts])
-    await idempotency.remember(payload, result)
     return result
 
 
@@ -162,12 +151,17 @@ async def put_ratings(
     actor: Supervisor,
     account: AccountForUpdate,
     body: RatingsUpdate,
+    request: Request,
+    response: Response,
     session: SessionDep,
     at: At,
     publisher: PublisherDep,
 ) -> AccountDetail:
-    """The supervisor's ratings (industry leadership, reference and channel value, product fit, expected growth)."""
+    """The supervisor's ratings (industry leadership, reference and channel value, product fit, expected growth);
+    ``If-Match`` with the account's ETag."""
+    check_if_match(request, account.version)
     await service.set_ratings(session, platform, publisher=publisher, account=account, body=body, actor=actor, at=at)
+    set_etag(response, account.version)
     return await service.account_detail(session, account=account, now=at.now)
 
 

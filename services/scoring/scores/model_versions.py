@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.models import audit_log
 from services.scoring.scores.models import ScoringModelVersion
 from services.scoring.scores.schemas import ModelCreate
 from services.scoring.scoring_model import default_definition, parse_definition, validate_definition
+from shared.audit import record_audit
 from shared.auth import Principal
 from shared.errors import InvalidTransition, NotFound
 
@@ -105,6 +107,8 @@ async def publish_model(
             allowed=[],
         )
     validate_definition(parse_definition(model.definition))
+    previous = await active_model(session)
+    before = {"status": model.status, "published_version": previous.version if previous else None}
     await session.execute(
         update(ScoringModelVersion)
         .where(ScoringModelVersion.status.in_(_statuses_moving_to("retired")))
@@ -114,4 +118,15 @@ async def publish_model(
     model.published_by = actor.user_id
     model.published_at = now
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="scoring_model.published",
+        object_type="scoring_model",
+        object_id=str(model.version),
+        before=before,
+        after={"status": model.status, "published_version": model.version},
+        at=now,
+    )
     return model

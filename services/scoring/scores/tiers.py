@@ -13,10 +13,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.features import AsOf
+from services.scoring.models import audit_log
 from services.scoring.registry.models import Account
 from services.scoring.scores.models import TierChange, TierOverride
 from services.scoring.scores.schemas import MoverRead, OverrideCreate, TierChangeRead, TierDistribution
 from services.scoring.scoring_model import effective_tier, override_is_active
+from shared.audit import record_audit
 from shared.auth import ADMIN, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.clock import start_of_business_day
@@ -161,6 +163,7 @@ async def set_override(
     expires_at = override_expiry(body, at)
     await require_assignable(session, tables, user_id=actor.user_id, field="approved_by", roles=APPROVER_ROLES)
     now = at.now
+    before = await _override_state(session, account=account, now=now)
     await _end_overrides(session, account_id=account.id, now=now, actor_id=actor.user_id, why="replaced")
     override = TierOverride(
         id=str(uuid.uuid4()),
@@ -187,7 +190,30 @@ async def set_override(
         actor_id=actor.user_id,
         override=override,
     )
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="tier_override.set",
+        object_type="account",
+        object_id=account.id,
+        before=before,
+        after=await _override_state(session, account=account, now=now),
+        at=now,
+    )
     return override
+
+
+async def _override_state(session: AsyncSession, *, account: Account, now: datetime) -> dict[str, Any]:
+    """What the audit log shows of an account's manual tier: the effective tier and the override in force."""
+    override = await active_override(session, account_id=account.id, now=now)
+    return {
+        "tier": account.tier,
+        "override_id": override.id if override else None,
+        "override_tier": override.tier if override else None,
+        "reason": override.reason if override else None,
+        "expires_at": override.expires_at if override else None,
+    }
 
 
 async def _end_overrides(session: AsyncSession, *, account_id: str, now: datetime, actor_id: str, why: str) -> int:
@@ -234,6 +260,7 @@ async def revoke_override(
     now: datetime,
 ) -> None:
     """End the active override; the computed tier applies again."""
+    before = await _override_state(session, account=account, now=now)
     if not await _end_overrides(session, account_id=account.id, now=now, actor_id=actor.user_id, why="revoked"):
         raise NotFound(f"Account {account.id} has no active tier override")
     await _fall_back_to_computed(
@@ -244,6 +271,18 @@ async def revoke_override(
         now=now,
         reason=f"override revoked by {actor.user_id}",
         actor_id=actor.user_id,
+    )
+    after = await _override_state(session, account=account, now=now)
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="tier_override.revoked",
+        object_type="account",
+        object_id=account.id,
+        before=before,
+        after=after,
+        at=now,
     )
 
 

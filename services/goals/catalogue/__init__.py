@@ -1,0 +1,1 @@
+"""The catalogue goals plans with: seasonal templates and the product lines we offer."""
