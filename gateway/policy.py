@@ -32,6 +32,7 @@ AUDITORS: frozenset[str] = frozenset({ADMIN, AUDITOR})
 WRITERS: frozenset[str] = frozenset(WRITER_ROLES)
 ADMINS: frozenset[str] = frozenset({ADMIN})
 OVERSEERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR})
+FORECASTERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR, ACCOUNT_MANAGER})  # who has a sales forecast
 SURVEY_WRITERS: frozenset[str] = frozenset({ADMIN, SUPERVISOR, ACCOUNT_MANAGER, SERVICE})
 NOBODY: frozenset[str] = frozenset()  # no role of a caller (admin passes the edge; the service refuses it)
 READ = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -94,8 +95,9 @@ MATRIX: tuple[Rule, ...] = (
     Rule(WRITE, "/api/v1/complaints/surveys/schedules/**", OVERSEERS, "/api/v1/complaints/surveys/schedules"),
     Rule(WRITE, "/api/v1/complaints/surveys/**", SURVEY_WRITERS, "/api/v1/complaints/surveys/requests"),
     # Risk work a plan gives account managers on accounts they see (the service checks the account: 404
-    # otherwise): complete or reassign their action items, move and own alerts, draft and submit contracts (the
-    # service keeps approving them to deciders), credit-check an order
+    # otherwise): complete or reassign their action items, move and own alerts, draft and submit contracts and
+    # upload their documents (the service keeps approving, amending, renewing, terminating to deciders),
+    # credit-check an order
     *(
         Rule(frozenset({method}), pattern, WRITERS, example)
         for method, pattern, example in (
@@ -106,6 +108,7 @@ MATRIX: tuple[Rule, ...] = (
             ("POST", "/api/v1/risk/accounts/{account_id}/contracts", "/api/v1/risk/accounts/{account}/contracts"),
             ("PATCH", "/api/v1/risk/contracts/{contract_id}", "/api/v1/risk/contracts/c-1"),
             ("POST", "/api/v1/risk/contracts/{contract_id}/transitions", "/api/v1/risk/contracts/c-1/transitions"),
+            ("POST", "/api/v1/risk/contracts/{contract_id}/documents", "/api/v1/risk/contracts/c-1/documents"),
             ("POST", "/api/v1/risk/accounts/{account_id}/credit-check", "/api/v1/risk/accounts/{account}/credit-check"),
         )
     ),
@@ -120,6 +123,15 @@ MATRIX: tuple[Rule, ...] = (
         WRITERS | {DEPARTMENT_OWNER},
         "/api/v1/goals/projects/p-1/parts/pp-1",
     ),
+    # Goals: a forecast (commit / best case / pipeline) is submitted by the person — an account manager or a
+    # supervisor, who may also submit for someone (checked by the service) — and adjusted only by a supervisor
+    Rule(
+        frozenset({"POST"}),
+        "/api/v1/goals/forecasts/{forecast_id}/adjust",
+        OVERSEERS,
+        "/api/v1/goals/forecasts/f-1/adjust",
+    ),
+    Rule(WRITE, "/api/v1/goals/forecasts/**", FORECASTERS, "/api/v1/goals/forecasts"),
     # Goals: a supervisor sets the scorecard schemes (weights, caps, components), rates qualitative KPIs and signs
     # scorecards off
     Rule(WRITE, "/api/v1/goals/scorecard-schemes/**", OVERSEERS, "/api/v1/goals/scorecard-schemes/account_manager"),

@@ -18,6 +18,12 @@ KEY_ACCOUNT_TIERS: frozenset[TierCode] = frozenset({"strategic", "key"})
 # Complaint severities, mildest first.
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+SEVERITY_LABELS: dict[Severity, tuple[str, str]] = {
+    "low": ("低", "Low"),
+    "medium": ("中", "Medium"),
+    "high": ("高", "High"),
+    "critical": ("紧急", "Critical"),
+}
 
 # Credit grades (A best) and early-warning levels (green calm … red).
 CreditGrade = Literal["A", "B", "C", "D", "E"]

@@ -153,7 +153,13 @@ SCENARIOS: tuple[tuple[str, str, str, str, float, tuple[tuple[str, dict[str, Any
         (
             ("acknowledge", {"message": "已补发电子版检验报告。"}),
             ("resolve", {"message": "纸质版已随下一批货寄出。"}),
-            ("revisit", {"waiver_reason": "客户联系人出差一个月，无法回访；已邮件确认收到报告。"}),
+            (
+                "revisit",
+                {
+                    "waiver_reason": "confirmed_in_writing",
+                    "comment": "客户联系人出差一个月，无法回访；已邮件确认收到报告。",
+                },
+            ),
             ("close", {"message": "回访豁免，结案。"}),
         ),
     ),
@@ -228,7 +234,7 @@ async def load(ctx: DemoContext) -> dict[str, Any]:
             "account_id": ready[index % len(ready)],
             "title": title,
             "description": description,
-            "channel": ("phone", "email", "wechat", "visit")[index % 4],
+            "channel": ("phone", "email", "wecom", "visit")[index % 4],
             "category": category,
             "severity": severity,
             "reporter_name": "客户联系人",

@@ -11,7 +11,9 @@ from services.complaints.calendars.service import load_rules_calendar, seed_cale
 from services.complaints.config import ComplaintsSettings
 from services.complaints.handlers import HANDLERS
 from services.complaints.improvement.routes import router as improvement_router
+from services.complaints.intake.attachment_routes import router as attachments_router
 from services.complaints.intake.lifecycle_routes import router as lifecycle_router
+from services.complaints.intake.queue_routes import router as queues_router
 from services.complaints.intake.routes import router as intake_router
 from services.complaints.jobs import jobs_for
 from services.complaints.models import audit_log, platform
@@ -23,6 +25,7 @@ from services.complaints.surveys.request_routes import router as survey_requests
 from services.complaints.surveys.respond_routes import router as survey_respond_router
 from services.complaints.surveys.routes import router as surveys_router
 from services.complaints.surveys.service import seed_templates
+from services.complaints.taskforce.routes import lists_router as task_lists_router
 from services.complaints.taskforce.routes import router as taskforce_router
 from services.complaints.views import router as views_router
 from shared.clock import Clock
@@ -57,7 +60,10 @@ SPEC = ServiceSpec(
         reference_router,
         improvement_router,
         views_router,
+        task_lists_router,  # /complaints/tasks, /complaints/departments before /complaints/{id}
+        queues_router,  # /complaints/queues/… before /complaints/{id}
         intake_router,
+        attachments_router,
         lifecycle_router,
         taskforce_router,
     ],

@@ -1,6 +1,8 @@
 """Settings of the complaints service (env prefix ``KAM_COMPLAINTS_``)."""
 
+import re
 from datetime import date, time
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -9,6 +11,41 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.clock import business_zone
 from shared.settings import ServiceSettings
+
+# The task force's departments by default (marketing among them); ``KAM_COMPLAINTS_TASK_DEPARTMENTS`` replaces them.
+DEFAULT_TASK_DEPARTMENTS: tuple[str, ...] = (
+    "after_sales",
+    "product",
+    "quality",
+    "logistics",
+    "legal",
+    "finance",
+    "marketing",
+    "sales",
+)
+# Goodwill one approver may sign alone, per role and currency (the complaint's approved total in that currency).
+DEFAULT_REMEDY_APPROVAL_LIMITS: dict[str, dict[str, Decimal]] = {
+    "supervisor": {"CNY": Decimal("20000")},
+    "admin": {"CNY": Decimal("100000")},
+}
+
+
+# What may be uploaded to a complaint: documents, spreadsheets, pictures, recordings of calls.
+DEFAULT_ATTACHMENT_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "audio/mpeg",
+    "audio/mp4",
+)
 
 
 class ComplaintsSettings(ServiceSettings):
@@ -40,9 +77,23 @@ class ComplaintsSettings(ServiceSettings):
     # (``complaints.revisit_due`` is published once when it comes due while the complaint still waits for it).
     revisit_after_hours: int = Field(default=48, ge=1, le=24 * 90)
     revisit_hours_mode: Literal["calendar", "business"] = "calendar"
+    # The task force's departments (codes, snake_case): what a task's ``department`` may be.
+    task_departments: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TASK_DEPARTMENTS), min_length=1, description="Task-force departments"
+    )
+    # Goodwill approval limits: per approver role, per currency, the complaint's approved goodwill in that currency
+    # (this remedy included) one approver may approve alone; above it (or without a limit) a second approver signs.
+    remedy_approval_limits: dict[str, dict[str, Decimal]] = Field(
+        default_factory=lambda: {role: dict(limits) for role, limits in DEFAULT_REMEDY_APPROVAL_LIMITS.items()}
+    )
     # The escalation ladder above the owner: level 1 = KA supervisor, level 2 = director.
     escalation_supervisor_id: str = "sup-wang"
     escalation_director_id: str = "director"
+    # Files uploaded to complaints (kept in this service's database): the size limit and the content types taken.
+    attachment_max_bytes: int = Field(default=20 * 1024**2, ge=1, le=100 * 1024**2)
+    attachment_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES), description="Allow-list of media types"
+    )
     # The periodic SLA check (tests switch it off and call ``run_sla_check`` themselves).
     sla_check_enabled: bool = True
     sla_check_interval_seconds: float = Field(default=30.0, gt=0)
@@ -65,6 +116,14 @@ class ComplaintsSettings(ServiceSettings):
                 business_zone(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"business_timezone: {value!r} is not an IANA time zone") from exc
+        return value
+
+    @field_validator("task_departments")
+    @classmethod
+    def _department_codes(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", d)]
+        if bad:
+            raise ValueError(f"task_departments: {bad} are not snake_case codes of at most 30 characters")
         return value
 
     @property

@@ -13,7 +13,9 @@ from services.complaints.calendars.schemas import CalendarCodePath, YearPath
 from services.complaints.improvement.models import ImprovementAction, Remedy
 from services.complaints.intake.models import Complaint
 from services.complaints.intake.schemas import ComplaintFilters, StateName
+from services.complaints.labels import Channel
 from services.complaints.models import platform
+from services.complaints.reference.schemas import CATEGORY_PATTERN
 from services.complaints.rules import Rules
 from services.complaints.surveys.models import SurveyFollowUp, SurveyRequest, SurveySchedule, SurveyTemplate
 from services.complaints.surveys.policy import SurveyRules
@@ -30,7 +32,7 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.service import SessionDep
 from shared.vocabulary import Severity
 
@@ -144,11 +146,43 @@ def list_filters(
     account_id: Annotated[str | None, Query(max_length=36)] = None,
     state: StateName | None = None,
     severity: Severity | None = None,
-    category: Annotated[str | None, Query(max_length=50)] = None,
+    category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN, description="With its sub-categories")] = None,
     owner_id: Annotated[str | None, Query(max_length=100)] = None,
+    channel: Channel | None = None,
+    escalation_level: Annotated[int | None, Query(ge=0, le=20)] = None,
 ) -> ComplaintFilters:
     """The list's filters from the query string."""
-    return ComplaintFilters(account_id=account_id, state=state, severity=severity, category=category, owner_id=owner_id)
+    return ComplaintFilters(
+        account_id=account_id,
+        state=state,
+        severity=severity,
+        category=category,
+        owner_id=owner_id,
+        channel=channel,
+        escalation_level=escalation_level,
+    )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse (422 naming it) a query parameter the route does not read: a filter that would be ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        raise Unprocessable(f"Unknown query parameter(s): {', '.join(unknown)}", field=unknown[0])
+
+
+# Every route of this service's routers that take it: no query parameter is silently ignored.
+KNOWN_QUERY_ONLY = Depends(known_query_only)
 
 
 def analytics_filters(

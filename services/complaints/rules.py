@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from services.complaints import sla
-from services.complaints.config import ComplaintsSettings
+from services.complaints.config import DEFAULT_REMEDY_APPROVAL_LIMITS, DEFAULT_TASK_DEPARTMENTS, ComplaintsSettings
 from shared.clock import DEFAULT_BUSINESS_ZONE
 
 
@@ -33,6 +35,15 @@ class Rules:
     # The company's zone: what "today" is for the calendar's warnings and for business dates.
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_BUSINESS_ZONE))
     calendar_warning_days: int = 60
+    # The task force's departments, and goodwill approval limits (role → currency → amount one approver signs).
+    task_departments: tuple[str, ...] = DEFAULT_TASK_DEPARTMENTS
+    remedy_approval_limits: Mapping[str, Mapping[str, Decimal]] = field(
+        default_factory=lambda: DEFAULT_REMEDY_APPROVAL_LIMITS
+    )
+
+    # Uploaded attachments: the size limit and the allowed media types.
+    attachment_max_bytes: int = 20 * 1024**2
+    attachment_types: frozenset[str] = frozenset()
 
     def use_calendar(self, calendar: sla.BusinessCalendar) -> None:
         """Replace the business calendar (the next SLA computation uses it)."""
@@ -62,4 +73,8 @@ def rules_from_settings(settings: ComplaintsSettings) -> Rules:
         seed_files=files,
         zone=settings.zone,
         calendar_warning_days=settings.calendar_warning_days,
+        task_departments=tuple(settings.task_departments),
+        remedy_approval_limits=settings.remedy_approval_limits,
+        attachment_max_bytes=settings.attachment_max_bytes,
+        attachment_types=frozenset(t.strip().lower() for t in settings.attachment_content_types),
     )

@@ -331,7 +331,8 @@ def deadlines(
     pauses: Sequence[Pause] = (),
 ) -> Deadlines:
     """Every due and warning time of a complaint: first response from ``opened_at``, resolution from
-    ``resolution_started_at``, the next customer update ``update_interval`` after ``update_since`` (no warning)."""
+    ``resolution_started_at``, the next customer update ``update_interval`` after ``update_since``; each warns after
+    ``warning_ratio`` of its target."""
     ratio, mode = targets.warning_ratio, targets.mode
     first = deadline(
         opened_at, targets.first_response_minutes, warning_ratio=ratio, mode=mode, calendar=calendar, pauses=pauses
@@ -346,14 +347,14 @@ def deadlines(
     )
     update = None
     if update_since is not None:
-        update_due = due_at(
+        update = deadline(
             update_since,
             targets.update_interval_minutes,
+            warning_ratio=ratio,
             mode=mode,
             calendar=calendar,
             pauses=_after(pauses, update_since),
         )
-        update = Deadline(due_at=update_due, warning_at=None)
     return Deadlines(first_response=first, resolution=resolution, customer_update=update)
 
 

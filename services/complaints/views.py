@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaints.deps import AccountForRead, Actor
+from services.complaints.deps import KNOWN_QUERY_ONLY, AccountForRead, Actor
 from services.complaints.intake.models import Complaint
+from services.complaints.intake.queries import complaint_payload
 from services.complaints.intake.states import OPEN_STATES
 from services.complaints.intake.timers import timer_states
 from services.complaints.models import platform
@@ -29,7 +30,7 @@ from shared.views.complaints import (
 )
 from shared.vocabulary import SEVERITIES
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
 
 
 def _brief_fields(complaint: Complaint, now: datetime) -> dict[str, Any]:
@@ -44,6 +45,7 @@ def _brief_fields(complaint: Complaint, now: datetime) -> dict[str, Any]:
         "owner_id": complaint.owner_id,
         "opened_at": complaint.opened_at,
         "escalation_level": complaint.escalation_level,
+        "labels": complaint_payload(complaint, now)["labels"],
         "sla": ComplaintSlaBrief(
             state=sla["state"],
             next_due_at=sla["next_due_at"],

@@ -11,6 +11,7 @@ from services.goals.analysis.routes import router as analysis_router
 from services.goals.catalogue.routes import router as catalogue_router
 from services.goals.config import GoalsSettings
 from services.goals.currencies.routes import router as currencies_router
+from services.goals.forecasts.routes import router as forecasts_router
 from services.goals.handlers import HANDLERS
 from services.goals.jobs import JOBS
 from services.goals.models import audit_log, platform
@@ -34,6 +35,7 @@ SPEC = ServiceSpec(
         targets_router,
         analysis_router,
         scorecards_router,
+        forecasts_router,
         actions_router,
         actuals_router,
         currencies_router,

@@ -62,7 +62,9 @@ class ComplaintFact(Base):
 # The sub-domains' tables, registered on Base.metadata (they import Base from here, so they come last).
 from services.goals.actions import models as _actions_models  # noqa: E402, F401
 from services.goals.actuals import models as _actuals_models  # noqa: E402, F401
+from services.goals.catalogue import models as _catalogue_models  # noqa: E402, F401
 from services.goals.currencies import models as _currencies_models  # noqa: E402, F401
+from services.goals.forecasts import models as _forecasts_models  # noqa: E402, F401
 from services.goals.plans import models as _plans_models  # noqa: E402, F401
 from services.goals.projects import models as _projects_models  # noqa: E402, F401
 from services.goals.scorecards import models as _scorecards_models  # noqa: E402, F401

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from services.risk import views
 from services.risk.config import RiskSettings
 from services.risk.contracts import routes as contract_routes
-from services.risk.credit import receivable_routes
+from services.risk.credit import group_routes, invoice_routes, receivable_routes
 from services.risk.credit import routes as credit_routes
 from services.risk.fx import routes as fx_routes
 from services.risk.handlers import HANDLERS
@@ -29,6 +29,8 @@ SPEC = ServiceSpec(
         views.router,
         credit_routes.router,
         receivable_routes.router,
+        invoice_routes.router,
+        group_routes.router,
         warning_routes.router,
         contract_routes.router,
         fx_routes.router,

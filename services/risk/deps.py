@@ -12,7 +12,9 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.contracts.models import Contract
+from services.risk.credit.exposure import ReceivablesPolicy
 from services.risk.credit.models import CreditProfile, Invoice, LimitRequest, SalesOrder
+from services.risk.credit.policy import CasePolicy, case_policy
 from services.risk.models import platform
 from services.risk.warnings.models import ActionItem, Alert
 from shared.api import PageParams, page_params
@@ -78,6 +80,23 @@ async def company_zone(request: Request) -> ZoneInfo:
 
 
 Zone = Annotated[ZoneInfo, Depends(company_zone)]
+
+
+async def credit_case_policy(request: Request) -> CasePolicy:
+    """The credit case policy of the service's settings (thresholds, review intervals, suggested limits, rules)."""
+    return case_policy(request.app.state.settings)
+
+
+CreditCasePolicy = Annotated[CasePolicy, Depends(credit_case_policy)]
+
+
+async def receivables_policy(request: Request) -> ReceivablesPolicy:
+    """How far ahead invoice and payment dates may lie, and the dunning levels (``RiskSettings``)."""
+    settings = request.app.state.settings
+    return ReceivablesPolicy(settings.future_date_tolerance_days, tuple(settings.dunning_level_days))
+
+
+Receivables = Annotated[ReceivablesPolicy, Depends(receivables_policy)]
 
 
 # ---------------------------------------------------------------- accounts
@@ -147,13 +166,23 @@ async def _load(
     return found
 
 
+async def limit_request_for_read(request_id: ObjectId, session: SessionDep, actor: Actor) -> LimitRequest:
+    """The limit request to show."""
+    return await _load(session, actor, LimitRequest, request_id, "Limit request", write=False)
+
+
 async def limit_request_for_update(request_id: ObjectId, session: SessionDep, actor: Actor) -> LimitRequest:
     """The limit request to decide."""
     return await _load(session, actor, LimitRequest, request_id, "Limit request", write=True)
 
 
+async def invoice_for_read(invoice_id: ObjectId, session: SessionDep, actor: Actor) -> Invoice:
+    """The invoice to show (with its payments, credit notes and history)."""
+    return await _load(session, actor, Invoice, invoice_id, "Invoice", write=False)
+
+
 async def invoice_for_update(invoice_id: ObjectId, session: SessionDep, actor: Actor) -> Invoice:
-    """The invoice to record a payment against."""
+    """The invoice to record a payment or credit note against, cancel, or dispute."""
     return await _load(session, actor, Invoice, invoice_id, "Invoice", write=True)
 
 
@@ -192,7 +221,9 @@ async def contract_for_update(contract_id: ObjectId, session: SessionDep, actor:
     return await _load(session, actor, Contract, contract_id, "Contract", write=True)
 
 
+LimitRequestForRead = Annotated[LimitRequest, Depends(limit_request_for_read)]
 LimitRequestForUpdate = Annotated[LimitRequest, Depends(limit_request_for_update)]
+InvoiceForRead = Annotated[Invoice, Depends(invoice_for_read)]
 InvoiceForUpdate = Annotated[Invoice, Depends(invoice_for_update)]
 OrderForUpdate = Annotated[SalesOrder, Depends(order_for_update)]
 AlertForRead = Annotated[Alert, Depends(alert_for_read)]

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.risk.credit.groups import record_group_link
 from services.risk.warnings.policies import apply_industry_policies
-from services.risk.warnings.revenue import record_monthly_revenue
+from services.risk.warnings.revenue import record_monthly_revenue, refresh_concentration
 from services.risk.warnings.service import hand_over_account, record_signal
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.clock import business_date
@@ -41,6 +42,20 @@ async def on_account_snapshot(
     )
 
 
+async def on_account_group(session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: RiskContext) -> None:
+    """The account's group (``parent_account_id``), kept in risk's own table, newest event first; a snapshot
+    without the field (published before hierarchies existed) leaves what is known."""
+    assert event.account_id is not None
+    if "parent_account_id" in event.data.model_fields_set:
+        await record_group_link(
+            session,
+            account_id=event.account_id,
+            parent_account_id=event.data.parent_account_id,
+            event_time=event.time,
+            event_id=event.id,
+        )
+
+
 async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalated, ctx: RiskContext) -> None:
     """An escalated complaint is a relationship-risk signal (one per complaint and escalation level)."""
     assert event.account_id is not None
@@ -62,9 +77,11 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
 
 async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | ActualsVoided, ctx: RiskContext) -> None:
     """Monthly revenue totals feed the sales-drop and revenue-concentration signals ("last month" is the last
-    completed month of the business date today)."""
+    completed month of the business date today); concentration is re-evaluated on every total that arrives (and
+    hourly by the risk watch), a share that fell proposes clearing."""
     assert event.account_id is not None
     d = event.data
+    now, today = ctx.clock.now(), business_date(ctx.clock.now(), ctx.extra)
     await record_monthly_revenue(
         session,
         account_id=event.account_id,
@@ -72,9 +89,10 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | Ac
         revenue=d.revenue,
         currency=d.currency,
         publisher=ctx.publisher,
-        now=ctx.clock.now(),
-        today=business_date(ctx.clock.now(), ctx.extra),
+        now=now,
+        today=today,
     )
+    await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
 
 
 async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: RiskContext) -> None:
@@ -93,8 +111,8 @@ async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ct
 
 
 RISK_HANDLERS: Handlers = {
-    AccountRegistered: [on_account_snapshot],
-    AccountUpdated: [on_account_snapshot],
+    AccountRegistered: [on_account_snapshot, on_account_group],
+    AccountUpdated: [on_account_snapshot, on_account_group],
     ComplaintEscalated: [on_complaint_escalated],
     ActualsRecorded: [on_actuals_recorded],
     ActualsVoided: [on_actuals_recorded],  # the month's totals after a void: stored the same way

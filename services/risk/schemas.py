@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,3 +31,19 @@ class ConversionRead(ReadModel):
     rate: RateStr = Field(description="Units of the target currency per unit of ``currency``")
     rate_date: date = Field(description="The date of the rate used: the latest on or before the day converted at")
     converted_amount: MoneyStr
+
+
+class CaseHistoryRead(ReadModel):
+    """One step of a credit case (a limit request or an alert): who, when, from/to and the note written with it."""
+
+    object_type: str = Field(default="", description="limit_request or alert (in the profile's combined history)")
+    object_id: str = ""
+    action: str = Field(
+        description="submitted, first_approval, approved, rejected, withdrawn; raised, level_raised, "
+        "acknowledged, mitigating, cleared, assigned"
+    )
+    from_state: str | None = Field(description="The status, level or owner before (null: none)")
+    to_state: str | None = Field(description="The status, level or owner after")
+    actor_id: str | None = Field(description="Who (null: a rule raised or escalated it; system: the service)")
+    at: datetime
+    note: str | None

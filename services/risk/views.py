@@ -17,7 +17,7 @@ from services.risk.contracts.service import attention_reason
 from services.risk.credit.exposure import utilisation_pct
 from services.risk.credit.models import CreditProfile, Invoice, SalesOrder
 from services.risk.credit.profiles import effective_limit, get_profile, limit_currencies
-from services.risk.credit.receivables import EXPOSED_ORDER_STATUSES, exposure_summary
+from services.risk.credit.receivables import EXPOSED_ORDER_STATUSES, exposure_summary, has_open_balance
 from services.risk.deps import AccountForRead, Actor, Today
 from services.risk.fx.conversion import Converter
 from services.risk.fx.service import rate_table
@@ -215,9 +215,9 @@ async def _over_limit(
 async def _exposed_amounts(session: AsyncSession, actor: Principal) -> dict[str, list[tuple[str, Decimal]]]:
     """Per visible account: the open balance of each invoice and the amount of each exposed order, with currency."""
     invoices = await session.execute(
-        select(Invoice.account_id, Invoice.currency, Invoice.amount - Invoice.paid_amount).where(
-            Invoice.amount > Invoice.paid_amount, visible_accounts_clause(platform, actor, Invoice.account_id)
-        )
+        select(
+            Invoice.account_id, Invoice.currency, Invoice.amount - Invoice.paid_amount - Invoice.credited_amount
+        ).where(has_open_balance(), visible_accounts_clause(platform, actor, Invoice.account_id))
     )
     orders = await session.execute(
         select(SalesOrder.account_id, SalesOrder.currency, SalesOrder.amount).where(

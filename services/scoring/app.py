@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 from services.scoring import views
 from services.scoring.config import ScoringSettings
+from services.scoring.contacts import routes as contact_routes
 from services.scoring.engagement import routes as engagement_routes
 from services.scoring.handlers import HANDLERS, handler_extra
 from services.scoring.jobs import JOBS
 from services.scoring.models import audit_log, platform
+from services.scoring.registry import hierarchy_routes
 from services.scoring.registry import routes as registry_routes
 from services.scoring.scores import portfolio_routes
 from services.scoring.scores import routes as score_routes
@@ -33,6 +35,8 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
         registry_routes.router,
+        contact_routes.router,
+        hierarchy_routes.router,
         score_routes.router,
         engagement_routes.router,
         portfolio_routes.router,

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from services.scoring.config import ScoringSettings
+from services.scoring.engagement.models import Engagement
 from services.scoring.features import AsOf
 from services.scoring.models import platform
 from services.scoring.registry.models import Account, Contact
@@ -40,6 +41,7 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 AccountId = Annotated[str, Path(pattern=UUID_PATTERN, description="The account's id (a UUID)")]
 JobId = Annotated[str, Path(pattern=UUID_PATTERN, description="The job's id (a UUID)")]
 ContactId = Annotated[str, Path(pattern=UUID_PATTERN, description="The contact's id (a UUID)")]
+EngagementId = Annotated[str, Path(pattern=UUID_PATTERN, description="The engagement's id (a UUID)")]
 ModelVersionNumber = Annotated[int, Path(ge=1, le=1_000_000, description="The model version")]
 
 
@@ -73,6 +75,7 @@ async def account_for_update(account_id: AccountId, session: SessionDep, actor: 
 
 
 AccountForUpdateDep = Annotated[Account, Depends(account_for_update)]
+AccountForReadDep = Annotated[Account, Depends(account_for_read)]
 
 
 async def model_version(version: ModelVersionNumber, session: SessionDep, _actor: Actor) -> ScoringModelVersion:
@@ -85,12 +88,42 @@ async def rescore_job(job_id: JobId, session: SessionDep, _actor: Actor) -> Resc
     return await get_job(session, job_id=job_id)
 
 
-async def contact_for_update(contact_id: ContactId, account: AccountForUpdateDep, session: SessionDep) -> Contact:
-    """A contact of the account in the path (404 for another account's contact)."""
+async def _contact_of(session: SessionDep, account: Account, contact_id: str) -> Contact:
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.account_id != account.id:
         raise NotFound(f"Contact {contact_id} not found")
     return contact
+
+
+async def contact_for_update(contact_id: ContactId, account: AccountForUpdateDep, session: SessionDep) -> Contact:
+    """A contact of the account in the path (404 for another account's contact)."""
+    return await _contact_of(session, account, contact_id)
+
+
+async def contact_for_read(contact_id: ContactId, account: AccountForReadDep, session: SessionDep) -> Contact:
+    """A contact of the account in the path the actor may see (404 otherwise)."""
+    return await _contact_of(session, account, contact_id)
+
+
+async def _engagement_of(session: SessionDep, account: Account, engagement_id: str) -> Engagement:
+    engagement = await session.get(Engagement, engagement_id)
+    if engagement is None or engagement.account_id != account.id:
+        raise NotFound(f"Engagement {engagement_id} not found")
+    return engagement
+
+
+async def engagement_for_read(
+    engagement_id: EngagementId, account: AccountForReadDep, session: SessionDep
+) -> Engagement:
+    """An engagement of the account in the path the actor may see (404 otherwise)."""
+    return await _engagement_of(session, account, engagement_id)
+
+
+async def engagement_for_update(
+    engagement_id: EngagementId, account: AccountForUpdateDep, session: SessionDep
+) -> Engagement:
+    """An engagement of the account in the path the actor may change (404 otherwise)."""
+    return await _engagement_of(session, account, engagement_id)
 
 
 AccountForRead = Annotated[Account, Depends(account_for_read)]
@@ -98,3 +131,6 @@ AccountForUpdate = Annotated[Account, Depends(account_for_update)]
 ModelVersion = Annotated[ScoringModelVersion, Depends(model_version)]
 Job = Annotated[RescoreJob, Depends(rescore_job)]
 ContactForUpdate = Annotated[Contact, Depends(contact_for_update)]
+ContactForRead = Annotated[Contact, Depends(contact_for_read)]
+EngagementForRead = Annotated[Engagement, Depends(engagement_for_read)]
+EngagementForUpdate = Annotated[Engagement, Depends(engagement_for_update)]

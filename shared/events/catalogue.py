@@ -123,6 +123,9 @@ class AccountSnapshot(_Data):
     tier: str | None = None
     owner_id: str | None = None
     team_member_ids: list[str] = Field(default_factory=list)
+    # Added (optional, version 1): the group the account belongs to (null: none). Absent in events published before
+    # the account hierarchy existed, which consumers read as "unknown", not as "no parent".
+    parent_account_id: str | None = None
 
 
 class AccountRegistered(EventBase):
@@ -190,6 +193,10 @@ class ContactData(_Data):
     phone: str | None = None
     language: str = "zh-CN"
     active: bool = True
+    # The relationship map (optional: consumers of version 1 ignore them).
+    role: str | None = None  # decision_maker, influencer, champion, user, blocker
+    attitude: str | None = None  # supporter, neutral, opponent
+    reports_to_id: str | None = None
 
 
 class ContactChanged(EventBase):

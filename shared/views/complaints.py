@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from shared.views.base import ViewModel
 from shared.vocabulary import Severity
 
@@ -33,6 +35,8 @@ class ComplaintBrief(ViewModel):
     opened_at: datetime
     escalation_level: int
     sla: ComplaintSlaBrief
+    # The labels (中文/English) of its codes: category (and parent), severity, state, channel — {"zh", "en"} each.
+    labels: dict[str, dict[str, str] | None] = Field(default_factory=dict)
 
 
 class PortfolioComplaintBrief(ComplaintBrief):

@@ -22,9 +22,15 @@ from services.complaints.intake.timeline import timeline
 from shared.errors import Conflict, InvalidTransition, Unprocessable
 from tests.complaints.domain import LI, SUPERVISOR, ZHANG
 
-# Restated on purpose: an action may be marked open or done whatever it is now; a remedy is decided once.
-ACTION_MOVES: dict[str, tuple[str, ...]] = {"open": ("open", "done"), "done": ("open", "done")}
-REMEDY_MOVES: dict[str, tuple[str, ...]] = {"proposed": ("approved", "rejected"), "approved": (), "rejected": ()}
+# Restated on purpose: an action may be marked open or done until verified (final); a remedy is decided once
+# (above the approver's limit a first approval awaits the second).
+ACTION_MOVES: dict[str, tuple[str, ...]] = {"open": ("open", "done"), "done": ("open", "done"), "verified": ()}
+REMEDY_MOVES: dict[str, tuple[str, ...]] = {
+    "proposed": ("approved", "rejected", "awaiting_second"),
+    "awaiting_second": ("approved", "rejected"),
+    "approved": (),
+    "rejected": (),
+}
 
 
 def corrective(world) -> ActionCreate:

@@ -182,13 +182,25 @@ def test_every_date_time_query_parameter_refuses_a_naive_time_too():
         ("get", "/complaints/analytics", "to"),
         ("get", "/complaints/analytics/export.csv", "from"),
         ("get", "/complaints/analytics/export.csv", "to"),
+        ("get", "/complaints/analytics/complaints.csv", "from"),
+        ("get", "/complaints/analytics/complaints.csv", "to"),
+        ("get", "/complaints/analytics/complaints.xlsx", "from"),
+        ("get", "/complaints/analytics/complaints.xlsx", "to"),
         ("get", "/complaints/sla-preview", "received_at"),
         ("get", "/complaints/audit", "from"),  # shared.api.Instant: tests/platform/test_audit_log.py
         ("get", "/complaints/audit", "to"),
     }
 
 
-@pytest.mark.parametrize("path", ["/complaints/analytics", "/complaints/analytics/export.csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/complaints/analytics",
+        "/complaints/analytics/export.csv",
+        "/complaints/analytics/complaints.csv",
+        "/complaints/analytics/complaints.xlsx",
+    ],
+)
 async def test_analytics_periods_need_offsets_and_an_order(sqlite_database, path):
     app = make_app(await sqlite_database("complaints"), FrozenClock(MONDAY_9AM_BEIJING))
     async with running(app, headers=SUPERVISOR) as client:

@@ -232,7 +232,9 @@ async def test_closing_needs_a_revisit_or_a_waiver_with_reason(sqlite_database):
             f"/complaints/{cid}/revisit", json={"satisfaction": 6, "comment": "x"}, headers=SUPERVISOR
         )
         waived = await client.post(
-            f"/complaints/{cid}/revisit", json={"waiver_reason": "客户联系人已离职，无法回访"}, headers=SUPERVISOR
+            f"/complaints/{cid}/revisit",
+            json={"waiver_reason": "contact_left", "comment": "客户联系人已离职，无法回访"},
+            headers=SUPERVISOR,
         )
         closed = await move(client, cid, "closed")
     assert too_early.status_code == 409

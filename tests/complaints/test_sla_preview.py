@@ -53,7 +53,8 @@ CASES = [
             "first_response.warning_at": bj(2026, 10, 8, 12),
             # 960: 180 on Wednesday, 540 on 8 October, Friday 9 October 09:00 + 240.
             "customer_update.due_at": bj(2026, 10, 9, 13),
-            "customer_update.warning_at": None,
+            # 75 % = 720: 180 on Wednesday, 540 on 8 October: its close.
+            "customer_update.warning_at": bj(2026, 10, 8, 18),
             # 1440: 180 + 540 (8 Oct) + 540 (9 Oct), then the make-up Saturday 10 October 09:00 + 180 = 12:00.
             "resolution.due_at": bj(2026, 10, 10, 12),
             # 1080: 180 + 540, Friday 9 October 09:00 + 360 = 15:00.
@@ -69,7 +70,8 @@ CASES = [
             "first_response.warning_at": bj(2026, 10, 8, 15),
             # 960: 540 on 8 October, 09:00 + 420 on 9 October.
             "customer_update.due_at": bj(2026, 10, 9, 16),
-            "customer_update.warning_at": None,
+            # 75 % = 720: 540 on 8 October, 09:00 + 180 on 9 October.
+            "customer_update.warning_at": bj(2026, 10, 9, 12),
             # 1440: 540 + 540, then 360 on the make-up Saturday: 15:00.
             "resolution.due_at": bj(2026, 10, 10, 15),
             # 1080: exactly the close of Friday 9 October.
@@ -86,7 +88,8 @@ CASES = [
             "first_response.warning_at": bj(2026, 9, 20, 14),
             # 960: 60 + 540 (Sunday), Monday 21 September 09:00 + 360.
             "customer_update.due_at": bj(2026, 9, 21, 15),
-            "customer_update.warning_at": None,
+            # 75 % = 720: 60 + 540 (Sunday), Monday 09:00 + 120.
+            "customer_update.warning_at": bj(2026, 9, 21, 11),
             # 1440: 60 + 540 + 540 (Monday), Tuesday 22 September 09:00 + 300 = 14:00.
             "resolution.due_at": bj(2026, 9, 22, 14),
             # 1080: 60 + 540, Monday 09:00 + 480 = 17:00.

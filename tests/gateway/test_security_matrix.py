@@ -75,6 +75,8 @@ async def make_objects(client: httpx.AsyncClient, account: str) -> dict[str, str
     ids: dict[str, str] = {"account_id": account}
     contact = await _made(client, f"/accounts/{account}/contacts", {"name": "王总", "level": "executive"}, owner)
     ids["contact_id"] = contact["id"]
+    visit = {"kind": "visit", "level": "executive", "occurred_on": _day(-1)}
+    ids["engagement_id"] = (await _made(client, f"/accounts/{account}/engagements", visit, owner))["id"]
     complaint = await _made(
         client,
         "/complaints",
@@ -126,6 +128,10 @@ async def make_objects(client: httpx.AsyncClient, account: str) -> dict[str, str
     )
     ids["project_id"] = project["id"]
     ids["part_id"] = project["parts"][0]["id"]
+    # The owner's sales forecast of this fiscal year (the year as in Shanghai, UTC+8).
+    year = str((datetime.now(UTC) + timedelta(hours=8)).year)
+    forecast = {"period": year, "commit": "100.00", "best_case": "200.00", "pipeline": "300.00"}
+    ids["forecast_id"] = (await _made(client, "/goals/forecasts", forecast, owner))["id"]
     return ids
 
 

@@ -184,8 +184,10 @@ async def waive_revisit(api: httpx.AsyncClient, account: str, rid: dict[str, str
     writer = {**as_("am-li"), "If-Match": "*"}
     await ok(api.post(f"/complaints/{complaint}/acknowledge", json={"message": "已收到"}, headers=writer))
     await ok(api.post(f"/complaints/{complaint}/resolve", json={"message": "已更换"}, headers=writer))
-    body = {"waiver_reason": "客户拒绝回访"}
-    await ok(api.post(f"/complaints/{complaint}/revisit", json=body, headers={**writer, **rid}))
+    body = {"waiver_reason": "customer_declined", "comment": "客户拒绝回访"}  # a waiver is a supervisor's
+    await ok(
+        api.post(f"/complaints/{complaint}/revisit", json=body, headers={**as_("sup-wang"), "If-Match": "*", **rid})
+    )
     return Done(complaint, {"state": "resolved", "waived": False}, {"state": "revisited", "waived": True})
 
 
@@ -244,7 +246,7 @@ CASES: list[tuple[str, str, str, str, Act]] = [
     ("risk", "credit_scorecard.replaced", "credit_scorecard", "ro-1", replace_scorecard),
     ("risk", "warning_rule.saved", "warning_rule", "ro-1", change_warning_rule),
     ("complaints", "remedy.approved", "remedy", "sup-wang", approve_remedy),
-    ("complaints", "revisit.waived", "complaint", "am-li", waive_revisit),
+    ("complaints", "revisit.waived", "complaint", "sup-wang", waive_revisit),
     ("complaints", "sla_policy.saved", "sla_policy", "sup-wang", change_sla_policy),
     ("complaints", "business_calendar.year_saved", "business_calendar", "sup-wang", change_calendar),
     ("gateway", "user.created", "user", "root", create_user),

@@ -151,7 +151,7 @@ async def test_exposure_aging_and_credit_check_over_http_with_release_of_a_block
             json={"amount": "1000", "order_reference": "SO-1"},
             headers=auth("account_manager", user_id="am-li"),
         )
-        assert check.status_code == 200, check.text
+        assert check.status_code == 201, check.text  # the order is booked
         body = check.json()
         assert body["decision"] == "block"
         assert [r["code"] for r in body["reasons"]] == ["overdue_beyond_limit"]
@@ -279,7 +279,8 @@ async def test_a_stricter_scorecard_changes_the_grade_of_the_next_assessment(sql
     app = make_app(await sqlite_database("risk"))
     async with running(app) as client:
         account_id = await add_account(app, "潍柴动力")
-        inputs = {"days_past_due": "10", "external_rating": "A"}  # 80 and 80 points → 80.00
+        # 80, 80 and 80 points → 80.00 (three factors: the minimum a grade needs)
+        inputs = {"days_past_due": "10", "external_rating": "A", "days_sales_outstanding": "40"}
         first = (await client.post(f"/risk/accounts/{account_id}/assessments", json=inputs, headers=RISK_CHEN)).json()
         assert (first["score"], first["grade"], first["scorecard_version"]) == ("80.00", "A", 1)
         scorecard = (await client.get("/risk/scorecard", headers=RISK_CHEN)).json()

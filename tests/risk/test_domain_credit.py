@@ -100,7 +100,12 @@ async def test_overdue_receivables_warn_and_more_than_90_days_overdue_blocks(dom
 
 
 def test_the_limit_request_lifecycle_is_exactly_this():
-    expected = {"pending": ("approved", "rejected"), "approved": (), "rejected": ()}
+    expected = {
+        "pending": ("approved", "rejected", "withdrawn"),  # withdrawn: by its maker only
+        "approved": (),
+        "rejected": (),
+        "withdrawn": (),
+    }
     assert expected == LIMIT_REQUEST_TRANSITIONS
 
 
@@ -194,7 +199,14 @@ async def test_a_temporary_limit_overrides_until_the_watch_expires_it(domain: Do
 
 
 def test_the_order_lifecycle_is_exactly_this():
-    expected = {"open": ("closed",), "blocked": ("released",), "released": ("closed",), "closed": ()}
+    expected = {
+        "open": ("closed", "cancelled"),
+        "blocked": ("released", "rejected", "cancelled"),
+        "released": ("closed", "cancelled"),
+        "rejected": (),
+        "cancelled": (),
+        "closed": (),
+    }
     assert expected == ORDER_TRANSITIONS
 
 

@@ -41,7 +41,7 @@ async def _move(session, domain: Domain, alert: Alert, status: str, note: str | 
     return await service.transition_alert(
         session,
         alert=alert,
-        body=AlertTransition(status=status, note=note),
+        body=AlertTransition(status=status, note=note or "handled"),
         actor=ZHANG,
         publisher=domain.publisher,
         now=START,

@@ -64,7 +64,7 @@ async def test_cadence_overdue_days_count_business_dates(sqlite_database, hour):
             headers=LI,
         )
         status = (await client.get(f"/accounts/{account_id}/engagement-status", headers=LI)).json()
-        overdue = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()
+        overdue = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()["items"]
     assert logged.status_code == 201 and today_is_fine.status_code == 201
     assert tomorrow.status_code == 422 and tomorrow.json()["field"] == "occurred_on"
     execution = next(level for level in status["levels"] if level["level"] == "execution")

@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from services.scoring.contacts import service as contacts_service
+from services.scoring.contacts.schemas import ContactCreate
 from services.scoring.models import platform
 from services.scoring.registry import service as registry
 from services.scoring.registry.schemas import (
     AccountCreate,
     AccountQuery,
     AccountUpdate,
-    ContactCreate,
     RatingsUpdate,
     TeamUpdate,
 )
@@ -198,15 +199,16 @@ async def test_ratings_and_a_higher_contact_level_rescore_the_account(domain):
             session, platform, publisher=domain.publisher, account=account, body=ratings, actor=SUP, at=domain.at()
         )
         rated_score = account.score
-        await registry.add_contact(
+        await contacts_service.add_contact(
             session,
             platform,
             publisher=domain.publisher,
             account=account,
             body=ContactCreate(name="方总", level="executive"),
+            actor=SUP,
             at=domain.at(),
         )
-        contacts = await registry.list_contacts(session, account_id=account.id)
+        contacts = await contacts_service.list_contacts(session, account_id=account.id)
     assert rated_score > first_score and account.rated_by == "sup-wang" and account.ratings_rationale == "行业龙头"
     assert account.score > rated_score  # the executive level is the highest contact level
     assert [c.name for c in contacts] == ["方总"]

@@ -46,9 +46,9 @@ async def test_an_account_without_executive_contact_in_its_tier_period_is_listed
                 headers=LI,
             )
             assert r.status_code == 201, r.text
-        overdue = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()
+        overdue = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()["items"]
         status = (await client.get(f"/accounts/{account_id}/engagement-status", headers=LI)).json()
-        zhang_sees = (await client.get("/scoring/engagements/overdue", headers=ZHANG)).json()
+        zhang_sees = (await client.get("/scoring/engagements/overdue", headers=ZHANG)).json()["items"]
         future = await client.post(
             f"/accounts/{account_id}/engagements",
             json={"kind": "visit", "level": "executive", "occurred_on": day(-3)},
@@ -59,7 +59,7 @@ async def test_an_account_without_executive_contact_in_its_tier_period_is_listed
             json={"kind": "executive_meeting", "level": "executive", "occurred_on": day(1)},
             headers=LI,
         )
-        after = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()
+        after = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()["items"]
     assert [item["account_id"] for item in overdue] == [account_id]
     executive = next(level for level in overdue[0]["levels"] if level["level"] == "executive")
     assert executive["overdue"] and executive["every_days"] == 90 and executive["days_overdue"] == 30
@@ -78,7 +78,7 @@ async def test_cadence_policy_can_be_replaced_by_the_supervisor(sqlite_database)
             json={"kind": "call", "level": "execution", "occurred_on": day(60)},
             headers=SUP,
         )
-        before = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()
+        before = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()["items"]
         refused = await client.put("/scoring/cadence", json={"rules": []}, headers=LI)
         r = await client.put(
             "/scoring/cadence",
@@ -86,7 +86,7 @@ async def test_cadence_policy_can_be_replaced_by_the_supervisor(sqlite_database)
             headers=SUP,
         )
         policy = (await client.get("/scoring/cadence", headers=LI)).json()
-        after = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()
+        after = (await client.get("/scoring/engagements/overdue", headers=SUP)).json()["items"]
     assert before == []  # maintain: an execution-level contact every 90 days by default
     assert refused.status_code == 403 and r.status_code == 200
     assert policy == {"rules": [{"tier": "maintain", "level": "execution", "every_days": 30}]}

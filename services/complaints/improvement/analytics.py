@@ -7,12 +7,13 @@ import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.clock import DEFAULT_BUSINESS_ZONE
+from shared.vocabulary import SEVERITY_LABELS, TIER_LABELS
 
 TOP_ROOT_CAUSES = 5
 COMPANY_ZONE = ZoneInfo(DEFAULT_BUSINESS_ZONE)
@@ -41,6 +42,35 @@ class ComplaintFacts:
     reopen_count: int = 0
     satisfaction: int | None = None
     root_cause_category: str | None = None
+    title: str = ""
+    state: str = ""
+    tier: str = "default"
+    # Every leg of a reopened case: None for facts without legs (then the one measured resolution counts).
+    resolution_legs: int | None = None
+    resolution_legs_met: int = 0
+    resolution_minutes_total: int = 0
+
+    @property
+    def time_to_resolve(self) -> int | None:
+        """Minutes to resolve over every leg (paused time excluded); None while not resolved."""
+        if self.resolved_at is None and self.resolution_minutes is None:
+            return None
+        if self.resolution_legs:
+            return self.resolution_minutes_total
+        return self.resolution_minutes
+
+
+@dataclass(frozen=True)
+class AnalyticsNames:
+    """Display names the report labels codes with: categories (中文) and owners (the users projection)."""
+
+    categories: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+
+
+# 中文 labels of the fixed vocabularies (``default``: an account without a tier).
+TIER_LABELS_ZH: dict[str, str] = {code: zh for code, (zh, _en) in TIER_LABELS.items()} | {"default": "未分级"}
+SEVERITY_LABELS_ZH: dict[str, str] = {code: zh for code, (zh, _en) in SEVERITY_LABELS.items()}
 
 
 def _month(moment: datetime, zone: tzinfo) -> str:
@@ -65,6 +95,29 @@ def _counts(values: Iterable[str | None]) -> dict[str, int]:
     return dict(sorted(counter.items()))
 
 
+def _resolution_compliance(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
+    """Every leg judged: legs resolved within the SLA ÷ (legs resolved + a current leg already breached)."""
+    met = judged = 0
+    for f in facts:
+        if f.resolution_legs is None:  # no legs recorded: the one resolution
+            met += f.resolution_within_sla is True
+            judged += f.resolution_within_sla is not None
+        else:
+            met, judged = met + f.resolution_legs_met, judged + f.resolution_legs
+        judged += f.resolved_at is None and f.resolution_within_sla is None and f.resolution_breached
+    return {"met": met, "judged": judged, "rate": _rate(met, judged)}
+
+
+def report_labels(facts: Sequence[ComplaintFacts], names: AnalyticsNames) -> dict[str, dict[str, str]]:
+    """The 中文 labels of the codes the report names: tiers, severities, categories, owners."""
+    return {
+        "tier": {f.tier: TIER_LABELS_ZH.get(f.tier, f.tier) for f in facts},
+        "severity": {f.severity: SEVERITY_LABELS_ZH.get(f.severity, f.severity) for f in facts},
+        "category": {f.category: names.categories.get(f.category, f.category) for f in facts},
+        "owner": {(f.owner_id or "unassigned"): names.owners.get(f.owner_id or "", "未分配") for f in facts},
+    }
+
+
 def _compliance(within: Sequence[bool | None], breached_unmet: Sequence[bool]) -> dict[str, Any]:
     """Met on time / (measured + still unmet but already breached)."""
     met = sum(1 for w in within if w is True)
@@ -72,10 +125,13 @@ def _compliance(within: Sequence[bool | None], breached_unmet: Sequence[bool]) -
     return {"met": met, "judged": judged, "rate": _rate(met, judged)}
 
 
-def compute_analytics(facts: Sequence[ComplaintFacts], *, zone: tzinfo = COMPANY_ZONE) -> dict[str, Any]:
-    """Every figure of the analytics report for the given complaints (months in the company's ``zone``)."""
+def compute_analytics(
+    facts: Sequence[ComplaintFacts], *, zone: tzinfo = COMPANY_ZONE, names: AnalyticsNames | None = None
+) -> dict[str, Any]:
+    """Every figure of the analytics report for the given complaints (months in the company's ``zone``); times to
+    resolve and resolution compliance count every leg of a reopened case, paused time excluded."""
     first_times = [f.first_response_minutes for f in facts if f.first_response_minutes is not None]
-    resolution_times = [f.resolution_minutes for f in facts if f.resolution_minutes is not None]
+    resolution_times = [t for t in (f.time_to_resolve for f in facts) if t is not None]
     scores = [f.satisfaction for f in facts if f.satisfaction is not None]
     root_causes = Counter(f.root_cause_category for f in facts if f.root_cause_category)
     trend: dict[str, dict[str, int]] = {}
@@ -95,6 +151,7 @@ def compute_analytics(facts: Sequence[ComplaintFacts], *, zone: tzinfo = COMPANY
         "total": len(facts),
         "by_category": _counts(f.category for f in facts),
         "by_severity": _counts(f.severity for f in facts),
+        "by_tier": _counts(f.tier for f in facts),
         "by_account": [
             {"account_id": a, "name": accounts[a], "count": n}
             for a, n in sorted(by_account.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -105,10 +162,7 @@ def compute_analytics(facts: Sequence[ComplaintFacts], *, zone: tzinfo = COMPANY
             [f.first_response_within_sla for f in facts],
             [f.first_response_within_sla is None and f.first_response_breached for f in facts],
         ),
-        "resolution_compliance": _compliance(
-            [f.resolution_within_sla for f in facts],
-            [f.resolution_within_sla is None and f.resolution_breached for f in facts],
-        ),
+        "resolution_compliance": _resolution_compliance(facts),
         "first_response_minutes": {"mean": _mean(first_times), "median": _median(first_times)},
         "resolution_minutes": {"mean": _mean(resolution_times), "median": _median(resolution_times)},
         "reopen_rate": _rate(sum(1 for f in facts if f.reopen_count > 0), len(facts)),
@@ -119,6 +173,7 @@ def compute_analytics(facts: Sequence[ComplaintFacts], *, zone: tzinfo = COMPANY
             for c, n in sorted(root_causes.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ROOT_CAUSES]
         ],
         "trend": [{"month": m, **trend[m]} for m in sorted(trend)],
+        "labels": report_labels(facts, names or AnalyticsNames()),
     }
 
 
@@ -149,7 +204,7 @@ def analytics_csv(report: dict[str, Any]) -> str:
         return "" if v is None else str(v)
 
     writer.writerow(["summary", "total", report["total"]])
-    for section in ("by_category", "by_severity", "by_owner", "by_period"):
+    for section in ("by_category", "by_severity", "by_tier", "by_owner", "by_period"):
         for key, count in report[section].items():
             writer.writerow([section, key, count])
     for row in report["by_account"]:

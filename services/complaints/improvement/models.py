@@ -26,6 +26,11 @@ class ImprovementAction(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The verification step: was the done action effective, who judged it and when (``verified`` only if so).
+    effective: Mapped[bool | None]
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verification_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Remedy(Base):
@@ -43,4 +48,7 @@ class Remedy(Base):
     proposed_by: Mapped[str] = mapped_column(String(100))
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Four eyes above an approval limit: the first approver, before the second decides.
+    first_approved_by: Mapped[str | None] = mapped_column(String(100))
+    first_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

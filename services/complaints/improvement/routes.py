@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints.deps import (
     ActionForUpdate,
@@ -19,18 +20,21 @@ from services.complaints.deps import (
     Supervisor,
     Writer,
 )
-from services.complaints.improvement import analytics, service
+from services.complaints.improvement import analytics, export, service
 from services.complaints.improvement.schemas import (
     ActionCreate,
     ActionRead,
     ActionStatusBody,
+    ActionVerification,
     RemedyCreate,
     RemedyDecision,
     RemedyRead,
     RootCauseBody,
 )
 from services.complaints.intake.routes import read_with_etag
-from services.complaints.intake.schemas import ComplaintRead
+from services.complaints.intake.schemas import ComplaintFilters, ComplaintRead
+from services.complaints.rules import Rules
+from shared.auth import Principal
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionDep
 
@@ -44,7 +48,8 @@ async def get_analytics(
     """Counts, SLA compliance, times to respond and resolve (paused time excluded), reopen rate, satisfaction;
     months are business months in the company's zone."""
     facts = await service.analytics_facts(session, actor=actor, filters=filters)
-    return analytics.compute_analytics(facts, zone=rules.zone)
+    names = await service.analytics_names(session, facts)
+    return analytics.compute_analytics(facts, zone=rules.zone, names=names)
 
 
 @router.get(
@@ -56,12 +61,57 @@ async def get_analytics(
 async def export_analytics(session: SessionDep, actor: Actor, filters: AnalyticsFilters, rules: RulesDep) -> Response:
     """The same figures as ``/complaints/analytics``, one per row (no cell a spreadsheet would run)."""
     facts = await service.analytics_facts(session, actor=actor, filters=filters)
-    body = analytics.analytics_csv(analytics.compute_analytics(facts, zone=rules.zone))
+    names = await service.analytics_names(session, facts)
+    body = analytics.analytics_csv(analytics.compute_analytics(facts, zone=rules.zone, names=names))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="complaints-analytics.csv"'},
     )
+
+
+@router.get(
+    "/complaints/analytics/complaints.csv",
+    summary="Per-complaint export as CSV (UTF-8 with BOM, 中文 headers)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_complaints_csv(
+    session: SessionDep, actor: Actor, filters: AnalyticsFilters, rules: RulesDep
+) -> Response:
+    """One row per visible complaint opened in ``[from, to)``, as Excel opens it (BOM, 中文 labels)."""
+    body = export.complaints_csv(await _complaint_rows(session, actor, filters, rules))
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="complaints.csv"'},
+    )
+
+
+@router.get(
+    "/complaints/analytics/complaints.xlsx",
+    summary="Per-complaint export as XLSX (中文 headers)",
+    response_class=Response,
+    responses={200: {"content": {export.XLSX_MEDIA_TYPE: {}}}},
+)
+async def export_complaints_xlsx(
+    session: SessionDep, actor: Actor, filters: AnalyticsFilters, rules: RulesDep
+) -> Response:
+    """The per-complaint export as an Excel workbook (one sheet, ``投诉明细``)."""
+    body = export.complaints_xlsx(await _complaint_rows(session, actor, filters, rules))
+    return Response(
+        body,
+        media_type=export.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="complaints.xlsx"'},
+    )
+
+
+async def _complaint_rows(
+    session: AsyncSession, actor: Principal, filters: ComplaintFilters, rules: Rules
+) -> list[list[Any]]:
+    facts = await service.analytics_facts(session, actor=actor, filters=filters)
+    names = await service.analytics_names(session, facts)
+    return export.complaint_rows(facts, zone=rules.zone, names=names)
 
 
 @router.put("/complaints/{complaint_id}/root-cause", summary="Record the root cause")
@@ -97,10 +147,24 @@ async def update_action(
     actor: Writer,
     clock: ClockDep,
 ) -> ActionRead:
-    """Action status."""
+    """Action status: open or done (a done action counts once its verification found it effective)."""
     await service.set_action_status(
         session, complaint=complaint, action=action, body=body, actor=actor, now=clock.now()
     )
+    return ActionRead.model_validate(action)
+
+
+@router.post("/complaints/{complaint_id}/actions/{action_id}/verification", summary="Verify a done action")
+async def verify_action(
+    complaint: ComplaintForWrite,
+    action: ActionForUpdate,
+    body: ActionVerification,
+    session: SessionDep,
+    actor: Writer,
+    clock: ClockDep,
+) -> ActionRead:
+    """Effective → verified (now it counts as done); not effective → open again. Not by the action's owner."""
+    await service.verify_action(session, complaint=complaint, action=action, body=body, actor=actor, now=clock.now())
     return ActionRead.model_validate(action)
 
 
@@ -121,7 +185,17 @@ async def decide_remedy(
     session: SessionDep,
     actor: Supervisor,
     clock: ClockDep,
+    rules: RulesDep,
 ) -> RemedyRead:
-    """Supervisors approve goodwill (not the proposer)."""
-    await service.decide_remedy(session, complaint=complaint, remedy=remedy, body=body, actor=actor, now=clock.now())
+    """Supervisors approve goodwill (not the proposer); above the approver's limit for the currency a second,
+    different approver decides (``awaiting_second`` until then)."""
+    await service.decide_remedy(
+        session,
+        complaint=complaint,
+        remedy=remedy,
+        body=body,
+        actor=actor,
+        now=clock.now(),
+        limits=rules.remedy_approval_limits,
+    )
     return RemedyRead.model_validate(remedy)

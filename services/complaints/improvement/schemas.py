@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.api import Instant, MoneyStr, RequestBody
 from shared.money import CurrencyCode, NonNegativeAmount
 
-ActionStatus = Literal["open", "done"]
+ActionStatus = Literal["open", "done", "verified"]
+# What a PATCH may set: open or done (``verified`` only through the verification step).
+ActionMark = Literal["open", "done"]
 ActionKind = Literal["corrective", "preventive"]
 RemedyKind = Literal["value_added_service", "discount", "credit_note", "replacement", "other"]
-RemedyStatus = Literal["proposed", "approved", "rejected"]
+RemedyStatus = Literal["proposed", "awaiting_second", "approved", "rejected"]
 
 
 class _Read(BaseModel):
@@ -39,9 +41,16 @@ class ActionCreate(RequestBody):
 
 
 class ActionStatusBody(RequestBody):
-    """Open or done."""
+    """Open or done (done awaits its verification before it counts)."""
 
-    status: ActionStatus
+    status: ActionMark
+
+
+class ActionVerification(RequestBody):
+    """The verification of a done action: was it effective? Yes: verified (counts as done); no: open again."""
+
+    effective: bool
+    note: str = Field(min_length=1, max_length=5000, description="What was checked")
 
 
 class ActionRead(_Read):
@@ -54,6 +63,10 @@ class ActionRead(_Read):
     due_at: datetime
     status: ActionStatus
     done_at: datetime | None
+    effective: bool | None = None
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+    verification_note: str | None = None
 
 
 class RemedyCreate(RequestBody):
@@ -83,3 +96,5 @@ class RemedyRead(_Read):
     proposed_by: str
     decided_by: str | None
     decided_at: datetime | None
+    first_approved_by: str | None = None
+    first_approved_at: datetime | None = None

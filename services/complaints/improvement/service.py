@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaints.improvement.analytics import ComplaintFacts
+from services.complaints.config import DEFAULT_REMEDY_APPROVAL_LIMITS
+from services.complaints.improvement.analytics import AnalyticsNames, ComplaintFacts
 from services.complaints.improvement.models import ImprovementAction, Remedy
 from services.complaints.improvement.schemas import (
     ActionCreate,
     ActionStatusBody,
+    ActionVerification,
     RemedyCreate,
     RemedyDecision,
     RootCauseBody,
@@ -29,15 +32,25 @@ from shared.auth import Principal
 from shared.errors import Conflict, InvalidTransition, Unprocessable
 
 # An action's status moves: open ⇄ done at any time (marking it again restamps it).
+# A done action counts only once verified effective (the verification step: ``verify_action``); verified is final.
 ACTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("open", "done"),
     "done": ("open", "done"),
+    "verified": (),
 }
-# A remedy is decided once: approved or rejected, and stays so.
+# A remedy is decided once: approved or rejected, and stays so; above the approver's limit the first approval
+# waits for a second approver (four eyes).
 REMEDY_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "proposed": ("approved", "rejected"),
+    "proposed": ("approved", "rejected", "awaiting_second"),
+    "awaiting_second": ("approved", "rejected"),
     "approved": (),
     "rejected": (),
+}
+# The audit log's name of each remedy decision.
+REMEDY_AUDIT_ACTIONS = {
+    "approved": "remedy.approved",
+    "rejected": "remedy.rejected",
+    "awaiting_second": "remedy.first_approved",
 }
 
 
@@ -113,6 +126,36 @@ async def set_action_status(
     return action
 
 
+async def verify_action(
+    session: AsyncSession,
+    *,
+    complaint: Complaint,
+    action: ImprovementAction,
+    body: ActionVerification,
+    actor: Principal,
+    now: datetime,
+) -> ImprovementAction:
+    """The verification step of a done action, by someone other than its owner: effective → ``verified`` (only
+    now it counts as done); not effective → open again for rework. Who judged it, when and why stay on it."""
+    if action.status != "done":
+        raise InvalidTransition(
+            f"Only a done action is verified; this one is {action.status}",
+            current=action.status,
+            allowed=ACTION_TRANSITIONS[action.status],
+        )
+    if action.owner_id == actor.user_id:
+        raise Conflict("An action is verified by someone other than its owner")
+    action.effective, action.verification_note = body.effective, body.note
+    action.verified_by, action.verified_at = actor.user_id, now
+    action.status = "verified" if body.effective else "open"
+    if not body.effective:
+        action.done_at = None
+    kind = "action_verified" if body.effective else "action_ineffective"
+    record(session, complaint, at=now, actor_id=actor.user_id, kind=kind, body=body.note, data={"id": action.id})
+    await session.flush()
+    return action
+
+
 async def actions_of(session: AsyncSession, *, complaint_id: str) -> Sequence[ImprovementAction]:
     """The improvement actions of a complaint."""
     query = select(ImprovementAction).where(ImprovementAction.complaint_id == complaint_id)
@@ -148,6 +191,40 @@ async def add_remedy(
     return remedy
 
 
+ApprovalLimits = Mapping[str, Mapping[str, Decimal]]
+
+
+def single_approver_limit(actor: Principal, currency: str, limits: ApprovalLimits) -> Decimal | None:
+    """The most goodwill in ``currency`` the actor's roles may approve alone (None: no limit configured, so
+    always a second approver)."""
+    own = [limits[role][currency] for role in actor.roles if currency in limits.get(role, {})]
+    return max(own) if own else None
+
+
+async def approved_total(session: AsyncSession, *, complaint_id: str, currency: str) -> Decimal:
+    """The complaint's approved goodwill in one currency (amounts of different currencies are never added)."""
+    total = await session.scalar(
+        select(func.sum(Remedy.value)).where(
+            Remedy.complaint_id == complaint_id, Remedy.status == "approved", Remedy.currency == currency
+        )
+    )
+    return Decimal(total or 0)
+
+
+async def _decision_target(
+    session: AsyncSession, *, remedy: Remedy, approve: bool, actor: Principal, limits: ApprovalLimits
+) -> tuple[str, dict[str, str | None]]:
+    """Where the decision takes the remedy, and the limit check behind it (for the audit log)."""
+    if not approve:
+        return "rejected", {}
+    if remedy.status != "proposed":
+        return "approved", {}
+    limit = single_approver_limit(actor, remedy.currency, limits)
+    total = await approved_total(session, complaint_id=remedy.complaint_id, currency=remedy.currency) + remedy.value
+    check = {"limit": None if limit is None else str(limit), "total_with_this": str(total)}
+    return ("approved" if limit is not None and total <= limit else "awaiting_second"), check
+
+
 async def decide_remedy(
     session: AsyncSession,
     *,
@@ -156,38 +233,64 @@ async def decide_remedy(
     body: RemedyDecision,
     actor: Principal,
     now: datetime,
+    limits: ApprovalLimits | None = None,
 ) -> Remedy:
-    """Approve or reject a proposed remedy (once, and never by its proposer)."""
-    target = "approved" if body.approve else "rejected"
+    """Approve or reject a proposed remedy (once, and never by its proposer). Approval within the approver's limit
+    for the currency (by role, over the complaint's approved total in that currency with this one) is final;
+    above it the remedy awaits a second, different approver (four eyes)."""
+    limits = DEFAULT_REMEDY_APPROVAL_LIMITS if limits is None else limits
+    target, check = await _decision_target(session, remedy=remedy, approve=body.approve, actor=actor, limits=limits)
     allowed = REMEDY_TRANSITIONS[remedy.status]
     if target not in allowed:
         raise InvalidTransition(f"The remedy is already {remedy.status}", current=remedy.status, allowed=allowed)
     if remedy.proposed_by == actor.user_id:
         raise Conflict("A remedy must be approved by someone other than its proposer")
+    if remedy.first_approved_by == actor.user_id:
+        raise Conflict("The second approval must come from someone other than the first approver")
     await require_worker(
         session, user_id=actor.user_id, field="approver", account_id=complaint.account_id, roles=DECIDER_ROLES
     )
     before = snapshot(remedy, REMEDY_AUDIT)
     remedy.status = target
-    remedy.decided_by, remedy.decided_at = actor.user_id, now
-    record(session, complaint, at=now, actor_id=actor.user_id, kind=f"remedy_{remedy.status}", data={"id": remedy.id})
+    if target == "awaiting_second":
+        remedy.first_approved_by, remedy.first_approved_at = actor.user_id, now
+    else:
+        remedy.decided_by, remedy.decided_at = actor.user_id, now
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor.user_id,
+        kind=f"remedy_{remedy.status}",
+        data={"id": remedy.id, **check},
+    )
     await session.flush()
     await record_audit(
         session,
         audit_log,
         actor_id=actor.user_id,
-        action=f"remedy.{remedy.status}",
+        action=REMEDY_AUDIT_ACTIONS[target],
         object_type="remedy",
         object_id=remedy.id,
         before={**before, "complaint_id": complaint.id},
-        after=snapshot(remedy, REMEDY_AUDIT),
+        after={**snapshot(remedy, REMEDY_AUDIT), **check},
         at=now,
     )
     return remedy
 
 
 # What the audit log shows of a remedy decision.
-REMEDY_AUDIT = ("status", "kind", "value", "currency", "proposed_by", "decided_by", "decided_at")
+REMEDY_AUDIT = (
+    "status",
+    "kind",
+    "value",
+    "currency",
+    "proposed_by",
+    "first_approved_by",
+    "first_approved_at",
+    "decided_by",
+    "decided_at",
+)
 
 
 async def remedies_of(session: AsyncSession, *, complaint_id: str) -> Sequence[Remedy]:
@@ -226,9 +329,29 @@ async def analytics_facts(
             reopen_count=r["reopen_count"],
             satisfaction=r["satisfaction"],
             root_cause_category=r["root_cause_category"],
+            title=r["title"],
+            state=r["state"],
+            tier=r["policy_tier"],
+            resolution_legs=r["resolution_legs"],
+            resolution_legs_met=r["resolution_legs_met"],
+            resolution_minutes_total=r["resolution_minutes_total"],
         )
         for r in rows
     ]
+
+
+async def analytics_names(session: AsyncSession, facts: Sequence[ComplaintFacts]) -> AnalyticsNames:
+    """The 中文 category labels and the owners' display names the report and the export show."""
+    categories = {
+        code: label for code, label in (await session.execute(select(Category.code, Category.label_zh))).all()
+    }
+    owner_ids = {f.owner_id for f in facts if f.owner_id}
+    users = platform.users
+    owners: dict[str, str] = {}
+    if owner_ids:
+        query = select(users.c.user_id, users.c.display_name).where(users.c.user_id.in_(owner_ids))
+        owners = {user_id: name or user_id for user_id, name in (await session.execute(query)).all()}
+    return AnalyticsNames(categories=categories, owners=owners)
 
 
 async def follow_account_owner_actions(

@@ -10,19 +10,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaints import sla
+from services.complaints.improvement import closing
 from services.complaints.intake.escalation import escalate
 from services.complaints.intake.models import Complaint, PauseRecord, Revisit
 from services.complaints.intake.revisits import revisit_due_time
-from services.complaints.intake.schemas import AcknowledgeBody, MessageBody, ReasonBody, RevisitBody
+from services.complaints.intake.schemas import AcknowledgeBody, CloseOverride, MessageBody, ReasonBody, RevisitBody
 from services.complaints.intake.states import PAUSABLE_STATES, ensure_transition
 from services.complaints.intake.timeline import record, touch
 from services.complaints.intake.timers import pauses_of_clock, recompute_timers
 from services.complaints.models import audit_log
+from services.complaints.people import DECIDER_ROLES
 from services.complaints.rules import Rules
 from shared.audit import record_audit
 from shared.auth import Principal
 from shared.bus import Publisher
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, Forbidden, Unprocessable
 from shared.events.catalogue import (
     ComplaintAcknowledged,
     ComplaintAcknowledgedData,
@@ -33,6 +35,9 @@ from shared.events.catalogue import (
     ComplaintResolved,
     ComplaintResolvedData,
 )
+
+# The customer-visible history's entry for a reopen.
+REOPENED_NOTICE = "您的投诉已重新打开，我们将继续处理。 / Your complaint was reopened; we are working on it again."
 
 
 async def _end_pause(session: AsyncSession, complaint: Complaint, now: datetime) -> None:
@@ -137,7 +142,7 @@ async def propose_solution(
         visibility="customer",
     )
     complaint.last_customer_update_at = now
-    complaint.update_breached_at = None
+    complaint.update_breached_at = complaint.update_warned_at = None
     await recompute_timers(session, complaint=complaint, rules=rules)
     await session.flush()
     return complaint
@@ -204,6 +209,10 @@ async def resolve(
     )
     due = complaint.resolution_due_at
     complaint.resolution_within_sla = complaint.resolution_breached_at is None and (due is None or now <= due)
+    # Every leg counts: MTTR sums the legs' minutes, SLA compliance judges each leg.
+    complaint.resolution_legs = (complaint.resolution_legs or 0) + 1
+    complaint.resolution_legs_met = (complaint.resolution_legs_met or 0) + int(complaint.resolution_within_sla)
+    complaint.resolution_minutes_total = (complaint.resolution_minutes_total or 0) + complaint.resolution_minutes
     complaint.update_due_at = None
     # The revisit timer starts: ``complaints.revisit_due`` once it comes due while still resolved.
     complaint.revisit_due_at, complaint.revisit_notified_at = revisit_due_time(now, rules), None
@@ -231,13 +240,24 @@ async def _reopen(
 ) -> None:
     await _move(session, complaint, "reopened", now=now, actor_id=actor_id, body=reason)
     complaint.reopen_count += 1
+    # What the customer's history shows (the reason itself may be internal).
+    record(
+        session,
+        complaint,
+        at=now,
+        actor_id=actor_id,
+        kind="case_reopened",
+        body=REOPENED_NOTICE,
+        visibility="customer",
+        data={"reopen_count": complaint.reopen_count},
+    )
     complaint.resolution_started_at = now
     complaint.resolved_at = None
     complaint.resolution_minutes = None
     complaint.resolution_within_sla = None
     complaint.resolution_warned_at = None
     complaint.resolution_breached_at = None
-    complaint.update_breached_at = None
+    complaint.update_breached_at = complaint.update_warned_at = None
     complaint.closed_at = None
     complaint.revisit_due_at, complaint.revisit_notified_at = None, None  # no revisit awaited until resolved again
     complaint.last_customer_update_at = now
@@ -291,6 +311,10 @@ async def record_revisit(
     satisfaction, comment, waiver_reason = body.satisfaction, body.comment, body.waiver_reason
     if satisfaction is None and not waiver_reason:
         raise Unprocessable("A revisit needs a satisfaction (1–5) or a waiver reason", field="satisfaction")
+    if satisfaction is not None and waiver_reason is not None:
+        raise Unprocessable("A revisit has a satisfaction or a waiver, never both", field="waiver_reason")
+    if waiver_reason is not None and not DECIDER_ROLES & actor.roles:
+        raise Forbidden("Waiving the revisit needs a supervisor's approval: a supervisor records the waiver")
     if satisfaction is not None and not (comment or "").strip():
         raise Unprocessable("A satisfaction rating needs the customer's comment", field="comment")
     waived = satisfaction is None
@@ -358,10 +382,21 @@ async def close(
     actor: Principal,
     now: datetime,
     publisher: Publisher,
+    override: CloseOverride | None = None,
 ) -> Complaint:
-    """Close the loop after the revisit (satisfaction confirmed or waived)."""
+    """Close the loop after the revisit (satisfaction confirmed or waived). Open tasks, actions not verified
+    effective or undecided remedies refuse it (409 naming them) unless a supervisor overrides with a reason."""
+    ensure_transition(complaint.state, "closed")
+    work = await closing.open_work(session, complaint_id=complaint.id)
+    reason = override.reason if override is not None else None
+    closing.require_override(work, actor=actor, override_reason=reason)
+    state_before = complaint.state
     await _move(session, complaint, "closed", now=now, actor_id=actor.user_id, body=body.message)
     complaint.closed_at = now
+    if work and reason is not None:
+        await closing.record_override(
+            session, complaint=complaint, work=work, actor=actor, reason=reason, state_before=state_before, now=now
+        )
     data = ComplaintClosedData(
         complaint_id=complaint.id,
         owner_id=complaint.owner_id,

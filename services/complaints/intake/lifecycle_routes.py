@@ -7,7 +7,14 @@ from fastapi import APIRouter, Response
 from services.complaints.deps import ComplaintForUpdate, RulesDep, Writer
 from services.complaints.intake import lifecycle
 from services.complaints.intake.routes import read_with_etag
-from services.complaints.intake.schemas import AcknowledgeBody, ComplaintRead, MessageBody, ReasonBody, RevisitBody
+from services.complaints.intake.schemas import (
+    AcknowledgeBody,
+    CloseBody,
+    ComplaintRead,
+    MessageBody,
+    ReasonBody,
+    RevisitBody,
+)
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 
@@ -137,16 +144,19 @@ async def revisit(
 @router.post("/complaints/{complaint_id}/close", summary="Close the loop")
 async def close(
     complaint: ComplaintForUpdate,
-    body: MessageBody,
+    body: CloseBody,
     response: Response,
     session: SessionDep,
     actor: Writer,
     clock: ClockDep,
     publisher: PublisherDep,
 ) -> ComplaintRead:
-    """revisited → closed (publishes the satisfaction)."""
+    """revisited → closed (publishes the satisfaction); open tasks, unverified actions or undecided remedies need
+    a supervisor's ``override: {reason}`` (audited), else 409 naming them."""
     now = clock.now()
-    await lifecycle.close(session, complaint=complaint, body=body, actor=actor, now=now, publisher=publisher)
+    await lifecycle.close(
+        session, complaint=complaint, body=body, actor=actor, now=now, publisher=publisher, override=body.override
+    )
     return read_with_etag(response, complaint, now)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from services.complaints.deps import (
+    KNOWN_QUERY_ONLY,
     Actor,
     ComplaintForRead,
     ComplaintForUpdate,
@@ -20,6 +21,7 @@ from services.complaints.deps import (
 )
 from services.complaints.improvement.service import actions_of, remedies_of
 from services.complaints.intake import escalation, queries, service, timeline
+from services.complaints.intake.attachments import attachments_of
 from services.complaints.intake.lifecycle import pauses_of, revisits_of
 from services.complaints.intake.models import Complaint
 from services.complaints.intake.queries import complaint_payload
@@ -35,12 +37,12 @@ from services.complaints.intake.schemas import (
     Visibility,
 )
 from services.complaints.jobs import wake_stored_timers
-from services.complaints.taskforce.service import tasks_of
+from services.complaints.taskforce.service import task_reads
 from shared.api import Page, parse_sort, set_etag
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
 
 
 def read_with_etag(response: Response, complaint: Complaint, now: datetime) -> ComplaintRead:
@@ -105,13 +107,16 @@ async def get_complaint(
 ) -> ComplaintDetail:
     """The complaint, its SLA state, tasks, escalations, revisits, pauses, actions and remedies."""
     set_etag(response, complaint.version)
-    data = complaint_payload(complaint, clock.now())
-    data["tasks"] = await tasks_of(session, complaint_id=complaint.id)
+    now = clock.now()
+    data = complaint_payload(complaint, now)
+    data["tasks"] = await task_reads(session, complaint_id=complaint.id, now=now)
+    data["overdue_task_count"] = sum(1 for task in data["tasks"] if task.overdue)
     data["escalations"] = await escalation.escalations_of(session, complaint_id=complaint.id)
     data["revisits"] = await revisits_of(session, complaint_id=complaint.id)
     data["pauses"] = await pauses_of(session, complaint_id=complaint.id)
     data["actions"] = await actions_of(session, complaint_id=complaint.id)
     data["remedies"] = await remedies_of(session, complaint_id=complaint.id)
+    data["files"] = await attachments_of(session, complaint_id=complaint.id)
     return ComplaintDetail.model_validate(data)
 
 
@@ -135,7 +140,7 @@ async def escalate(
     rules: RulesDep,
     publisher: PublisherDep,
 ) -> ComplaintRead:
-    """Owner → KA supervisor → director."""
+    """One rung up the tier's ladder; at the top (or with no fit rung above) a 409."""
     now = clock.now()
     await escalation.escalate_by_hand(
         session, complaint=complaint, body=body, actor=actor, now=now, rules=rules, publisher=publisher

@@ -10,13 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.complaints.improvement.schemas import ActionRead, RemedyRead
 from services.complaints.intake.states import ComplaintState
-from services.complaints.reference.schemas import HoursModeName, TierName
+from services.complaints.labels import Channel, Level
+from services.complaints.reference.schemas import CATEGORY_PATTERN, HoursModeName, TierName
 from services.complaints.sla import SlaState
 from services.complaints.taskforce.schemas import TaskRead
 from shared.api import Instant, RequestBody
 from shared.vocabulary import Severity
 
-Channel = Literal["phone", "email", "wechat", "visit", "portal", "letter", "other"]
 Visibility = Literal["internal", "customer"]
 StateName = ComplaintState
 EscalationReason = Literal[
@@ -38,6 +38,18 @@ class Attachment(RequestBody):
     url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://\S+$", description="http(s) only")
 
 
+class AttachmentFileRead(_Read):
+    """A file uploaded to a complaint (download: ``GET /complaints/{id}/attachments/{attachment_id}``)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class ComplaintCreate(RequestBody):
     """A new complaint against an account."""
 
@@ -45,8 +57,12 @@ class ComplaintCreate(RequestBody):
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(min_length=1, max_length=20000)
     channel: Channel = "phone"
-    category: str = Field(min_length=1, max_length=50)
-    severity: Severity = "medium"
+    category: str = Field(
+        min_length=1, max_length=50, pattern=CATEGORY_PATTERN, description="A category or sub-category code"
+    )
+    severity: Severity | None = Field(default=None, description="Or impact + urgency (the severity matrix); medium")
+    impact: Level | None = None
+    urgency: Level | None = None
     reporter_name: str | None = Field(default=None, max_length=200)
     reporter_contact: str | None = Field(default=None, max_length=200)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
@@ -74,6 +90,29 @@ class ComplaintFilters:
     owner_id: str | None = None
     opened_from: datetime | None = None
     opened_to: datetime | None = None
+    channel: str | None = None
+    escalation_level: int | None = None
+    escalated_to: str | None = None
+    open_only: bool = False
+
+
+class Label(BaseModel):
+    """A code's label in 中文 and English."""
+
+    zh: str
+    en: str
+
+
+class ComplaintLabels(BaseModel):
+    """The labels of a complaint's codes."""
+
+    category: Label
+    category_parent: Label | None = None
+    severity: Label
+    state: Label
+    channel: Label
+    impact: Label | None = None
+    urgency: Label | None = None
 
 
 class SlaRead(BaseModel):
@@ -98,7 +137,10 @@ class ComplaintRead(_Read):
     description: str
     channel: Channel
     category: str
+    category_parent: str | None = None
     severity: Severity
+    impact: Level | None = None
+    urgency: Level | None = None
     reporter_name: str | None
     reporter_contact: str | None
     attachments: list[dict[str, Any]]
@@ -108,6 +150,8 @@ class ComplaintRead(_Read):
     opened_by: str
     opened_at: datetime
     policy_tier: TierName
+    policy_category: str = "*"
+    policy_channel: str = "*"
     hours_mode: HoursModeName
     acknowledged_at: datetime | None
     first_response_minutes: int | None
@@ -117,6 +161,7 @@ class ComplaintRead(_Read):
     resolution_due_at: datetime | None
     resolution_warning_at: datetime | None
     update_due_at: datetime | None
+    update_warning_at: datetime | None = None
     resolved_at: datetime | None
     resolution_minutes: int | None
     resolution_within_sla: bool | None
@@ -135,6 +180,7 @@ class ComplaintRead(_Read):
     version: int
     updated_at: datetime
     sla: SlaRead | None = None
+    labels: ComplaintLabels | None = None
 
 
 class EscalationRead(_Read):
@@ -171,11 +217,13 @@ class ComplaintDetail(ComplaintRead):
     """A complaint with its task force, escalations, revisits, pauses, actions and remedies."""
 
     tasks: list[TaskRead] = Field(default_factory=list)
+    overdue_task_count: int = Field(default=0, description="Open tasks past their due time (at the request)")
     escalations: list[EscalationRead] = Field(default_factory=list)
     revisits: list[RevisitRead] = Field(default_factory=list)
     pauses: list[PauseRead] = Field(default_factory=list)
     actions: list[ActionRead] = Field(default_factory=list)
     remedies: list[RemedyRead] = Field(default_factory=list)
+    files: list[AttachmentFileRead] = Field(default_factory=list, description="Uploaded attachments")
 
 
 class TimelineRead(_Read):
@@ -208,12 +256,39 @@ class ReasonBody(RequestBody):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+# Why a revisit may be waived (a closed vocabulary; the free text goes in ``comment``), with its labels.
+WaiverReason = Literal[
+    "customer_unreachable", "customer_declined", "contact_left", "confirmed_in_writing", "duplicate_complaint"
+]
+WAIVER_REASON_LABELS: dict[str, tuple[str, str]] = {
+    "customer_unreachable": ("多次联系客户未果", "Customer unreachable"),
+    "customer_declined": ("客户拒绝回访", "Customer declined the revisit"),
+    "contact_left": ("客户联系人已离职", "The customer's contact has left"),
+    "confirmed_in_writing": ("客户已书面确认解决", "Customer confirmed the resolution in writing"),
+    "duplicate_complaint": ("重复投诉，已在原投诉回访", "Duplicate: revisited on the original complaint"),
+}
+
+
 class RevisitBody(RequestBody):
-    """A revisit: satisfaction 1–5 with a comment, or a waiver with its reason."""
+    """A revisit: satisfaction 1–5 with a comment, or (a supervisor only) a waiver with a reason from the list."""
 
     satisfaction: int | None = Field(default=None, ge=1, le=5)
     comment: str | None = Field(default=None, max_length=5000)
-    waiver_reason: str | None = Field(default=None, max_length=5000)
+    waiver_reason: WaiverReason | None = Field(
+        default=None, description="Waive the revisit (supervisors): never together with a satisfaction"
+    )
+
+
+class CloseOverride(RequestBody):
+    """A supervisor's explicit override to close over open tasks, actions or remedies (audited)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CloseBody(MessageBody):
+    """Close the loop; ``override`` only when work is still open (a supervisor's, with a reason)."""
+
+    override: CloseOverride | None = None
 
 
 class AssignBody(RequestBody):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.complaints.intake.models import Complaint, TimelineEntry
 from services.complaints.intake.schemas import AssignBody, ComplaintCreate, NoteBody
@@ -15,6 +16,7 @@ from services.complaints.intake.timeline import record, touch
 from services.complaints.intake.timers import evaluate_timers, recompute_timers
 from services.complaints.models import new_id, platform
 from services.complaints.people import fitness_problem, require_worker
+from services.complaints.reference.matrix import intake_severity
 from services.complaints.reference.models import Category
 from services.complaints.reference.service import DEFAULT_TIER
 from services.complaints.rules import Rules
@@ -78,6 +80,7 @@ async def open_complaint(
     known = await session.get(Category, body.category)
     if known is None or not known.active:
         raise Unprocessable(f"Unknown complaint category {body.category!r}", field="category")
+    severity = await intake_severity(session, severity=body.severity, impact=body.impact, urgency=body.urgency)
     owner_id, owner_source = await choose_owner(session, body=body, account=account, actor=actor)
     complaint = Complaint(
         id=new_id(),
@@ -86,7 +89,9 @@ async def open_complaint(
         description=body.description,
         channel=body.channel,
         category=body.category,
-        severity=body.severity,
+        severity=severity,
+        impact=body.impact,
+        urgency=body.urgency,
         reporter_name=body.reporter_name,
         reporter_contact=body.reporter_contact,
         attachments=[a.model_dump() for a in body.attachments],
@@ -105,6 +110,7 @@ async def open_complaint(
         updated_at=now,
     )
     session.add(complaint)
+    set_committed_value(complaint, "category_entry", known)  # its labels, as a loaded complaint has them
     await session.flush()
     await recompute_timers(session, complaint=complaint, rules=rules)
     record(
@@ -266,7 +272,7 @@ async def add_note(
     session.add(entry)
     if body.visibility == "customer":
         complaint.last_customer_update_at = now
-        complaint.update_breached_at = None
+        complaint.update_breached_at = complaint.update_warned_at = None
         await recompute_timers(session, complaint=complaint, rules=rules)
     touch(complaint, now)
     await session.flush()

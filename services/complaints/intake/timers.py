@@ -15,7 +15,7 @@ from services.complaints.intake.models import Complaint, PauseRecord
 from services.complaints.intake.states import OPEN_STATES
 from services.complaints.intake.timeline import record, touch
 from services.complaints.models import platform
-from services.complaints.reference.models import SlaPolicy
+from services.complaints.reference.models import ANY, Category, SlaPolicy
 from services.complaints.reference.schemas import PolicyBody
 from services.complaints.reference.service import DEFAULT_TIER, policy_for, save_policy
 from services.complaints.rules import Rules
@@ -55,8 +55,11 @@ async def account_tier(session: AsyncSession, account_id: str) -> str | None:
 async def recompute_timers(session: AsyncSession, *, complaint: Complaint, rules: Rules) -> SlaPolicy:
     """Recompute the stored due and warning times from the policy of the account's current tier."""
     tier = await account_tier(session, complaint.account_id)
-    policy = await policy_for(session, tier=tier, severity=complaint.severity)
+    policy = await policy_for(
+        session, tier=tier, severity=complaint.severity, category=complaint.category, channel=complaint.channel
+    )
     complaint.policy_tier = policy.tier
+    complaint.policy_category, complaint.policy_channel = policy.category, policy.channel
     complaint.hours_mode = policy.hours_mode
     update_since = None
     if complaint.state in OPEN_STATES and complaint.state != "new":
@@ -72,16 +75,25 @@ async def recompute_timers(session: AsyncSession, *, complaint: Complaint, rules
     complaint.first_response_due_at = due.first_response.due_at
     complaint.first_response_warning_at = due.first_response.warning_at
     complaint.resolution_due_at, complaint.resolution_warning_at = due.resolution.due_at, due.resolution.warning_at
-    complaint.update_due_at = due.customer_update.due_at if due.customer_update is not None else None
+    update = due.customer_update
+    complaint.update_due_at = update.due_at if update is not None else None
+    complaint.update_warning_at = update.warning_at if update is not None else None
     return policy
 
 
 async def preview_deadlines(
-    session: AsyncSession, *, tier: str | None, severity: str, received_at: datetime, rules: Rules
+    session: AsyncSession,
+    *,
+    tier: str | None,
+    severity: str,
+    received_at: datetime,
+    rules: Rules,
+    category: str | None = None,
+    channel: str | None = None,
 ) -> tuple[SlaPolicy, sla.Deadlines]:
     """What intake would store for a complaint of this tier and severity received at ``received_at`` (the same
     policy lookup and arithmetic; the customer-update timer as if the customer were updated at ``received_at``)."""
-    policy = await policy_for(session, tier=tier, severity=severity)
+    policy = await policy_for(session, tier=tier, severity=severity, category=category, channel=channel)
     due = sla.deadlines(
         policy_targets(policy),
         opened_at=received_at,
@@ -115,7 +127,7 @@ def timer_states(complaint: Complaint, now: datetime) -> dict[str, Any]:
         update = sla.sla_state(
             now=now,
             due=complaint.update_due_at,
-            warning=None,
+            warning=complaint.update_warning_at,
             breached=complaint.update_breached_at is not None,
             paused=complaint.paused,
         )
@@ -253,6 +265,9 @@ async def evaluate_timers(
     if _reached(c.resolution_due_at, c.resolution_breached_at, now):
         c.resolution_breached_at = now
         await judge.breach("resolution")
+    if c.state != "new" and _reached(c.update_warning_at, c.update_warned_at, now):
+        c.update_warned_at = now
+        await judge.warn("update")
     if c.state != "new" and _reached(c.update_due_at, c.update_breached_at, now):
         c.update_breached_at = now
         await judge.breach("update")
@@ -272,6 +287,7 @@ async def check_sla_timers(
         and_(c.acknowledged_at.is_(None), c.first_response_breached_at.is_(None), c.first_response_due_at <= now),
         and_(c.resolution_warned_at.is_(None), c.resolution_warning_at <= now),
         and_(c.resolution_breached_at.is_(None), c.resolution_due_at <= now),
+        and_(c.update_warned_at.is_(None), c.update_warning_at <= now),
         and_(c.update_breached_at.is_(None), c.update_due_at <= now),
     )
     query = (
@@ -371,11 +387,20 @@ async def update_policy(
     now: datetime,
     rules: Rules,
     publisher: Publisher,
+    category: str = ANY,
+    channel: str = ANY,
 ) -> tuple[SlaPolicy, int]:
-    """Change one policy and recompute the timers of every open complaint it governs."""
-    policy = await save_policy(session, tier=tier, severity=severity, body=body, actor=actor, now=now)
+    """Change one policy and recompute the timers of every open complaint it governs (or may now govern)."""
+    policy = await save_policy(
+        session, tier=tier, severity=severity, body=body, actor=actor, now=now, category=category, channel=channel
+    )
     accounts = platform.accounts
     query = select(Complaint).where(Complaint.state.in_(OPEN_STATES), Complaint.severity == severity)
+    if channel != ANY:
+        query = query.where((Complaint.channel == channel) | (Complaint.policy_channel == channel))
+    if category != ANY:
+        family = select(Category.code).where((Category.code == category) | (Category.parent_code == category))
+        query = query.where(Complaint.category.in_(family) | (Complaint.policy_category == category))
     if tier != DEFAULT_TIER:
         query = query.where(
             Complaint.account_id.in_(select(accounts.c.account_id).where(accounts.c.tier == tier))

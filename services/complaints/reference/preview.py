@@ -26,7 +26,13 @@ async def preview_sla(session: AsyncSession, *, body: SlaPreviewBody, rules: Rul
     run through that has no calendar data (there every weekday counts as a working day)."""
     tier = None if body.tier == DEFAULT_TIER else body.tier
     policy, due = await preview_deadlines(
-        session, tier=tier, severity=body.severity, received_at=body.received_at, rules=rules
+        session,
+        tier=tier,
+        severity=body.severity,
+        received_at=body.received_at,
+        rules=rules,
+        category=body.category,
+        channel=body.channel,
     )
     ends = [d.due_at for d in (due.first_response, due.resolution, due.customer_update) if d and d.due_at]
     years = rules.calendar.uncovered_years(body.received_at, max(ends, default=body.received_at))
@@ -36,6 +42,8 @@ async def preview_sla(session: AsyncSession, *, body: SlaPreviewBody, rules: Rul
         severity=body.severity,
         received_at=body.received_at.astimezone(UTC),
         policy_tier=policy.tier,
+        policy_category=policy.category,
+        policy_channel=policy.channel,
         policy_version=policy.version,
         hours_mode=policy.hours_mode,
         first_response_minutes=policy.first_response_minutes,

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.complaints.calendars.schemas import CalendarWarning
+from services.complaints.labels import Channel, Level
 from shared.api import Instant, RequestBody
 from shared.vocabulary import Severity, TierCode
 
 # A policy's tier: one of the account tiers, or ``default`` for accounts without one.
 TierName = Literal["default", TierCode]
 HoursModeName = Literal["calendar", "business"]
-CategoryCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,49}$", description="Category code (snake_case)")]
+# A category code: snake_case, at most 50 characters (the same in the category API, intake and filters).
+CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+CategoryCode = Annotated[str, Path(pattern=CATEGORY_PATTERN, description="Category code (snake_case)")]
 
 
 class _Read(BaseModel):
@@ -24,11 +27,12 @@ class _Read(BaseModel):
 
 
 class CategoryBody(RequestBody):
-    """A taxonomy entry."""
+    """A taxonomy entry; ``parent_code`` makes it a sub-category of a top-level category."""
 
     label_zh: str = Field(min_length=1, max_length=100)
     label_en: str = Field(min_length=1, max_length=100)
     active: bool = True
+    parent_code: str | None = Field(default=None, pattern=CATEGORY_PATTERN, max_length=50)
 
 
 class CategoryRead(_Read):
@@ -38,6 +42,39 @@ class CategoryRead(_Read):
     label_zh: str
     label_en: str
     active: bool
+    parent_code: str | None = None
+
+
+class MatrixCell(RequestBody):
+    """One cell of the severity matrix."""
+
+    impact: Level
+    urgency: Level
+    severity: Severity
+
+
+class MatrixBody(RequestBody):
+    """The whole severity matrix: every impact × urgency (low, medium, high) exactly once."""
+
+    cells: list[MatrixCell] = Field(min_length=1, max_length=9)
+
+
+class MatrixCellRead(BaseModel):
+    """One cell with its labels."""
+
+    impact: Level
+    urgency: Level
+    severity: Severity
+    severity_label: dict[str, str]
+
+
+class MatrixRead(BaseModel):
+    """The severity matrix in force."""
+
+    cells: list[MatrixCellRead]
+    version: int
+    updated_at: datetime
+    updated_by: str | None
 
 
 class PolicyBody(RequestBody):
@@ -53,10 +90,12 @@ class PolicyBody(RequestBody):
 
 
 class PolicyRead(_Read):
-    """SLA targets of one tier and severity."""
+    """SLA targets of one tier and severity (narrowed to a category and a channel unless ``*``)."""
 
     tier: TierName
     severity: Severity
+    category: str = "*"
+    channel: str = "*"
     first_response_minutes: int
     update_interval_minutes: int
     resolution_minutes: int
@@ -82,6 +121,8 @@ class SlaPreviewBody(RequestBody):
 
     tier: TierName = "default"
     severity: Severity = "medium"
+    category: str | None = Field(default=None, pattern=CATEGORY_PATTERN)
+    channel: Channel | None = None
     received_at: Instant = Field(description="Any instant, past or future; an offset is required")
 
 
@@ -99,6 +140,8 @@ class SlaPreview(BaseModel):
     severity: Severity
     received_at: datetime
     policy_tier: TierName
+    policy_category: str = "*"
+    policy_channel: str = "*"
     policy_version: int
     hours_mode: HoursModeName
     first_response_minutes: int
@@ -117,3 +160,43 @@ class PolicyUpdated(BaseModel):
 
     policy: PolicyRead
     recomputed: int
+
+
+class PolicyChange(BaseModel):
+    """One recorded change of a policy: who, when, and the fields before and after."""
+
+    at: datetime
+    actor_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str | None
+
+
+class RungBody(RequestBody):
+    """One rung: a named user (a known, active supervisor or admin) or a role (whoever active holds it)."""
+
+    user_id: str | None = Field(default=None, min_length=1, max_length=100)
+    role: Literal["supervisor", "admin"] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RungBody:
+        if (self.user_id is None) == (self.role is None):
+            raise ValueError("a rung names a user_id or a role, exactly one")
+        return self
+
+
+class LadderBody(RequestBody):
+    """An escalation ladder above the owner, level 1 first."""
+
+    rungs: list[RungBody] = Field(min_length=1, max_length=10)
+
+
+class LadderRead(BaseModel):
+    """The ladder of a tier: stored, or the settings' (``source``)."""
+
+    tier: TierName
+    rungs: list[dict[str, str]]
+    source: Literal["stored", "settings"]
+    version: int | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.risk.contracts import service
+from services.risk.contracts import documents, service
 from services.risk.contracts.compliance import missing_mandatory_clauses
 from services.risk.contracts.models import Contract
 from services.risk.contracts.schemas import (
+    ContractAmend,
+    ContractAmendmentRead,
     ContractCreate,
     ContractDetail,
+    ContractDocumentRead,
     ContractRead,
     ContractReminderRead,
+    ContractRenew,
     ContractReviewRead,
+    ContractTerminate,
     ContractTransition,
     ContractUpdate,
 )
@@ -51,10 +56,14 @@ def _contract_read(contract: Contract) -> ContractRead:
 async def _contract_detail(session: AsyncSession, contract: Contract) -> ContractDetail:
     reviews = await service.reviews_of(session, contract_id=contract.id)
     reminders = await service.reminders_of(session, contract_id=contract.id)
+    amendments = await service.amendments_of(session, contract_id=contract.id)
+    docs = await documents.documents_of(session, contract_id=contract.id)
     return ContractDetail(
         **_contract_read(contract).model_dump(),
         reviews=[ContractReviewRead.model_validate(r) for r in reviews],
         reminders=[ContractReminderRead.model_validate(r) for r in reminders],
+        amendments=[ContractAmendmentRead.model_validate(a) for a in amendments],
+        documents=[ContractDocumentRead.model_validate(d) for d in docs],
     )
 
 
@@ -85,7 +94,7 @@ async def list_contracts(
     today: Today,
     page: Paging,
     account_id: AccountIdFilter = None,
-    status: Annotated[str | None, Query(pattern="^(draft|legal_review|approved|rejected)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(draft|legal_review|approved|rejected|terminated)$")] = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
 ) -> Page[ContractRead]:
     """Contracts the caller may see, by end date."""
@@ -116,10 +125,12 @@ async def update_contract(
     response: Response,
     session: SessionDep,
     clock: ClockDep,
+    actor: Actor,
 ) -> ContractDetail:
-    """Change fields or tick clauses of the checklist; a named approver is checked (422 naming ``approver_id``)."""
+    """Change fields or tick clauses of the checklist (each tick kept in the review trail with who ticked it); a
+    named approver is checked (422 naming ``approver_id``: never the drafter)."""
     check_if_match(request, contract.version)
-    await service.update_contract(session, contract=contract, body=body, now=clock.now())
+    await service.update_contract(session, contract=contract, body=body, now=clock.now(), actor=actor)
     set_etag(response, contract.version)
     return await _contract_detail(session, contract)
 
@@ -144,6 +155,120 @@ async def transition_contract(
     await service.transition_contract(session, contract=contract, body=body, actor=actor, now=clock.now())
     set_etag(response, contract.version)
     return await _contract_detail(session, contract)
+
+
+@router.post("/risk/contracts/{contract_id}/amendments", summary="Amend an approved contract's terms (If-Match)")
+async def amend_contract(
+    contract: ContractForUpdate,
+    body: ContractAmend,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CreditManager,
+    clock: ClockDep,
+) -> ContractDetail:
+    """A new version of the terms (risk officer or supervisor): what changed, before → after, from when."""
+    check_if_match(request, contract.version)
+    await service.amend_contract(session, contract=contract, body=body, actor=actor, now=clock.now())
+    set_etag(response, contract.version)
+    return await _contract_detail(session, contract)
+
+
+@router.post("/risk/contracts/{contract_id}/renew", summary="Renew an approved contract to a later end (If-Match)")
+async def renew_contract(
+    contract: ContractForUpdate,
+    body: ContractRenew,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CreditManager,
+    publisher: PublisherDep,
+    clock: ClockDep,
+    today: Today,
+) -> ContractDetail:
+    """The reminders start again for the new end; the contract's expiry alert clears itself."""
+    check_if_match(request, contract.version)
+    await service.renew_contract(
+        session, contract=contract, body=body, actor=actor, publisher=publisher, now=clock.now(), today=today
+    )
+    set_etag(response, contract.version)
+    return await _contract_detail(session, contract)
+
+
+@router.post("/risk/contracts/{contract_id}/terminate", summary="Terminate an approved contract (If-Match)")
+async def terminate_contract(
+    contract: ContractForUpdate,
+    body: ContractTerminate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CreditManager,
+    publisher: PublisherDep,
+    clock: ClockDep,
+) -> ContractDetail:
+    """``terminated`` with its date and reason: no more reminders; the contract's expiry alert clears itself."""
+    check_if_match(request, contract.version)
+    await service.terminate_contract(
+        session, contract=contract, body=body, actor=actor, publisher=publisher, now=clock.now()
+    )
+    set_etag(response, contract.version)
+    return await _contract_detail(session, contract)
+
+
+@router.post(
+    "/risk/contracts/{contract_id}/documents",
+    summary="Upload a new version of the contract's document",
+    status_code=201,
+)
+async def upload_document(
+    contract: ContractForUpdate,
+    file: Annotated[UploadFile, File(description="PDF, DOCX, PNG or JPEG, at most 10 MB")],
+    session: SessionDep,
+    actor: Actor,
+    clock: ClockDep,
+) -> ContractDocumentRead:
+    """Versions 1, 2, …; the declared content type must be accepted and match the bytes (415), ≤ 10 MB (413)."""
+    content = await file.read(documents.MAX_DOCUMENT_BYTES + 1)
+    document = await documents.upload_document(
+        session,
+        contract=contract,
+        filename=file.filename or "document",
+        content=content,
+        content_type=file.content_type,
+        actor=actor,
+        now=clock.now(),
+    )
+    return ContractDocumentRead.model_validate(document)
+
+
+@router.get("/risk/contracts/{contract_id}/documents", summary="The document versions of a contract")
+async def list_documents(contract: ContractForRead, session: SessionDep) -> list[ContractDocumentRead]:
+    """Oldest first, without the bytes."""
+    rows = await documents.documents_of(session, contract_id=contract.id)
+    return [ContractDocumentRead.model_validate(d) for d in rows]
+
+
+@router.get(
+    "/risk/contracts/{contract_id}/documents/{version}",
+    summary="Download one version of a contract's document",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The document's bytes"}},
+)
+async def download_document(
+    contract: ContractForRead, session: SessionDep, version: Annotated[int, Path(ge=1, le=10_000)]
+) -> Response:
+    """The bytes as uploaded, with their content type; who may not see the contract gets a 404."""
+    document = await documents.document_version(session, contract_id=contract.id, version=version)
+    ascii_name = document.filename.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(
+        content=document.content,
+        media_type=document.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{ascii_name}"',
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{document.sha256}"',
+        },
+    )
 
 
 @router.post("/risk/jobs/contract-reminders", summary="Run the contract expiry reminders now (normally periodic)")

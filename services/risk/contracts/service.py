@@ -16,13 +16,21 @@ from services.risk.contracts.compliance import (
     missing_mandatory_clauses,
     reminder_due,
 )
-from services.risk.contracts.models import Contract, ContractReminder, ContractReview
-from services.risk.contracts.schemas import ContractCreate, ContractTransition, ContractUpdate
-from services.risk.models import platform
+from services.risk.contracts.models import Contract, ContractAmendment, ContractReminder, ContractReview
+from services.risk.contracts.schemas import (
+    ContractAmend,
+    ContractCreate,
+    ContractRenew,
+    ContractTerminate,
+    ContractTransition,
+    ContractUpdate,
+)
+from services.risk.models import audit_log, platform
 from services.risk.paging import paged
-from services.risk.warnings.service import record_signal
+from services.risk.warnings.service import record_signal, settle_alerts
 from shared.api import PageParams
-from shared.auth import ADMIN, RISK_OFFICER, SUPERVISOR, Principal, visible_accounts_clause
+from shared.audit import record_audit, snapshot
+from shared.auth import ACCOUNT_MANAGER, ADMIN, RISK_OFFICER, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.errors import Conflict, Forbidden, Unprocessable
 from shared.events import ContractExpiring
@@ -33,12 +41,65 @@ EDITABLE_STATUSES = ("draft", "legal_review", "rejected")
 # Who may be named to decide a contract in legal review.
 APPROVER_ROLES = (RISK_OFFICER, SUPERVISOR, ADMIN)
 DECISIONS = ("approved", "rejected")
+# Who may look after a contract (its reminders go to them).
+OWNER_ROLES = (ACCOUNT_MANAGER, RISK_OFFICER, SUPERVISOR, ADMIN)
+# What the audit log shows of a contract decided, amended, renewed or terminated.
+CONTRACT_AUDIT = (
+    "status",
+    "value",
+    "currency",
+    "end_on",
+    "auto_renewal",
+    "clauses",
+    "terms_version",
+    "renewal_count",
+    "terminated_on",
+)
 
 
-async def _check_approver(session: AsyncSession, *, approver_id: str | None, account_id: str) -> None:
-    """A named approver is a known, active risk officer or supervisor who sees the account (422 naming it)."""
+async def _check_approver(session: AsyncSession, *, approver_id: str | None, account_id: str, drafter: str) -> None:
+    """A named approver is a known, active risk officer or supervisor who sees the account and did not draft it
+    (four eyes; 422 naming ``approver_id``)."""
+    if approver_id is not None and approver_id == drafter:
+        raise Unprocessable("approver_id: the drafter cannot approve their own contract", field="approver_id")
     await require_assignable(
         session, platform, user_id=approver_id, field="approver_id", account_id=account_id, roles=APPROVER_ROLES
+    )
+
+
+def _tick_entries(
+    contract: Contract, before: dict[str, bool], *, actor: Principal, now: datetime
+) -> list[ContractReview]:
+    """One review-trail entry per clause whose tick changed (a new contract: every clause ticked present)."""
+    return [
+        ContractReview(
+            contract_id=contract.id,
+            from_status=contract.status,
+            to_status=contract.status,
+            reviewer_id=actor.user_id,
+            note="",
+            at=now,
+            action="clause",
+            clause=code,
+            present=present,
+        )
+        for code, present in contract.clauses.items()
+        if before.get(code, False) != present
+    ]
+
+
+def _trail(
+    contract: Contract, action: str, *, actor: Principal, note: str, now: datetime, before: str | None = None
+) -> ContractReview:
+    """A review-trail entry for an action on the contract (its status before → now)."""
+    return ContractReview(
+        contract_id=contract.id,
+        from_status=before or contract.status,
+        to_status=contract.status,
+        reviewer_id=actor.user_id,
+        note=note,
+        at=now,
+        action=action,
     )
 
 
@@ -55,7 +116,10 @@ async def create_contract(
     """Register a contract as a draft with its clause checklist."""
     if body.end_on is not None and body.end_on < body.start_on:
         raise Unprocessable("end_on is before start_on", field="end_on")
-    await _check_approver(session, approver_id=body.approver_id, account_id=account_id)
+    await _check_approver(session, approver_id=body.approver_id, account_id=account_id, drafter=actor.user_id)
+    await require_assignable(
+        session, platform, user_id=body.owner_id, field="owner_id", account_id=account_id, roles=OWNER_ROLES
+    )
     contract = Contract(
         account_id=account_id,
         title=body.title,
@@ -72,26 +136,47 @@ async def create_contract(
         created_by=actor.user_id,
         created_at=now,
         updated_at=now,
+        counterparty=body.counterparty,
+        signatories=[s.model_dump(mode="json") for s in body.signatories],
+        owner_id=body.owner_id,
+        terms_version=1,
+        renewal_count=0,
     )
     session.add(contract)
+    await session.flush()
+    session.add_all(_tick_entries(contract, {}, actor=actor, now=now))
     await session.flush()
     return contract
 
 
 async def update_contract(
-    session: AsyncSession, *, contract: Contract, body: ContractUpdate, now: datetime
+    session: AsyncSession, *, contract: Contract, body: ContractUpdate, now: datetime, actor: Principal
 ) -> Contract:
-    """Change a contract that is not approved yet (clauses are merged into the checklist; ``approver_id: null``
-    clears the named approver)."""
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    """Change a contract that is not approved yet (clauses are merged into the checklist, each changed tick kept
+    in the review trail with who ticked it; ``approver_id: null`` clears the named approver, ``owner_id: null``
+    the owner)."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, mode="json")
     if contract.status not in EDITABLE_STATUSES:
         raise Conflict(f"An {contract.status} contract cannot be edited", current=contract.status)
-    if "approver_id" in changes:
-        approver_id = changes.pop("approver_id")
-        await _check_approver(session, approver_id=approver_id, account_id=contract.account_id)
-        contract.approver_id = approver_id
+    for key in ("approver_id", "owner_id"):
+        if key in changes:
+            user_id = changes.pop(key)
+            if key == "approver_id":
+                await _check_approver(
+                    session, approver_id=user_id, account_id=contract.account_id, drafter=contract.created_by
+                )
+            else:
+                await require_assignable(
+                    session, platform, user_id=user_id, field=key, account_id=contract.account_id, roles=OWNER_ROLES
+                )
+            setattr(contract, key, user_id)
     if "clauses" in changes and changes["clauses"] is not None:
+        before = dict(contract.clauses)
         contract.clauses = _check_clauses({**contract.clauses, **changes.pop("clauses")})
+        session.add_all(_tick_entries(contract, before, actor=actor, now=now))
+    for key in ("value", "start_on", "end_on"):  # typed again (the dump above is JSON)
+        if changes.get(key) is not None:
+            changes[key] = getattr(body, key)
     for key, value in changes.items():
         if value is not None:
             setattr(contract, key, value)
@@ -110,8 +195,11 @@ async def transition_contract(
     contract with a named approver is approved or rejected by that approver (or an admin; 403 otherwise)."""
     target = body.status
     check_contract_transition(contract.status, target)
+    if target in DECISIONS and actor.user_id == contract.created_by:
+        raise Forbidden("Four eyes: the drafter of a contract cannot decide it")
     if target in DECISIONS and contract.approver_id not in (None, actor.user_id) and not actor.has_any([ADMIN]):
         raise Forbidden(f"This contract is to be decided by {contract.approver_id}")
+    before = snapshot(contract, CONTRACT_AUDIT)
     if target == "approved":
         missing = missing_mandatory_clauses(contract.contract_type, contract.clauses)
         if missing:
@@ -133,14 +221,176 @@ async def transition_contract(
     contract.version += 1
     contract.updated_at = now
     await session.flush()
+    if target in DECISIONS:
+        await _audit(session, contract, f"contract.{target}", before, actor=actor, now=now)
     return contract
 
 
-async def reviews_of(session: AsyncSession, *, contract_id: str) -> list[ContractReview]:
-    """The review trail of a contract, oldest first."""
-    rows = await session.execute(
-        select(ContractReview).where(ContractReview.contract_id == contract_id).order_by(ContractReview.at)
+async def _audit(
+    session: AsyncSession, contract: Contract, action: str, before: dict[str, Any], *, actor: Principal, now: datetime
+) -> None:
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action=action,
+        object_type="contract",
+        object_id=contract.id,
+        before=before,
+        after=snapshot(contract, CONTRACT_AUDIT),
+        at=now,
     )
+
+
+def _require_approved(contract: Contract, what: str) -> None:
+    if contract.status != "approved":
+        raise Conflict(
+            f"Only an approved contract can be {what}; this one is {contract.status}", current=contract.status
+        )
+
+
+async def amend_contract(
+    session: AsyncSession, *, contract: Contract, body: ContractAmend, actor: Principal, now: datetime
+) -> ContractAmendment:
+    """A new version of an approved contract's terms: the changed fields (before → after) are kept as an
+    amendment, ``terms_version`` goes up; an amendment may not drop a mandatory clause (409)."""
+    _require_approved(contract, "amended")
+    audit_before = snapshot(contract, CONTRACT_AUDIT)
+    proposed: dict[str, Any] = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    proposed.pop("summary", None)
+    proposed.pop("effective_on", None)
+    if "clauses" in proposed:
+        proposed["clauses"] = _check_clauses({**contract.clauses, **proposed["clauses"]})
+        missing = missing_mandatory_clauses(contract.contract_type, proposed["clauses"])
+        if missing:
+            raise Conflict("The amendment drops mandatory clauses", missing_clauses=missing)
+    end_on = proposed.get("end_on", contract.end_on)
+    if end_on is not None and end_on < contract.start_on:
+        raise Unprocessable("end_on is before start_on", field="end_on")
+    changes = {
+        key: {"before": _jsonable(getattr(contract, key)), "after": _jsonable(value)}
+        for key, value in proposed.items()
+        if getattr(contract, key) != value
+    }
+    if not changes:
+        raise Unprocessable("The amendment changes nothing", field="summary")
+    for key, value in proposed.items():
+        setattr(contract, key, value)
+    contract.terms_version += 1
+    amendment = ContractAmendment(
+        contract_id=contract.id,
+        terms_version=contract.terms_version,
+        effective_on=body.effective_on,
+        summary=body.summary,
+        changes=changes,
+        created_by=actor.user_id,
+        created_at=now,
+    )
+    session.add(amendment)
+    session.add(_trail(contract, "amendment", actor=actor, note=body.summary, now=now))
+    contract.version += 1
+    contract.updated_at = now
+    await session.flush()
+    await _audit(session, contract, "contract.amended", audit_before, actor=actor, now=now)
+    return amendment
+
+
+def _jsonable(value: Any) -> Any:
+    """An amended term as the amendment keeps it (money with its 4 places, dates ISO)."""
+    if isinstance(value, Decimal):
+        return f"{value.quantize(Decimal('0.0001')):f}"
+    return value.isoformat() if isinstance(value, date) else value
+
+
+async def renew_contract(
+    session: AsyncSession,
+    *,
+    contract: Contract,
+    body: ContractRenew,
+    actor: Principal,
+    publisher: Publisher,
+    now: datetime,
+    today: date,
+) -> Contract:
+    """Renew an approved contract to a later end: ``renewed_on`` today, the reminder stages start again for the new
+    end (the old term's reminders are replaced), and its contract-expiry alert clears itself."""
+    _require_approved(contract, "renewed")
+    if contract.end_on is not None and body.end_on <= contract.end_on:
+        raise Unprocessable(f"end_on: a renewal ends after the current end {contract.end_on}", field="end_on")
+    if body.end_on <= today:
+        raise Unprocessable("end_on: a renewal ends after today", field="end_on")
+    before = snapshot(contract, CONTRACT_AUDIT)
+    note = f"{contract.end_on} → {body.end_on}" + (f": {body.note}" if body.note else "")
+    contract.end_on, contract.renewed_on = body.end_on, today
+    contract.renewal_count += 1
+    for reminder in await reminders_of(session, contract_id=contract.id):
+        await session.delete(reminder)
+    session.add(_trail(contract, "renewal", actor=actor, note=note, now=now))
+    contract.version += 1
+    contract.updated_at = now
+    await session.flush()
+    await _audit(session, contract, "contract.renewed", before, actor=actor, now=now)
+    await settle_alerts(
+        session,
+        account_id=contract.account_id,
+        signal_type="contract_expiry",
+        subject_id=contract.id,
+        reason=f"renewed to {body.end_on}",
+        publisher=publisher,
+        now=now,
+    )
+    return contract
+
+
+async def terminate_contract(
+    session: AsyncSession,
+    *,
+    contract: Contract,
+    body: ContractTerminate,
+    actor: Principal,
+    publisher: Publisher,
+    now: datetime,
+) -> Contract:
+    """End an approved contract (``terminated``, with the date and reason): no more reminders, and its
+    contract-expiry alert clears itself."""
+    _require_approved(contract, "terminated")
+    if body.terminated_on < contract.start_on:
+        raise Unprocessable("terminated_on is before start_on", field="terminated_on")
+    before = snapshot(contract, CONTRACT_AUDIT)
+    contract.status, contract.terminated_on, contract.termination_reason = "terminated", body.terminated_on, body.reason
+    session.add(_trail(contract, "termination", actor=actor, note=body.reason, now=now, before="approved"))
+    contract.version += 1
+    contract.updated_at = now
+    await session.flush()
+    await _audit(session, contract, "contract.terminated", before, actor=actor, now=now)
+    await settle_alerts(
+        session,
+        account_id=contract.account_id,
+        signal_type="contract_expiry",
+        subject_id=contract.id,
+        reason=f"terminated on {body.terminated_on}",
+        publisher=publisher,
+        now=now,
+    )
+    return contract
+
+
+async def amendments_of(session: AsyncSession, *, contract_id: str) -> list[ContractAmendment]:
+    """The versions of a contract's terms after approval, oldest first."""
+    rows = await session.execute(
+        select(ContractAmendment)
+        .where(ContractAmendment.contract_id == contract_id)
+        .order_by(ContractAmendment.terms_version)
+    )
+    return list(rows.scalars())
+
+
+async def reviews_of(session: AsyncSession, *, contract_id: str, action: str | None = None) -> list[ContractReview]:
+    """The review trail of a contract, oldest first (``action``: only entries of that kind, e.g. transitions)."""
+    stmt = select(ContractReview).where(ContractReview.contract_id == contract_id)
+    if action is not None:
+        stmt = stmt.where(ContractReview.action == action)
+    rows = await session.execute(stmt.order_by(ContractReview.at))
     return list(rows.scalars())
 
 
@@ -214,10 +464,13 @@ async def run_expiry_reminders(
 async def _announce_expiry(
     session: AsyncSession, *, contract: Contract, stage: int, days_left: int, publisher: Publisher
 ) -> None:
-    """``risk.contract_expiring`` for one reminder stage; ``owner_id`` is the account's owner (projection)."""
+    """``risk.contract_expiring`` for one reminder stage; ``owner_id`` is the contract's owner, else the account's
+    owner (projection) — the notifications service routes it to them."""
     assert contract.end_on is not None
     accounts = platform.accounts
-    owner_id = await session.scalar(select(accounts.c.owner_id).where(accounts.c.account_id == contract.account_id))
+    owner_id = contract.owner_id or await session.scalar(
+        select(accounts.c.owner_id).where(accounts.c.account_id == contract.account_id)
+    )
     data = ContractExpiringData(
         contract_id=contract.id,
         title=contract.title,

@@ -1,8 +1,9 @@
-"""Exposure arithmetic: aging buckets, utilisation, payment behaviour and the credit check decision (pure)."""
+"""Exposure arithmetic: aging buckets, dunning levels, utilisation, payment behaviour and the credit check decision
+(pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,6 +12,18 @@ from typing import Literal
 Decision = Literal["pass", "warn", "block"]
 BUCKETS: tuple[str, ...] = ("current", "1_30", "31_60", "61_90", "over_90")
 ZERO = Decimal(0)
+# Dunning level n from the n-th number of days past due on (KAM_RISK_DUNNING_LEVEL_DAYS).
+DEFAULT_DUNNING_LEVEL_DAYS: tuple[int, ...] = (1, 15, 31, 61)
+# How many days after the business date an invoice, credit note or payment date may lie (clock skew, time zones).
+DEFAULT_FUTURE_TOLERANCE_DAYS = 1
+
+
+@dataclass(frozen=True)
+class ReceivablesPolicy:
+    """How far ahead a business date may lie, and the dunning levels by days past due (``RiskSettings``)."""
+
+    future_tolerance_days: int = DEFAULT_FUTURE_TOLERANCE_DAYS
+    dunning_level_days: Sequence[int] = DEFAULT_DUNNING_LEVEL_DAYS
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,7 @@ class Receivable:
     paid: Decimal
     due_on: date
     issued_on: date | None = None
+    disputed: bool = False  # an open dispute: still owed, but not chased and no overdue verdict
 
     @property
     def outstanding(self) -> Decimal:
@@ -47,6 +61,11 @@ def bucket_for(days_past_due: int) -> str:
     if days_past_due <= 90:
         return "61_90"
     return "over_90"
+
+
+def dunning_level(days_past_due: int, level_days: Sequence[int] = DEFAULT_DUNNING_LEVEL_DAYS) -> int:
+    """The dunning level of an invoice ``days_past_due`` overdue: how many level thresholds it has reached (0: none)."""
+    return sum(1 for start in level_days if days_past_due >= start)
 
 
 def aging(receivables: Iterable[Receivable], as_of: date) -> dict[str, Decimal]:
@@ -126,12 +145,15 @@ def credit_check(
     horizon: date | None = None,
     grade: str | None = None,
     policy: CreditPolicy | None = None,
+    expected_on: date | None = None,
+    temporary_limit_expires_on: date | None = None,
 ) -> CreditCheckResult:
     """Pass, warn or block an order of ``amount`` (SAP-style static and dynamic exposure checks).
 
     Static exposure counts every open receivable and open order. With a ``horizon`` the dynamic check
     counts only orders expected by the horizon: exceeding the limit dynamically blocks, exceeding it
-    only statically (because of orders beyond the horizon) warns.
+    only statically (because of orders beyond the horizon) warns. A temporary limit in force
+    (``temporary_limit_expires_on``) that expires before the order's ``expected_on`` warns.
     """
     policy = policy or CreditPolicy()
     receivable_total = sum((r.outstanding for r in receivables), ZERO)
@@ -145,6 +167,7 @@ def credit_check(
         *_limit_verdicts(amount, limit, static_exposure, dynamic_exposure, horizon, policy),
         *_overdue_verdicts(receivables, as_of, policy),
         *_grade_verdicts(grade, policy),
+        *_temporary_limit_verdicts(temporary_limit_expires_on, expected_on),
     ]
     effects = {effect for effect, _, _ in verdicts}
     decision: Decision = "block" if "block" in effects else "warn" if "warn" in effects else "pass"
@@ -214,8 +237,9 @@ def _limit_verdicts(
 
 def _overdue_verdicts(receivables: list[Receivable], as_of: date, policy: CreditPolicy) -> list[Verdict]:
     """Blocks beyond the days-past-due limit, warns on anything overdue below it."""
-    worst_days = max(((as_of - r.due_on).days for r in receivables if r.outstanding > 0), default=0)
-    overdue_total = sum((r.outstanding for r in receivables if r.outstanding > 0 and r.due_on < as_of), ZERO)
+    chased = [r for r in receivables if r.outstanding > 0 and not r.disputed]
+    worst_days = max(((as_of - r.due_on).days for r in chased), default=0)
+    overdue_total = sum((r.outstanding for r in chased if r.due_on < as_of), ZERO)
     if worst_days > policy.block_days_past_due:
         return [
             (
@@ -236,3 +260,16 @@ def _grade_verdicts(grade: str | None, policy: CreditPolicy) -> list[Verdict]:
     if grade in policy.warn_grades:
         return [("warn", "credit_grade", f"Credit grade {grade} needs attention")]
     return []
+
+
+def _temporary_limit_verdicts(expires_on: date | None, expected_on: date | None) -> list[Verdict]:
+    """Warns when the temporary limit the check relies on ends before the order is expected."""
+    if expires_on is None or expected_on is None or expected_on <= expires_on:
+        return []
+    return [
+        (
+            "warn",
+            "temporary_limit_expires",
+            f"The temporary limit expires on {expires_on}, before the order is expected on {expected_on}",
+        )
+    ]

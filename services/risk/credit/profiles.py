@@ -1,17 +1,23 @@
-"""Credit profiles: the account's limits and current grade, and the limit in force on a day (in the limit's
-currency: a temporary limit in another currency is converted at the rate in force that day)."""
+"""Credit profiles: the account's limits and current grade, the limit in force on a day (in the limit's
+currency: a temporary limit in another currency is converted at the rate in force that day), and the order-block
+rule the credit check applies (grades, open red alerts)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.risk.credit.exposure import CreditCheckResult, CreditPolicy
 from services.risk.credit.models import CreditProfile
+from services.risk.credit.policy import CasePolicy
 from services.risk.fx.conversion import Conversion, Converter
 from services.risk.fx.service import converter_for
+from services.risk.warnings.early_warning import OPEN_ALERT_STATUSES
+from services.risk.warnings.models import Alert
 from shared.money import DEFAULT_CURRENCY
 
 
@@ -85,3 +91,32 @@ async def effective_limit_of(
         session, target=limit_currency(profile), currencies=limit_currencies(profile, today), day=today
     )
     return effective_limit(profile, today, converter), converter.conversions()
+
+
+# ---------------------------------------------------------------- the order-block rule of the credit check
+
+
+def check_policy(policy: CasePolicy) -> CreditPolicy:
+    """The credit check's thresholds with the grades the case policy blocks or warns on."""
+    return CreditPolicy(block_grades=policy.order_block_grades, warn_grades=policy.order_warn_grades)
+
+
+async def with_order_block_rule(
+    session: AsyncSession, *, account_id: str, result: CreditCheckResult, policy: CasePolicy
+) -> CreditCheckResult:
+    """Block the order while the account has an open red alert, when the rule says so (reason ``red_alert``)."""
+    if not policy.order_block_on_red_alert:
+        return result
+    titles = list(
+        (
+            await session.execute(
+                select(Alert.title)
+                .where(Alert.account_id == account_id, Alert.level == "red", Alert.status.in_(OPEN_ALERT_STATUSES))
+                .order_by(Alert.raised_at, Alert.id)
+            )
+        ).scalars()
+    )
+    if not titles:
+        return result
+    reason = {"code": "red_alert", "message": f"An open red alert blocks new orders: {'; '.join(titles)}"}
+    return replace(result, decision="block", reasons=[*result.reasons, reason])

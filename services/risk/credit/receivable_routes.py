@@ -1,17 +1,17 @@
-"""Receivable routes: invoices and payments, exposure, the credit check of an order, the release queue."""
+"""Receivable routes: invoices and payments, exposure, the credit check of an order, the release queue and the
+order's lifecycle (corrections, disputes, history and the overdue list: ``invoice_routes``)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from services.risk.credit import receivables
-from services.risk.credit.exposure import bucket_for
-from services.risk.credit.models import Invoice
+from services.risk.credit.receivable_quality import invoice_read
 from services.risk.credit.receivables import OrderCheck
 from services.risk.credit.schemas import (
+    ActionReason,
     CreditCheckCreate,
     CreditCheckRead,
     ExposureRead,
@@ -29,11 +29,13 @@ from services.risk.deps import (
     AccountForUpdate,
     AccountIdFilter,
     Actor,
+    CreditCasePolicy,
     CreditFeeder,
     CreditManager,
     InvoiceForUpdate,
     OrderForUpdate,
     Paging,
+    Receivables,
     Today,
     ensure_import_access,
 )
@@ -50,25 +52,6 @@ router = APIRouter(tags=["risk: credit"], responses=PROBLEM_RESPONSES)
 # ---------------------------------------------------------------- receivables
 
 
-def _invoice_read(invoice: Invoice, today: date) -> InvoiceRead:
-    """An invoice with its days past due and aging bucket counted from ``today`` (the business date)."""
-    outstanding = invoice.amount - invoice.paid_amount
-    days = (today - invoice.due_on).days
-    return InvoiceRead(
-        id=invoice.id,
-        account_id=invoice.account_id,
-        number=invoice.number,
-        amount=invoice.amount,
-        paid_amount=invoice.paid_amount,
-        outstanding=outstanding,
-        currency=invoice.currency,
-        issued_on=invoice.issued_on,
-        due_on=invoice.due_on,
-        days_past_due=max(days, 0) if outstanding > 0 else 0,
-        bucket=bucket_for(days) if outstanding > 0 else "paid",
-    )
-
-
 @router.post("/risk/accounts/{account_id}/invoices", summary="Record a receivable (invoice)", status_code=201)
 async def create_invoice(
     actor: CreditFeeder,
@@ -78,13 +61,21 @@ async def create_invoice(
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
+    policy: Receivables,
 ) -> InvoiceRead:
-    """Record an invoice with amount, due date and what is already paid (accepts an Idempotency-Key)."""
+    """Record an invoice with amount, due date and what is already paid (accepts an Idempotency-Key); issued at
+    most the configured tolerance after today (422 naming ``issued_on``)."""
     invoice = await receivables.add_invoice(
-        session, account_id=account["account_id"], body=body, publisher=publisher, now=clock.now(), today=today
+        session,
+        account_id=account["account_id"],
+        body=body,
+        publisher=publisher,
+        now=clock.now(),
+        today=today,
+        actor_id=actor.user_id,
+        tolerance_days=policy.future_tolerance_days,
     )
-    result = _invoice_read(invoice, today)
-    return result
+    return invoice_read(invoice, today, policy)
 
 
 @router.post(
@@ -99,22 +90,36 @@ async def import_invoices(
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
+    policy: Receivables,
 ) -> InvoiceImportResult:
     """Up to 1000 invoices across accounts in one transaction; a bad row is a 422 naming it."""
     await ensure_import_access(session, actor, [row.account_id for row in body.invoices])
-    accounts = await receivables.import_invoices(session, body=body, publisher=publisher, now=clock.now(), today=today)
+    accounts = await receivables.import_invoices(
+        session,
+        body=body,
+        publisher=publisher,
+        now=clock.now(),
+        today=today,
+        actor_id=actor.user_id,
+        tolerance_days=policy.future_tolerance_days,
+    )
     return InvoiceImportResult(imported=len(body.invoices), accounts=accounts)
 
 
 @router.get("/risk/accounts/{account_id}/invoices", summary="Receivables of an account")
 async def list_invoices(
-    account: AccountForRead, session: SessionDep, today: Today, page: Paging, open_only: bool = False
+    account: AccountForRead,
+    session: SessionDep,
+    today: Today,
+    page: Paging,
+    policy: Receivables,
+    open_only: bool = False,
 ) -> Page[InvoiceRead]:
-    """Invoices by due date, with days past due and aging bucket (each in its own currency)."""
+    """Invoices by due date, with days past due, aging bucket and dunning level (each in its own currency)."""
     rows, total = await receivables.list_invoices(
         session, account_id=account["account_id"], open_only=open_only, page=page
     )
-    return Page[InvoiceRead](**page_of([_invoice_read(r, today) for r in rows], total, page))
+    return Page[InvoiceRead](**page_of([invoice_read(r, today, policy) for r in rows], total, page))
 
 
 @router.post("/risk/invoices/{invoice_id}/payments", summary="Record a payment against an invoice", status_code=201)
@@ -125,10 +130,25 @@ async def create_payment(
     session: SessionDep,
     clock: ClockDep,
     today: Today,
+    publisher: PublisherDep,
+    policy: Receivables,
 ) -> InvoiceRead:
-    """Reduce the invoice's open balance (a payment is in the invoice's currency)."""
-    await receivables.record_payment(session, invoice=invoice, body=body, actor=actor, now=clock.now())
-    return _invoice_read(invoice, today)
+    """Reduce the invoice's open balance (a payment is in the invoice's currency, ``paid_on`` at most the
+    configured tolerance after today); the account's credit signals are refreshed (an overdue alert whose
+    invoices are all paid clears itself)."""
+    await receivables.record_payment(
+        session,
+        invoice=invoice,
+        body=body,
+        actor=actor,
+        now=clock.now(),
+        today=today,
+        tolerance_days=policy.future_tolerance_days,
+    )
+    await receivables.refresh_credit_signals(
+        session, account_id=invoice.account_id, publisher=publisher, now=clock.now(), today=today
+    )
+    return invoice_read(invoice, today, policy)
 
 
 # ---------------------------------------------------------------- exposure, credit check, orders
@@ -166,6 +186,7 @@ def _check_read(account_id: str, body: CreditCheckCreate, check: OrderCheck) -> 
 @router.post(
     "/risk/accounts/{account_id}/credit-check",
     summary="Credit check of an order: pass / warn / block with reasons",
+    responses={201: {"model": CreditCheckRead, "description": "Checked, and the order booked"}},
 )
 async def credit_check(
     actor: Actor,
@@ -175,9 +196,13 @@ async def credit_check(
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
+    response: Response,
+    case_policy: CreditCasePolicy,
 ) -> CreditCheckRead:
     """Static exposure (and dynamic exposure up to ``horizon``) against the limit; blocked orders wait for release.
-    An order or exposure in another currency is converted at today's rate (listed; 422 without a rate)."""
+    An order or exposure in another currency is converted at today's rate (listed; 422 without a rate). 201 when
+    the order is booked; 200 for a dry run and for a retry of a booked ``order_reference`` (its first answer; other
+    terms under the same reference are a 409 naming the order)."""
     if body.record:
         require_writer(actor)  # keeping the order is a change; a dry run is a read
     check = await receivables.check_order(
@@ -188,16 +213,19 @@ async def credit_check(
         publisher=publisher,
         now=clock.now(),
         today=today,
+        policy=case_policy,
     )
+    if check.created:
+        response.status_code = 201
     return _check_read(account["account_id"], body, check)
 
 
-@router.get("/risk/orders", summary="Orders (filter by status: open, blocked, released, closed)")
+@router.get("/risk/orders", summary="Orders (filter by status: open, blocked, released, rejected, cancelled, closed)")
 async def list_orders(
     session: SessionDep,
     actor: Actor,
     page: Paging,
-    status: Annotated[str | None, Query(pattern="^(open|blocked|released|closed)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(open|blocked|released|rejected|cancelled|closed)$")] = None,
     account_id: AccountIdFilter = None,
 ) -> Page[OrderRead]:
     """Credit-checked orders the caller may see, newest first; ``status=blocked`` is the release queue."""
@@ -214,15 +242,50 @@ async def release_order(
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
+    case_policy: CreditCasePolicy,
 ) -> OrderRead:
-    """A credit manager releases a blocked order; the reason is kept."""
+    """A credit manager releases a blocked order; the reason is kept, the credit check is re-run and kept beside the
+    blocking one (``release_decision``, ``release_reasons``); audited."""
     released = await receivables.release_order(
-        session, order=order, body=body, actor=actor, publisher=publisher, now=clock.now(), today=today
+        session,
+        order=order,
+        body=body,
+        actor=actor,
+        publisher=publisher,
+        now=clock.now(),
+        today=today,
+        policy=case_policy,
     )
     return OrderRead.model_validate(released)
 
 
-@router.post("/risk/orders/{order_id}/close", summary="Close an open order (invoiced or cancelled)")
-async def close_order(order: OrderForUpdate, session: SessionDep) -> OrderRead:
+@router.post("/risk/orders/{order_id}/reject", summary="Reject a blocked order (credit management, with a reason)")
+async def reject_order(
+    actor: CreditManager, order: OrderForUpdate, body: ActionReason, session: SessionDep, clock: ClockDep
+) -> OrderRead:
+    """The blocked order is refused for good (audited); anything but a blocked order is a 409."""
+    rejected = await receivables.reject_order(session, order=order, reason=body.reason, actor=actor, now=clock.now())
+    return OrderRead.model_validate(rejected)
+
+
+@router.post("/risk/orders/{order_id}/cancel", summary="Cancel an order (blocked, open or released; with a reason)")
+async def cancel_order(
+    actor: Actor,
+    order: OrderForUpdate,
+    body: ActionReason,
+    session: SessionDep,
+    publisher: PublisherDep,
+    clock: ClockDep,
+    today: Today,
+) -> OrderRead:
+    """The customer or sales withdrew it (audited): it no longer counts as exposure."""
+    cancelled = await receivables.cancel_order(
+        session, order=order, reason=body.reason, actor=actor, publisher=publisher, now=clock.now(), today=today
+    )
+    return OrderRead.model_validate(cancelled)
+
+
+@router.post("/risk/orders/{order_id}/close", summary="Close an open or released order once invoiced")
+async def close_order(actor: Actor, order: OrderForUpdate, session: SessionDep, clock: ClockDep) -> OrderRead:
     """The order no longer counts as an open order."""
-    return OrderRead.model_validate(await receivables.close_order(session, order=order))
+    return OrderRead.model_validate(await receivables.close_order(session, order=order, actor=actor, now=clock.now()))

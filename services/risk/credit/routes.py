@@ -1,4 +1,5 @@
-"""Credit routes: the credit profile, the scorecard and assessments, maker-checker limit requests."""
+"""Credit routes: the credit profile, the scorecard and assessments, maker-checker limit requests (with their
+case history, withdrawal, four eyes above the threshold), the periodic review due list."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.credit import service
 from services.risk.credit.models import LimitRequest
+from services.risk.credit.policy import DEFAULT_CASE_POLICY, CasePolicy
 from services.risk.credit.profiles import effective_limit_of
+from services.risk.credit.reviews import list_due_reviews as list_reviews
 from services.risk.credit.schemas import (
     AssessmentCreate,
     AssessmentRead,
+    DueReviewRead,
     LimitDecision,
     LimitRequestCreate,
+    LimitRequestDetail,
     LimitRequestRead,
     ProfileRead,
     ScorecardPut,
@@ -27,7 +32,9 @@ from services.risk.deps import (
     AccountIdFilter,
     AccountProfile,
     Actor,
+    CreditCasePolicy,
     CreditManager,
+    LimitRequestForRead,
     LimitRequestForUpdate,
     Paging,
     ProfileForRead,
@@ -35,7 +42,7 @@ from services.risk.deps import (
     Today,
 )
 from services.risk.paging import page_of
-from services.risk.schemas import ConversionRead
+from services.risk.schemas import CaseHistoryRead, ConversionRead
 from shared.api import Page, check_if_match, set_etag
 from shared.auth import Principal
 from shared.bus import Publisher
@@ -49,9 +56,13 @@ router = APIRouter(tags=["risk: credit"], responses=PROBLEM_RESPONSES)
 # ---------------------------------------------------------------- credit profile and scorecard
 
 
-async def _profile_read(session: AsyncSession, found: AccountProfile, today: date) -> ProfileRead:
+async def _profile_read(
+    session: AsyncSession, found: AccountProfile, today: date, policy: CasePolicy = DEFAULT_CASE_POLICY
+) -> ProfileRead:
     account, profile = found.account, found.profile
     limit, conversions = await effective_limit_of(session, profile=profile, today=today)
+    suggested = policy.suggested_limit(profile.grade if profile else None)
+    history = await service.account_case_history(session, account_id=account["account_id"])
     return ProfileRead(
         account_id=account["account_id"],
         name=account["name"],
@@ -70,16 +81,23 @@ async def _profile_read(session: AsyncSession, found: AccountProfile, today: dat
         grade=profile.grade if profile else None,
         risk_class=profile.risk_class if profile else None,
         assessed_at=profile.assessed_at if profile else None,
+        group_credit_limit=profile.group_credit_limit if profile else None,
+        group_limit_currency=profile.group_limit_currency if profile else None,
         version=profile.version if profile else 0,
+        review_on=profile.review_on if profile else None,
+        suggested_limit=suggested,
+        suggested_limit_currency=policy.suggested_limit_currency if suggested is not None else None,
+        history=[CaseHistoryRead.model_validate(step) for step in history],
     )
 
 
 @router.get("/risk/accounts/{account_id}/credit", summary="Credit profile: limit, temporary limit, score, grade")
 async def get_credit_profile(
-    found: ProfileForRead, session: SessionDep, today: Today, response: Response
+    found: ProfileForRead, session: SessionDep, today: Today, response: Response, policy: CreditCasePolicy
 ) -> ProfileRead:
-    """The account's credit profile (empty until assessed or given a limit); the limit in force is today's."""
-    profile = await _profile_read(session, found, today)
+    """The account's credit profile (empty until assessed or given a limit); the limit in force is today's; with
+    its review date, the limit suggested for its grade and the latest steps of its credit case."""
+    profile = await _profile_read(session, found, today, policy)
     set_etag(response, profile.version)
     return profile
 
@@ -97,8 +115,10 @@ async def create_assessment(
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
+    policy: CreditCasePolicy,
 ) -> AssessmentRead:
-    """Run the scorecard; payment behaviour not supplied is derived from the receivables."""
+    """Run the scorecard (at least the policy's number of factors, else 422 naming the missing ones); payment
+    behaviour not supplied is derived from the receivables. Sets the review date; a downgrade raises an alert."""
     assessment = await service.assess_credit(
         session,
         account_id=account["account_id"],
@@ -107,6 +127,7 @@ async def create_assessment(
         publisher=publisher,
         now=clock.now(),
         today=today,
+        policy=policy,
     )
     return AssessmentRead.model_validate(assessment)
 
@@ -131,7 +152,7 @@ async def put_scorecard(
     body: ScorecardPut, request: Request, response: Response, session: SessionDep, actor: RiskOfficer, clock: ClockDep
 ) -> dict[str, Any]:
     """Replace the scorecard (If-Match with the current version refuses stale edits)."""
-    check_if_match(request, (await service.get_scorecard(session)).version)
+    check_if_match(request, await service.scorecard_version(session))
     scorecard = await service.set_scorecard(session, body=body, actor=actor, now=clock.now())
     set_etag(response, scorecard.version)
     return scorecard_to_dict(scorecard)
@@ -153,9 +174,11 @@ async def create_limit_request(
     publisher: PublisherDep,
     clock: ClockDep,
     today: Today,
+    policy: CreditCasePolicy,
 ) -> LimitRequestRead:
     """File a permanent or temporary limit request (accepts an Idempotency-Key); ``checker_id`` names its checker.
-    Publishes ``risk.limit_request_submitted`` for the checkers."""
+    Above the approval threshold it needs two approvals (``approvals_needed``); it shows the limit suggested for
+    the account's grade. Publishes ``risk.limit_request_submitted`` for the checkers."""
     created = await service.request_limit_change(
         session,
         account_id=account["account_id"],
@@ -164,6 +187,7 @@ async def create_limit_request(
         publisher=publisher,
         now=clock.now(),
         today=today,
+        policy=policy,
     )
     result = LimitRequestRead.model_validate(created)
     return result
@@ -174,7 +198,7 @@ async def list_limit_requests(
     session: SessionDep,
     actor: Actor,
     page: Paging,
-    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|withdrawn)$")] = None,
     account_id: AccountIdFilter = None,
 ) -> Page[LimitRequestRead]:
     """Limit requests the caller may see, newest first."""
@@ -182,6 +206,47 @@ async def list_limit_requests(
         session, actor=actor, status=status, account_id=account_id, page=page
     )
     return Page[LimitRequestRead](**page_of([LimitRequestRead.model_validate(r) for r in rows], total, page))
+
+
+async def _detail(session: AsyncSession, request: LimitRequest) -> LimitRequestDetail:
+    history = await service.limit_request_history(session, request_id=request.id)
+    return LimitRequestDetail.model_validate(request).model_copy(
+        update={"history": [CaseHistoryRead.model_validate(h) for h in history]}
+    )
+
+
+@router.get("/risk/limit-requests/{request_id}", summary="A limit request with its case history")
+async def get_limit_request(limit_request: LimitRequestForRead, session: SessionDep) -> LimitRequestDetail:
+    """The request, the approvals it still needs and every step of its case (who, when, from/to, note)."""
+    return await _detail(session, limit_request)
+
+
+@router.post("/risk/limit-requests/{request_id}/withdraw", summary="Withdraw a pending limit request (its maker only)")
+async def withdraw_limit_request(
+    actor: CreditManager,
+    limit_request: LimitRequestForUpdate,
+    session: SessionDep,
+    clock: ClockDep,
+    body: LimitDecision | None = None,
+) -> LimitRequestDetail:
+    """Only the maker may withdraw (403 otherwise; a decided request is 409); kept in the history and audit log."""
+    await service.withdraw_limit_request(
+        session, request=limit_request, body=body or LimitDecision(), actor=actor, now=clock.now()
+    )
+    return await _detail(session, limit_request)
+
+
+@router.get("/risk/credit-reviews/due", summary="Credit profiles due for their periodic review, most overdue first")
+async def list_due_reviews(
+    session: SessionDep,
+    actor: Actor,
+    page: Paging,
+    today: Today,
+    within_days: Annotated[int, Query(ge=0, le=366, description="Also those due within this many days")] = 0,
+) -> Page[DueReviewRead]:
+    """Profiles the caller may see whose review date is today + ``within_days`` or earlier."""
+    rows, total = await list_reviews(session, actor=actor, today=today, within_days=within_days, page=page)
+    return Page[DueReviewRead](**page_of([DueReviewRead.model_validate(r) for r in rows], total, page))
 
 
 async def _decide(
@@ -212,7 +277,7 @@ async def _decide(
     summary="Approve a limit request (not by its maker; publishes risk.credit_limit_changed)",
 )
 async def approve_limit_request(
-    actor: RiskOfficer,
+    actor: CreditManager,
     limit_request: LimitRequestForUpdate,
     session: SessionDep,
     publisher: PublisherDep,
@@ -220,13 +285,15 @@ async def approve_limit_request(
     today: Today,
     body: LimitDecision | None = None,
 ) -> LimitRequestRead:
-    """The checker applies the requested limit; the maker (and anyone but a named checker) gets 403."""
+    """The checker applies the requested limit; the maker (and anyone but a named checker) gets 403. Above the
+    threshold the first approval is kept and a second approver (a risk officer other than the first, or a
+    supervisor) applies it."""
     return await _decide(session, limit_request, body, True, actor, publisher, clock, today)
 
 
 @router.post("/risk/limit-requests/{request_id}/reject", summary="Reject a limit request (not by its maker)")
 async def reject_limit_request(
-    actor: RiskOfficer,
+    actor: CreditManager,
     limit_request: LimitRequestForUpdate,
     session: SessionDep,
     publisher: PublisherDep,

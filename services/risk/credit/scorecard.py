@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any, Literal, get_args
 
 from shared.vocabulary import CreditGrade
@@ -35,6 +36,8 @@ EXTERNAL_RATING_POINTS: dict[str, int] = {
 }
 
 RISK_CLASSES: dict[str, str] = {"A": "low", "B": "moderate", "C": "medium", "D": "high", "E": "very_high"}
+# The most points a band (or the floor) may give: a score is a weighted mean of points, 0–100.
+MAX_POINTS = 100
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,55 @@ def score_credit(inputs: dict[str, Any], scorecard: Scorecard = DEFAULT_SCORECAR
     return ScoreResult(score=score, grade=grade, risk_class=risk_class_for_grade(grade), breakdown=breakdown)
 
 
+def missing_factors(inputs: dict[str, Any], scorecard: Scorecard, minimum: int) -> list[str]:
+    """The weighted factors not supplied when fewer than ``minimum`` are (empty: enough to grade on)."""
+    weighted = [f.name for f in scorecard.factors if f.weight > 0]
+    supplied = [name for name in weighted if inputs.get(name) is not None]
+    if len(supplied) >= min(minimum, len(weighted)):
+        return []
+    return [name for name in weighted if inputs.get(name) is None]
+
+
+def _number(value: Any, what: str) -> Decimal:
+    """A finite decimal (NaN or Infinity in a stored or submitted scorecard would fail every comparison)."""
+    number = _d(value)
+    if not number.is_finite():
+        raise ValueError(f"{what} must be a finite number, not {value}")
+    return number
+
+
+def _points(value: Any, what: str) -> int:
+    points = int(value)
+    if not 0 <= points <= MAX_POINTS:
+        raise ValueError(f"{what} must be 0 to {MAX_POINTS} points, not {points}")
+    return points
+
+
+def _factor_from_dict(item: dict[str, Any]) -> Factor:
+    """One factor, validated: known, finite, weight ≥ 0, points within 0–100 and bands best first."""
+    name = item["name"]
+    if name not in FACTORS:
+        raise ValueError(f"unknown factor {name!r}; known: {', '.join(FACTORS)}")
+    if item["direction"] not in ("lower_is_better", "higher_is_better"):
+        raise ValueError(f"factor {name}: direction must be lower_is_better or higher_is_better")
+    weight = _number(item["weight"], f"factor {name}: weight")
+    if weight < 0:
+        raise ValueError(f"factor {name}: weight must not be negative")
+    bands = tuple(
+        Band(_number(b["bound"], f"factor {name}: band {i} bound"), _points(b["points"], f"factor {name}: band {i}"))
+        for i, b in enumerate(item.get("bands", []))
+    )
+    floor = _points(item.get("floor_points", 0), f"factor {name}: floor_points")
+    bounds = [b.bound for b in bands]
+    ordered = bounds == sorted(bounds, reverse=item["direction"] == "higher_is_better")
+    if not ordered or len(set(bounds)) != len(bounds):
+        raise ValueError(f"factor {name}: bands must go from the best bound to the worst, each bound once")
+    points = [b.points for b in bands] + [floor]
+    if any(later > earlier for earlier, later in pairwise(points)):
+        raise ValueError(f"factor {name}: a worse band (or the floor) cannot earn more points than a better one")
+    return Factor(name=name, weight=weight, direction=item["direction"], bands=bands, floor_points=floor)
+
+
 def scorecard_to_dict(scorecard: Scorecard) -> dict[str, Any]:
     """A JSON-friendly form of a scorecard (stored and served)."""
     return {
@@ -207,23 +259,17 @@ def scorecard_to_dict(scorecard: Scorecard) -> dict[str, Any]:
 
 
 def scorecard_from_dict(data: dict[str, Any]) -> Scorecard:
-    """Parse a stored or submitted scorecard; ValueError on unknown factors or unordered cut-offs."""
-    factors = []
-    for item in data["factors"]:
-        if item["name"] not in FACTORS:
-            raise ValueError(f"unknown factor {item['name']!r}; known: {', '.join(FACTORS)}")
-        if item["direction"] not in ("lower_is_better", "higher_is_better"):
-            raise ValueError(f"factor {item['name']}: direction must be lower_is_better or higher_is_better")
-        factors.append(
-            Factor(
-                name=item["name"],
-                weight=_d(item["weight"]),
-                direction=item["direction"],
-                bands=tuple(Band(_d(b["bound"]), int(b["points"])) for b in item.get("bands", [])),
-                floor_points=int(item.get("floor_points", 0)),
-            )
-        )
-    cutoffs: list[tuple[CreditGrade, Decimal]] = [(c["grade"], _d(c["min_score"])) for c in data["grade_cutoffs"]]
+    """Parse a stored or submitted scorecard; ValueError on unknown or repeated factors, a value that is not finite,
+    a negative weight, points outside 0–100, bands out of order, no positive weight, or unordered cut-offs."""
+    factors = [_factor_from_dict(item) for item in data["factors"]]
+    names = [f.name for f in factors]
+    if len(set(names)) != len(names):
+        raise ValueError("each factor may be listed once")
+    if not any(f.weight > 0 for f in factors):
+        raise ValueError("at least one factor needs a positive weight")
+    cutoffs: list[tuple[CreditGrade, Decimal]] = [
+        (c["grade"], _number(c["min_score"], f"grade {c['grade']}: min_score")) for c in data["grade_cutoffs"]
+    ]
     if [g for g, _ in cutoffs] != list(get_args(CreditGrade)):
         raise ValueError("grade_cutoffs must list grades A, B, C, D, E in that order")
     if any(cutoffs[i][1] <= cutoffs[i + 1][1] for i in range(len(cutoffs) - 1)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
@@ -38,6 +39,7 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
         "code": "SALES_DROP",
         "name": "销售下滑 Sales drop period over period",
         "signal_type": "sales_drop",
+        "min_amount": Decimal("10000"),  # a month below 10 000 CNY before the drop does not raise
         "conditions": [
             {"operator": "gte", "threshold": "20", "level": "yellow"},
             {"operator": "gte", "threshold": "35", "level": "orange"},
@@ -84,6 +86,15 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
             {"operator": "gte", "threshold": "120", "level": "red"},
         ],
     },
+    {
+        "code": "CREDIT_DOWNGRADE",
+        "name": "信用评级下调 Credit downgrade",
+        "signal_type": "credit_downgrade",
+        "conditions": [  # the grade moved down to: D 4, E 5 (a downgrade to B or C raises nothing)
+            {"operator": "gte", "threshold": "4", "level": "orange"},
+            {"operator": "gte", "threshold": "5", "level": "red"},
+        ],
+    },
 )
 
 DEFAULT_PLANS: dict[str, list[dict[str, Any]]] = {
@@ -128,6 +139,12 @@ DEFAULT_PLANS: dict[str, list[dict[str, Any]]] = {
     "receivables_overdue": [
         {"title": "催收并确认付款计划 Collection call and payment plan", "owner": "account_owner", "due_in_days": 2},
         {"title": "评估是否暂停发货 Decide whether to hold deliveries", "owner": "risk_officer", "due_in_days": 5},
+        {
+            "title": "暂停发货并启动法律催收 Hold deliveries and start legal collection",
+            "owner": "supervisor",
+            "due_in_days": 3,
+            "level": "red",
+        },
     ],
     "credit_utilisation": [
         {"title": "复核额度与在途订单 Review the limit and open orders", "owner": "risk_officer", "due_in_days": 3},

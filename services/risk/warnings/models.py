@@ -25,6 +25,8 @@ class WarningRule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Sales drop: the least the comparison base must be (in the base currency) for a drop to count (null: none).
+    min_amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
 
 
 class PlanTemplate(Base):
@@ -96,6 +98,13 @@ class Alert(Base):
     owner_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # What the alert is about below the account (a contract id for contract expiry; null: the account).
+    subject_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # When a higher level last re-opened an acknowledged or mitigating alert for attention.
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the cause was found gone for a signal type that is proposed (not auto-)cleared, and why.
+    clear_proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    clear_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ActionItem(Base):
@@ -130,3 +139,21 @@ class MonthlyRevenue(Base):
     revenue: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertHistory(Base):
+    """One step of an alert's case: raised, escalated, acknowledged, mitigating, cleared, assigned — who (null: the
+    service itself), when, from/to (a status, a level or an owner) and the note written with it."""
+
+    __tablename__ = "alert_history"
+
+    # A sequence, not a UUID: steps of one instant (one transaction, a frozen clock) keep the order they happened in.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    actor_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

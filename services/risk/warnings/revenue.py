@@ -18,11 +18,11 @@ from services.risk.warnings.early_warning import (
     parse_conditions,
     period_end,
     previous_period,
-    sales_drop_pct,
+    seasonal_drop,
     trailing_periods,
 )
 from services.risk.warnings.models import MonthlyRevenue, WarningRule
-from services.risk.warnings.service import record_signal
+from services.risk.warnings.service import record_signal, rule_matches, settle_alerts
 from shared.bus import Publisher
 
 log = logging.getLogger("kam.risk")
@@ -66,46 +66,93 @@ async def record_monthly_revenue(
         row.revenue, row.currency, row.updated_at = revenue, currency, now
     await session.flush()
     last_month = previous_period(current_period(today))
-    if period in (last_month, previous_period(last_month)):
+    year_before = _year_before(last_month)
+    if period in (last_month, previous_period(last_month), year_before, previous_period(year_before)):
         await _sales_drop_signal(
             session, account_id=account_id, period=last_month, publisher=publisher, now=now, today=today
         )
 
 
+def _year_before(period: str) -> str:
+    """``2026-02`` → ``2025-02``."""
+    year, month = period.split("-")
+    return f"{int(year) - 1}-{month}"
+
+
+async def _months_in_base(session: AsyncSession, account_id: str, periods: list[str]) -> list[Decimal | None] | None:
+    """The account's revenue of each period in the base currency (None for a month without a figure); None
+    altogether while a month's rate is missing (logged)."""
+    amounts: list[Decimal | None] = []
+    for period in periods:
+        row = await session.get(MonthlyRevenue, (account_id, period))
+        if row is None:
+            amounts.append(None)
+            continue
+        amount = await in_base_currency(session, amount=row.revenue, currency=row.currency, period=period)
+        if amount is None:
+            log.warning("sales drop of %s for %s not computed: no %s rate", account_id, period, row.currency)
+            return None
+        amounts.append(amount)
+    return amounts
+
+
 async def _sales_drop_signal(
     session: AsyncSession, *, account_id: str, period: str, publisher: Publisher, now: datetime, today: date
 ) -> None:
-    """Last month against the month before; two months in different currencies are compared in the base
-    currency, each at its month-end rate (no signal while a rate is missing)."""
-    current_row = await session.get(MonthlyRevenue, (account_id, period))
-    before_row = await session.get(MonthlyRevenue, (account_id, previous_period(period)))
-    if current_row is None or before_row is None:
+    """Last month against the same month a year before and a seasonal baseline (``seasonal_drop``; without a
+    year of history, against the month before), every month in the base currency at its month-end rate (no
+    signal while a rate is missing). A base below the SALES_DROP rule's ``min_amount`` raises nothing; a drop no
+    rule cares about any more proposes clearing the open sales-drop alert."""
+    year_before = _year_before(period)
+    months = await _months_in_base(
+        session, account_id, [period, previous_period(period), year_before, previous_period(year_before)]
+    )
+    if months is None:
         return
-    current: Decimal | None = current_row.revenue
-    before: Decimal | None = before_row.revenue
-    if current_row.currency != before_row.currency:
-        current = await in_base_currency(
-            session, amount=current_row.revenue, currency=current_row.currency, period=period
-        )
-        before = await in_base_currency(
-            session, amount=before_row.revenue, currency=before_row.currency, period=before_row.period
-        )
-        if current is None or before is None:
-            log.warning("sales drop of %s for %s not computed: an FX rate is missing", account_id, period)
-            return
-    assert current is not None and before is not None
-    drop = sales_drop_pct(before, current)
-    if drop is None or drop <= 0:
+    last, before, last_year, before_last_year = months
+    if last is None:
         return
+    drop = seasonal_drop(last, before, last_year, before_last_year)
+    value = drop["value"]
+    base = last_year if drop["yoy"] is not None else before
+    minimum = await session.scalar(
+        select(func.max(WarningRule.min_amount)).where(
+            WarningRule.signal_type == "sales_drop", WarningRule.enabled.is_(True)
+        )
+    )
+    small = minimum is not None and base is not None and base < minimum
+    if value is None or value <= 0 or small:
+        if base is not None:
+            reason = f"{period}: no drop against a base of at least the minimum"
+            await settle_alerts(
+                session, account_id=account_id, signal_type="sales_drop", reason=reason, publisher=publisher, now=now
+            )
+        return
+    if not await rule_matches(session, signal_type="sales_drop", value=value):
+        reason = f"{period}: revenue down {value:f}%, under every threshold"
+        await settle_alerts(
+            session, account_id=account_id, signal_type="sales_drop", reason=reason, publisher=publisher, now=now
+        )
     await record_signal(
         session,
         account_id=account_id,
         signal_type="sales_drop",
-        value=drop,
+        value=value,
         source="event",
         source_ref=f"sales:{period}",
-        title=f"{period} 销售额环比下降 {drop:f}% (revenue down {drop:f}% vs {previous_period(period)})",
-        details={"period": period, "previous": str(before), "current": str(current)},
+        title=f"{period} 销售额下降 {value:f}% (revenue down {value:f}%: "
+        + ", ".join(f"{k} {v:f}%" for k, v in drop.items() if k != "value" and v is not None)
+        + ")",
+        details={
+            "period": period,
+            "previous": None if before is None else str(before),
+            "current": str(last),
+            "same_month_last_year": None if last_year is None else str(last_year),
+            "drop_yoy_pct": None if drop["yoy"] is None else str(drop["yoy"]),
+            "drop_seasonal_pct": None if drop["seasonal"] is None else str(drop["seasonal"]),
+            "drop_mom_pct": None if drop["mom"] is None else str(drop["mom"]),
+            "currency": BASE_CURRENCY,
+        },
         publisher=publisher,
         now=now,
         today=today,
@@ -115,9 +162,12 @@ async def _sales_drop_signal(
 async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, now: datetime, today: date) -> int:
     """Each account's share of our revenue over the 12 completed months to the latest one (portfolio-wide).
 
-    Run by the watch job rather than per event: a share computed while other accounts' figures are still
-    arriving would overstate it. Months in other currencies count in the base currency at their month-end
-    rate; while one is missing nothing is concluded (logged). Returns how many accounts were evaluated.
+    Run on every monthly total that arrives (``goals.actuals_recorded``/``voided``) and by the watch job; the
+    signal of a month is keyed by the latest month, so a share corrected as other accounts' figures arrive
+    replaces the earlier value (the alert's level only goes up; a share under every threshold proposes
+    clearing); fewer than two accounts with revenue in the window conclude nothing. Months in other currencies
+    count in the base currency at their month-end rate; while one is missing nothing is concluded (logged).
+    Returns how many accounts were evaluated.
     """
     latest = await session.scalar(
         select(func.max(MonthlyRevenue.period)).where(MonthlyRevenue.period < current_period(today))
@@ -125,8 +175,8 @@ async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, 
     if latest is None:
         return 0
     totals = await _revenue_in_base(session, trailing_periods(latest, 12))
-    if totals is None:
-        return 0
+    if totals is None or len(totals) < 2:
+        return 0  # one account that reported is no portfolio: its 100 % says nothing yet
     grand_total = sum(totals.values(), Decimal(0))
     rules = [
         parse_conditions(rule.conditions)
@@ -141,7 +191,16 @@ async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, 
     for account_id, total in totals.items():
         share = concentration_pct(total, grand_total)
         if share is None or not any(evaluate_conditions(conditions, share) for conditions in rules):
-            continue  # only shares that some rule cares about become signals
+            reason = f"share of our revenue to {latest} is {share}%, under every threshold"
+            await settle_alerts(  # only shares some rule cares about become signals; a fallen one proposes clearing
+                session,
+                account_id=account_id,
+                signal_type="revenue_concentration",
+                reason=reason,
+                publisher=publisher,
+                now=now,
+            )
+            continue
         await record_signal(
             session,
             account_id=account_id,

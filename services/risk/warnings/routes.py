@@ -26,8 +26,10 @@ from services.risk.deps import (
     Zone,
 )
 from services.risk.paging import page_of
+from services.risk.schemas import CaseHistoryRead
 from services.risk.warnings import policies, service
 from services.risk.warnings.early_warning import SIGNAL_TYPES
+from services.risk.warnings.history import alert_history_of
 from services.risk.warnings.models import Alert, PlanTemplate
 from services.risk.warnings.schemas import (
     ActionItemComplete,
@@ -202,8 +204,12 @@ async def list_alerts(
 
 async def _alert_detail(session: AsyncSession, alert: Alert) -> AlertDetail:
     items = await service.action_items_of(session, alert_id=alert.id)
+    history = await alert_history_of(session, alert_id=alert.id)
     return AlertDetail.model_validate(alert).model_copy(
-        update={"action_items": [ActionItemRead.model_validate(i) for i in items]}
+        update={
+            "action_items": [ActionItemRead.model_validate(i) for i in items],
+            "history": [CaseHistoryRead.model_validate(h) for h in history],
+        }
     )
 
 
@@ -243,10 +249,11 @@ async def update_alert(
     response: Response,
     session: SessionDep,
     actor: Actor,
+    clock: ClockDep,
 ) -> AlertDetail:
     """The owner must be a known, active user with a working role who sees the account (422 naming it)."""
     check_if_match(request, alert.version)
-    await service.assign_alert(session, alert=alert, body=body, actor=actor)
+    await service.assign_alert(session, alert=alert, body=body, actor=actor, now=clock.now())
     set_etag(response, alert.version)
     return await _alert_detail(session, alert)
 

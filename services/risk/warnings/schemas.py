@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from services.risk.schemas import ReadModel
+from services.risk.schemas import CaseHistoryRead, ReadModel
 from shared.api import Instant, MoneyStr, RequestBody
 from shared.vocabulary import AlertLevel
 
@@ -37,6 +37,15 @@ class RulePut(RequestBody):
     signal_type: str = Field(min_length=1, max_length=40)
     conditions: list[ConditionBody] = Field(min_length=1, max_length=20)
     enabled: bool = True
+    min_amount: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=10**12,
+        max_digits=18,
+        decimal_places=4,
+        allow_inf_nan=False,
+        description="sales_drop: the least the comparison base must be, in CNY, for a drop to count (null: none)",
+    )
 
 
 class RuleRead(ReadModel):
@@ -47,6 +56,7 @@ class RuleRead(ReadModel):
     enabled: bool
     version: int
     updated_at: datetime
+    min_amount: MoneyStr | None = None
 
 
 class PlanStep(RequestBody):
@@ -59,6 +69,10 @@ class PlanStep(RequestBody):
         "active user with a working role",
     )
     due_in_days: int = Field(default=7, ge=0, le=365)
+    level: AlertLevel | None = Field(
+        default=None,
+        description="Added once the alert reaches this level (null: a step of every new alert of the type)",
+    )
 
 
 class PlanTemplatePut(RequestBody):
@@ -152,10 +166,17 @@ class AlertRead(ReadModel):
     updated_by: str | None
     note: str | None
     version: int
+    subject_id: str | None = Field(default=None, description="What it is about below the account (contract id)")
+    reopened_at: datetime | None = None
+    clear_proposed_at: datetime | None = Field(default=None, description="The cause is gone: proposed for clearing")
+    clear_reason: str | None = None
 
 
 class AlertDetail(AlertRead):
     action_items: list[ActionItemRead] = Field(default_factory=list)
+    history: list[CaseHistoryRead] = Field(
+        default_factory=list, description="Every step of the alert's case, oldest first (note: only the last one)"
+    )
 
 
 class AlertTransition(RequestBody):

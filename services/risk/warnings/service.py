@@ -8,20 +8,25 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.models import audit_log, platform
 from services.risk.paging import paged
 from services.risk.warnings.defaults import DEFAULT_PLANS, DEFAULT_RULES
 from services.risk.warnings.early_warning import (
+    CLEARING,
     OPEN_ALERT_STATUSES,
+    REOPENED_BY_ESCALATION,
     SIGNAL_TYPES,
+    SUBJECT_KEYS,
     check_alert_transition,
     evaluate_conditions,
     level_rank,
     parse_conditions,
+    step_applies,
 )
+from services.risk.warnings.history import record_alert_history
 from services.risk.warnings.models import ActionItem, Alert, PlanTemplate, RiskSignal, WarningRule
 from services.risk.warnings.schemas import (
     ActionItemUpdate,
@@ -112,6 +117,7 @@ async def put_rule(session: AsyncSession, *, code: str, body: RulePut, now: date
         body.enabled,
         now,
     )
+    rule.min_amount = body.min_amount
     await session.flush()
     await record_audit(
         session,
@@ -128,7 +134,7 @@ async def put_rule(session: AsyncSession, *, code: str, body: RulePut, now: date
 
 
 # What the audit log shows of a rule and of a plan template.
-RULE_AUDIT = ("name", "signal_type", "conditions", "enabled", "version")
+RULE_AUDIT = ("name", "signal_type", "conditions", "enabled", "min_amount", "version")
 PLAN_TEMPLATE_AUDIT = ("steps", "version")
 
 
@@ -289,22 +295,26 @@ async def _raise_alert(
     level publishes ``risk.alert_raised`` with the new level and ``risk.alert_level_raised`` (with the previous
     level) — once per move, since a level only goes up while the alert is open.
     """
-    open_key = f"{signal.account_id}:{rule.code}"
+    subject_key = SUBJECT_KEYS.get(rule.signal_type)
+    subject_id = str(signal.details[subject_key]) if subject_key and signal.details.get(subject_key) else None
+    open_key = f"{rule.code}:{subject_id}" if subject_id else f"{signal.account_id}:{rule.code}"
     alert = await session.scalar(select(Alert).where(Alert.open_key == open_key))
     if alert is not None:
         alert.signal_count += 1
         alert.last_signal_id, alert.last_signal_at = signal.id, now
+        alert.clear_proposed_at, alert.clear_reason = None, None  # the cause is back
         if level_rank(level) <= level_rank(alert.level):
             await session.flush()
             return None
-        previous = alert.level
-        alert.level = level  # escalation is news: announce the higher level
-        alert.title = f"{rule.name}: {signal.title}"
-        alert.version += 1
-        await session.flush()
-        await publisher.publish(session, AlertRaised, _alert_data(alert), account_id=alert.account_id)
-        raised = AlertLevelRaisedData.model_validate({**_alert_data(alert).model_dump(), "previous_level": previous})
-        await publisher.publish(session, AlertLevelRaised, raised, account_id=alert.account_id)
+        await _escalate(
+            session,
+            alert=alert,
+            level=level,
+            title=f"{rule.name}: {signal.title}",
+            publisher=publisher,
+            now=now,
+            today=today,
+        )
         return alert
     alert = Alert(
         account_id=signal.account_id,
@@ -314,6 +324,7 @@ async def _raise_alert(
         status="raised",
         title=f"{rule.name}: {signal.title}",
         open_key=open_key,
+        subject_id=subject_id,
         signal_count=1,
         last_signal_id=signal.id,
         raised_at=now,
@@ -322,20 +333,52 @@ async def _raise_alert(
     )
     session.add(alert)
     await session.flush()
+    await record_alert_history(
+        session, alert=alert, action="raised", from_state=None, to_state=level, actor_id=None, at=now, note=alert.title
+    )
     await publisher.publish(session, AlertRaised, _alert_data(alert), account_id=alert.account_id)
     await _instantiate_plan(session, alert=alert, publisher=publisher, now=now, today=today)
     return alert
 
 
+async def _escalate(
+    session: AsyncSession, *, alert: Alert, level: str, title: str, publisher: Publisher, now: datetime, today: date
+) -> None:
+    """An open alert moves to a higher level: announced (``risk.alert_raised`` with the new level and
+    ``risk.alert_level_raised``); an acknowledged or mitigating one is re-opened for attention (``raised``)
+    and gets the plan steps of the level(s) reached."""
+    previous, previous_status = alert.level, alert.status
+    alert.level, alert.title = level, title
+    alert.version += 1
+    if alert.status in REOPENED_BY_ESCALATION:
+        alert.status, alert.reopened_at = "raised", now
+    await session.flush()
+    await record_alert_history(
+        session,
+        alert=alert,
+        action="level_raised",
+        from_state=previous,
+        to_state=level,
+        actor_id=None,
+        at=now,
+        note=title if previous_status == alert.status else f"{title} (reopened from {previous_status})",
+    )
+    await publisher.publish(session, AlertRaised, _alert_data(alert), account_id=alert.account_id)
+    raised = AlertLevelRaisedData.model_validate({**_alert_data(alert).model_dump(), "previous_level": previous})
+    await publisher.publish(session, AlertLevelRaised, raised, account_id=alert.account_id)
+    await _instantiate_plan(session, alert=alert, publisher=publisher, now=now, today=today, above=previous)
+
+
 async def _instantiate_plan(
-    session: AsyncSession, *, alert: Alert, publisher: Publisher, now: datetime, today: date
+    session: AsyncSession, *, alert: Alert, publisher: Publisher, now: datetime, today: date, above: str | None = None
 ) -> None:
     """Turn the plan template of the alert's type into action items with owners and due dates, and publish
     ``risk.action_item_assigned`` for each (``due_on``: ``today`` plus the step's days, a business date).
 
     ``account_owner`` is the account's owner when a known, active worker (else the account managers' queue); a
     named user who cannot take the step on this account (unknown, inactive, read-only or account-blind by now)
-    leaves it in the supervisors' queue. A role is a queue.
+    leaves it in the supervisors' queue. A role is a queue. A step with a ``level`` is added once the alert
+    reaches that level (``above``: the level it had before an escalation; None for a new alert).
     """
     template = await session.get(PlanTemplate, alert.signal_type)
     if template is None:
@@ -344,6 +387,8 @@ async def _instantiate_plan(
     owner = await session.scalar(select(accounts.c.owner_id).where(accounts.c.account_id == alert.account_id))
     steps: list[tuple[ActionItem, date]] = []
     for step in template.steps:
+        if not step_applies(step.get("level"), alert.level, above):
+            continue
         owner_id, owner_role = await _step_owner(session, str(step.get("owner", "account_owner")), owner, alert)
         days = int(step.get("due_in_days", 7))
         item = ActionItem(
@@ -430,6 +475,9 @@ async def transition_alert(
     """Move an alert along raised → acknowledged → mitigating → cleared (409 otherwise); clearing publishes."""
     target = body.status
     check_alert_transition(alert.status, target)
+    if target == "cleared" and not body.note:
+        await _require_note_for_open_steps(session, alert)
+    previous_status = alert.status
     alert.status = target
     alert.updated_by = actor.user_id
     alert.version += 1
@@ -444,7 +492,84 @@ async def transition_alert(
         alert.open_key = None  # a later signal may raise a fresh alert
         await publisher.publish(session, AlertCleared, _alert_data(alert), account_id=alert.account_id)
     await session.flush()
+    await record_alert_history(
+        session,
+        alert=alert,
+        action=target,
+        from_state=previous_status,
+        to_state=target,
+        actor_id=actor.user_id,
+        at=now,
+        note=body.note,
+    )
     return alert
+
+
+async def _require_note_for_open_steps(session: AsyncSession, alert: Alert) -> None:
+    """Clearing an alert whose plan still has open steps needs a note saying why (422 naming ``note``)."""
+    open_steps = await session.scalar(
+        select(func.count()).where(ActionItem.alert_id == alert.id, ActionItem.status == "open")
+    )
+    if open_steps:
+        raise Unprocessable(
+            f"note: the alert still has {open_steps} open action item(s); say why it is cleared", field="note"
+        )
+
+
+# Who the service acts as when it clears an alert itself (the cause is gone).
+SYSTEM_ACTOR = Principal(user_id="system", roles=frozenset({"service"}))
+
+
+async def settle_alerts(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    signal_type: str,
+    reason: str,
+    publisher: Publisher,
+    now: datetime,
+    subject_id: str | None = None,
+) -> list[Alert]:
+    """The cause of the account's open alerts of ``signal_type`` (of one subject, if given) is gone: clear them
+    (``auto`` types; their open plan steps are closed with the reason) or propose clearing (``proposed``); see
+    ``CLEARING``. ``manual`` types are left alone. Returns the alerts changed."""
+    policy = CLEARING.get(signal_type, "manual")
+    if policy == "manual":
+        return []
+    stmt = select(Alert).where(
+        Alert.account_id == account_id, Alert.signal_type == signal_type, Alert.status.in_(OPEN_ALERT_STATUSES)
+    )
+    if subject_id is not None:
+        stmt = stmt.where(Alert.subject_id == subject_id)
+    changed: list[Alert] = []
+    for alert in list((await session.execute(stmt)).scalars()):
+        if policy == "auto":
+            await _close_open_steps(session, alert=alert, outcome=f"原因已消除 Cause gone: {reason}", now=now)
+            body = AlertTransition(status="cleared", note=f"自动解除 Cleared automatically: {reason}")
+            await transition_alert(session, alert=alert, body=body, actor=SYSTEM_ACTOR, publisher=publisher, now=now)
+        elif alert.clear_proposed_at is None:
+            alert.clear_proposed_at, alert.clear_reason = now, reason
+            alert.version += 1
+        else:
+            continue
+        changed.append(alert)
+    await session.flush()
+    return changed
+
+
+async def _close_open_steps(session: AsyncSession, *, alert: Alert, outcome: str, now: datetime) -> None:
+    """Mark the open plan steps of an alert cleared by the service done, with why."""
+    for item in await action_items_of(session, alert_id=alert.id):
+        if item.status == "open":
+            await complete_action_item(session, item=item, actor=SYSTEM_ACTOR, now=now, outcome=outcome)
+
+
+async def rule_matches(session: AsyncSession, *, signal_type: str, value: Decimal) -> bool:
+    """Whether some enabled rule of ``signal_type`` gives ``value`` a level."""
+    rules = await session.execute(
+        select(WarningRule.conditions).where(WarningRule.signal_type == signal_type, WarningRule.enabled.is_(True))
+    )
+    return any(evaluate_conditions(parse_conditions(c), value) is not None for c in rules.scalars())
 
 
 async def list_alerts(
@@ -555,15 +680,27 @@ async def announce_overdue_action_items(
     return len(items)
 
 
-async def assign_alert(session: AsyncSession, *, alert: Alert, body: AlertUpdate, actor: Principal) -> Alert:
+async def assign_alert(
+    session: AsyncSession, *, alert: Alert, body: AlertUpdate, actor: Principal, now: datetime
+) -> Alert:
     """Give an open alert an owner (checked: 422 naming ``owner_id``) or take it away (null)."""
     if alert.status == "cleared":
         raise Conflict("A cleared alert cannot be assigned", current=alert.status)
     await require_assignable(session, platform, user_id=body.owner_id, field="owner_id", account_id=alert.account_id)
+    previous_owner = alert.owner_id
     alert.owner_id = body.owner_id
     alert.updated_by = actor.user_id
     alert.version += 1
     await session.flush()
+    await record_alert_history(
+        session,
+        alert=alert,
+        action="assigned",
+        from_state=previous_owner,
+        to_state=body.owner_id,
+        actor_id=actor.user_id,
+        at=now,
+    )
     return alert
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, get_args
+
+from shared.vocabulary import tier_rank
 
 # The levels of dialogue (高层 executive, 决策层 decision, 执行层 execution), highest first.
 ContactLevel = Literal["executive", "decision", "execution"]
@@ -72,3 +74,35 @@ def overdue_notice(
     due since the account was registered (its days overdue are counted from then)."""
     due = registered_on if last_contact_on is None else last_contact_on + timedelta(days=every_days)
     return OverdueNotice(level, last_contact_on, due, max((today - due).days, 0))
+
+
+# Never contacted at a level ranks before any number of days overdue (at the same tier and level).
+NEVER_CONTACTED_DAYS = 10**6
+
+
+def level_rank(level: str) -> int:
+    """Executive 0, decision 1, execution 2; anything else after them."""
+    order: tuple[str, ...] = LEVEL_ORDER
+    return order.index(level) if level in order else len(order)
+
+
+def overdue_rank(tier: str | None, level: str, days_overdue: int | None) -> tuple[int, int, int]:
+    """Where an overdue item stands in every overdue list, first first: by tier (strategic, key, growth, maintain,
+    none), then by contact level (executive, decision, execution), then by days overdue (most first; never
+    contacted before any). A strategic account 3 days late at execution level comes before a maintain account a
+    year late; within a tier, a decision-level gap before an execution-level one."""
+    days = NEVER_CONTACTED_DAYS if days_overdue is None else days_overdue
+    return (tier_rank(tier), level_rank(level), -days)
+
+
+def account_rank(tier: str | None, levels: Sequence[LevelStatus]) -> tuple[int, int, int]:
+    """An account's place in the cadence overdue list: the rank of its most urgent overdue level."""
+    return min(overdue_rank(tier, s.level, s.days_overdue) for s in levels if s.overdue)
+
+
+def planned_days_overdue(status: str, planned_on: date | None, today: date) -> int | None:
+    """Days a planned engagement is past its due date without being held (None: not overdue — held, or due today
+    or later)."""
+    if status != "planned" or planned_on is None or planned_on >= today:
+        return None
+    return (today - planned_on).days

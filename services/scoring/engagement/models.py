@@ -16,18 +16,32 @@ class Engagement(Base):
     """A logged dialogue with the customer: visit, executive meeting or business review at one level."""
 
     __tablename__ = "engagements"
-    __table_args__ = (Index("ix_engagements_account_level_date", "account_id", "level", "occurred_on"),)
+    __table_args__ = (
+        Index("ix_engagements_account_level_date", "account_id", "level", "occurred_on"),
+        Index("ix_engagements_status_planned_on", "status", "planned_on"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     level: Mapped[str] = mapped_column(String(20))
-    occurred_on: Mapped[date] = mapped_column(Date)
+    # ``held``: it took place on ``occurred_on`` (what the cadence counts); ``planned``: due on ``planned_on``, no
+    # ``occurred_on`` yet (so every max(occurred_on) of the cadence ignores it), overdue once that day has passed.
+    status: Mapped[str] = mapped_column(String(20), default="held", server_default="held")
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    planned_on: Mapped[date | None] = mapped_column(Date)
     participants: Mapped[list[str]] = mapped_column(JSON, default=list)  # the customer's people (names)
     our_participant_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # our users
+    # The account's contacts who took part (ids of ``contacts`` of the same account).
+    participant_contact_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     notes: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    next_step_due_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CadenceRule(Base):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.scoring.contacts.schemas import ContactIdRef
 from services.scoring.engagement.cadence import ContactLevel
 from shared.api import RequestBody
 from shared.vocabulary import TierCode
@@ -16,30 +17,83 @@ EngagementKind = Literal["visit", "executive_meeting", "business_review", "call"
 UserId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
+Participants = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=200)]],
+    Field(max_length=50, description="Who took part on the customer's side (names)"),
+]
+OurParticipants = Annotated[
+    list[UserId], Field(max_length=20, description="Our users who took part (active, able to see the account)")
+]
+ContactParticipants = Annotated[
+    list[ContactIdRef], Field(max_length=50, description="The account's contacts who took part (their ids)")
+]
+EngagementStatus = Literal["held", "planned"]
+
+
 class EngagementCreate(RequestBody):
-    """Log a visit, executive meeting or business review (``occurred_on``: a business date, not in the future)."""
+    """Log an engagement held on ``occurred_on`` (a business date, not in the future), or plan one due on
+    ``planned_on`` (today or later) by leaving ``occurred_on`` out."""
 
     kind: EngagementKind
     level: ContactLevel
-    occurred_on: date
-    participants: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=50, description="Who took part on the customer's side (names)"
-    )
-    our_participant_ids: list[UserId] = Field(
-        default_factory=list, max_length=20, description="Our users who took part (active, able to see the account)"
-    )
+    occurred_on: date | None = Field(default=None, description="When it was held (none: a planned engagement)")
+    planned_on: date | None = Field(default=None, description="When a planned engagement is due")
+    participants: Participants = Field(default_factory=list)
+    our_participant_ids: OurParticipants = Field(default_factory=list)
+    participant_contact_ids: ContactParticipants = Field(default_factory=list)
     notes: str | None = Field(default=None, max_length=8000)
+    next_step: str | None = Field(default=None, max_length=2000)
+    next_step_due_on: date | None = None
 
 
-class EngagementRead(EngagementCreate):
-    """A logged engagement."""
+class EngagementUpdate(RequestBody):
+    """A change of an engagement (only the fields given change); ``occurred_on`` on a planned one marks it held."""
+
+    kind: EngagementKind | None = None
+    level: ContactLevel | None = None
+    occurred_on: date | None = None
+    planned_on: date | None = None
+    participants: Participants | None = None
+    our_participant_ids: OurParticipants | None = None
+    participant_contact_ids: ContactParticipants | None = None
+    notes: str | None = Field(default=None, max_length=8000)
+    next_step: str | None = Field(default=None, max_length=2000)
+    next_step_due_on: date | None = None
+
+
+class EngagementRead(BaseModel):
+    """An engagement: held, or planned (``overdue`` once its due date has passed without it being held)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: str
     account_id: str
+    kind: EngagementKind
+    level: ContactLevel
+    status: EngagementStatus
+    occurred_on: date | None
+    planned_on: date | None
+    overdue: bool = False
+    days_overdue: int | None = None
+    participants: list[str]
+    our_participant_ids: list[str]
+    participant_contact_ids: list[str]
+    notes: str | None
+    next_step: str | None
+    next_step_due_on: date | None
+    version: int
     created_by: str
     created_at: datetime
+    updated_by: str | None
+    updated_at: datetime | None
+
+
+class PlannedOverdueRead(EngagementRead):
+    """A planned engagement past its due date, with its account (the planned-overdue list)."""
+
+    account_name: str
+    tier: TierCode | None
+    owner_id: str
 
 
 class LevelStatusRead(BaseModel):

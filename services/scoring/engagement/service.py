@@ -25,10 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts.service import check_participant_contacts
 from services.scoring.engagement.cadence import (
     DEFAULT_CADENCE,
     LEVEL_ORDER,
     LevelStatus,
+    account_rank,
     cadence_status,
     overdue_before,
     overdue_notice,
@@ -41,6 +43,7 @@ from services.scoring.registry.models import Account
 from services.scoring.scores.consistency import rescoring
 from services.scoring.scores.feature_store import refresh_contact_level
 from services.scoring.scores.portfolio_state import lock_state
+from shared.api import Page, PageParams
 from shared.auth import Principal, visible_accounts_clause
 from shared.bus import Publisher
 from shared.clock import business_date
@@ -60,20 +63,52 @@ async def check_engagement(
     today: date,
     field: str = "",
 ) -> None:
-    """An engagement on a business date not after ``today`` (company zone), with our participants known, active and
-    able to see the account (422 naming the field, ``field`` prefixing it inside a larger body)."""
-    if body.occurred_on > today:
-        raise Unprocessable(f"occurred_on {body.occurred_on} is after today ({today})", field=f"{field}occurred_on")
-    for i, user_id in enumerate(body.our_participant_ids):
+    """An engagement held on a business date not after ``today`` (company zone) or planned on one not before it,
+    with our participants known, active and able to see the account and the contacts who took part contacts of the
+    account (422 naming the field, ``field`` prefixing it inside a larger body)."""
+    if body.occurred_on is None and body.planned_on is None:
+        raise Unprocessable("occurred_on (held) or planned_on (planned) is required", field=f"{field}occurred_on")
+    await check_engagement_fields(
+        session, tables, account_id=account_id, fields=body.model_dump(), today=today, field=field
+    )
+
+
+async def check_engagement_fields(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    account_id: str,
+    fields: dict[str, Any],
+    today: date,
+    field: str = "",
+) -> None:
+    """The rules of ``check_engagement`` for the fields given (a change checks only what it changes; a planned date
+    is checked only for a planned engagement)."""
+    occurred_on = fields.get("occurred_on")
+    if occurred_on is not None and occurred_on > today:
+        raise Unprocessable(f"occurred_on {occurred_on} is after today ({today})", field=f"{field}occurred_on")
+    planned_on = fields.get("planned_on")
+    if occurred_on is None and planned_on is not None and planned_on < today:
+        raise Unprocessable(f"planned_on {planned_on} is before today ({today})", field=f"{field}planned_on")
+    for i, user_id in enumerate(fields.get("our_participant_ids") or []):
         await require_assignable(
             session, tables, user_id=user_id, field=f"{field}our_participant_ids.{i}", account_id=account_id
         )
+    await check_participant_contacts(
+        session, account_id=account_id, contact_ids=fields.get("participant_contact_ids") or [], field=field
+    )
 
 
 def new_engagement(account_id: str, body: EngagementCreate, actor: Principal, now: datetime) -> Engagement:
-    """An engagement row (checked already)."""
+    """An engagement row (checked already): held when it has ``occurred_on``, else planned."""
     return Engagement(
-        id=str(uuid.uuid4()), account_id=account_id, created_by=actor.user_id, created_at=now, **body.model_dump()
+        id=str(uuid.uuid4()),
+        account_id=account_id,
+        status="planned" if body.occurred_on is None else "held",
+        version=1,
+        created_by=actor.user_id,
+        created_at=now,
+        **body.model_dump(),
     )
 
 
@@ -87,7 +122,7 @@ async def log_engagement(
     actor: Principal,
     at: AsOf,
 ) -> Engagement:
-    """Record a visit, executive meeting or business review; the contact level may rise, and with it the score."""
+    """Record a held engagement (the contact level may rise, and with it the score) or plan one."""
     await check_engagement(session, tables, account_id=account.id, body=body, today=at.today)
     engagement = new_engagement(account.id, body, actor, at.now)
     async with rescoring(
@@ -105,14 +140,17 @@ async def log_engagement(
     return engagement
 
 
-async def list_engagements(session: AsyncSession, *, account_id: str, limit: int, offset: int) -> list[Engagement]:
-    """Engagements of an account, latest first."""
+async def list_engagements(
+    session: AsyncSession, *, account_id: str, limit: int, offset: int, status: str | None = None
+) -> list[Engagement]:
+    """Engagements of an account (optionally only ``held`` or ``planned``), latest first (a planned one at its due
+    date)."""
+    query = select(Engagement).where(Engagement.account_id == account_id)
+    if status is not None:
+        query = query.where(Engagement.status == status)
+    on = func.coalesce(Engagement.occurred_on, Engagement.planned_on)
     rows = await session.execute(
-        select(Engagement)
-        .where(Engagement.account_id == account_id)
-        .order_by(Engagement.occurred_on.desc(), Engagement.created_at.desc())
-        .limit(limit)
-        .offset(offset)
+        query.order_by(on.desc(), Engagement.created_at.desc(), Engagement.id).limit(limit).offset(offset)
     )
     return list(rows.scalars())
 
@@ -150,14 +188,17 @@ async def replace_cadence_rules(session: AsyncSession, *, body: CadencePolicy) -
 
 async def last_contacts(session: AsyncSession, account_ids: Sequence[str] | None) -> dict[str, dict[str, date]]:
     """Latest engagement date per account and level (all accounts when ``account_ids`` is None)."""
-    query = select(Engagement.account_id, Engagement.level, func.max(Engagement.occurred_on)).group_by(
-        Engagement.account_id, Engagement.level
+    query = (
+        select(Engagement.account_id, Engagement.level, func.max(Engagement.occurred_on))
+        .where(Engagement.occurred_on.is_not(None))
+        .group_by(Engagement.account_id, Engagement.level)
     )
     if account_ids is not None:
         query = query.where(Engagement.account_id.in_(account_ids))
     result: dict[str, dict[str, date]] = {}
     for account_id, level, last in (await session.execute(query)).all():
-        result.setdefault(account_id, {})[level] = last
+        if last is not None:  # planned engagements have no date held yet
+            result.setdefault(account_id, {})[level] = last
     return result
 
 
@@ -190,7 +231,9 @@ async def overdue_accounts(
     owner_id: str | None = None,
     tier: str | None = None,
 ) -> list[EngagementStatusRead]:
-    """Active accounts the actor may see that missed their tier's cadence at some level, most overdue first."""
+    """Active accounts the actor may see that missed their tier's cadence at some level, ranked by
+    ``cadence.account_rank``: tier first, then the level of the most urgent gap, then its days overdue (never
+    contacted first), then name."""
     query = select(Account.id, Account.name, Account.tier, Account.owner_id).where(
         visible_accounts_clause(tables, actor, Account.id),
         Account.status != "former",
@@ -205,28 +248,37 @@ async def overdue_accounts(
     last = await last_contacts(session, [a.id for a in accounts]) if len(accounts) <= 5000 else None
     if last is None:
         last = await last_contacts(session, None)
-    overdue = []
+    ranked = []
     for account in accounts:
         levels = cadence_status(account.tier, rules, last.get(account.id, {}), today)
-        missed = [s for s in levels if s.overdue]
-        if missed:
-            overdue.append(
-                {
-                    "account_id": account.id,
-                    "account_name": account.name,
-                    "tier": account.tier,
-                    "owner_id": account.owner_id,
-                    "overdue": True,
-                    "levels": [s.__dict__ for s in levels],
-                }
+        if any(s.overdue for s in levels):
+            item = EngagementStatusRead(
+                account_id=account.id,
+                account_name=account.name,
+                tier=account.tier,
+                owner_id=account.owner_id,
+                overdue=True,
+                levels=[LevelStatusRead(**s.__dict__) for s in levels],
             )
-    never = 10**6
+            ranked.append(((*account_rank(account.tier, levels), account.name, account.id), item))
+    ranked.sort(key=lambda pair: pair[0])
+    return [item for _, item in ranked]
 
-    def _urgency(item: dict[str, Any]) -> int:
-        return max(never if s["days_overdue"] is None else s["days_overdue"] for s in item["levels"] if s["overdue"])
 
-    overdue.sort(key=lambda item: (-_urgency(item), item["account_name"]))
-    return [EngagementStatusRead.model_validate(item) for item in overdue]
+async def overdue_page(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    actor: Principal,
+    today: date,
+    page: PageParams,
+    owner_id: str | None = None,
+    tier: str | None = None,
+) -> Page[EngagementStatusRead]:
+    """One page of ``overdue_accounts`` with the total."""
+    overdue = await overdue_accounts(session, tables, actor=actor, today=today, owner_id=owner_id, tier=tier)
+    items = overdue[page.offset : page.offset + page.limit]
+    return Page(items=items, total=len(overdue), limit=page.limit, offset=page.offset)
 
 
 async def announce_overdue_engagements(session: AsyncSession, *, publisher: Publisher, at: AsOf) -> int:

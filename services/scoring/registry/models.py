@@ -34,6 +34,8 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     listed: Mapped[bool] = mapped_column(Boolean, default=False)
     parent_group: Mapped[str | None] = mapped_column(String(300))
+    # The group this account is a subsidiary of (registry/hierarchy.py: visible, no cycle, at most 5 levels below).
+    parent_account_id: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     owner_id: Mapped[str] = mapped_column(String(100), index=True)
     team_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -73,3 +75,12 @@ class Contact(Base):
     # The language the contact is addressed in (surveys): 简体中文 or English.
     language: Mapped[str] = mapped_column(String(10), default="zh-CN", server_default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The relationship map (services.scoring.contacts): role in the buying decision, attitude, whom they report to.
+    role: Mapped[str | None] = mapped_column(String(20))
+    attitude: Mapped[str | None] = mapped_column(String(20))
+    reports_to_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # retired contacts are kept, hidden by default
+    retired_by: Mapped[str | None] = mapped_column(String(100))
+    retire_reason: Mapped[str | None] = mapped_column(Text)

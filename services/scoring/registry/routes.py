@@ -12,7 +12,6 @@ from services.scoring.deps import (
     AccountForUpdate,
     Actor,
     At,
-    ContactForUpdate,
     Paging,
     Registrar,
     Supervisor,
@@ -27,9 +26,6 @@ from services.scoring.registry.schemas import (
     AccountQuery,
     AccountRead,
     AccountUpdate,
-    ContactCreate,
-    ContactRead,
-    ContactUpdate,
     RatingsUpdate,
     TeamUpdate,
 )
@@ -118,10 +114,12 @@ async def patch_account(
     session: SessionDep,
     at: At,
     publisher: PublisherDep,
+    actor: Actor,
 ) -> AccountDetail:
-    """Change profile fields or status (``If-Match`` with the ETag refuses stale writes); publishes ``updated``."""
+    """Change profile fields, status or the group (``If-Match`` with the ETag refuses stale writes); publishes
+    ``updated``."""
     check_if_match(request, account.version)
-    await service.update_account(session, platform, publisher=publisher, account=account, body=body, at=at)
+    await service.update_account(session, platform, publisher=publisher, account=account, body=body, at=at, actor=actor)
     set_etag(response, account.version)
     return await service.account_detail(session, account=account, now=at.now)
 
@@ -163,47 +161,3 @@ async def put_ratings(
     await service.set_ratings(session, platform, publisher=publisher, account=account, body=body, actor=actor, at=at)
     set_etag(response, account.version)
     return await service.account_detail(session, account=account, now=at.now)
-
-
-@router.get("/accounts/{account_id}/contacts", response_model=list[ContactRead], tags=ACCOUNTS, summary="Contacts")
-async def get_contacts(account: AccountForRead, session: SessionDep) -> list[ContactRead]:
-    """The account's contacts, executive level first."""
-    return [ContactRead.model_validate(c) for c in await service.list_contacts(session, account_id=account.id)]
-
-
-@router.post(
-    "/accounts/{account_id}/contacts",
-    status_code=201,
-    response_model=ContactRead,
-    tags=ACCOUNTS,
-    summary="Add a contact",
-)
-async def post_contact(
-    account: AccountForUpdate, body: ContactCreate, session: SessionDep, at: At, publisher: PublisherDep
-) -> ContactRead:
-    """Add a contact at executive, decision or execution level."""
-    contact = await service.add_contact(session, platform, publisher=publisher, account=account, body=body, at=at)
-    return ContactRead.model_validate(contact)
-
-
-@router.patch(
-    "/accounts/{account_id}/contacts/{contact_id}",
-    response_model=ContactRead,
-    tags=ACCOUNTS,
-    summary="Change a contact",
-)
-async def patch_contact(
-    contact: ContactForUpdate, body: ContactUpdate, session: SessionDep, at: At, publisher: PublisherDep
-) -> ContactRead:
-    """Name, title, level, email, phone or language; publishes ``accounts.contact_changed``."""
-    await service.update_contact(session, platform, publisher=publisher, contact=contact, body=body, at=at)
-    return ContactRead.model_validate(contact)
-
-
-@router.delete(
-    "/accounts/{account_id}/contacts/{contact_id}", status_code=204, tags=ACCOUNTS, summary="Remove a contact"
-)
-async def delete_contact(contact: ContactForUpdate, session: SessionDep, at: At, publisher: PublisherDep) -> Response:
-    """The contact leaves the account (published retired: surveys stop asking them)."""
-    await service.retire_contact(session, platform, publisher=publisher, contact=contact, at=at)
-    return Response(status_code=204)

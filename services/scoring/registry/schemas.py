@@ -6,9 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from services.scoring.engagement.cadence import ContactLevel
+from services.scoring.contacts.schemas import ContactCreate, ContactRead
 from services.scoring.engagement.schemas import EngagementCreate, UserId
 from services.scoring.registry.models import RATING_PLACES
 from shared.api import MoneyStr, RequestBody
@@ -16,7 +16,6 @@ from shared.money import DEFAULT_CURRENCY, CurrencyCode, NonNegativeAmount
 from shared.vocabulary import TierCode
 
 AccountStatus = Literal["prospect", "key_account", "former"]
-ContactLanguage = Literal["zh-CN", "en"]
 CompanySize = Literal["micro", "small", "medium", "large", "enterprise"]
 SORTABLE = ("name", "score", "tier", "created_at", "updated_at", "industry", "region")
 MAX_TEAM = 50
@@ -33,38 +32,10 @@ GrowthPct = Annotated[
 # The company's own annual revenue: an amount that fits the column (16 whole digits, 4 places).
 AnnualRevenue = Annotated[NonNegativeAmount, Field(lt=Decimal(10) ** 16)]
 TeamMembers = Annotated[list[UserId], Field(max_length=MAX_TEAM)]
-
-
-class ContactCreate(RequestBody):
-    """A person at the customer."""
-
-    name: str = Field(min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=200)
-    level: ContactLevel
-    email: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
-    language: ContactLanguage = "zh-CN"
-
-
-class ContactUpdate(RequestBody):
-    """A change of a contact (only the fields given change)."""
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    title: str | None = Field(default=None, max_length=200)
-    level: ContactLevel | None = None
-    email: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
-    language: ContactLanguage | None = None
-
-
-class ContactRead(ContactCreate):
-    """A stored contact."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    account_id: str
-    created_at: datetime
+# Another account of the registry named in a body (a UUID; anything else is a 422 naming the field).
+AccountRef = Annotated[
+    str, Field(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
 
 
 class AccountCreate(RequestBody):
@@ -82,6 +53,9 @@ class AccountCreate(RequestBody):
     currency: CurrencyCode = Field(default=DEFAULT_CURRENCY, description="ISO 4217 currency of annual_revenue")
     listed: bool = False
     parent_group: str | None = Field(default=None, max_length=300)
+    parent_account_id: AccountRef | None = Field(
+        default=None, description="The group (an account the caller sees) this account is a subsidiary of"
+    )
     status: AccountStatus = "prospect"
     owner_id: UserId | None = Field(
         default=None, description="Owner: an active account manager or supervisor (default: the caller)"
@@ -121,6 +95,7 @@ class AccountUpdate(RequestBody):
     annual_revenue: AnnualRevenue | None = None
     listed: bool | None = None
     parent_group: str | None = Field(default=None, max_length=300)
+    parent_account_id: AccountRef | None = Field(default=None, description="The group; null detaches the account")
     status: AccountStatus | None = None
     cooperation_since: date | None = None
 
@@ -166,6 +141,7 @@ class AccountRead(BaseModel):
     currency: str
     listed: bool
     parent_group: str | None
+    parent_account_id: str | None
     status: AccountStatus
     owner_id: str
     team_member_ids: list[str]
@@ -208,6 +184,71 @@ class AccountQuery(BaseModel):
     ] = None
 
 
+class HierarchyNode(BaseModel):
+    """An account in a group hierarchy; ``depth`` counts the groups above it, ``children`` its subsidiaries."""
+
+    id: str
+    name: str
+    tier: TierCode | None
+    status: AccountStatus
+    parent_account_id: str | None
+    depth: int
+    children: list[HierarchyNode] = Field(default_factory=list)
+
+
+class AccountHierarchyRead(BaseModel):
+    """Where an account stands in its group: the groups above it (top first) and the subsidiaries below it."""
+
+    account_id: str
+    top_account_id: str = Field(description="The top group (the account itself when it has no parent)")
+    ancestors: list[HierarchyNode] = Field(description="The groups above the account, top first (no children)")
+    tree: HierarchyNode = Field(description="The account with its subsidiaries, recursively")
+    hidden_accounts: int = Field(description="Accounts of the hierarchy the caller may not see, left out")
+
+
+class GroupPurchases(BaseModel):
+    """The group's purchases in one currency over the 12-month window (currencies are never added)."""
+
+    currency: str
+    annual_purchases: MoneyStr
+    annual_profit: MoneyStr
+    previous_year_purchases: MoneyStr
+
+
+class GroupScoreInputs(BaseModel):
+    """The score inputs of the group as a whole (docs/scoring.md *Groups* gives the rule of each)."""
+
+    revenue_growth: Decimal | None = Field(description="CNY purchases vs the 12 months before, %")
+    stability: int = Field(description="Months of the window in which any member bought")
+    product_lines: list[str]
+    highest_contact_level: int
+    industry_leadership: Decimal | None
+    reference_value: Decimal | None
+    channel_value: Decimal | None
+    product_fit: Decimal | None
+    expected_growth_pct: Decimal | None
+    cooperation_since: date | None
+    satisfaction: Decimal | None
+    satisfaction_votes: int
+    escalations: int
+    credit_grade: str | None = Field(description="The worst grade of a member")
+
+
+class GroupSummaryRead(BaseModel):
+    """A group rolled up over itself and every subsidiary the caller sees."""
+
+    account_id: str
+    period: str = Field(description="The business month the 12-month window ends with")
+    member_ids: list[str] = Field(description="The group and its visible subsidiaries, group first")
+    subsidiaries: int
+    direct_subsidiaries: int
+    hidden_subsidiaries: int = Field(description="Subsidiaries the caller may not see (not rolled up)")
+    subsidiary_tiers: dict[str, int] = Field(description="Subsidiaries per tier (``unassigned`` without one)")
+    purchases: list[GroupPurchases] = Field(description="Per currency, never converted or added across")
+    score_inputs: GroupScoreInputs
+
+
 AccountCreate.model_rebuild()
 AccountBatch.model_rebuild()
 AccountBatchRead.model_rebuild()
+HierarchyNode.model_rebuild()

@@ -11,11 +11,14 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts.schemas import ContactRead
+from services.scoring.contacts.service import list_contacts, publish_contact, registration_contacts
 from services.scoring.engagement.schemas import EngagementCreate
 from services.scoring.engagement.service import check_engagement, new_engagement
 from services.scoring.features import LEVEL_RANK, AsOf
 from services.scoring.registry.credit_code import credit_code_problem
-from services.scoring.registry.models import RATING_PLACES, Account, Contact
+from services.scoring.registry.hierarchy import audit_parent_change, check_parent
+from services.scoring.registry.models import RATING_PLACES, Account
 from services.scoring.registry.schemas import (
     SORTABLE,
     AccountCreate,
@@ -23,15 +26,12 @@ from services.scoring.registry.schemas import (
     AccountQuery,
     AccountRead,
     AccountUpdate,
-    ContactCreate,
-    ContactRead,
-    ContactUpdate,
     RatingsUpdate,
     TeamUpdate,
     TierInfo,
 )
 from services.scoring.scores.consistency import rescoring, settle_change
-from services.scoring.scores.feature_store import features_for, refresh_contact_level
+from services.scoring.scores.feature_store import features_for
 from services.scoring.scores.portfolio import rescore_accounts
 from services.scoring.scores.tiers import overridden_accounts, tier_label
 from shared.api import PageParams, parse_sort
@@ -39,8 +39,8 @@ from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, 
 from shared.bus import Publisher
 from shared.db import PlatformTables
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated, ContactChanged
-from shared.events.catalogue import AccountSnapshot, ContactData, OwnerChangedData
+from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated
+from shared.events.catalogue import AccountSnapshot, OwnerChangedData
 from shared.people import require_assignable
 from shared.projection import upsert_account
 from shared.vocabulary import TIER_CODES, tier_rank
@@ -61,6 +61,7 @@ def _snapshot(account: Account) -> AccountSnapshot:
         tier=account.tier,
         owner_id=account.owner_id,
         team_member_ids=list(account.team_member_ids or []),
+        parent_account_id=account.parent_account_id,
     )
 
 
@@ -126,27 +127,6 @@ def _ratings_fields(ratings: RatingsUpdate | None, actor_id: str, now: datetime)
     return {**fields, "ratings_rationale": ratings.rationale, "rated_by": actor_id, "rated_at": now}
 
 
-def _contact(account_id: str, body: ContactCreate, now: datetime) -> Contact:
-    return Contact(id=str(uuid.uuid4()), account_id=account_id, created_at=now, **body.model_dump())
-
-
-async def publish_contact(
-    session: AsyncSession, publisher: Publisher, contact: Contact, *, now: datetime, active: bool = True
-) -> None:
-    """``accounts.contact_changed`` with the whole contact (``active`` false once it is retired)."""
-    data = ContactData(
-        contact_id=contact.id,
-        name=contact.name,
-        title=contact.title,
-        level=contact.level,
-        email=contact.email,
-        phone=contact.phone,
-        language=contact.language,
-        active=active,
-    )
-    await publisher.publish(session, ContactChanged, data, account_id=contact.account_id, time=now)
-
-
 def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor: Principal, now: datetime) -> Account:
     return Account(
         id=str(uuid.uuid4()),
@@ -160,6 +140,7 @@ def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor:
         currency=body.currency,
         listed=body.listed,
         parent_group=body.parent_group,
+        parent_account_id=body.parent_account_id,
         status=body.status,
         owner_id=owner_id,
         team_member_ids=_team(owner_id, body.team_member_ids),
@@ -203,13 +184,16 @@ async def register_account(
     if body.ratings is not None and not actor.has_any({SUPERVISOR, ADMIN, SERVICE}):
         raise Forbidden("Only the supervisor rates strategic significance")
     await check_team(session, tables, owner_id=owner_id, members=body.team_member_ids)
+    await check_parent(session, tables, account=None, parent_id=body.parent_account_id, actor=actor)
     code = _check_credit_code(body.credit_code)
     await _ensure_unique_code(session, code)
     now = at.now
     account = _new_account(body, owner_id=owner_id, code=code, actor=actor, now=now)
     session.add(account)
     await session.flush()
-    contacts = [_contact(account.id, contact, now) for contact in body.contacts]
+    if account.parent_account_id is not None:
+        await audit_parent_change(session, account=account, before=None, actor=actor, now=now)
+    contacts = registration_contacts(account.id, body.contacts, now)
     session.add_all(contacts)
     await _project(session, tables, account)  # first: our participants of imported engagements must see it
     await _import_engagements(session, tables, account, body.engagements, actor, at)
@@ -217,7 +201,7 @@ async def register_account(
     for contact in contacts:
         await publish_contact(session, publisher, contact, now=now)
     features = await features_for(session, account_id=account.id, now=now)
-    levels = [c.level for c in body.contacts] + [e.level for e in body.engagements]
+    levels = [c.level for c in body.contacts] + [e.level for e in body.engagements if e.occurred_on is not None]
     features.highest_contact_level = max((LEVEL_RANK[level] for level in levels), default=0)
     if score:
         await settle_change(
@@ -279,10 +263,21 @@ async def update_account(
     account: Account,
     body: AccountUpdate,
     at: AsOf,
+    actor: Principal | None = None,
 ) -> Account:
-    """Apply profile changes; publish ``accounts.updated`` and re-score when a scoring input changed."""
+    """Apply profile changes; publish ``accounts.updated`` and re-score when a scoring input changed. A new parent
+    (``parent_account_id``, which needs the ``actor``) is checked and audited (registry/hierarchy.py)."""
+    before_parent = account.parent_account_id
+    parent_changes = "parent_account_id" in body.model_fields_set and body.parent_account_id != before_parent
+    if parent_changes:
+        if actor is None:
+            raise Forbidden("Changing the group of an account needs an acting user")
+        await check_parent(session, tables, account=account, parent_id=body.parent_account_id, actor=actor)
     async with rescoring(session, tables, publisher=publisher, account_id=account.id, at=at, reason="profile changed"):
-        return await _apply_profile(session, tables, publisher=publisher, account=account, body=body, now=at.now)
+        await _apply_profile(session, tables, publisher=publisher, account=account, body=body, now=at.now)
+    if parent_changes and actor is not None:
+        await audit_parent_change(session, account=account, before=before_parent, actor=actor, now=at.now)
+    return account
 
 
 async def _apply_profile(
@@ -369,71 +364,6 @@ async def set_ratings(
     return account
 
 
-async def add_contact(
-    session: AsyncSession,
-    tables: PlatformTables,
-    *,
-    publisher: Publisher,
-    account: Account,
-    body: ContactCreate,
-    at: AsOf,
-) -> Contact:
-    """Add a contact; the highest contact level may rise, and with it the score."""
-    contact = _contact(account.id, body, at.now)
-    async with rescoring(
-        session, tables, publisher=publisher, account_id=account.id, at=at, reason="contact level reached"
-    ):
-        session.add(contact)
-        await session.flush()
-        await refresh_contact_level(session, account_id=account.id, now=at.now)
-    await publish_contact(session, publisher, contact, now=at.now)
-    return contact
-
-
-async def update_contact(
-    session: AsyncSession,
-    tables: PlatformTables,
-    *,
-    publisher: Publisher,
-    contact: Contact,
-    body: ContactUpdate,
-    at: AsOf,
-) -> Contact:
-    """Change a contact (its level may move the highest contact level, and with it the score); published."""
-    async with rescoring(
-        session, tables, publisher=publisher, account_id=contact.account_id, at=at, reason="contact changed"
-    ):
-        for key, value in body.model_dump(exclude_unset=True).items():
-            if value is not None or key in ("title", "email", "phone"):
-                setattr(contact, key, value)
-        await session.flush()
-        await refresh_contact_level(session, account_id=contact.account_id, now=at.now)
-    await publish_contact(session, publisher, contact, now=at.now)
-    return contact
-
-
-async def retire_contact(
-    session: AsyncSession, tables: PlatformTables, *, publisher: Publisher, contact: Contact, at: AsOf
-) -> None:
-    """Remove a contact from the account (published as retired: ``active`` false); the level may drop."""
-    async with rescoring(
-        session, tables, publisher=publisher, account_id=contact.account_id, at=at, reason="contact retired"
-    ):
-        await session.delete(contact)
-        await session.flush()
-        await refresh_contact_level(session, account_id=contact.account_id, now=at.now)
-    await publish_contact(session, publisher, contact, now=at.now, active=False)
-
-
-async def list_contacts(session: AsyncSession, *, account_id: str) -> list[Contact]:
-    """The contacts of an account, executives first."""
-    order = case({"executive": 0, "decision": 1, "execution": 2}, value=Contact.level, else_=3)
-    rows = await session.execute(
-        select(Contact).where(Contact.account_id == account_id).order_by(order, Contact.created_at)
-    )
-    return list(rows.scalars())
-
-
 async def list_accounts(
     session: AsyncSession, tables: PlatformTables, *, actor: Principal, query: AccountQuery, page: PageParams
 ) -> tuple[list[Account], int]:
@@ -473,4 +403,4 @@ async def account_detail(session: AsyncSession, *, account: Account, now: dateti
     """One account as served, with its contacts."""
     (read,) = await account_reads(session, accounts=[account], now=now)
     contacts = await list_contacts(session, account_id=account.id)
-    return AccountDetail(**read.model_dump(), contacts=[ContactRead.model_validate(c) for c in contacts])
+    return AccountDetail(**read.model_dump(), contacts=[ContactRead.of(c) for c in contacts])

@@ -277,16 +277,14 @@ async def record_credit_grade(
 
 
 async def refresh_contact_level(session: AsyncSession, *, account_id: str, now: datetime) -> bool:
-    """The highest level reached: by contacts on record or logged engagements (execution 1 … executive 3).
+    """The highest level reached: by active contacts or held engagements (execution 1 … executive 3).
 
     True when it changed (only then does the score move).
     """
-    levels = set((await session.execute(select(Contact.level).where(Contact.account_id == account_id))).scalars())
-    levels |= set(
-        (await session.execute(select(Engagement.level).where(Engagement.account_id == account_id).distinct()))
-        .scalars()
-        .all()
-    )
+    contacts = select(Contact.level).where(Contact.account_id == account_id, Contact.retired_at.is_(None))
+    levels = set((await session.execute(contacts)).scalars())
+    held = select(Engagement.level).where(Engagement.account_id == account_id, Engagement.occurred_on.is_not(None))
+    levels |= set((await session.execute(held.distinct())).scalars().all())
     features = await features_for(session, account_id=account_id, now=now)
     highest = max((LEVEL_RANK.get(level, 0) for level in levels), default=0)
     if highest == features.highest_contact_level:
