@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.service import hand_over_open_items
+from services.goals.actuals.account_codes import apply_account_codes
 from services.goals.config import GoalsSettings
 from services.goals.currencies.service import apply_fx_rate
 from services.goals.models import ComplaintFact, RiskAlert
@@ -14,6 +15,8 @@ from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.clock import business_date, ensure_aware
 from shared.events import (
     AccountOwnerChanged,
+    AccountRegistered,
+    AccountUpdated,
     AlertCleared,
     AlertRaised,
     ComplaintAcknowledged,
@@ -107,7 +110,14 @@ async def on_contact_changed(session: AsyncSession, event: ContactChanged, ctx: 
     await upsert_contact(session, account_id=event.account_id, data=event.data, event_time=event.time)
 
 
+async def on_account_codes(session: AsyncSession, event: AccountRegistered | AccountUpdated, ctx: Ctx) -> None:
+    """Keep the codes imports may name the account by (its ERP codes and credit code; None leaves them as they are)."""
+    await apply_account_codes(session, event)
+
+
 GOALS_HANDLERS: Handlers = {
+    AccountRegistered: [on_account_codes],
+    AccountUpdated: [on_account_codes],
     ContactChanged: [on_contact_changed],
     FxRateSet: [on_fx_rate_set],
     AccountOwnerChanged: [on_owner_changed],

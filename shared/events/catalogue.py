@@ -126,6 +126,11 @@ class AccountSnapshot(_Data):
     # Added (optional, version 1): the group the account belongs to (null: none). Absent in events published before
     # the account hierarchy existed, which consumers read as "unknown", not as "no parent".
     parent_account_id: str | None = None
+    # Added (optional, version 1): the unified social credit code and the external ERP customer codes, by which
+    # imports elsewhere may name the account (goals). Absent (None) in events published before they existed, read
+    # as "not told" (keep what is known), not as "none".
+    credit_code: str | None = None
+    erp_codes: list[str] | None = None
 
 
 class AccountRegistered(EventBase):

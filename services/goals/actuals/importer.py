@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.account_codes import code_map
 from services.goals.actuals.aggregates import apply_line_deltas, void_lines
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.models import ImportBatch, ImportRejection, SalesRecord
@@ -174,9 +175,9 @@ def header_index(header: list[str], columns: Mapping[str, str] | None = None) ->
 class RowParser:
     """Validates rows of one file (column positions resolved once: this runs for every row)."""
 
-    def __init__(self, index: dict[str, int], width: int, known_accounts: dict[str, str]) -> None:
+    def __init__(self, index: dict[str, int], width: int, known_accounts: dict[str, tuple[str, str]]) -> None:
         self.width = width
-        self.known = known_accounts  # account id → its reporting currency
+        self.known = known_accounts  # account id, ERP code or credit code → (account id, its reporting currency)
         self.account = index["account_id"]
         self.date = index["date"]
         self.line = index["product_line"]
@@ -191,12 +192,13 @@ class RowParser:
         reports in: it still needs converting) or ValueError with the reason."""
         if len(fields) != self.width:
             raise ValueError(f"expected {self.width} columns, found {len(fields)}")
-        account_id = fields[self.account].strip()
-        reporting = self.known.get(account_id)
-        if reporting is None:
+        key = fields[self.account].strip()
+        known = self.known.get(key)
+        if known is None:
             if "\ufffd" in "".join(fields):
                 raise ValueError("contains characters that are not valid in the file's encoding")
-            raise ValueError("account_id is empty" if not account_id else f"unknown account {account_id!r}")
+            raise ValueError("account_id is empty" if not key else f"unknown account {key!r}")
+        account_id, reporting = known
         sale_date = _date(fields[self.date])
         product_line = fields[self.line].strip()
         if not product_line:
@@ -263,7 +265,7 @@ def iter_chunks(
     path: Path,
     *,
     encoding: str,
-    known_accounts: dict[str, str],
+    known_accounts: dict[str, tuple[str, str]],
     batch_id: str,
     batch_size: int,
     columns: Mapping[str, str] | None = None,
@@ -437,8 +439,11 @@ async def start_batch(
     return batch, True
 
 
-async def known_accounts(session: AsyncSession, *, visible_to: str | None, settings: GoalsSettings) -> dict[str, str]:
-    """Account ids rows may refer to (for an account manager: only their accounts) and their reporting currency."""
+async def known_accounts(
+    session: AsyncSession, *, visible_to: str | None, settings: GoalsSettings
+) -> dict[str, tuple[str, str]]:
+    """What rows may name an account by (for an account manager: only their accounts) — its id, ERP codes and credit
+    code (actuals/account_codes.py) — with the account id and its reporting currency: one lookup per row."""
     accounts, access = platform.accounts, platform.account_access
     if visible_to is None:
         ids = set(await session.scalars(select(accounts.c.account_id)))
@@ -446,7 +451,10 @@ async def known_accounts(session: AsyncSession, *, visible_to: str | None, setti
         ids = set(await session.scalars(select(access.c.account_id).where(access.c.user_id == visible_to)))
     rows = await session.execute(select(AccountCurrency.account_id, AccountCurrency.currency))
     own = {account_id: currency for account_id, currency in rows}
-    return {account_id: own.get(account_id, settings.reporting_currency) for account_id in ids}
+    known = {account_id: (account_id, own.get(account_id, settings.reporting_currency)) for account_id in ids}
+    for code, account_id in (await code_map(session, ids)).items():
+        known.setdefault(code, known[account_id])  # an id wins over a code that spells it
+    return known
 
 
 async def _write_chunks(

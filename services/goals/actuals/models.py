@@ -111,3 +111,15 @@ class SalesMonthTotal(Base):
     quantity: Mapped[Decimal] = mapped_column(Money())
     quantity_lines: Mapped[int] = mapped_column(Integer)
     line_count: Mapped[int] = mapped_column(Integer)
+
+
+class AccountCode(Base):
+    """A code imports may name an account by (``actuals/account_codes.py``): one of its ERP codes or its credit
+    code, kept from the registry's account events (``version``: the event's place, stale events are ignored)."""
+
+    __tablename__ = "account_codes"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "erp" | "credit"
+    version: Mapped[str] = mapped_column(String(80))

@@ -34,7 +34,9 @@ def return_sign_problem(quantity: Decimal | None, revenue: Decimal, cost: Decima
 class SalesRecordIn(RequestBody):
     """One sales line (amounts in ``currency``, by default the account's reporting currency)."""
 
-    account_id: str = Field(min_length=1, max_length=36)
+    account_id: str = Field(
+        min_length=1, max_length=64, description="The account's id, one of its ERP codes or its credit code"
+    )
     date: date
     product_line: str = Field(min_length=1, max_length=100)
     region: str | None = Field(default=None, max_length=100)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.actuals.account_codes import resolve_codes
 from services.goals.actuals.aggregates import apply_line_deltas
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.figures import sales_cells, totals_by_account_month
@@ -115,9 +116,14 @@ async def record_actuals(
 ) -> ActualsRecordedRead:
     """Record sales lines of accounts the actor may change, publish per account-month, re-track their targets."""
     require_writer(actor)
-    for account_id in sorted({r.account_id for r in body.records}):
+    # An ERP code or a credit code names its account (actuals/account_codes.py); ids and unknown keys stay as given.
+    codes = await resolve_codes(session, {r.account_id for r in body.records})
+    records = [
+        r.model_copy(update={"account_id": codes[r.account_id]}) if r.account_id in codes else r for r in body.records
+    ]
+    for account_id in sorted({r.account_id for r in records}):
         await ensure_account_access(session, platform, actor, account_id, write=True)
-    rows, converted = await sales_lines(session, records=body.records, settings=settings)
+    rows, converted = await sales_lines(session, records=records, settings=settings)
     await session.execute(insert(SalesRecord), rows)
     await apply_line_deltas(session, rows)
     pairs = {(str(r["account_id"]), str(r["month"])) for r in rows}

@@ -84,3 +84,13 @@ class Contact(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # retired contacts are kept, hidden by default
     retired_by: Mapped[str | None] = mapped_column(String(100))
     retire_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AccountErpCode(Base):
+    """An external ERP customer code of an account (unique across all accounts; imports may name the account by it)."""
+
+    __tablename__ = "account_erp_codes"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.scoring.deps import (
     AccountForRead,
@@ -94,6 +94,22 @@ async def list_accounts(
     accounts, total = await service.list_accounts(session, platform, actor=actor, query=query, page=page)
     items = await service.account_reads(session, accounts=accounts, now=clock.now())
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/accounts/by-code/{code:path}", response_model=AccountDetail, tags=ACCOUNTS, summary="Account by ERP/credit code"
+)
+async def get_account_by_code(
+    code: Annotated[str, Path(min_length=1, max_length=64)],
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
+    actor: Actor,
+) -> AccountDetail:
+    """The account holding an ERP customer code, or with that credit code (404 when unknown or not visible)."""
+    account = await service.account_by_code(session, platform, actor=actor, code=code)
+    set_etag(response, account.version)
+    return await service.account_detail(session, account=account, now=clock.now())
 
 
 @router.get("/accounts/{account_id}", response_model=AccountDetail, tags=ACCOUNTS, summary="One account with contacts")

@@ -36,6 +36,13 @@ TeamMembers = Annotated[list[UserId], Field(max_length=MAX_TEAM)]
 AccountRef = Annotated[
     str, Field(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ]
+# External ERP customer codes (registry/erp_codes.py): each unique across the registry, at most 10 an account.
+MAX_ERP_CODES = 10
+ErpCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+ErpCodes = Annotated[
+    list[ErpCode],
+    Field(max_length=MAX_ERP_CODES, description="External ERP customer codes (a repeated code counts once)"),
+]
 
 
 class AccountCreate(RequestBody):
@@ -64,6 +71,7 @@ class AccountCreate(RequestBody):
         default_factory=list, description="Active account managers or supervisors working on the account"
     )
     cooperation_since: date | None = None
+    erp_codes: ErpCodes = Field(default_factory=list)
     contacts: list[ContactCreate] = Field(default_factory=list, max_length=200)
     ratings: RatingsUpdate | None = Field(default=None, description="Initial qualitative ratings (supervisor)")
     engagements: list[EngagementCreate] = Field(
@@ -98,6 +106,7 @@ class AccountUpdate(RequestBody):
     parent_account_id: AccountRef | None = Field(default=None, description="The group; null detaches the account")
     status: AccountStatus | None = None
     cooperation_since: date | None = None
+    erp_codes: ErpCodes | None = Field(default=None, description="Replaces the account's ERP codes ([] clears them)")
 
 
 class TeamUpdate(RequestBody):
@@ -146,6 +155,7 @@ class AccountRead(BaseModel):
     owner_id: str
     team_member_ids: list[str]
     cooperation_since: date | None
+    erp_codes: list[str] = Field(default_factory=list)
     industry_leadership: Decimal | None
     reference_value: Decimal | None
     channel_value: Decimal | None
@@ -178,6 +188,8 @@ class AccountQuery(BaseModel):
     industry: str | None = Field(default=None, max_length=100)
     region: str | None = Field(default=None, max_length=100)
     status: AccountStatus | None = None
+    erp_code: str | None = Field(default=None, max_length=64, description="Holds this ERP code (exact)")
+    credit_code: str | None = Field(default=None, max_length=40, description="Has this credit code (exact)")
     q: Annotated[str | None, Field(max_length=300, description="Name contains")] = None
     sort: Annotated[
         str | None, Field(max_length=30, description=f"One of {', '.join(SORTABLE)}; prefix - for descending")

@@ -17,8 +17,9 @@ from services.scoring.engagement.schemas import EngagementCreate
 from services.scoring.engagement.service import check_engagement, new_engagement
 from services.scoring.features import LEVEL_RANK, AsOf
 from services.scoring.registry.credit_code import credit_code_problem
+from services.scoring.registry.erp_codes import account_id_by_code, erp_codes_of, set_erp_codes
 from services.scoring.registry.hierarchy import audit_parent_change, check_parent
-from services.scoring.registry.models import RATING_PLACES, Account
+from services.scoring.registry.models import RATING_PLACES, Account, AccountErpCode
 from services.scoring.registry.schemas import (
     SORTABLE,
     AccountCreate,
@@ -35,7 +36,15 @@ from services.scoring.scores.feature_store import features_for
 from services.scoring.scores.portfolio import rescore_accounts
 from services.scoring.scores.tiers import overridden_accounts, tier_label
 from shared.api import PageParams, parse_sort
-from shared.auth import ACCOUNT_MANAGER, ADMIN, SERVICE, SUPERVISOR, Principal, visible_accounts_clause
+from shared.auth import (
+    ACCOUNT_MANAGER,
+    ADMIN,
+    SERVICE,
+    SUPERVISOR,
+    Principal,
+    ensure_account_access,
+    visible_accounts_clause,
+)
 from shared.bus import Publisher
 from shared.db import PlatformTables
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -50,8 +59,9 @@ TEAM_ROLES = frozenset({ACCOUNT_MANAGER, SUPERVISOR})
 RATING_QUANTUM = Decimal(1).scaleb(-RATING_PLACES)
 
 
-def _snapshot(account: Account) -> AccountSnapshot:
-    """The event snapshot of an account."""
+async def _snapshot(session: AsyncSession, account: Account) -> AccountSnapshot:
+    """The event snapshot of an account (with its credit code and ERP codes: imports elsewhere name it by them)."""
+    codes = (await erp_codes_of(session, [account.id])).get(account.id, [])
     return AccountSnapshot(
         name=account.name,
         name_en=account.name_en,
@@ -62,6 +72,8 @@ def _snapshot(account: Account) -> AccountSnapshot:
         owner_id=account.owner_id,
         team_member_ids=list(account.team_member_ids or []),
         parent_account_id=account.parent_account_id,
+        credit_code=account.credit_code,
+        erp_codes=codes,
     )
 
 
@@ -193,11 +205,14 @@ async def register_account(
     await session.flush()
     if account.parent_account_id is not None:
         await audit_parent_change(session, account=account, before=None, actor=actor, now=now)
+    if body.erp_codes:
+        await set_erp_codes(session, account=account, codes=body.erp_codes, actor=actor, now=now)
     contacts = registration_contacts(account.id, body.contacts, now)
     session.add_all(contacts)
     await _project(session, tables, account)  # first: our participants of imported engagements must see it
     await _import_engagements(session, tables, account, body.engagements, actor, at)
-    await publisher.publish(session, AccountRegistered, _snapshot(account), account_id=account.id, time=now)
+    snapshot = await _snapshot(session, account)
+    await publisher.publish(session, AccountRegistered, snapshot, account_id=account.id, time=now)
     for contact in contacts:
         await publish_contact(session, publisher, contact, now=now)
     features = await features_for(session, account_id=account.id, now=now)
@@ -233,11 +248,11 @@ async def register_accounts(
             registered.append(
                 await register_account(session, tables, publisher=publisher, body=body, actor=actor, at=at, score=False)
             )
-        except Unprocessable as exc:
+        except (Unprocessable, Conflict) as exc:
             field = exc.extra.get("field")
-            raise Unprocessable(
-                f"accounts.{i}: {exc.detail}", field=f"accounts.{i}.{field}" if field else f"accounts.{i}"
-            ) from exc
+            where = f"accounts.{i}.{field}" if field else f"accounts.{i}"
+            error = Unprocessable if isinstance(exc, Unprocessable) else Conflict
+            raise error(f"accounts.{i}: {exc.detail}", field=where) from exc
     # One pass for the whole import: the scores, tier moves and events are written in bulk.
     await session.flush()
     ids = [a.id for a in registered]
@@ -253,6 +268,18 @@ async def get_account(session: AsyncSession, *, account_id: str) -> Account:
     if account is None:
         raise NotFound(f"Account {account_id} not found")
     return account
+
+
+async def account_by_code(session: AsyncSession, tables: PlatformTables, *, actor: Principal, code: str) -> Account:
+    """The account an ERP code or a credit code names, if the actor may see it; 404 otherwise."""
+    account_id = await account_id_by_code(session, code)
+    if account_id is None:
+        raise NotFound(f"No account with code {code}")
+    try:
+        await ensure_account_access(session, tables, actor, account_id)
+    except NotFound:
+        raise NotFound(f"No account with code {code}") from None
+    return await get_account(session, account_id=account_id)
 
 
 async def update_account(
@@ -273,8 +300,10 @@ async def update_account(
         if actor is None:
             raise Forbidden("Changing the group of an account needs an acting user")
         await check_parent(session, tables, account=account, parent_id=body.parent_account_id, actor=actor)
+    if body.erp_codes is not None and actor is None:
+        raise Forbidden("Changing the ERP codes of an account needs an acting user")
     async with rescoring(session, tables, publisher=publisher, account_id=account.id, at=at, reason="profile changed"):
-        await _apply_profile(session, tables, publisher=publisher, account=account, body=body, now=at.now)
+        await _apply_profile(session, tables, publisher=publisher, account=account, body=body, now=at.now, actor=actor)
     if parent_changes and actor is not None:
         await audit_parent_change(session, account=account, before=before_parent, actor=actor, now=at.now)
     return account
@@ -288,8 +317,10 @@ async def _apply_profile(
     account: Account,
     body: AccountUpdate,
     now: datetime,
+    actor: Principal | None = None,
 ) -> Account:
     changes = body.model_dump(exclude_unset=True)
+    codes = changes.pop("erp_codes", None)
     for required in ("name", "industry", "region", "status", "listed"):
         if required in changes and changes[required] is None:
             raise Unprocessable(f"{required} cannot be null", field=required)
@@ -297,7 +328,10 @@ async def _apply_profile(
         changes["credit_code"] = _check_credit_code(changes["credit_code"])
         await _ensure_unique_code(session, changes["credit_code"], account.id)
     changed = {k: v for k, v in changes.items() if getattr(account, k) != v}
-    if not changed:
+    codes_changed = False
+    if codes is not None and actor is not None:
+        codes_changed = await set_erp_codes(session, account=account, codes=codes, actor=actor, now=now)
+    if not changed and not codes_changed:
         return account
     for key, value in changed.items():
         setattr(account, key, value)
@@ -305,7 +339,7 @@ async def _apply_profile(
     account.updated_at = now
     await session.flush()
     await _project(session, tables, account)
-    await publisher.publish(session, AccountUpdated, _snapshot(account), account_id=account.id, time=now)
+    await publisher.publish(session, AccountUpdated, await _snapshot(session, account), account_id=account.id, time=now)
     return account
 
 
@@ -373,6 +407,11 @@ async def list_accounts(
         value = getattr(query, name)
         if value:
             statement = statement.where(getattr(Account, name) == value)
+    if query.credit_code:
+        statement = statement.where(Account.credit_code == query.credit_code)
+    if query.erp_code:
+        held = select(AccountErpCode.account_id).where(AccountErpCode.code == query.erp_code)
+        statement = statement.where(Account.id.in_(held))
     if query.q:
         like = f"%{query.q}%"
         statement = statement.where(Account.name.like(like) | Account.name_en.like(like))
@@ -387,16 +426,18 @@ async def list_accounts(
     return list(rows.scalars()), total
 
 
-def _read(account: Account, overridden: bool) -> AccountRead:
+def _read(account: Account, overridden: bool, erp_codes: list[str]) -> AccountRead:
     data = {k: getattr(account, k) for k in AccountRead.model_fields if hasattr(account, k)}
     label = tier_label(account.tier)
-    return AccountRead(**data, overridden=overridden, tier_label=TierInfo(**label) if label else None)
+    info = TierInfo(**label) if label else None
+    return AccountRead(**data, overridden=overridden, tier_label=info, erp_codes=erp_codes)
 
 
 async def account_reads(session: AsyncSession, *, accounts: Sequence[Account], now: datetime) -> list[AccountRead]:
     """Accounts as served, each marked when a tier override is in force."""
     overridden = await overridden_accounts(session, [a.id for a in accounts], now)
-    return [_read(a, a.id in overridden) for a in accounts]
+    codes = await erp_codes_of(session, [a.id for a in accounts])
+    return [_read(a, a.id in overridden, codes.get(a.id, [])) for a in accounts]
 
 
 async def account_detail(session: AsyncSession, *, account: Account, now: datetime) -> AccountDetail:
