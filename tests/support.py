@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -25,7 +26,9 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 def token(*roles: str, user_id: str = "u-admin", secret: str = TEST_JWT_SECRET, **kw: Any) -> str:
-    """A signed access token for tests."""
+    """A signed access token for tests. Modules mint theirs when imported, at collection, so they live 12 hours,
+    not the 15 minutes of a real one: a module that runs 20 minutes into the suite still holds valid tokens."""
+    kw.setdefault("ttl", timedelta(hours=12))
     return mint_token(secret=secret, user_id=user_id, roles=roles or ("admin",), **kw)
 
 

@@ -221,12 +221,13 @@ def problem_of(response: httpx.Response) -> dict[str, Any]:
 
 async def etag_of(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> str:
     """The ETag of the resource a write on ``path`` changes: the path itself or the nearest parent that has one."""
+    start = path
     while path.count("/") > 1:
         response = await client.get(path, headers=headers)
         if response.status_code == 200 and "etag" in response.headers:
             return response.headers["etag"]
         path = path.rsplit("/", 1)[0]
-    raise AssertionError(f"no ETag above {path}")
+    raise AssertionError(f"no ETag on {start} or above it")
 
 
 async def unknown_field_failures(world: World, client: httpx.AsyncClient) -> list[str]:

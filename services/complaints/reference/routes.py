@@ -143,6 +143,24 @@ async def put_policy(
     return PolicyUpdated(policy=PolicyRead.model_validate(policy), recomputed=recomputed)
 
 
+@router.get("/complaints/sla-policies/{tier}/{severity}", summary="One policy (its ETag, to change it)")
+async def get_policy(
+    tier: TierName,
+    severity: Severity,
+    response: Response,
+    session: SessionDep,
+    _: Actor,
+    category: PolicyCategory = ANY,
+    channel: PolicyChannel = "*",
+) -> PolicyRead:
+    """The policy of these conditions (``?category=&channel=``; 404 when none is stored for them)."""
+    policy = await session.get(SlaPolicy, (tier, severity, category, channel))
+    if policy is None:
+        raise NotFound(f"No SLA policy {service.policy_key(tier, severity, category, channel)}")
+    set_etag(response, policy.version)
+    return PolicyRead.model_validate(policy)
+
+
 @router.get("/complaints/sla-policies/{tier}/{severity}/history", summary="Every change of one policy")
 async def get_policy_history(
     tier: TierName,
