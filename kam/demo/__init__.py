@@ -72,7 +72,9 @@ class DemoContext:
 
 
 class _PatientTransport(httpx.AsyncBaseTransport):
-    """Waits out the gateway's rate limit (429 + Retry-After) instead of failing the demo."""
+    """Waits out the gateway's rate limit (429 + Retry-After) and a service's busy database (503
+    ``database-unavailable`` + Retry-After: nothing was stored, so sending it again is safe) instead of failing the
+    demo — on a loaded machine a SQLite writer can wait past its lock budget while the demo writes."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
@@ -80,9 +82,11 @@ class _PatientTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         for _ in range(20):
             response = await self.inner.handle_async_request(request)
-            if response.status_code != 429:
+            if response.status_code not in (429, 503):
                 return response
             await response.aread()
+            if response.status_code == 503 and "/database-unavailable" not in response.text:
+                return response  # another 503 (a service away): the demo reports it
             await asyncio.sleep(float(response.headers.get("retry-after", "1")))
         return response
 

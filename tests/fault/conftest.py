@@ -59,7 +59,14 @@ def _platform(workdir, backend: str, databases: dict[str, str]) -> Iterator[Faul
         extra_env=env.get("probe", {}),
     ).start()
     dead = f"http://127.0.0.1:{free_port()}"  # scoring, risk and goals are not part of these tests
-    gateway = gateway_process(workdir, server.url, {"complaints": services["complaints"]})
+    # The load is the test's, not an abuser's: the gateway's rate limit must not be what refuses a request.
+    gateway = gateway_process(
+        workdir,
+        server.url,
+        {"complaints": services["complaints"]},
+        rate_limit_per_minute="600000",
+        rate_limit_burst="100000",
+    )
     gateway.extra_env.update({f"{name}_url": dead for name in ("scoring", "risk", "goals")})
     gateway.extra_env["notifications_url"] = services["notifications"].url
     gateway.start()

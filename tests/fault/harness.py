@@ -169,6 +169,8 @@ async def create_complaints(
                 load.statuses[status] += 1
                 if status == 201 and response is not None:
                     load.created.append(response.json()["id"])
+                elif response is not None and status == 429:
+                    load.causes["429 rate limited"] += 1  # the load's own fault: any one fails the run's checks
                 elif response is not None and status >= 500:
                     problem = response.json() if response.headers.get("content-type", "").endswith("json") else {}
                     retry = "Retry-After" if "retry-after" in response.headers else "no Retry-After"

@@ -170,12 +170,16 @@ class Platform:
         )
 
 
-def gateway_process(workdir: Path, nats_url: str, services: dict[str, ServiceProcess]) -> ServiceProcess:
-    """The gateway as a process in front of ``services`` (fast probes and OpenAPI refresh for tests)."""
+def gateway_process(
+    workdir: Path, nats_url: str, services: dict[str, ServiceProcess], **settings: str
+) -> ServiceProcess:
+    """The gateway as a process in front of ``services`` (fast probes and OpenAPI refresh for tests; ``settings``
+    override gateway settings by field name)."""
     extra = {f"{name}_url": proc.url for name, proc in services.items()}
     # A generous view budget: on a loaded test machine a slow answer is not what these tests are about.
     extra.update({"health_probe_seconds": "0.2", "openapi_refresh_seconds": "0.5", "view_timeout_seconds": "3"})
     extra.update({"password_time_cost": "1", "password_memory_kib": "1024"})  # cheap hashes in tests
+    extra.update(settings)
     return ServiceProcess("gateway", free_port(), workdir, nats_url, factory="gateway.app:create_app", extra_env=extra)
 
 

@@ -74,7 +74,7 @@ async def test_missing_expired_tampered_and_alg_none_tokens_get_401(risk_client)
     path = "/risk/views/portfolio"
     assert (await risk_client.get(path, headers=auth("supervisor"))).status_code == 200
     await _problem(await risk_client.get(path), 401)
-    expired = token("supervisor", now=datetime.now(UTC) - timedelta(hours=2))
+    expired = token("supervisor", now=datetime.now(UTC) - timedelta(hours=2), ttl=timedelta(minutes=15))
     body = await _problem(await risk_client.get(path, headers={"Authorization": f"Bearer {expired}"}), 401)
     assert "expired" in body["detail"]
     good = token("supervisor")
