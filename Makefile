@@ -32,8 +32,12 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+## In parallel: one pytest-xdist worker per CPU, at most 2 (`make pytest PYTEST_WORKERS=1` for one), whole files per
+## worker (module- and package-scoped platforms stay in one process). Plain `.venv/bin/pytest` runs serially.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(1, min(2, len(os.sched_getaffinity(0)))))')
+
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 ## Benchmarks: `make bench` runs every scenario at full sizes and writes docs/BENCHMARKS.md (PostgreSQL rows too when
 ## KAM_BENCH_POSTGRES_URL names a server); `make bench-quick` runs them small (CI) and writes var/bench-quick.md.

@@ -48,6 +48,8 @@ def run_one(name: str, ctx: Context) -> Section:
         section.invalid.append(f"{type(exc).__name__}: {exc}")
         section.notes.append("```\n" + traceback.format_exc()[-3000:] + "\n```")
     section.seconds = time.perf_counter() - started
+    if not section.rows and not section.invalid:  # a scenario that measured nothing did not run
+        section.invalid.append("no figures")
     return section
 
 

@@ -1,5 +1,6 @@
-"""The whole platform for a benchmark: its own NATS, the four services and the gateway as real uvicorn processes on
-free ports (SQLite files, or fresh PostgreSQL databases), the benchmark's users, and the principal not rate-limited.
+"""The whole platform for a benchmark: its own NATS, the four services, notifications and the gateway as real uvicorn
+processes on free ports (SQLite files, or fresh PostgreSQL databases), the benchmark's users, and the principal not
+rate-limited.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import httpx
 from bench.common import ROOT, SECRET, rss_mib, stop, token, uvicorn, wait_ok
 from shared.vocabulary import SERVICE_NAMES
 
-SERVICES: tuple[str, ...] = SERVICE_NAMES  # every service the gateway composes
+# Every service the gateway composes, and notifications (it proxies them too; the consumer of complaints.opened).
+SERVICES: tuple[str, ...] = (*SERVICE_NAMES, "notifications")
 USERS = (("sup-wang", "supervisor"), ("am-li", "account_manager"), ("am-zhang", "account_manager"))
 
 
@@ -160,6 +162,7 @@ def start_platform(workdir: Path, *, backend: str = "sqlite", postgres_url: str 
     env["KAM_GATEWAY_RATE_LIMIT_PER_MINUTE"] = "1000000000"
     env["KAM_GATEWAY_RATE_LIMIT_BURST"] = "100000000"
     env["KAM_GOALS_IMPORT_SPOOL_DIR"] = str(workdir / "spool")
+    env["KAM_NOTIFICATIONS_EMAIL_ENABLED"] = "false"  # no mail relay here: messages stay in the inbox
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, url in urls.items():

@@ -56,11 +56,16 @@ def run(ctx: Context) -> Section:
                 raise TimeoutError("complaints never learned the account")
             time.sleep(0.2)
     url = platform.databases["complaints"]
-    produced = outbox(url, "%")
-    handled_by = {s: handled(platform.databases[s], set(produced)) for s in SERVICES if s != "complaints"}
-    sample = [e for e in produced if any(e in got for got in handled_by.values())]
-    if not sample:
-        raise RuntimeError("no complaints event was handled by any consumer")
+    deadline = time.monotonic() + 60
+    sample: list[str] = []
+    while not sample:  # until a consumer handled one of the complaint's events (they are asynchronous)
+        produced = outbox(url, "%")
+        handled_by = {s: handled(platform.databases[s], set(produced)) for s in SERVICES if s != "complaints"}
+        sample = [e for e in produced if any(e in got for got in handled_by.values())]
+        if not sample:
+            if time.monotonic() > deadline:
+                raise RuntimeError("no complaints event was handled by any consumer within 60 s")
+            time.sleep(0.2)
     sample_id, payload = sample[-1], produced[sample[-1]][1]
     subject = ""
     import sqlite3

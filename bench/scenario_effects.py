@@ -57,6 +57,8 @@ def run(ctx: Context) -> Section:
             break
         time.sleep(0.5)
     subscribed = {s: got for s, got in seen.items() if got}
+    if not subscribed:
+        raise RuntimeError(f"no consumer handled any of the {len(events)} complaints events within 60 s")
     delays, lost = [], 0
     for event_id, (committed, _) in events.items():
         times = [got.get(event_id) for got in subscribed.values()]

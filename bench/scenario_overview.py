@@ -81,6 +81,8 @@ def run(ctx: Context) -> Section:
     for name, load in (("32 connections", loaded), ("bare, 32", base), ("1 connection", warm), ("bare, 1", warm_base)):
         if load.errors:
             section.invalid.append(f"{name}: {load.non2xx} non-2xx, {load.socket_errors} socket errors")
+        if not load.requests:  # no figure at all (a p99 of 0 would read as met)
+            section.invalid.append(f"{name}: no request completed in {seconds:.0f} s")
     section.add("body size (bytes)", f"{len(document):,}", f"{len(document):,}", "1.00")
     section.add(
         "32 connections: req/s",
@@ -126,7 +128,7 @@ def run(ctx: Context) -> Section:
     )
     section.notes.append(
         f"wrk, {seconds:.0f} s per run after a 1 s warm-up, 2 threads at 32 connections, 1 thread at 1; the same "
-        "machine runs wrk, the gateway, the four services and NATS (every app one uvicorn worker, "
+        "machine runs wrk, the gateway, the four services, notifications and NATS (every app one uvicorn worker, "
         f"{platform.backend}). The bare baseline is FastAPI under the same uvicorn settings returning the same "
         "document as orjson bytes in a plain Response, as the gateway does. Cold: the first request for each of "
         "several accounts, more than the cache's 100 ms bound after any earlier one (httpx client, one connection)."

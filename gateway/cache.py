@@ -2,7 +2,9 @@
 
 An entry keeps the version of its scope read *before* its fetch started and is served only while that version is
 unchanged and the fetch started less than ``ttl_seconds`` ago; ``invalidate`` bumps a version, so a fetch that
-raced with a change is never stored. Concurrent misses share one fetch.
+raced with a change is never stored. Concurrent misses share one fetch. A hot entry is refreshed in the background
+early enough for the refresh to land before the entry expires (its last fetch's duration ahead of the TTL): with
+views that take most of the TTL to fetch, readers would otherwise wait for a fresh fetch in every TTL period.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 PORTFOLIO = "__portfolio__"
+REFRESH_LEAD = 1.5  # a refresh starts this many of the entry's fetch durations before its TTL ends
 Stamp = tuple[int, int]
 V = TypeVar("V")
 # A fetch returns the value and whether it may be stored (only complete answers are).
@@ -25,14 +28,16 @@ class _Entry(Generic[V]):
     stamp: Stamp
     fetched_at: float  # when the fetch started: the data is at most this old
     value: V
+    took: float = 0.0  # how long the fetch took (when its refresh must start to replace it in time)
 
 
 class SectionCache(Generic[V]):
     """Versioned entries per scope (an account id, or ``PORTFOLIO`` for what depends on every account).
 
     An entry is never served once its fetch started more than ``ttl_seconds`` ago (the hard bound on staleness,
-    also for changes a service makes without an event); a hit older than ``refresh_after_seconds`` starts a
-    background refresh, so that hot entries are replaced before they expire and readers rarely wait.
+    also for changes a service makes without an event); a hit older than ``refresh_after_seconds`` — or than the
+    TTL less one and a half times the entry's own fetch duration, if that is sooner — starts a background refresh,
+    so that hot entries are replaced before they expire and readers rarely wait.
     """
 
     def __init__(
@@ -83,7 +88,8 @@ class SectionCache(Generic[V]):
         entry = self._fresh(key, scope)
         if entry is None:
             return None
-        if self.now() - entry.fetched_at > self.refresh_after and (key, entry.stamp) not in self.inflight:
+        refresh_after = min(self.refresh_after, self.ttl - REFRESH_LEAD * entry.took)
+        if self.now() - entry.fetched_at > refresh_after and (key, entry.stamp) not in self.inflight:
             task = asyncio.create_task(self.fetch(key, scope, refresh))
             self.background.add(task)
             task.add_done_callback(self._background_done)
@@ -109,7 +115,7 @@ class SectionCache(Generic[V]):
             self.inflight.pop(flight_key, None)
         future.set_result(value)
         if cacheable and self._stamp(scope) == stamp:
-            self.entries[key] = _Entry(stamp, started, value)
+            self.entries[key] = _Entry(stamp, started, value, self.now() - started)
         return value
 
     def _background_done(self, task: asyncio.Task[V]) -> None:

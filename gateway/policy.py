@@ -97,7 +97,8 @@ MATRIX: tuple[Rule, ...] = (
     # Risk work a plan gives account managers on accounts they see (the service checks the account: 404
     # otherwise): complete or reassign their action items, move and own alerts, draft and submit contracts and
     # upload their documents (the service keeps approving, amending, renewing, terminating to deciders),
-    # credit-check an order
+    # credit-check an order, cancel an order the customer or sales withdrew and close one once invoiced (releasing
+    # and rejecting a blocked order stay with credit management)
     *(
         Rule(frozenset({method}), pattern, WRITERS, example)
         for method, pattern, example in (
@@ -110,6 +111,8 @@ MATRIX: tuple[Rule, ...] = (
             ("POST", "/api/v1/risk/contracts/{contract_id}/transitions", "/api/v1/risk/contracts/c-1/transitions"),
             ("POST", "/api/v1/risk/contracts/{contract_id}/documents", "/api/v1/risk/contracts/c-1/documents"),
             ("POST", "/api/v1/risk/accounts/{account_id}/credit-check", "/api/v1/risk/accounts/{account}/credit-check"),
+            ("POST", "/api/v1/risk/orders/{order_id}/cancel", "/api/v1/risk/orders/o-1/cancel"),
+            ("POST", "/api/v1/risk/orders/{order_id}/close", "/api/v1/risk/orders/o-1/close"),
         )
     ),
     # Risk decisions (credit limits, scorecard, rules, plans, receivables) belong to risk officers and supervisors
@@ -146,6 +149,16 @@ MATRIX: tuple[Rule, ...] = (
         for method, pattern, example in (
             ("PUT", "/api/v1/accounts/{account_id}/team", "/api/v1/accounts/{account}/team"),
             ("PUT", "/api/v1/accounts/{account_id}/ratings", "/api/v1/accounts/{account}/ratings"),
+            (
+                "POST",
+                "/api/v1/accounts/{account_id}/change-requests/{change_request_id}/approve",
+                "/api/v1/accounts/{account}/change-requests/cr-1/approve",
+            ),
+            (
+                "POST",
+                "/api/v1/accounts/{account_id}/change-requests/{change_request_id}/reject",
+                "/api/v1/accounts/{account}/change-requests/cr-1/reject",
+            ),
             ("POST", "/api/v1/accounts/{account_id}/tier-override", "/api/v1/accounts/{account}/tier-override"),
             ("DELETE", "/api/v1/accounts/{account_id}/tier-override", "/api/v1/accounts/{account}/tier-override"),
             (
@@ -155,6 +168,8 @@ MATRIX: tuple[Rule, ...] = (
             ),
         )
     ),
+    # A scoring model's preview scores the whole portfolio (every account's tier move): supervisors only
+    Rule(READ, "/api/v1/scoring/models/{version}/preview", OVERSEERS, "/api/v1/scoring/models/1/preview"),
     # Everything else: every role reads (object-level filtering by the services), writers write
     *(Rule(READ, f"/api/v1/{s}/**", EVERYONE, f"/api/v1/{s}/views/portfolio") for s in SERVICE_NAMES),
     Rule(READ, "/api/v1/accounts/**", EVERYONE, "/api/v1/accounts"),

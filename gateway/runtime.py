@@ -7,6 +7,7 @@ import contextlib
 import functools
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
@@ -22,13 +23,14 @@ from gateway.config import GatewaySettings
 from gateway.edge import RateLimiter
 from gateway.identity import Passwords
 from gateway.limits import Limit, LimitStore, LoginThrottle, SharedRateLimit
-from gateway.models import RateLimitBucket
+from gateway.models import RateLimitBucket, idempotency_keys
 from gateway.openapi import merge_openapi
 from gateway.upstream import CircuitBreaker, Upstream, probe_forever
 from gateway.user_index import UserIndex
 from gateway.users import USERS_CHANGED
 from shared.auth import Principal
 from shared.bus.nats import NatsBus
+from shared.idempotency import prune_keys
 
 if TYPE_CHECKING:
     from gateway.composition import FetchedSection
@@ -251,11 +253,15 @@ class GatewayRuntime:
             self._was_connected = connected
 
     async def _prune_forever(self) -> None:
-        """Delete full buckets now and then (any replica may; a missing bucket is a full one)."""
+        """Delete full buckets now and then (any replica may; a missing bucket is a full one) and expired
+        Idempotency-Keys."""
         while True:
             await asyncio.sleep(PRUNE_SECONDS)
             with contextlib.suppress(Exception):
                 await self.limit_store.prune()
+            with contextlib.suppress(Exception):
+                retention = timedelta(hours=self.settings.idempotency_retention_hours)
+                await prune_keys(self.app.state.db, idempotency_keys, now=datetime.now(UTC), retention=retention)
 
 
 def runtime_of(request: Request) -> GatewayRuntime:

@@ -2,7 +2,8 @@
 
 The import runs in this process against the goals database (``KAM_GOALS_DATABASE_URL``), through the same
 code as ``POST /goals/imports``: rows are streamed, validated and inserted in batches, and the
-``goals.actuals_recorded`` events go to the goals outbox, which the running goals service relays to NATS.
+``goals.actuals_imported`` events (one per account, its months coalesced) go to the goals outbox, which the
+running goals service relays to NATS.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ The crash window, honestly: the route's transaction commits before its answer is
 that dies between the two (or is cancelled mid-request) leaves the claim in progress: its retries are answered 409
 "in progress" until ``LEASE_SECONDS`` have passed and then 409 "outcome unknown" — the request is never run again,
 so a booking is never made twice; the client checks the resource and uses a new key (or an operator deletes the row).
+
+Keys are kept for ``retention`` (24 hours by default, as the large payment APIs do: ``idempotency_retention_hours``
+in the settings) and then deleted by the hourly upkeep (``prune_keys``): after that a key may be used again.
 """
 
 from __future__ import annotations
@@ -273,6 +276,13 @@ def _stored(row: dict[str, Any], secret: str) -> tuple[int, list[tuple[bytes, by
         body = str(stored.get("body", "")).encode()
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.get("headers", {}).items()]
     return int(stored["status"]), headers, body
+
+
+async def prune_keys(db: Database, table: Table, *, now: datetime, retention: timedelta) -> int:
+    """Delete the keys claimed longer ago than ``retention`` (finished or not); how many went."""
+    async with db.transaction() as session:
+        result = await session.execute(delete(table).where(table.c.created_at < now - retention))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class IdempotencyMiddleware:

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +35,8 @@ from shared.clock import Clock, SystemClock
 from shared.conditional import ConditionalGetMiddleware
 from shared.db import Database, PlatformTables
 from shared.errors import PROBLEM_RESPONSES, ServiceUnavailable, Unprocessable, install_error_handlers
-from shared.idempotency import CallerOf, IdempotencyMiddleware, PathFilter, bearer_caller, every_path
+from shared.export import ListExportMiddleware, document_list_export
+from shared.idempotency import CallerOf, IdempotencyMiddleware, PathFilter, bearer_caller, every_path, prune_keys
 from shared.migrations import upgrade_to_head
 from shared.observability import (
     CONTENT_TYPE_METRICS,
@@ -46,6 +47,7 @@ from shared.observability import (
     require_metrics_reader,
 )
 from shared.openapi import install_openapi_conventions
+from shared.query_guard import QUERY_GUARD
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("kam.service")
@@ -272,6 +274,10 @@ async def _prune_bus(app: FastAPI) -> None:
         inbox_retention_days=settings.inbox_retention_days,
         metrics=app.state.retention_metrics,
     )
+    keys = tables.outbox.metadata.tables.get("idempotency_keys")
+    if keys is not None:
+        retention = timedelta(hours=settings.idempotency_retention_hours)
+        await prune_keys(app.state.db, keys, now=datetime.now(UTC), retention=retention)
 
 
 async def _refresh_dead_letter_gauge(app: FastAPI) -> None:
@@ -423,6 +429,7 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
         responses={401: PROBLEM_RESPONSES[401]},
         docs_url=None,  # served from shipped assets by install_api_docs (no CDN)
         redoc_url=None,
+        dependencies=[QUERY_GUARD],  # an unknown query parameter is a 422 naming it (shared.query_guard)
     )
     app.state.settings = settings
     app.state.spec = spec
@@ -456,6 +463,8 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
                 caller=spec.idempotency_caller,
             )
         )
+    # Innermost: a list asked for as CSV/XLSX is fetched page by page through the routes (shared.export).
+    app.user_middleware.append(Middleware(ListExportMiddleware))
     app.include_router(_ops_router(spec))
     app.include_router(_admin_router(spec))
     if spec.audit is not None:
@@ -463,4 +472,19 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings, *, clock: Cl
     for router in spec.routers:
         app.include_router(router)
     install_openapi_conventions(app, idempotent=spec.idempotent_paths if idempotency_keys is not None else None)
+    _document_list_export(app)
     return app
+
+
+def _document_list_export(app: FastAPI) -> None:
+    """The document declares ``format`` (and the CSV/XLSX answers) on every list route (once per document)."""
+    base = app.openapi
+    done: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        document = base()
+        if not done or done[0] is not document:
+            done[:] = [document_list_export(document)]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -108,6 +108,8 @@ class ServiceSettings(BaseSettings):
     outbox_retention_days: float = Field(default=7.0, gt=0)
     inbox_retention_days: float = Field(default=100.0, gt=90)
     prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    # How long an Idempotency-Key and its kept answer live (shared.idempotency.prune_keys, in the same upkeep).
+    idempotency_retention_hours: float = Field(default=24.0, gt=0.25)
     timer_interval_seconds: float = Field(default=30.0, gt=0)
     max_page_size: int = Field(default=500, ge=1)
     # /metrics answers the scraper's bearer token (KAM_METRICS_TOKEN) or an admin's access token; unset, admins only.

@@ -1,4 +1,10 @@
-"""Fixtures: a real NATS server per test, a fresh database per test (SQLite, and PostgreSQL when configured)."""
+"""Fixtures: a real NATS server per test, a fresh database per test (SQLite, and PostgreSQL when configured).
+
+The suite runs in parallel (``make test``: pytest-xdist, two workers, whole files per worker so module- and
+package-scoped platforms stay in one process); plain ``pytest`` runs it serially. What two workers could share is
+kept apart: temporary directories are per worker (pytest's own), PostgreSQL databases get random names, every NATS
+server and uvicorn process gets a port from ``free_port``, which gives each worker its own stripe of ports
+(``tests.support.stripe_free_ports``)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from shared.nats_server import NatsServer
-from tests.support import BACKENDS, POSTGRES_URL, create_postgres_database, drop_postgres_database
+from tests.support import BACKENDS, POSTGRES_URL, create_postgres_database, drop_postgres_database, stripe_free_ports
+
+stripe_free_ports()  # before any test module imports free_port by name
 
 
 @pytest.fixture

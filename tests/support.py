@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -118,6 +119,41 @@ async def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last value {last!r}")
 
 
+_HANDED_OUT: list[int] = []  # the ports this process gave out lately (the kernel may offer a closed one again)
+
+
+def _striped_free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now, in this xdist worker's stripe (``(port // 2) % workers == index``: Linux offers even
+    ports to ``bind(0)``), and not one this process gave out lately. Two workers never pick the same port, even
+    in the moment between one picking it and its server binding it."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw")) if worker.removeprefix("gw").isdigit() else 0
+    held: list[socket.socket] = []  # kept bound while searching, so the kernel offers another each time
+    try:
+        for _ in range(256):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(sock)
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+            if (port // 2) % count == index % count and port not in _HANDED_OUT:
+                _HANDED_OUT.append(port)
+                del _HANDED_OUT[:-512]
+                return port
+    finally:
+        for sock in held:
+            sock.close()
+    raise RuntimeError(f"no free port in stripe {index} of {count}")
+
+
+def stripe_free_ports() -> None:
+    """Make ``shared.nats_server.free_port`` (what the tests, NatsServer and the process harnesses use) give
+    ports of this worker's stripe only (called by tests/conftest.py before test modules import it)."""
+    import shared.nats_server
+
+    shared.nats_server.free_port = _striped_free_port
+
+
 async def create_postgres_database(base_url: str) -> str:
     """Create a fresh database on the server of ``base_url``; return its URL."""
     import asyncpg
@@ -191,6 +227,7 @@ __all__ = [
     "register_users",
     "running",
     "service_settings",
+    "stripe_free_ports",
     "token",
     "wait_until",
 ]

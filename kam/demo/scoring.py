@@ -391,8 +391,14 @@ DEMO_MODEL: dict[str, Any] = {
             "normalisation": {"method": "bounds", "min": "1", "max": "5", "missing": "3"},
         },
     ],
-    "tiers": {"thresholds": {"strategic": "66", "key": "52", "growth": "36"}},
+    # Key accounts (strategic + key) are the top 5–10 % of the portfolio (FAQ 1: 通常占比前5%-10%): the top 8 % by
+    # score — 3 of the 35 active demo accounts — whatever the thresholds say of the others.
+    "tiers": {
+        "thresholds": {"strategic": "66", "key": "52", "growth": "36"},
+        "top_percent": {"percent": "8", "by": "score"},
+    },
 }
+KEY_ACCOUNT_SHARE = (5, 10)  # percent of the active portfolio the key tiers hold (FAQ 1)
 
 
 REVENUE_BY_SIZE = {"enterprise": 8_000_000_000, "large": 2_000_000_000, "medium": 500_000_000, "small": 80_000_000}
@@ -489,7 +495,7 @@ async def load(ctx: Any) -> dict[str, Any]:
                 "/scoring/models",
                 json={
                     "name": "KA分级模型 2026",
-                    "notes": "FAQ 1: 规模20 / 战略36 / 潜力22 / 关系22",
+                    "notes": "FAQ 1: 规模20 / 战略36 / 潜力22 / 关系22; 重点客户 = 综合评分前8% (通常前5%-10%)",
                     "definition": DEMO_MODEL,
                 },
             )

@@ -32,7 +32,8 @@ from shared.auth import (
     ensure_account_access,
     require_roles,
 )
-from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.errors import Forbidden, NotFound
+from shared.query_guard import QUERY_GUARD
 from shared.service import SessionDep
 from shared.vocabulary import Severity
 
@@ -163,26 +164,9 @@ def list_filters(
     )
 
 
-def _query_names(dependant: Any) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
-
-
-async def known_query_only(request: Request) -> None:
-    """Refuse (422 naming it) a query parameter the route does not read: a filter that would be ignored."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
-    unknown = sorted(set(request.query_params) - _query_names(dependant))
-    if unknown:
-        raise Unprocessable(f"Unknown query parameter(s): {', '.join(unknown)}", field=unknown[0])
-
-
-# Every route of this service's routers that take it: no query parameter is silently ignored.
-KNOWN_QUERY_ONLY = Depends(known_query_only)
+# Unknown query parameters are refused for every route of every service by shared.query_guard (installed by
+# build_service_app); this name is that same dependency, so that the routers still naming it run it once, not twice.
+KNOWN_QUERY_ONLY = QUERY_GUARD
 
 
 def analytics_filters(

@@ -9,6 +9,7 @@ from services.goals.actions.routes import router as actions_router
 from services.goals.actuals.routes import router as actuals_router
 from services.goals.analysis.routes import router as analysis_router
 from services.goals.catalogue.routes import router as catalogue_router
+from services.goals.catalogue.sharing import announce_on_start
 from services.goals.config import GoalsSettings
 from services.goals.currencies.routes import router as currencies_router
 from services.goals.forecasts.routes import router as forecasts_router
@@ -48,6 +49,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     handler_extra=lambda app: app.state.settings,  # handlers get the goals settings (zone, fiscal calendar)
     jobs=JOBS,
+    on_start=announce_on_start,  # the product catalogue announced when it changed since (catalogue/sharing.py)
 )
 
 

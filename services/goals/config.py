@@ -56,7 +56,7 @@ class GoalsSettings(ServiceSettings):
     attainment_cap_pct: Decimal = Field(default=Decimal(120), gt=0)
     at_risk_penalty_points: Decimal = Field(default=Decimal(20), ge=0)
     # CSV import: rows per insert batch, largest accepted upload, where uploads are spooled.
-    import_batch_size: int = Field(default=5000, ge=100, le=50000)
+    import_batch_size: int = Field(default=50000, ge=100, le=50000)
     import_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
     import_spool_dir: str = "./var/imports"
 

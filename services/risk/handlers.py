@@ -17,6 +17,7 @@ from shared.events import (
     AccountOwnerChanged,
     AccountRegistered,
     AccountUpdated,
+    ActualsImported,
     ActualsRecorded,
     ActualsVoided,
     ComplaintEscalated,
@@ -95,6 +96,25 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | Ac
     await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
 
 
+async def on_actuals_imported(session: AsyncSession, event: ActualsImported, ctx: RiskContext) -> None:
+    """An import's months of one account: each month's total stored as ``goals.actuals_recorded`` stores it, the
+    revenue concentration re-evaluated once for them all."""
+    assert event.account_id is not None
+    now, today = ctx.clock.now(), business_date(ctx.clock.now(), ctx.extra)
+    for d in event.data.months:
+        await record_monthly_revenue(
+            session,
+            account_id=event.account_id,
+            period=d.period,
+            revenue=d.revenue,
+            currency=d.currency,
+            publisher=ctx.publisher,
+            now=now,
+            today=today,
+        )
+    await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
+
+
 async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: RiskContext) -> None:
     """Handover: open action items and alerts of the former owner follow the new owner once the former no
     longer sees the account (runs after the projection handler has updated who sees it); each moved plan step
@@ -116,6 +136,7 @@ RISK_HANDLERS: Handlers = {
     ComplaintEscalated: [on_complaint_escalated],
     ActualsRecorded: [on_actuals_recorded],
     ActualsVoided: [on_actuals_recorded],  # the month's totals after a void: stored the same way
+    ActualsImported: [on_actuals_imported],  # an import's months of one account, applied together
     AccountOwnerChanged: [on_owner_changed],
 }
 

@@ -11,9 +11,10 @@ from services.scoring.engagement import routes as engagement_routes
 from services.scoring.handlers import HANDLERS, handler_extra
 from services.scoring.jobs import JOBS
 from services.scoring.models import audit_log, platform
-from services.scoring.registry import hierarchy_routes
+from services.scoring.playbook import routes as playbook_routes
+from services.scoring.registry import hierarchy_routes, review_routes
 from services.scoring.registry import routes as registry_routes
-from services.scoring.scores import portfolio_routes
+from services.scoring.scores import history_routes, model_routes, portfolio_routes
 from services.scoring.scores import routes as score_routes
 from services.scoring.scores.model_versions import ensure_default_model
 from shared.clock import Clock
@@ -34,12 +35,16 @@ SPEC = ServiceSpec(
     audit=audit_log,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[
+        review_routes.router,  # first: /accounts/change-requests and /accounts/duplicate-check before /accounts/{id}
         registry_routes.router,
         contact_routes.router,
         hierarchy_routes.router,
         score_routes.router,
         engagement_routes.router,
+        model_routes.router,
         portfolio_routes.router,
+        playbook_routes.router,
+        history_routes.router,
         views.router,
     ],
     publishes=["accounts"],

@@ -15,19 +15,23 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.features import AsOf
+from services.scoring.playbook.catalogue import record_catalogue
 from services.scoring.scores.consistency import rescoring
 from services.scoring.scores.feature_store import (
     record_actuals,
     record_complaint_closed,
     record_credit_grade,
     record_escalation,
+    record_months,
     record_survey_answer,
     refresh_features,
 )
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.events import (
+    ActualsImported,
     ActualsRecorded,
     ActualsVoided,
+    CatalogueChanged,
     ComplaintClosed,
     ComplaintEscalated,
     CreditAssessed,
@@ -84,6 +88,20 @@ async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | Ac
     async with _settling(session, ctx, event.account_id, at, f"actuals {d.period} recorded"):
         stored = await record_actuals(
             session, account_id=event.account_id, period=d.period, data=d, reported_at=event.time, report_id=event.id
+        )
+        if stored:
+            await refresh_features(session, account_ids=[event.account_id], at=at)
+
+
+async def on_actuals_imported(session: AsyncSession, event: ActualsImported, ctx: Context) -> None:
+    """An import's months of one account, applied together: each month stored as ``goals.actuals_recorded`` would
+    store it, the windowed features recomputed once, the scores settled once (one re-score per account)."""
+    if event.account_id is None:
+        return
+    at, d = _at(ctx), event.data
+    async with _settling(session, ctx, event.account_id, at, f"actuals imported ({d.batch_id})"):
+        stored = await record_months(
+            session, account_id=event.account_id, months=d.months, reported_at=event.time, report_id=event.id
         )
         if stored:
             await refresh_features(session, account_ids=[event.account_id], at=at)
@@ -152,13 +170,20 @@ async def on_credit_assessed(session: AsyncSession, event: CreditAssessed, ctx: 
         )
 
 
+async def on_catalogue_changed(session: AsyncSession, event: CatalogueChanged, ctx: Context) -> None:
+    """Keep goals' product catalogue (the newest announcement wins): white space is counted against it."""
+    await record_catalogue(session, event=event, now=ctx.clock.now())
+
+
 USERS: Handlers = {kind: PROJECTION_HANDLERS[kind] for kind in (UserRegistered, UserUpdated, UserDeactivated)}
 FEATURES: Handlers = {
     ActualsRecorded: [on_actuals_recorded],
     ActualsVoided: [on_actuals_recorded],  # the month's totals after a void: stored the same way
+    ActualsImported: [on_actuals_imported],  # an import's months of one account, applied together
     ComplaintClosed: [on_complaint_closed],
     ComplaintEscalated: [on_complaint_escalated],
     CreditAssessed: [on_credit_assessed],
     SurveyAnswered: [on_survey_answered],
 }
-HANDLERS: Handlers = merge_handlers(USERS, FEATURES)
+CATALOGUE: Handlers = {CatalogueChanged: [on_catalogue_changed]}
+HANDLERS: Handlers = merge_handlers(USERS, FEATURES, CATALOGUE)

@@ -26,5 +26,6 @@ audit_log = audit_table(Base.metadata)  # sensitive actions (shared.audit, docs/
 
 # Register the sub-domains' tables on the same metadata (after Base exists: they import it).
 from services.scoring.engagement import models as _engagement_models  # noqa: E402, F401
+from services.scoring.playbook import models as _playbook_models  # noqa: E402, F401
 from services.scoring.registry import models as _registry_models  # noqa: E402, F401
 from services.scoring.scores import models as _scores_models  # noqa: E402, F401

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from shared.api import RequestBody
 from shared.errors import Unprocessable
-from shared.vocabulary import KEY_ACCOUNT_TIERS, TIER_CODES, TierCode
+from shared.vocabulary import KEY_ACCOUNT_TIERS, TIER_CODES, TIER_LABELS, TierCode
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -342,8 +342,44 @@ class ScoreResult:
         }
 
 
-def expand_breakdown(compact: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(dimensions, indicators) of a stored compact breakdown, with labels, for the API."""
+# Why an indicator can have no data (中文, English); the model's ``missing`` value (or 0) is assumed instead.
+MISSING_DATA: dict[str, tuple[str, str]] = {
+    "industry_leadership": ("尚未评分", "not rated yet"),
+    "reference_value": ("尚未评分", "not rated yet"),
+    "channel_value": ("尚未评分", "not rated yet"),
+    "product_fit": ("尚未评分", "not rated yet"),
+    "expected_growth": ("未填写3-5年增长预期", "no expected growth entered"),
+    "revenue_growth": (
+        "前一个12个月无采购, 无法计算同比",
+        "no purchases in the 12 months before: no year-on-year growth",
+    ),
+    "cooperation_years": ("合作起始日期未知", "start of cooperation unknown"),
+    "satisfaction": (
+        "近12个月无投诉回访评分或满意度调研",
+        "no complaint rating or survey answer in the last 12 months",
+    ),
+    "credit_grade": ("尚无信用评级", "no credit grade yet"),
+}
+NO_DATA = ("无数据", "no data")
+
+
+def assumed_value(code: str, definition: ModelDefinition | None) -> dict[str, Any]:
+    """How an indicator without data was scored: ``assumed``, the value assumed and the reason (中文 / English)."""
+    spec = next((i.normalisation for i in definition.indicators if i.code == code), None) if definition else None
+    missing = spec.missing if spec is not None else None
+    why_zh, why_en = MISSING_DATA.get(code, NO_DATA)
+    if missing is not None:
+        reason = f"{why_zh}, 按模型缺省值 {missing} 计 / {why_en}: the model assumes {missing}"
+    else:
+        reason = f"{why_zh}, 按 0 分计 / {why_en}: scored 0"
+    return {"assumed": True, "assumed_value": None if missing is None else str(missing), "assumed_reason": reason}
+
+
+def expand_breakdown(
+    compact: Mapping[str, Any], definition: ModelDefinition | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(dimensions, indicators) of a stored compact breakdown, with labels, for the API; an indicator without
+    data says so (``assumed``: the value ``definition`` assumes for missing data, and why there was none)."""
     dimensions = [
         {
             "dimension": code,
@@ -366,6 +402,7 @@ def expand_breakdown(compact: Mapping[str, Any]) -> tuple[list[dict[str, Any]], 
             "normalised": normalised,
             "weight": weight,
             "contribution": contribution,
+            **(assumed_value(code, definition) if raw is None else {"assumed": False}),
         }
         for code, raw, normalised, weight, contribution in compact.get("i", [])
     ]
@@ -486,11 +523,72 @@ def apply_top_rule(computed: str, in_top: bool) -> str:
     return "growth" if computed in KEY_ACCOUNT_TIERS else computed
 
 
+def ranked_ids(entries: Sequence[tuple[str, Decimal, Decimal]]) -> list[str]:
+    """Account ids of (account id, score, measure) ranked by measure, then score, then id (a total order, so ties
+    are decided the same way whatever order the portfolio was read in)."""
+    return [account_id for account_id, _, _ in sorted(entries, key=lambda e: (-e[2], -e[1], e[0]))]
+
+
 def top_set(rule: TopPercentRule, entries: Sequence[tuple[str, Decimal, Decimal]]) -> set[str]:
-    """The accounts inside the top N %: ranked by measure, then score, then id (a total order, so ties are
-    decided the same way whatever order the portfolio was read in)."""
-    ranked = sorted(entries, key=lambda e: (-e[2], -e[1], e[0]))
-    return {account_id for account_id, _, _ in ranked[: top_count(len(entries), rule.percent)]}
+    """The accounts inside the top N % (``ranked_ids``)."""
+    return set(ranked_ids(entries)[: top_count(len(entries), rule.percent)])
+
+
+MEASURE_LABELS: dict[str, tuple[str, str]] = {
+    "annual_purchases": ("年采购额", "annual purchases"),
+    "annual_profit": ("利润贡献", "annual profit"),
+    "score": ("综合评分", "score"),
+}
+
+
+@dataclass(frozen=True)
+class TopRuleStanding:
+    """Where an account stands under the top-N % rule and what the rule did to its tier (中文 / English)."""
+
+    percent: Decimal
+    by: str
+    rank: int
+    population: int
+    admitted: int
+    effect: Literal["raised", "capped", "inside", "outside"]
+    tier: str
+    label_zh: str
+    label_en: str
+
+
+def top_rule_standing(
+    rule: TopPercentRule, *, threshold_tier: str, tier: str, rank: int, population: int
+) -> TopRuleStanding:
+    """The explanation of an account ranked ``rank`` of ``population`` active accounts by the rule's measure:
+    "capped at growth: rank 5 of 35 by annual purchases (top 10 % = 4 accounts)" and its 中文."""
+    admitted = top_count(population, rule.percent)
+    inside = rank <= admitted
+    if threshold_tier != tier:
+        effect: Literal["raised", "capped", "inside", "outside"] = "raised" if inside else "capped"
+    else:
+        effect = "inside" if inside else "outside"
+    percent = format(rule.percent.normalize(), "f")
+    measure_zh, measure_en = MEASURE_LABELS.get(rule.by, (rule.by, rule.by))
+    tier_labels: dict[str, tuple[str, str]] = {str(t): labels for t, labels in TIER_LABELS.items()}
+    tier_zh = tier_labels.get(tier, (tier, tier))[0]
+    head_en, head_zh = {
+        "raised": (f"raised to {tier}", f"提升为{tier_zh}"),
+        "capped": (f"capped at {tier}", f"限为{tier_zh}"),
+        "inside": (f"within the top {percent}%", f"位于前{percent}%"),
+        "outside": (f"outside the top {percent}%", f"未进入前{percent}%"),
+    }[effect]
+    return TopRuleStanding(
+        percent=rule.percent,
+        by=rule.by,
+        rank=rank,
+        population=population,
+        admitted=admitted,
+        effect=effect,
+        tier=tier,
+        label_en=f"{head_en}: rank {rank} of {population} by {measure_en} "
+        f"(top {percent}% = {admitted} account{'' if admitted == 1 else 's'})",
+        label_zh=f"{head_zh}: 按{measure_zh}排名第{rank}/{population}(前{percent}%即{admitted}家)",
+    )
 
 
 def assign_tiers(policy: TierPolicy, entries: Sequence[tuple[str, Decimal, Decimal]]) -> dict[str, str]:

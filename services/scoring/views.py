@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.deps import AccountForRead, Actor, At, Settings
 from services.scoring.engagement.service import engagement_status, overdue_accounts
+from services.scoring.features import AsOf
 from services.scoring.models import platform
+from services.scoring.playbook.service import account_strategy
 from services.scoring.registry.models import Account
 from services.scoring.registry.service import account_detail
 from services.scoring.scores.schemas import OverrideRead
-from services.scoring.scores.service import account_strategy, explain_score
+from services.scoring.scores.service import explain_score
 from services.scoring.scores.tiers import active_override, tier_distribution, tier_label, tier_movers
 from shared.auth import Principal
 from shared.clock import business_date, start_of_business_day
@@ -59,7 +61,7 @@ async def build_account_view(
     dates in the company's ``zone``)."""
     today = business_date(now, zone)
     detail = await account_detail(session, account=account, now=now)
-    strategy = await account_strategy(session, account=account, product_lines=product_lines, today=today)
+    strategy = await account_strategy(session, account=account, fallback_lines=product_lines, at=AsOf(now, zone))
     engagement = await engagement_status(session, account=account, today=today)
     return ScoringAccountView(
         account_id=account.id,

@@ -617,6 +617,22 @@ class ActualsVoided(EventBase):
     domain: ClassVar[str] = "goals"
 
 
+class ActualsImportedData(_Data):
+    """What one import batch did to one account: the totals of every month it touched (not deltas), published once
+    per account per import (instead of one ``goals.actuals_recorded`` per account-month), so a consumer applies
+    them together — one change, one re-score of the account. Consumers store each month exactly as a
+    ``goals.actuals_recorded`` of it."""
+
+    batch_id: str
+    months: list[ActualsRecordedData] = Field(default_factory=list)
+
+
+class ActualsImported(EventBase):
+    type: Literal["goals.actuals_imported"] = "goals.actuals_imported"
+    data: ActualsImportedData
+    domain: ClassVar[str] = "goals"
+
+
 class TargetAtRiskData(TargetData):
     forecast: Decimal
     attainment_pct: Decimal
@@ -700,6 +716,31 @@ class GoalsProjectPartOverdue(EventBase):
     domain: ClassVar[str] = "goals"
 
 
+class CatalogueLine(_Data):
+    """A product line of the catalogue goals keeps: offered (``active``) or retired (known, no longer offered)."""
+
+    name: str
+    active: bool = True
+    description: str | None = None
+
+
+class CatalogueChangedData(_Data):
+    """The whole product catalogue after a change (a snapshot: the newest event replaces what a consumer holds),
+    with the lines that changed (empty when announced at start-up) and who changed them."""
+
+    product_lines: list[CatalogueLine]
+    changed: list[str] = Field(default_factory=list)
+    changed_by: str | None = None
+
+
+class CatalogueChanged(EventBase):
+    """The product catalogue (goals owns it) changed, or was announced at start-up: white space elsewhere follows."""
+
+    type: Literal["goals.catalogue_changed"] = "goals.catalogue_changed"
+    data: CatalogueChangedData
+    domain: ClassVar[str] = "goals"
+
+
 Event = Annotated[
     UserRegistered
     | UserUpdated
@@ -724,6 +765,7 @@ Event = Annotated[
     | TargetSet
     | ActualsRecorded
     | ActualsVoided
+    | ActualsImported
     | TargetAtRisk
     | TargetAchieved
     | EngagementOverdue
@@ -742,7 +784,8 @@ Event = Annotated[
     | TargetMissed
     | GoalsActionItemDue
     | GoalsActionItemOverdue
-    | GoalsProjectPartOverdue,
+    | GoalsProjectPartOverdue
+    | CatalogueChanged,
     Field(discriminator="type"),
 ]
 

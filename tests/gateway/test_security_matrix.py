@@ -77,6 +77,8 @@ async def make_objects(client: httpx.AsyncClient, account: str) -> dict[str, str
     ids["contact_id"] = contact["id"]
     visit = {"kind": "visit", "level": "executive", "occurred_on": _day(-1)}
     ids["engagement_id"] = (await _made(client, f"/accounts/{account}/engagements", visit, owner))["id"]
+    proposal = {"cooperation_since": "2015-01-01", "note": "自报"}  # waits for a supervisor
+    ids["change_request_id"] = (await _made(client, f"/accounts/{account}/change-requests", proposal, owner))["id"]
     complaint = await _made(
         client,
         "/complaints",
@@ -305,6 +307,8 @@ CELLS: tuple[tuple[str, str, str, bool], ...] = (
     ("account_manager", "PUT", "/api/v1/risk/plan-templates/{signal_type}", False),
     ("account_manager", "POST", "/api/v1/risk/industry-policies", False),
     ("account_manager", "POST", "/api/v1/risk/orders/{order_id}/release", False),
+    ("account_manager", "POST", "/api/v1/risk/orders/{order_id}/reject", False),
+    ("account_manager", "POST", "/api/v1/risk/orders/{order_id}/cancel", True),
     ("account_manager", "POST", "/api/v1/risk/accounts/{account_id}/invoices", False),
     ("account_manager", "PUT", "/api/v1/risk/fx-rates/{currency}/{valid_on}", False),
     ("account_manager", "POST", "/api/v1/goals/plans/{plan_id}/approve", False),
@@ -314,6 +318,11 @@ CELLS: tuple[tuple[str, str, str, bool], ...] = (
     ("account_manager", "POST", "/api/v1/users", False),
     ("account_manager", "PUT", "/api/v1/accounts/{account_id}/team", False),
     ("account_manager", "POST", "/api/v1/accounts/{account_id}/tier-override", False),
+    ("account_manager", "POST", "/api/v1/accounts/{account_id}/change-requests/{change_request_id}/approve", False),
+    ("account_manager", "POST", "/api/v1/accounts/{account_id}/change-requests/{change_request_id}/reject", False),
+    ("supervisor", "POST", "/api/v1/accounts/{account_id}/change-requests/{change_request_id}/approve", True),
+    ("account_manager", "POST", "/api/v1/accounts/{account_id}/change-requests", True),
+    ("account_manager", "GET", "/api/v1/accounts/{account_id}/history", True),
     ("account_manager", "POST", "/api/v1/complaints/{complaint_id}/remedies/{remedy_id}/decision", False),
     ("account_manager", "POST", "/api/v1/risk/action-items/{item_id}/complete", True),
     ("account_manager", "PATCH", "/api/v1/risk/action-items/{item_id}", True),

@@ -146,7 +146,7 @@ async def test_an_import_batch_runs_once_and_a_running_one_is_refused_until_rest
         async with goals.session() as session:
             batch, fresh = await start_batch(session, batch_id="b", filename=None, actor_id="kam-cli", now=goals.now)
             assert not fresh and batch.status == "completed"
-        assert (await goals.events()) == ["kam.goals.actuals_recorded"]
+        assert (await goals.events()) == ["kam.goals.actuals_imported"]
 
 
 async def test_an_upload_over_the_size_limit_is_refused_and_leaves_no_spool_file(sqlite_database, tmp_path: Path):

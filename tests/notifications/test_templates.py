@@ -48,7 +48,7 @@ AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai
 ACCOUNT = "深圳云启科技股份有限公司"
 CONSOLE = "https://ka.example.cn/console"
-C = str(uuid.uuid4())
+C = str(uuid.UUID(int=0xC0FFEE))  # fixed: test ids made from it must be the same in every xdist worker
 TARGET = {"target_id": "t-1", "metric": "revenue", "period": "2026-Q1", "target_value": Decimal("1200000")}
 ITEM = {"item_id": "i-1", "title": "高层拜访", "owner_id": "am-li", "due_on": date(2026, 3, 5)}
 SLA = {"complaint_id": C, "timer": "resolution", "due_at": DUE, "severity": "critical", "owner_id": "am-li"}

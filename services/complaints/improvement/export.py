@@ -1,27 +1,22 @@
 """The per-complaint export (pure): one row per complaint with 中文 headers and labels, as CSV with a BOM (so Excel
-reads it as UTF-8) or as XLSX; no cell a spreadsheet would run as a formula."""
+reads it as UTF-8) or as XLSX; no cell a spreadsheet would run as a formula (written by shared.export)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
-
-from openpyxl import Workbook
 
 from services.complaints.improvement.analytics import (
     SEVERITY_LABELS_ZH,
     TIER_LABELS_ZH,
     AnalyticsNames,
     ComplaintFacts,
-    safe_cell,
 )
 from services.complaints.labels import STATE_LABELS
+from shared.export import BOM, XLSX_MEDIA_TYPE, csv_text, xlsx_bytes
 
-BOM = "\ufeff"
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+__all__ = ["BOM", "HEADERS", "XLSX_MEDIA_TYPE", "complaint_rows", "complaints_csv", "complaints_xlsx"]
 HEADERS: tuple[str, ...] = (
     "投诉编号",
     "标题",
@@ -76,23 +71,10 @@ def complaint_rows(facts: Sequence[ComplaintFacts], *, zone: tzinfo, names: Anal
 
 
 def complaints_csv(rows: Sequence[Sequence[Any]]) -> str:
-    """The rows as CSV, led by a BOM; text cells neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow(["" if cell is None else safe_cell(cell) for cell in row])
-    return BOM + out.getvalue()
+    """The rows as CSV, led by a BOM, CRLF line ends; text cells neutralised."""
+    return csv_text(rows)
 
 
 def complaints_xlsx(rows: Sequence[Sequence[Any]]) -> bytes:
     """The rows as one XLSX sheet (``投诉明细``), numbers as numbers; text cells neutralised."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None  # a new workbook has its one sheet
-    sheet.title = "投诉明细"
-    for row in rows:
-        sheet.append([safe_cell(cell) for cell in row])
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(rows, sheet="投诉明细")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actuals.models import SalesAggregate, SalesMonthTotal, SalesRecord
@@ -58,14 +58,17 @@ async def _upsert(session: AsyncSession, table: Table, key: tuple[str, ...], sum
     if not sums:
         return
     conn = await session.connection()
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key), set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES}
-    )
-    params = [dict(zip(key + MEASURES, (*k, *v), strict=True)) for k, v in sorted(sums.items())]
-    for start in range(0, len(params), _UPSERT_CHUNK):
-        await session.execute(stmt, params[start : start + _UPSERT_CHUNK])
+    if conn.dialect.name == "sqlite":  # driver-level: amounts bound as floats, as SQLAlchemy binds them on SQLite
+        rows = [(*k, float(v[0]), float(v[1]), float(v[2]), v[3], v[4]) for k, v in sorted(sums.items())]
+        await conn.exec_driver_sql(_sqlite_upsert_sql(table, key), rows)
+    else:
+        stmt = postgresql.insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES}
+        )
+        params = [dict(zip(key + MEASURES, (*k, *v), strict=True)) for k, v in sorted(sums.items())]
+        for start in range(0, len(params), _UPSERT_CHUNK):
+            await session.execute(stmt, params[start : start + _UPSERT_CHUNK])
     if any(v[4] < 0 for v in sums.values()):  # a void emptied cells: drop them, a recomputation has none
         touched = sorted({k[0] for k in sums})
         for start in range(0, len(touched), _UPSERT_CHUNK):
@@ -79,6 +82,24 @@ async def apply_line_deltas(session: AsyncSession, lines: Iterable[Mapping[str, 
     cells, totals = line_deltas(lines, sign=sign)
     await _upsert(session, _CELLS, CELL_KEY, cells)
     await _upsert(session, _TOTALS, TOTAL_KEY, totals)
+
+
+async def apply_sums(session: AsyncSession, cells: Sums) -> None:
+    """Add per-cell sums of lines just written (the import sums them while parsing) to both tables: one upsert
+    row per cell and per account-month, whatever the number of lines."""
+    if not cells:
+        return
+    await _upsert(session, _CELLS, CELL_KEY, cells)
+    await _upsert(session, _TOTALS, TOTAL_KEY, _roll_up(cells))
+
+
+def _sqlite_upsert_sql(table: Table, key: tuple[str, ...]) -> str:
+    columns = key + MEASURES
+    updates = ", ".join(f"{m} = {m} + excluded.{m}" for m in MEASURES)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
 
 
 def _grouped_lines(where: ColumnElement[bool] | None) -> Any:

@@ -1,7 +1,11 @@
 """Streaming CSV import of sales lines: validates row by row, inserts in batches, idempotent by batch id.
 
-The file is read in chunks (never whole): memory stays flat in file size. Progress (rows done of total,
-rejected so far) is committed after every batch, so the API and ``kam import`` can show it.
+The file is read in chunks (never whole): memory stays flat in file size. Each row is validated without pydantic
+and summed into its aggregate cell as it is parsed (in a worker thread, while the previous chunk is written); a
+chunk is written with one driver-level executemany (SQLite) or one COPY (PostgreSQL) and one upsert per cell.
+Progress (rows done of total, rejected so far) is committed after every chunk, so the API and ``kam import`` can
+show it. At the end the import publishes one ``goals.actuals_imported`` per account touched (the new totals of each
+month it touched), re-tracks those accounts' targets once, and reports product lines the catalogue does not name.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import codecs
 import csv
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -22,11 +28,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actuals.account_codes import code_map
-from services.goals.actuals.aggregates import apply_line_deltas, void_lines
+from services.goals.actuals.aggregates import Sums, apply_line_deltas, apply_sums, void_lines
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
+from services.goals.actuals.figures import sales_cells, totals_by_account_month
 from services.goals.actuals.models import ImportBatch, ImportRejection, SalesRecord
 from services.goals.actuals.schemas import return_sign_problem
-from services.goals.actuals.service import publish_account_months
+from services.goals.catalogue.models import ProductLine
 from services.goals.config import GoalsSettings
 from services.goals.currencies.models import AccountCurrency
 from services.goals.currencies.service import load_rates
@@ -35,8 +42,10 @@ from services.goals.models import platform
 from services.goals.targets.tracking import evaluate_accounts
 from shared.bus import Publisher
 from shared.clock import Clock
-from shared.db import Database
+from shared.db import Database, is_sqlite
 from shared.errors import Conflict, Unprocessable
+from shared.events import ActualsImported
+from shared.events.catalogue import ActualsImportedData, ActualsRecordedData
 from shared.money import CURRENCY_CODES
 
 log = logging.getLogger("kam.goals.import")
@@ -173,7 +182,7 @@ def header_index(header: list[str], columns: Mapping[str, str] | None = None) ->
 
 
 class RowParser:
-    """Validates rows of one file (column positions resolved once: this runs for every row)."""
+    """Validates rows of one file (column positions resolved once: this runs for every row, without pydantic)."""
 
     def __init__(self, index: dict[str, int], width: int, known_accounts: dict[str, tuple[str, str]]) -> None:
         self.width = width
@@ -187,9 +196,10 @@ class RowParser:
         self.cost = index["cost"]
         self.currency = index.get("currency")
 
-    def __call__(self, fields: list[str]) -> dict[str, Any]:
-        """A validated sales row (``original_currency`` set when given in another currency than the account
-        reports in: it still needs converting) or ValueError with the reason."""
+    def parse(self, fields: list[str]) -> tuple[Any, ...]:
+        """A validated sales row as ``(account_id, sale_date, month, product_line, region, quantity, revenue, cost,
+        reporting currency, given currency or None)``, amounts as ``(Decimal, text)`` pairs (quantity None when
+        not given); ValueError with the reason."""
         if len(fields) != self.width:
             raise ValueError(f"expected {self.width} columns, found {len(fields)}")
         key = fields[self.account].strip()
@@ -199,7 +209,14 @@ class RowParser:
                 raise ValueError("contains characters that are not valid in the file's encoding")
             raise ValueError("account_id is empty" if not key else f"unknown account {key!r}")
         account_id, reporting = known
-        sale_date = _date(fields[self.date])
+        text = fields[self.date].strip()
+        if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
+            try:
+                sale_date = date.fromisoformat(text)
+            except ValueError:
+                sale_date = _date(text)
+        else:
+            sale_date = _date(text)
         product_line = fields[self.line].strip()
         if not product_line:
             raise ValueError("product_line is empty")
@@ -208,44 +225,70 @@ class RowParser:
         region = fields[self.region].strip()[:100] if self.region is not None else ""
         if "\ufffd" in product_line or "\ufffd" in region:
             raise ValueError("contains characters that are not valid in the file's encoding")
-        quantity = (
-            _decimal(fields[self.quantity], "quantity", required=False, non_negative=False)
-            if self.quantity is not None
-            else None
-        )
-        revenue = _decimal(fields[self.revenue], "revenue", required=True, non_negative=False)
-        cost = _decimal(fields[self.cost], "cost", required=True, non_negative=False)
+        quantity = _amount(fields[self.quantity], "quantity", required=False) if self.quantity is not None else None
+        revenue = _amount(fields[self.revenue], "revenue", required=True)
+        cost = _amount(fields[self.cost], "cost", required=True)
         assert revenue is not None and cost is not None
-        if (problem := return_sign_problem(quantity, revenue, cost)) is not None:
-            raise ValueError(problem)
+        if (quantity is not None and quantity[0] < 0) or cost[0] < 0:
+            if (problem := return_sign_problem(quantity and quantity[0], revenue[0], cost[0])) is not None:
+                raise ValueError(problem)
+        given = None
+        if self.currency is not None:
+            given = fields[self.currency].strip() or None
+            if given == reporting:
+                given = None
+            elif given is not None and given not in CURRENCY_CODES:
+                raise ValueError(f"currency {given!r} is not an ISO 4217 currency code (e.g. CNY, USD)")
+        month = f"{sale_date.year:04d}-{sale_date.month:02d}"
+        return (account_id, sale_date, month, product_line, region or None, quantity, revenue, cost, reporting, given)
+
+    def __call__(self, fields: list[str]) -> dict[str, Any]:
+        """A validated sales row as a dict (``original_currency`` set when given in another currency than the account
+        reports in: it still needs converting) or ValueError with the reason."""
+        account_id, sale_date, month, line, region, quantity, revenue, cost, reporting, given = self.parse(fields)
         row = {
             "account_id": account_id,
             "sale_date": sale_date,
-            "month": f"{sale_date.year:04d}-{sale_date.month:02d}",
-            "product_line": product_line,
-            "region": region or None,
-            "quantity": quantity,
-            "revenue": revenue,
-            "cost": cost,
+            "month": month,
+            "product_line": line,
+            "region": region,
+            "quantity": None if quantity is None else quantity[0],
+            "revenue": revenue[0],
+            "cost": cost[0],
             "currency": reporting,
         }
-        if self.currency is not None:
-            given = fields[self.currency].strip()
-            if given and given != reporting:
-                if given not in CURRENCY_CODES:
-                    raise ValueError(f"currency {given!r} is not an ISO 4217 currency code (e.g. CNY, USD)")
-                row["original_currency"] = given
+        if given is not None:
+            row["original_currency"] = given
         return row
+
+
+def _amount(text: str, name: str, *, required: bool) -> tuple[Decimal, str] | None:
+    """A decimal cell as (value, canonical text) — the text as SQLite stores it from the value — or None (empty)."""
+    text = text.strip()
+    if text and _NUMBER.match(text):
+        return Decimal(text), text
+    value = _decimal(text, name, required=required, non_negative=False)
+    return None if value is None else (value, str(value))
 
 
 @dataclass
 class ParsedChunk:
-    """Rows accepted and refused in one stretch of the file; ``foreign`` rows (with their raw text) were given in
-    another currency than their account reports in and are converted, or refused, per chunk."""
+    """Rows accepted and refused in one stretch of the file.
 
-    rows: list[dict[str, Any]]
+    ``lines`` are ready for the driver (in ``_SALES_COLUMNS`` order: text values for SQLite, typed for PostgreSQL's
+    COPY) and ``cells`` are their sums per aggregate cell, kept while parsing; ``foreign`` rows (with their raw
+    text) were given in another currency than their account reports in and are converted, or refused, per chunk
+    (then written as ``rows``)."""
+
+    lines: list[tuple[Any, ...]]
+    cells: Sums
     rejections: list[dict[str, Any]]
     foreign: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return len(self.lines) + len(self.rows)
 
     def settle_foreign(self, book: RateBook) -> None:
         """Convert the foreign rows with rates already in ``book``; a row without a rate becomes a rejection."""
@@ -260,6 +303,93 @@ class ParsedChunk:
                 self.rows.append(row)
         self.foreign = []
 
+    def pairs(self) -> set[tuple[str, str]]:
+        """The account-months the chunk's accepted rows touch."""
+        out = {(k[0], k[1]) for k in self.cells}
+        out.update((r["account_id"], r["month"]) for r in self.rows)
+        return out
+
+    def line_counts(self) -> Counter[str]:
+        """Accepted rows per product line."""
+        counts: Counter[str] = Counter()
+        for key, sums in self.cells.items():
+            counts[key[2]] += sums[4]
+        for row in self.rows:
+            counts[row["product_line"]] += 1
+        return counts
+
+
+class _ChunkBuilder:
+    """One chunk being parsed: accepted rows as driver-ready tuples summed into their cells as they come."""
+
+    def __init__(self, batch_id: str, *, text_values: bool) -> None:
+        self.batch_id, self.text_values = batch_id, text_values
+        self._start()
+
+    def _start(self) -> None:
+        self.lines: list[tuple[Any, ...]] = []
+        self.cells: Sums = {}
+        self.rejections: list[dict[str, Any]] = []
+        self.foreign: list[tuple[dict[str, Any], str]] = []
+
+    def take(self) -> ParsedChunk:
+        """The chunk so far; the builder starts a new one."""
+        chunk = ParsedChunk(self.lines, self.cells, self.rejections, self.foreign)
+        self._start()
+        return chunk
+
+    def reject(self, line_no: int, reason: str, raw: str | None) -> None:
+        self.rejections.append({"batch_id": self.batch_id, "line_no": line_no, "reason": reason, "raw": raw})
+
+    def accept(self, parsed: tuple[Any, ...], line_no: int, fields: list[str]) -> None:
+        account_id, sale_date, month, line, region, quantity, revenue, cost, currency, given = parsed
+        if given is not None:
+            row = {
+                "account_id": account_id,
+                "sale_date": sale_date,
+                "month": month,
+                "product_line": line,
+                "region": region,
+                "quantity": None if quantity is None else quantity[0],
+                "revenue": revenue[0],
+                "cost": cost[0],
+                "currency": currency,
+                "original_currency": given,
+                "batch_id": self.batch_id,
+                "line_no": line_no,
+            }
+            self.foreign.append((row, ",".join(fields)[:500]))
+            return
+        at = 1 if self.text_values else 0  # (Decimal, text): SQLite is given the text, COPY the value
+        self.lines.append(
+            (
+                account_id,
+                sale_date.isoformat() if self.text_values else sale_date,
+                month,
+                line,
+                region,
+                None if quantity is None else quantity[at],
+                revenue[at],
+                cost[at],
+                currency,
+                self.batch_id,
+                line_no,
+            )
+        )
+        key = (account_id, month, line, region or "", currency)
+        sums = self.cells.get(key)
+        if sums is None:
+            sums = self.cells[key] = [_ZERO, _ZERO, _ZERO, 0, 0]
+        sums[0] += revenue[0]
+        sums[1] += cost[0]
+        if quantity is not None:
+            sums[2] += quantity[0]
+            sums[3] += 1
+        sums[4] += 1
+
+
+_ZERO = Decimal(0)
+
 
 def iter_chunks(
     path: Path,
@@ -269,17 +399,17 @@ def iter_chunks(
     batch_id: str,
     batch_size: int,
     columns: Mapping[str, str] | None = None,
+    text_values: bool = True,
 ) -> Iterator[ParsedChunk]:
-    """Parse the file lazily, ``batch_size`` data rows at a time."""
+    """Parse the file lazily, ``batch_size`` data rows at a time; each accepted row is summed into its cell as it is
+    parsed (``text_values``: amounts and dates as the text SQLite stores, else typed values for COPY)."""
     with path.open("r", encoding=encoding, errors="replace", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:
             raise Unprocessable("the CSV file is empty", field="file")
-        parse = RowParser(header_index(header, columns), len(header), known_accounts)
-        rows: list[dict[str, Any]] = []
-        rejections: list[dict[str, Any]] = []
-        foreign: list[tuple[dict[str, Any], str]] = []
+        parse = RowParser(header_index(header, columns), len(header), known_accounts).parse
+        chunk = _ChunkBuilder(batch_id, text_values=text_values)
         seen = 0
         while True:
             try:
@@ -287,9 +417,7 @@ def iter_chunks(
             except StopIteration:
                 break
             except csv.Error as exc:
-                rejections.append(
-                    {"batch_id": batch_id, "line_no": reader.line_num, "reason": f"malformed CSV: {exc}", "raw": None}
-                )
+                chunk.reject(reader.line_num, f"malformed CSV: {exc}", None)
                 seen += 1
                 continue
             line_no = reader.line_num
@@ -297,22 +425,15 @@ def iter_chunks(
                 continue
             seen += 1
             try:
-                row = parse(fields)
+                parsed = parse(fields)
             except ValueError as exc:
-                rejections.append(
-                    {"batch_id": batch_id, "line_no": line_no, "reason": str(exc), "raw": ",".join(fields)[:500]}
-                )
+                chunk.reject(line_no, str(exc), ",".join(fields)[:500])
             else:
-                row["batch_id"] = batch_id
-                row["line_no"] = line_no
-                if "original_currency" in row:
-                    foreign.append((row, ",".join(fields)[:500]))
-                else:
-                    rows.append(row)
+                chunk.accept(parsed, line_no, fields)
             if seen >= batch_size:
-                yield ParsedChunk(rows, rejections, foreign)
-                rows, rejections, foreign, seen = [], [], [], 0
-        yield ParsedChunk(rows, rejections, foreign)
+                yield chunk.take()
+                seen = 0
+        yield chunk.take()
 
 
 def batch_view(batch: ImportBatch | dict[str, Any]) -> dict[str, Any]:
@@ -388,6 +509,45 @@ async def _insert_group(session: AsyncSession, rows: list[dict[str, Any]], colum
     await conn.execute(insert(SalesRecord.__table__), [{c: r[c] for c in columns} for r in rows])  # type: ignore[arg-type]
 
 
+# SQLite's page cache while a chunk is written (KiB): the lines' (account, month) index takes rows all over its
+# B-tree, and with the default 2 MiB cache its dirty pages spill into the WAL again and again within one chunk.
+IMPORT_PAGE_CACHE_KIB = 96 * 1024
+
+
+@asynccontextmanager
+async def _roomy_page_cache(session: AsyncSession) -> AsyncIterator[None]:
+    """On SQLite, a page cache large enough for one chunk's dirty index pages, given back afterwards (the pooled
+    connection returns to its own size, freeing the pages)."""
+    conn = await session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = int((await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one())
+    await conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_PAGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        await conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
+async def write_lines(session: AsyncSession, lines: list[tuple[Any, ...]], cells: Sums) -> None:
+    """Write parsed lines (``_SALES_COLUMNS`` order) and add their per-cell sums to the aggregates, in the caller's
+    transaction: SQLite gets one driver-level executemany of text values, PostgreSQL one COPY
+    (``copy_records_to_table``); the aggregates one upsert per cell."""
+    if lines:
+        conn = await session.connection()
+        if conn.dialect.name == "sqlite":
+            placeholders = ", ".join("?" for _ in _SALES_COLUMNS)
+            sql = f"INSERT INTO sales_records ({', '.join(_SALES_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+            await conn.exec_driver_sql(sql, lines)
+        else:
+            await conn.exec_driver_sql("SELECT 1")  # the transaction is begun before COPY runs on its connection
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.copy_records_to_table("sales_records", records=lines, columns=list(_SALES_COLUMNS))
+    await apply_sums(session, cells)
+
+
 async def start_batch(
     session: AsyncSession,
     *,
@@ -457,6 +617,15 @@ async def known_accounts(
     return known
 
 
+@dataclass
+class Written:
+    """What the chunks written so far touched: account-months, rows done and accepted rows per product line."""
+
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+    done: int = 0
+    lines: Counter[str] = field(default_factory=Counter)
+
+
 async def _write_chunks(
     db: Database,
     chunks: Iterator[ParsedChunk],
@@ -465,11 +634,10 @@ async def _write_chunks(
     total: int,
     clock: Clock,
     progress: Progress | None,
-) -> tuple[set[tuple[str, str]], int]:
-    """Write the parsed chunks, one transaction each (progress and heartbeat with it); the account-months touched
-    and the rows done."""
-    done = accepted = rejected = 0
-    pairs: set[tuple[str, str]] = set()
+) -> Written:
+    """Write the parsed chunks, one transaction each (progress and heartbeat with it)."""
+    written = Written()
+    accepted = rejected = 0
     book = RateBook()  # the rates of the currencies met so far, loaded once per chunk that meets new ones
     # Parse the next chunk in a worker thread while this one is written: the event loop stays free for
     # other requests and parsing overlaps with the database driver's work.
@@ -480,30 +648,91 @@ async def _write_chunks(
             if chunk.foreign:
                 await load_rates(session, book, {foreign_pair(r) for r, _ in chunk.foreign})
                 chunk.settle_foreign(book)
-            done += len(chunk.rows) + len(chunk.rejections)
-            accepted += len(chunk.rows)
-            pairs.update((r["account_id"], r["month"]) for r in chunk.rows)
+            written.done += chunk.accepted + len(chunk.rejections)
+            accepted += chunk.accepted
             rejected += len(chunk.rejections)
-            if chunk.rows:
-                await bulk_insert_sales(session, chunk.rows)
-            if chunk.rejections:
-                await session.execute(insert(ImportRejection), chunk.rejections)
+            written.pairs |= chunk.pairs()
+            written.lines.update(chunk.line_counts())
             await session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.batch_id == batch_id)
                 .values(
-                    rows_done=done,
+                    rows_done=written.done,
                     accepted=accepted,
                     rejected=rejected,
-                    total_rows=max(total, done),
+                    total_rows=max(total, written.done),
                     heartbeat_at=clock.now(),
                 )
             )
+            async with _roomy_page_cache(session):
+                await write_lines(session, chunk.lines, chunk.cells)
+            if chunk.rows:
+                await bulk_insert_sales(session, chunk.rows)
+            if chunk.rejections:
+                await session.execute(insert(ImportRejection), chunk.rejections)
         if progress is not None:
-            outcome = progress({"rows_done": done, "total_rows": max(total, done), "rejected": rejected})
+            outcome = progress(
+                {"rows_done": written.done, "total_rows": max(total, written.done), "rejected": rejected}
+            )
             if outcome is not None:
                 await outcome
-    return pairs, done
+    return written
+
+
+async def unknown_line_warnings(
+    session: AsyncSession, counts: Mapping[str, int], *, settings: GoalsSettings
+) -> list[dict[str, Any]]:
+    """The product lines of an import that the catalogue does not name (the setting's and the API's, retired ones
+    included), with how many rows named each: imported all the same, reported as warnings."""
+    known = set(settings.product_lines) | set(await session.scalars(select(ProductLine.name)))
+    return [
+        {
+            "product_line": line,
+            "rows": int(rows),
+            "message": f"产品线 {line!r} 不在产品目录中 / product line {line!r} is not in the catalogue ({rows} rows)",
+        }
+        for line, rows in sorted(counts.items())
+        if line not in known
+    ]
+
+
+# An account's months per ``goals.actuals_imported`` (the event stays far below the bus's message size limit).
+MONTHS_PER_EVENT = 120
+_ACCOUNTS_PER_READ = 500
+
+
+async def publish_imported(
+    session: AsyncSession, *, pairs: set[tuple[str, str]], publisher: Publisher, batch_id: str
+) -> int:
+    """Publish ``goals.actuals_imported`` once per account the import touched (not per account-month), carrying the
+    new totals of each month it touched; returns how many events were published. Accounts are read a slice at a
+    time, so memory stays flat in the number of accounts."""
+    months_of: dict[str, set[str]] = {}
+    for account_id, month in pairs:
+        months_of.setdefault(account_id, set()).add(month)
+    accounts = sorted(months_of)
+    published = 0
+    for start in range(0, len(accounts), _ACCOUNTS_PER_READ):
+        chunk = accounts[start : start + _ACCOUNTS_PER_READ]
+        months = set().union(*(months_of[a] for a in chunk))
+        totals = totals_by_account_month(await sales_cells(session, account_ids=chunk, months=months))
+        events: list[tuple[str | None, ActualsImportedData]] = []
+        for account_id in chunk:
+            entries = [
+                ActualsRecordedData(period=month, batch_id=batch_id, **totals[(account_id, month)])
+                for month in sorted(months_of[account_id])
+                if (account_id, month) in totals
+            ]
+            for first in range(0, len(entries), MONTHS_PER_EVENT):
+                events.append(
+                    (
+                        account_id,
+                        ActualsImportedData(batch_id=batch_id, months=entries[first : first + MONTHS_PER_EVENT]),
+                    )
+                )
+        await publisher.publish_many(session, ActualsImported, events)
+        published += len(events)
+    return published
 
 
 async def run_import(
@@ -519,7 +748,9 @@ async def run_import(
     progress: Progress | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Import a claimed batch from ``path``; commits per chunk; publishes per account-month at the end."""
+    """Import a claimed batch from ``path``; commits per chunk; at the end publishes one ``goals.actuals_imported``
+    per account touched, re-tracks the targets of those accounts once and reports product lines the catalogue
+    does not name as warnings."""
     try:
         enc = encoding if encoding is not None else await asyncio.to_thread(detect_encoding, path)
         total = await asyncio.to_thread(count_rows, path)
@@ -537,17 +768,26 @@ async def run_import(
             batch_id=batch_id,
             batch_size=settings.import_batch_size,
             columns=columns,
+            text_values=is_sqlite(db.url),
         )
-        pairs, done = await _write_chunks(db, chunks, batch_id=batch_id, total=total, clock=clock, progress=progress)
+        written = await _write_chunks(db, chunks, batch_id=batch_id, total=total, clock=clock, progress=progress)
+        pairs = written.pairs
         async with db.transaction() as session:
-            await publish_account_months(session, pairs=pairs, publisher=publisher, batch_id=batch_id)
+            await publish_imported(session, pairs=pairs, publisher=publisher, batch_id=batch_id)
             await evaluate_accounts(
                 session, account_ids={a for a, _ in pairs}, settings=settings, publisher=publisher, now=clock.now()
             )
+            warnings = await unknown_line_warnings(session, written.lines, settings=settings)
             await session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.batch_id == batch_id)
-                .values(status="completed", account_months=len(pairs), total_rows=done, finished_at=clock.now())
+                .values(
+                    status="completed",
+                    account_months=len(pairs),
+                    total_rows=written.done,
+                    finished_at=clock.now(),
+                    warnings=warnings,
+                )
             )
     except Exception as exc:
         log.exception("import failed", extra={"batch_id": batch_id})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.goals.models import Base, FxRateNumeric
@@ -65,6 +66,8 @@ class ImportBatch(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[str | None] = mapped_column(String(100))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # What was imported but deserves a look: product lines the catalogue does not name, with how many rows.
+    warnings: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class ImportRejection(Base):

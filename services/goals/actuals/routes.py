@@ -17,6 +17,7 @@ from services.goals.actuals.schemas import (
     RejectionRead,
     SalesLineRead,
     SalesLinesVoidIn,
+    UnknownProductLineRead,
     VoidIn,
     VoidRead,
 )
@@ -49,6 +50,17 @@ async def record_actuals(
     return await service.record_actuals(
         session, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
     )
+
+
+@router.get(
+    "/goals/actuals/unknown-product-lines", summary="Product lines in the sales that the catalogue does not know"
+)
+async def unknown_product_lines(
+    session: SessionDep, actor: Actor, settings: SettingsDep
+) -> list[UnknownProductLineRead]:
+    """Lines recorded or imported under a product line missing from ``/goals/product-lines`` (kept, flagged): how
+    many accounts and sales lines, which months, revenue per currency — of the accounts the caller may see."""
+    return await service.unknown_product_lines(session, actor=actor, settings=settings)
 
 
 @router.get("/goals/accounts/{account_id}/actuals", summary="An account's monthly totals")

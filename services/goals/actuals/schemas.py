@@ -97,15 +97,54 @@ class ConvertedLineRead(BaseModel):
     conversion: ConversionRead
 
 
+class UnknownLineFlag(BaseModel):
+    """A recorded line whose product line the catalogue does not know (kept, flagged: add the line to the
+    catalogue or correct the sale)."""
+
+    index: int  # its position in ``records``
+    account_id: str
+    product_line: str
+    unknown_product_line: bool = True
+
+
 class ActualsRecordedRead(BaseModel):
-    """Outcome of recording sales lines."""
+    """Outcome of recording sales lines (``unknown_product_line``: some line names a product line the catalogue
+    does not know; they are listed in ``unknown_product_lines``)."""
 
     recorded: int
     account_months: list[MonthTotals]
     converted: list[ConvertedLineRead] = Field(default_factory=list)
+    unknown_product_line: bool = False
+    unknown_product_lines: list[UnknownLineFlag] = Field(default_factory=list)
+
+
+class CurrencyAmount(BaseModel):
+    """An amount in one currency."""
+
+    currency: str
+    amount: MoneyStr
+
+
+class UnknownProductLineRead(BaseModel):
+    """A product line found in the visible sales that the catalogue does not know."""
+
+    product_line: str
+    accounts: int
+    sales_lines: int
+    first_month: str
+    last_month: str
+    revenue: list[CurrencyAmount]  # per reporting currency, never added across currencies
 
 
 ImportStatus = Literal["running", "completed", "failed", "voided"]
+
+
+class ImportWarning(BaseModel):
+    """Something imported all the same that deserves a look: a product line the catalogue does not name."""
+
+    product_line: str
+    rows: int
+    message: str
 
 
 class ImportRead(BaseModel):
@@ -128,6 +167,12 @@ class ImportRead(BaseModel):
     voided_at: datetime | None = None
     voided_by: str | None = None
     void_reason: str | None = None
+    warnings: list[ImportWarning] = Field(default_factory=list)
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _none_is_no_warnings(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class ImportOptions(RequestBody):

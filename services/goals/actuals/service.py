@@ -6,15 +6,25 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actuals.account_codes import resolve_codes
 from services.goals.actuals.aggregates import apply_line_deltas
 from services.goals.actuals.conversion import CONVERSION_COLUMNS, convert_line, foreign_pair
 from services.goals.actuals.figures import sales_cells, totals_by_account_month
-from services.goals.actuals.models import SalesRecord
-from services.goals.actuals.schemas import ActualsIn, ActualsRecordedRead, ConvertedLineRead, MonthTotals, SalesRecordIn
+from services.goals.actuals.models import SalesAggregate, SalesRecord
+from services.goals.actuals.schemas import (
+    ActualsIn,
+    ActualsRecordedRead,
+    ConvertedLineRead,
+    CurrencyAmount,
+    MonthTotals,
+    SalesRecordIn,
+    UnknownLineFlag,
+    UnknownProductLineRead,
+)
+from services.goals.catalogue.service import known_lines
 from services.goals.config import GoalsSettings
 from services.goals.currencies.schemas import ConversionRead
 from services.goals.currencies.service import rate_book, reporting_currencies
@@ -22,7 +32,7 @@ from services.goals.models import platform
 from services.goals.periods import add_months
 from services.goals.targets.tracking import evaluate_accounts
 from shared.api import check_range
-from shared.auth import Principal, ensure_account_access, require_writer
+from shared.auth import Principal, ensure_account_access, require_writer, visible_accounts_clause
 from shared.bus import Publisher
 from shared.errors import Unprocessable
 from shared.events import ActualsRecorded
@@ -129,9 +139,57 @@ async def record_actuals(
     pairs = {(str(r["account_id"]), str(r["month"])) for r in rows}
     published = await publish_account_months(session, pairs=pairs, publisher=publisher)
     await evaluate_accounts(session, account_ids={a for a, _ in pairs}, settings=settings, publisher=publisher, now=now)
+    known = await known_lines(session, settings)
+    unknown = [
+        UnknownLineFlag(index=i, account_id=r.account_id, product_line=r.product_line)
+        for i, r in enumerate(records)
+        if r.product_line not in known
+    ]
     return ActualsRecordedRead(
-        recorded=len(rows), account_months=[MonthTotals.model_validate(p) for p in published], converted=converted
+        recorded=len(rows),
+        account_months=[MonthTotals.model_validate(p) for p in published],
+        converted=converted,
+        unknown_product_line=bool(unknown),
+        unknown_product_lines=unknown,
     )
+
+
+async def unknown_product_lines(
+    session: AsyncSession, *, actor: Principal, settings: GoalsSettings
+) -> list[UnknownProductLineRead]:
+    """Product lines of the visible sales (from the pre-aggregated sums) that the catalogue does not know, with
+    how many accounts and sales lines carry them, the months they span and their revenue per currency."""
+    known = await known_lines(session, settings)
+    agg = SalesAggregate
+    rows = await session.execute(
+        select(
+            agg.product_line,
+            agg.currency,
+            func.count(func.distinct(agg.account_id)),
+            func.sum(agg.line_count),
+            func.min(agg.month),
+            func.max(agg.month),
+            func.sum(agg.revenue),
+        )
+        .where(
+            agg.line_count > 0, agg.product_line.not_in(known), visible_accounts_clause(platform, actor, agg.account_id)
+        )
+        .group_by(agg.product_line, agg.currency)
+        .order_by(agg.product_line, agg.currency)
+    )
+    out: dict[str, UnknownProductLineRead] = {}
+    for line, currency, accounts, lines, first, last, revenue in rows:
+        entry = out.setdefault(
+            line,
+            UnknownProductLineRead(
+                product_line=line, accounts=0, sales_lines=0, first_month=first, last_month=last, revenue=[]
+            ),
+        )
+        entry.accounts += int(accounts)  # an account reports in one currency: the counts do not overlap
+        entry.sales_lines += int(lines or 0)
+        entry.first_month, entry.last_month = min(entry.first_month, first), max(entry.last_month, last)
+        entry.revenue.append(CurrencyAmount(currency=currency, amount=revenue))
+    return list(out.values())
 
 
 async def account_month_totals(

@@ -40,3 +40,14 @@ class ProductLine(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CatalogueAnnouncement(Base):
+    """The product catalogue as last announced (``goals.catalogue_changed``): its fingerprint, so that a start-up
+    announces it again only when it changed meanwhile (e.g. the setting ``product_lines``)."""
+
+    __tablename__ = "catalogue_announcements"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)  # "product_lines"
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime)

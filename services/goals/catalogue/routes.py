@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from services.goals.catalogue import service
+from services.goals.catalogue import service, sharing
 from services.goals.catalogue.schemas import (
     ProductLinePut,
     ProductLineRead,
@@ -16,7 +16,7 @@ from services.goals.catalogue.schemas import (
 from services.goals.deps import Actor, SettingsDep
 from shared.api import check_if_match, check_if_match_upsert, set_etag
 from shared.errors import PROBLEM_RESPONSES
-from shared.service import ClockDep, SessionDep
+from shared.service import ClockDep, PublisherDep, SessionDep
 
 router = APIRouter(tags=["goals"], responses=PROBLEM_RESPONSES)
 Name = Annotated[str, Path(min_length=1, max_length=100)]
@@ -74,22 +74,36 @@ async def put_product_line(
     session: SessionDep,
     actor: Actor,
     clock: ClockDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
 ) -> ProductLineRead:
-    """Supervisor or admin; ``active: false`` retires a line (penetration and default splits leave it out)."""
+    """Supervisor or admin; ``active: false`` retires a line (penetration and default splits leave it out); the
+    catalogue is announced (``goals.catalogue_changed``) so that scoring's white space follows; audited."""
     row = await service.line_row(session, name)
     check_if_match_upsert(request, row.version if row else None)
-    read = await service.put_product_line(session, name=name, body=body, actor=actor, now=clock.now())
+    read = await sharing.set_product_line(
+        session, name=name, body=body, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
     set_etag(response, read.version or 1)
     return read
 
 
 @router.delete("/goals/product-lines/{name}", status_code=204, summary="Remove a product line (If-Match)")
 async def delete_product_line(
-    name: Name, request: Request, session: SessionDep, actor: Actor, settings: SettingsDep
+    name: Name,
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    settings: SettingsDep,
+    clock: ClockDep,
+    publisher: PublisherDep,
 ) -> Response:
-    """An API-only line goes (409 while live targets are for it); a setting's line is offered as set again."""
+    """An API-only line goes (409 while live targets are for it); a setting's line is offered as set again; the
+    catalogue is announced."""
     row = await service.line_row(session, name)
     if row is not None:
         check_if_match(request, row.version)
-    await service.delete_product_line(session, name=name, actor=actor, settings=settings)
+    await sharing.remove_product_line(
+        session, name=name, actor=actor, settings=settings, publisher=publisher, now=clock.now()
+    )
     return Response(status_code=204)

@@ -17,7 +17,9 @@ from services.goals.catalogue.schemas import (
     SeasonalTemplateRead,
 )
 from services.goals.config import GoalsSettings
+from services.goals.models import audit_log
 from services.goals.targets.models import Target
+from shared.audit import record_audit
 from shared.auth import ADMIN, SUPERVISOR, Principal
 from shared.errors import Conflict, Forbidden, NotFound
 
@@ -131,6 +133,11 @@ async def offered_lines(session: AsyncSession, settings: GoalsSettings) -> list[
     return [n for n in names if n not in rows or rows[n].active]
 
 
+async def known_lines(session: AsyncSession, settings: GoalsSettings) -> set[str]:
+    """Every product line the catalogue knows, retired ones included (a sales line of another one is flagged)."""
+    return {*settings.product_lines, *(await _line_rows(session))}
+
+
 async def list_product_lines(session: AsyncSession, settings: GoalsSettings) -> list[ProductLineRead]:
     """The catalogue: the setting's lines in its order, then the API's by name (retired ones included)."""
     rows = await _line_rows(session)
@@ -156,6 +163,7 @@ async def put_product_line(
     counts it no more, a product-line split leaves it out by default; its targets stay)."""
     _require_editor(actor)
     row = await line_row(session, name)
+    before = None if row is None else _line_read(name, row).model_dump()
     if row is None:
         row = ProductLine(
             name=name,
@@ -171,11 +179,23 @@ async def put_product_line(
         row.description, row.active, row.updated_by, row.updated_at = body.description, body.active, actor.user_id, now
         row.version += 1
     await session.flush()
-    return _line_read(name, row)
+    read = _line_read(name, row)
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="catalogue.product_line_set",
+        object_type="product_line",
+        object_id=name,
+        before=before,
+        after=read.model_dump(),
+        at=now,
+    )
+    return read
 
 
 async def delete_product_line(
-    session: AsyncSession, *, name: str, actor: Principal, settings: GoalsSettings
+    session: AsyncSession, *, name: str, actor: Principal, settings: GoalsSettings, now: datetime
 ) -> ProductLineRead | None:
     """Remove the API's entry: a line of the setting is offered as the setting says again (and returned); a line
     only the API added goes — refused (409 naming how many) while live targets are for it (retire it instead)."""
@@ -198,6 +218,17 @@ async def delete_product_line(
                 f"{used} live target(s) are for the product line {name!r}; retire it (active: false) instead",
                 targets=int(used),
             )
+    before = _line_read(name, row).model_dump()
     await session.delete(row)
     await session.flush()
+    await record_audit(
+        session,
+        audit_log,
+        actor_id=actor.user_id,
+        action="catalogue.product_line_removed",
+        object_type="product_line",
+        object_id=name,
+        before=before,
+        at=now,
+    )
     return _line_read(name, None) if name in settings.product_lines else None

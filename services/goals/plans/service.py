@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.goals.catalogue.service import offered_lines
 from services.goals.config import GoalsSettings
 from services.goals.currencies.service import reporting_currency_of
 from services.goals.models import platform
@@ -54,28 +55,28 @@ async def _check_targets(session: AsyncSession, content: PlanContent, account_id
                 raise Unprocessable(f"{field}: no target {target_id} of this account", field=field)
 
 
-def _check_product_line(value: str | None, settings: GoalsSettings, field: str) -> None:
-    if value is not None and value not in settings.product_lines:
-        raise Unprocessable(
-            f"{field}: {value!r} is not an offered product line ({', '.join(settings.product_lines)})", field=field
-        )
+def _check_product_line(value: str | None, offered: list[str], field: str) -> None:
+    if value is not None and value not in offered:
+        raise Unprocessable(f"{field}: {value!r} is not an offered product line ({', '.join(offered)})", field=field)
 
 
 async def check_content(
     session: AsyncSession, *, content: PlanContent, account_id: str, settings: GoalsSettings
 ) -> None:
-    """Refuse (422 naming the field) targets of other accounts, unknown product lines and repeated lines."""
+    """Refuse (422 naming the field) targets of other accounts, product lines the catalogue does not offer (the
+    one catalogue goals keeps and announces to scoring; retired lines refused) and repeated lines."""
     await _check_targets(session, content, account_id)
+    offered = await offered_lines(session, settings)
     seen: set[str] = set()
     for i, line in enumerate(content.product_mix):
-        _check_product_line(line.product_line, settings, f"product_mix.{i}.product_line")
+        _check_product_line(line.product_line, offered, f"product_mix.{i}.product_line")
         if line.product_line in seen:
             raise Unprocessable(f"product_mix.{i}.product_line: {line.product_line} twice", field="product_mix")
         seen.add(line.product_line)
     for i, floor in enumerate(content.pricing.floor_prices):
-        _check_product_line(floor.product_line, settings, f"pricing.floor_prices.{i}.product_line")
+        _check_product_line(floor.product_line, offered, f"pricing.floor_prices.{i}.product_line")
     for i, promotion in enumerate(content.promotions):
-        _check_product_line(promotion.product_line, settings, f"promotions.{i}.product_line")
+        _check_product_line(promotion.product_line, offered, f"promotions.{i}.product_line")
 
 
 async def _replace_reviews(session: AsyncSession, plan: AccountPlan, content: PlanContent) -> None:

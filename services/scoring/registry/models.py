@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from services.scoring.models import Base
+from services.scoring.registry.name_order import SORT_KEY_LENGTH, name_sort_key
 from shared.db import Money, UTCDateTime
 
 # Ratings 0–10 and the expected growth are stored with the 4 decimal places a request may carry, so a rating of
@@ -25,6 +27,8 @@ class Account(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    # The name spelled in pinyin (registry/name_order.py), kept with every write of the name: the list sorts by it.
+    name_sort_key: Mapped[str] = mapped_column(String(SORT_KEY_LENGTH), default="", server_default="", index=True)
     name_en: Mapped[str | None] = mapped_column(String(300))
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     industry: Mapped[str] = mapped_column(String(100), index=True)
@@ -58,6 +62,15 @@ class Account(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What possible duplicates are found by (registry/duplicates.py): the names' keys and the credit-code family.
+    name_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    name_en_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    credit_family: Mapped[str | None] = mapped_column(String(12), index=True)
+
+    @validates("name")
+    def _keep_sort_key(self, _key: str, name: str) -> str:
+        self.name_sort_key = name_sort_key(name or "")
+        return name
 
 
 class Contact(Base):
@@ -94,3 +107,58 @@ class AccountErpCode(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountFieldChange(Base):
+    """One field of an account changed (registry/field_history.py): who, when, from and to (JSON values)."""
+
+    __tablename__ = "account_field_changes"
+    __table_args__ = (Index("ix_account_field_changes_account_at", "account_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A change an account manager asked for counts once a supervisor approved it (registry/change_requests.py).
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    change_request_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class AccountChangeRequest(Base):
+    """Self-reported score inputs waiting for a supervisor (registry/change_requests.py): pending → approved or
+    rejected; the account is unchanged until approval."""
+
+    __tablename__ = "account_change_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)  # field → the value asked for (JSON)
+    previous: Mapped[dict[str, Any]] = mapped_column(JSON)  # field → the value when asked (JSON)
+    rationale: Mapped[str | None] = mapped_column(Text)  # of proposed ratings
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ScorePoint(Base):
+    """One point of an account's score history (scores/history.py): recorded when a score write changed the
+    score, the effective tier or the model version, never for a re-score that changed none of them."""
+
+    __tablename__ = "score_history"
+    __table_args__ = (Index("ix_score_history_account_recorded", "account_id", "recorded_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    tier: Mapped[str | None] = mapped_column(String(20))
+    computed_tier: Mapped[str | None] = mapped_column(String(20))
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from services.scoring.deps import (
     AccountForRead,
@@ -17,15 +17,17 @@ from services.scoring.deps import (
     Supervisor,
 )
 from services.scoring.models import platform
-from services.scoring.registry import service
+from services.scoring.registry import queries, service
+from services.scoring.registry.change_requests import hold_self_reported, request_reads
+from services.scoring.registry.review_routes import pending_response
 from services.scoring.registry.schemas import (
     AccountBatch,
     AccountBatchRead,
     AccountCreate,
     AccountDetail,
-    AccountQuery,
     AccountRead,
     AccountUpdate,
+    ChangeRequestRead,
     RatingsUpdate,
     TeamUpdate,
 )
@@ -88,10 +90,11 @@ async def list_accounts(
     clock: ClockDep,
     actor: Actor,
     page: Paging,
-    query: Annotated[AccountQuery, Query()],
+    query: queries.AccountListParams,
 ) -> Page[AccountRead]:
-    """Accounts the caller may see (account managers: only their own book, as owner or team member)."""
-    accounts, total = await service.list_accounts(session, platform, actor=actor, query=query, page=page)
+    """Accounts the caller may see (account managers: only their own book, as owner or team member); repeat a
+    filter for any of its values (``tier=strategic&tier=key``); ``q`` searches names, credit and ERP codes."""
+    accounts, total = await queries.list_accounts(session, platform, actor=actor, query=query, page=page)
     items = await service.account_reads(session, accounts=accounts, now=clock.now())
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -121,7 +124,13 @@ async def get_account(
     return await service.account_detail(session, account=account, now=clock.now())
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountDetail, tags=ACCOUNTS, summary="Update an account")
+@router.patch(
+    "/accounts/{account_id}",
+    response_model=AccountDetail,
+    responses={202: {"model": ChangeRequestRead, "description": "Score inputs wait for a supervisor's approval"}},
+    tags=ACCOUNTS,
+    summary="Update an account",
+)
 async def patch_account(
     account: AccountForUpdate,
     body: AccountUpdate,
@@ -131,11 +140,14 @@ async def patch_account(
     at: At,
     publisher: PublisherDep,
     actor: Actor,
-) -> AccountDetail:
+) -> Any:
     """Change profile fields, status or the group (``If-Match`` with the ETag refuses stale writes); publishes
-    ``updated``."""
+    ``updated``. An account manager's ``cooperation_since`` waits for a supervisor: 202 with the change request."""
     check_if_match(request, account.version)
+    body, held = await hold_self_reported(session, account=account, body=body, actor=actor, now=at.now)
     await service.update_account(session, platform, publisher=publisher, account=account, body=body, at=at, actor=actor)
+    if held is not None:
+        return pending_response((await request_reads(session, requests=[held]))[0], account.version)
     set_etag(response, account.version)
     return await service.account_detail(session, account=account, now=at.now)
 
@@ -153,7 +165,9 @@ async def put_team(
 ) -> AccountDetail:
     """Owner account manager and members; publishes ``accounts.owner_changed``."""
     check_if_match(request, account.version)
-    await service.set_team(session, platform, publisher=publisher, account=account, body=body, now=clock.now())
+    await service.set_team(
+        session, platform, publisher=publisher, account=account, body=body, now=clock.now(), actor=actor
+    )
     set_etag(response, account.version)
     return await service.account_detail(session, account=account, now=clock.now())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -76,6 +76,10 @@ class AccountCreate(RequestBody):
     ratings: RatingsUpdate | None = Field(default=None, description="Initial qualitative ratings (supervisor)")
     engagements: list[EngagementCreate] = Field(
         default_factory=list, max_length=1000, description="Engagement history to import (e.g. from a CRM)"
+    )
+    confirm_not_duplicate: bool = Field(
+        default=False,
+        description="Register it although possible duplicates exist (a 409 lists them; the confirmation is audited)",
     )
 
 
@@ -178,6 +182,9 @@ class AccountDetail(AccountRead):
     """An account with its contacts."""
 
     contacts: list[ContactRead]
+    pending_change_request_ids: list[str] = Field(
+        default_factory=list, description="Self-reported score inputs waiting for a supervisor (not counted yet)"
+    )
 
 
 class AccountQuery(BaseModel):
@@ -258,6 +265,147 @@ class GroupSummaryRead(BaseModel):
     subsidiary_tiers: dict[str, int] = Field(description="Subsidiaries per tier (``unassigned`` without one)")
     purchases: list[GroupPurchases] = Field(description="Per currency, never converted or added across")
     score_inputs: GroupScoreInputs
+
+
+class DuplicateCheck(RequestBody):
+    """A company about to be registered: is it there already?"""
+
+    name: str = Field(min_length=1, max_length=300)
+    name_en: str | None = Field(default=None, max_length=300)
+    credit_code: str | None = Field(default=None, max_length=40, description="统一社会信用代码 (checked when given)")
+
+
+DuplicateReason = Literal["same_name", "same_credit_code_family"]
+
+
+class DuplicateCandidate(BaseModel):
+    """A registered account the caller sees that may be the same company."""
+
+    account_id: str
+    name: str
+    name_en: str | None
+    credit_code: str | None
+    status: AccountStatus
+    owner_id: str
+    reasons: list[DuplicateReason]
+
+
+class HiddenDuplicate(BaseModel):
+    """A possible duplicate the caller may not see: only why it matched (ask a supervisor)."""
+
+    reasons: list[DuplicateReason]
+
+
+class DuplicateCheckRead(BaseModel):
+    """Possible duplicates (registering the company needs ``confirm_not_duplicate`` when there are any)."""
+
+    likely_duplicate: bool
+    duplicates: list[DuplicateCandidate]
+    hidden_duplicates: list[HiddenDuplicate]
+
+
+HistoryField = Literal[
+    "name",
+    "name_en",
+    "credit_code",
+    "industry",
+    "region",
+    "company_size",
+    "annual_revenue",
+    "currency",
+    "listed",
+    "parent_group",
+    "parent_account_id",
+    "status",
+    "cooperation_since",
+    "erp_codes",
+    "industry_leadership",
+    "reference_value",
+    "channel_value",
+    "product_fit",
+    "expected_growth_pct",
+    "ratings_rationale",
+    "owner_id",
+    "team_member_ids",
+]
+
+
+class FieldChangeRead(BaseModel):
+    """One field of an account changed: who, when, from and to."""
+
+    id: int
+    account_id: str
+    field: HistoryField
+    old_value: Any = Field(description="The value before (dates ISO, decimals as strings)")
+    new_value: Any = Field(description="The value after")
+    changed_by: str
+    changed_at: datetime
+    approved_by: str | None = Field(description="The supervisor who approved the change (a change request)")
+    change_request_id: str | None
+
+
+ChangeRequestStatus = Literal["pending", "approved", "rejected"]
+
+
+class StatusInfo(BaseModel):
+    """A status code with its labels."""
+
+    code: str
+    label_zh: str
+    label_en: str
+
+
+class ChangeRequestCreate(RequestBody):
+    """Self-reported score inputs asked for by an account manager (count once a KA supervisor approves them)."""
+
+    cooperation_since: date | None = None
+    industry_leadership: Rating | None = None
+    reference_value: Rating | None = None
+    channel_value: Rating | None = None
+    product_fit: Rating | None = None
+    expected_growth_pct: GrowthPct | None = None
+    rationale: str | None = Field(default=None, min_length=1, max_length=4000, description="Needed for ratings")
+    note: str | None = Field(default=None, max_length=4000, description="Why (for the supervisor)")
+
+
+class ChangeRequestApproval(RequestBody):
+    """A supervisor approves a change request."""
+
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class ChangeRequestRejection(RequestBody):
+    """A supervisor rejects a change request, saying why."""
+
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class ChangeRequestQuery(BaseModel):
+    """Filters of the change-request list (query parameters)."""
+
+    status: ChangeRequestStatus | None = Field(default="pending", description="Default: pending")
+    account_id: str | None = Field(default=None, max_length=36)
+    requested_by: str | None = Field(default=None, max_length=100)
+
+
+class ChangeRequestRead(BaseModel):
+    """Score inputs waiting for (or decided by) a supervisor; ``changes`` and ``previous`` map field → value."""
+
+    id: str
+    account_id: str
+    account_name: str
+    status: ChangeRequestStatus
+    status_label: StatusInfo = Field(description="The status with its labels (中文, English)")
+    changes: dict[str, Any]
+    previous: dict[str, Any]
+    rationale: str | None
+    note: str | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    version: int
 
 
 AccountCreate.model_rebuild()

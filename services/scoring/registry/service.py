@@ -17,9 +17,18 @@ from services.scoring.engagement.schemas import EngagementCreate
 from services.scoring.engagement.service import check_engagement, new_engagement
 from services.scoring.features import LEVEL_RANK, AsOf
 from services.scoring.registry.credit_code import credit_code_problem
+from services.scoring.registry.duplicates import PossibleDuplicate, audit_confirmation, refuse_or_confirm
 from services.scoring.registry.erp_codes import account_id_by_code, erp_codes_of, set_erp_codes
+from services.scoring.registry.field_history import (
+    OWNERSHIP_FIELDS,
+    RATING_FIELDS,
+    ChangeOrigin,
+    record_changes,
+    values_of,
+)
 from services.scoring.registry.hierarchy import audit_parent_change, check_parent
-from services.scoring.registry.models import RATING_PLACES, Account, AccountErpCode
+from services.scoring.registry.matching import credit_family, name_key
+from services.scoring.registry.models import RATING_PLACES, Account, AccountChangeRequest, AccountErpCode
 from services.scoring.registry.schemas import (
     SORTABLE,
     AccountCreate,
@@ -31,6 +40,7 @@ from services.scoring.registry.schemas import (
     TeamUpdate,
     TierInfo,
 )
+from services.scoring.registry.self_reported import PENDING, needs_approval, open_request
 from services.scoring.scores.consistency import rescoring, settle_change
 from services.scoring.scores.feature_store import features_for
 from services.scoring.scores.portfolio import rescore_accounts
@@ -42,6 +52,7 @@ from shared.auth import (
     SERVICE,
     SUPERVISOR,
     Principal,
+    can_access_account,
     ensure_account_access,
     visible_accounts_clause,
 )
@@ -103,14 +114,30 @@ def _check_credit_code(code: str | None) -> str | None:
     return normalised
 
 
-async def _ensure_unique_code(session: AsyncSession, code: str | None, account_id: str | None = None) -> None:
+def normalised_credit_code(code: str | None) -> str | None:
+    """A credit code upper-cased and checked (422 naming ``credit_code`` when invalid), or None."""
+    return _check_credit_code(code)
+
+
+async def _ensure_unique_code(
+    session: AsyncSession,
+    code: str | None,
+    account_id: str | None = None,
+    *,
+    tables: PlatformTables | None = None,
+    actor: Principal | None = None,
+) -> None:
+    """409 for a credit code another account has; that account is named only to an actor who may see it."""
     if code is None:
         return
     other = await session.scalar(
         select(Account.id).where(Account.credit_code == code, Account.id != (account_id or ""))
     )
-    if other is not None:
-        raise Conflict(f"Credit code {code} is already registered for account {other}", account_id=other)
+    if other is None:
+        return
+    if tables is not None and actor is not None and not await can_access_account(session, tables, actor, other):
+        raise Conflict(f"Credit code {code} is already registered for another account", field="credit_code")
+    raise Conflict(f"Credit code {code} is already registered for account {other}", account_id=other)
 
 
 def _team(owner_id: str, members: Sequence[str]) -> list[str]:
@@ -157,6 +184,9 @@ def _new_account(body: AccountCreate, *, owner_id: str, code: str | None, actor:
         owner_id=owner_id,
         team_member_ids=_team(owner_id, body.team_member_ids),
         cooperation_since=body.cooperation_since,
+        name_key=name_key(body.name),
+        name_en_key=name_key(body.name_en),
+        credit_family=credit_family(code),
         version=1,
         **_ratings_fields(body.ratings, actor.user_id, now),
         created_at=now,
@@ -198,11 +228,26 @@ async def register_account(
     await check_team(session, tables, owner_id=owner_id, members=body.team_member_ids)
     await check_parent(session, tables, account=None, parent_id=body.parent_account_id, actor=actor)
     code = _check_credit_code(body.credit_code)
-    await _ensure_unique_code(session, code)
+    await _ensure_unique_code(session, code, tables=tables, actor=actor)
+    duplicates = await refuse_or_confirm(
+        session,
+        tables,
+        actor=actor,
+        name=body.name,
+        name_en=body.name_en,
+        credit_code=code,
+        confirmed=body.confirm_not_duplicate,
+    )
     now = at.now
     account = _new_account(body, owner_id=owner_id, code=code, actor=actor, now=now)
+    held = {"cooperation_since": body.cooperation_since} if needs_approval(actor) and body.cooperation_since else {}
+    account.cooperation_since = None if held else account.cooperation_since  # counts once a supervisor approves
     session.add(account)
     await session.flush()
+    if duplicates:
+        await audit_confirmation(session, account=account, candidates=duplicates, actor=actor)
+    if held:
+        await open_request(session, account=account, changes=held, rationale=None, note=None, actor=actor, now=now)
     if account.parent_account_id is not None:
         await audit_parent_change(session, account=account, before=None, actor=actor, now=now)
     if body.erp_codes:
@@ -251,6 +296,8 @@ async def register_accounts(
         except (Unprocessable, Conflict) as exc:
             field = exc.extra.get("field")
             where = f"accounts.{i}.{field}" if field else f"accounts.{i}"
+            if isinstance(exc, PossibleDuplicate):  # keeps its candidates
+                raise PossibleDuplicate(f"accounts.{i}: {exc.detail}", **{**exc.extra, "field": where}) from exc
             error = Unprocessable if isinstance(exc, Unprocessable) else Conflict
             raise error(f"accounts.{i}: {exc.detail}", field=where) from exc
     # One pass for the whole import: the scores, tier moves and events are written in bulk.
@@ -291,9 +338,11 @@ async def update_account(
     body: AccountUpdate,
     at: AsOf,
     actor: Principal | None = None,
+    origin: ChangeOrigin | None = None,
 ) -> Account:
     """Apply profile changes; publish ``accounts.updated`` and re-score when a scoring input changed. A new parent
-    (``parent_account_id``, which needs the ``actor``) is checked and audited (registry/hierarchy.py)."""
+    (``parent_account_id``, which needs the ``actor``) is checked and audited (registry/hierarchy.py). Each changed
+    field is kept in the field history for ``origin`` (default: the actor)."""
     before_parent = account.parent_account_id
     parent_changes = "parent_account_id" in body.model_fields_set and body.parent_account_id != before_parent
     if parent_changes:
@@ -303,7 +352,9 @@ async def update_account(
     if body.erp_codes is not None and actor is None:
         raise Forbidden("Changing the ERP codes of an account needs an acting user")
     async with rescoring(session, tables, publisher=publisher, account_id=account.id, at=at, reason="profile changed"):
-        await _apply_profile(session, tables, publisher=publisher, account=account, body=body, now=at.now, actor=actor)
+        await _apply_profile(
+            session, tables, publisher=publisher, account=account, body=body, now=at.now, actor=actor, origin=origin
+        )
     if parent_changes and actor is not None:
         await audit_parent_change(session, account=account, before=before_parent, actor=actor, now=at.now)
     return account
@@ -318,6 +369,7 @@ async def _apply_profile(
     body: AccountUpdate,
     now: datetime,
     actor: Principal | None = None,
+    origin: ChangeOrigin | None = None,
 ) -> Account:
     changes = body.model_dump(exclude_unset=True)
     codes = changes.pop("erp_codes", None)
@@ -326,15 +378,22 @@ async def _apply_profile(
             raise Unprocessable(f"{required} cannot be null", field=required)
     if "credit_code" in changes:
         changes["credit_code"] = _check_credit_code(changes["credit_code"])
-        await _ensure_unique_code(session, changes["credit_code"], account.id)
+        await _ensure_unique_code(session, changes["credit_code"], account.id, tables=tables, actor=actor)
     changed = {k: v for k, v in changes.items() if getattr(account, k) != v}
+    before = values_of(account, list(changed))
     codes_changed = False
     if codes is not None and actor is not None:
+        before["erp_codes"] = (await erp_codes_of(session, [account.id])).get(account.id, [])
         codes_changed = await set_erp_codes(session, account=account, codes=codes, actor=actor, now=now)
     if not changed and not codes_changed:
         return account
     for key, value in changed.items():
         setattr(account, key, value)
+    account.name_key, account.name_en_key = name_key(account.name), name_key(account.name_en)
+    account.credit_family = credit_family(account.credit_code)
+    after = {**values_of(account, list(changed)), **({"erp_codes": list(codes or [])} if codes_changed else {})}
+    author = origin or ChangeOrigin(changed_by=actor.user_id if actor is not None else "system")
+    record_changes(session, account_id=account.id, before=before, after=after, origin=author, at=now)
     account.version += 1
     account.updated_at = now
     await session.flush()
@@ -351,16 +410,22 @@ async def set_team(
     account: Account,
     body: TeamUpdate,
     now: datetime,
+    actor: Principal | None = None,
 ) -> Account:
     """Change owner and members (a handover when the owner changes); publish ``accounts.owner_changed`` in the same
-    transaction as the projection, so every service moves the items that need the owner."""
+    transaction as the projection, so every service moves the items that need the owner. The change is kept in the
+    field history (by the ``actor``)."""
     owner_id = body.owner_id
     await check_team(session, tables, owner_id=owner_id, members=body.team_member_ids)
     team = _team(owner_id, body.team_member_ids)
     if owner_id == account.owner_id and team == sorted(account.team_member_ids or []):
         return account
     old_owner = account.owner_id
+    before = values_of(account, OWNERSHIP_FIELDS)
     account.owner_id, account.team_member_ids = owner_id, team
+    author = ChangeOrigin(changed_by=actor.user_id if actor is not None else "system")
+    after = values_of(account, OWNERSHIP_FIELDS)
+    record_changes(session, account_id=account.id, before=before, after=after, origin=author, at=now)
     account.version += 1
     account.updated_at = now
     await session.flush()
@@ -379,8 +444,10 @@ async def set_ratings(
     body: RatingsUpdate,
     actor: Principal,
     at: AsOf,
+    origin: ChangeOrigin | None = None,
 ) -> Account:
-    """Record the supervisor's qualitative ratings with the rationale and re-score."""
+    """Record the supervisor's qualitative ratings with the rationale and re-score; each changed rating is kept in
+    the field history for ``origin`` (default: the actor)."""
     async with rescoring(
         session,
         tables,
@@ -390,8 +457,12 @@ async def set_ratings(
         reason="ratings changed",
         actor_id=actor.user_id,
     ):
+        before = values_of(account, RATING_FIELDS)
         for key, value in _ratings_fields(body, actor.user_id, at.now).items():
             setattr(account, key, value)
+        author = origin or ChangeOrigin(changed_by=actor.user_id)
+        after = values_of(account, RATING_FIELDS)
+        record_changes(session, account_id=account.id, before=before, after=after, origin=author, at=at.now)
         account.version += 1
         account.updated_at = at.now
         await session.flush()
@@ -444,4 +515,11 @@ async def account_detail(session: AsyncSession, *, account: Account, now: dateti
     """One account as served, with its contacts."""
     (read,) = await account_reads(session, accounts=[account], now=now)
     contacts = await list_contacts(session, account_id=account.id)
-    return AccountDetail(**read.model_dump(), contacts=[ContactRead.of(c) for c in contacts])
+    pending = await session.scalars(
+        select(AccountChangeRequest.id)
+        .where(AccountChangeRequest.account_id == account.id, AccountChangeRequest.status == PENDING)
+        .order_by(AccountChangeRequest.requested_at, AccountChangeRequest.id)
+    )
+    return AccountDetail(
+        **read.model_dump(), contacts=[ContactRead.of(c) for c in contacts], pending_change_request_ids=list(pending)
+    )

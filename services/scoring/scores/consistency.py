@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,12 +31,11 @@ from services.scoring.scores.models import AccountFeatures, AccountScore, Scorin
 from services.scoring.scores.portfolio import (
     ACCOUNT_COLUMNS,
     FEATURE_COLUMNS,
-    populations_of,
-    portfolio_rows,
-    portfolio_tiers,
-    read_inputs,
+    read_frame,
     rescore_portfolio,
-    write_chunk,
+    score_frame,
+    tiers_against_stored,
+    write_frame,
 )
 from services.scoring.scores.portfolio_state import is_current, lock_state, mark_unsure, mark_written
 from services.scoring.scoring_model import (
@@ -44,7 +44,6 @@ from services.scoring.scoring_model import (
     is_portfolio_relative,
     moves_portfolio,
     parse_definition,
-    score_account,
     tier_for_score,
 )
 from shared.bus import Publisher
@@ -83,32 +82,33 @@ async def _rescore_alone(
     move another account's tier (the top-N % set), which only a whole-portfolio pass may do (``strict=False``:
     write it all the same, the others follow at the catch-up)."""
     relative = is_portfolio_relative(definition)
-    inputs = await read_inputs(await portfolio_rows(session, account_id=None if relative else account_id), at.today)
-    populations = populations_of(definition, inputs) if relative else None
-    result = score_account(definition, inputs.values[account_id], populations)
+    frame = await read_frame(session, at.today, account_ids=None if relative else [account_id], with_stored=True)
+    scored = score_frame(definition, frame)
+    k = frame.index(account_id)
     policy = definition.tiers
-    tier = tier_for_score(result.total, policy.thresholds)
+    tier = tier_for_score(scored.scores.total(k), policy.thresholds)
     if policy.top_percent is not None:
-        others = {i: inputs.scores[i] for i in inputs.active if i != account_id}
-        if strict and any(total is None for total in others.values()):
+        others = [i for i in np.flatnonzero(frame.columns.active).tolist() if i != k]
+        if strict and any(frame.stored_scores[i] is None for i in others):
             return False
-        totals = {i: total or Decimal(0) for i, total in others.items()}
-        tiers = portfolio_tiers(policy, inputs, {**totals, account_id: result.total})
-        if strict and any(tiers[i] != inputs.computed[i] for i in others):
+        tiers = tiers_against_stored(definition, frame, scored, [k])
+        if strict and any(tiers[i] != frame.stored_tiers[i] for i in others):
             return False
-        tier = tiers[account_id]
-    await write_chunk(
+        tier = tiers[k]
+    scored.tiers[k] = tier
+    await write_frame(
         session,
         tables,
         publisher=publisher,
-        chunk=[account_id],
-        results={account_id: result},
-        tiers={account_id: tier},
+        frame=frame,
+        scored=scored,
+        indices=[k],
         model_version=model.version,
         now=at.now,
         reason=reason,
         focus=[account_id],
         changed_by=actor_id,
+        unchanged="write",
     )
     return True
 

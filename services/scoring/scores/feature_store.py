@@ -79,6 +79,39 @@ async def record_actuals(
     return True
 
 
+async def record_months(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    months: Sequence[ActualsRecordedData],
+    reported_at: datetime,
+    report_id: str,
+) -> int:
+    """``record_actuals`` for many months of one account at once (an import's ``goals.actuals_imported``): one read
+    of the stored months, each replaced unless a later report is stored; returns how many were stored."""
+    periods = sorted({m.period for m in months})
+    if not periods:
+        return 0
+    rows = await session.scalars(
+        select(MonthlyActual).where(MonthlyActual.account_id == account_id, MonthlyActual.period.in_(periods))
+    )
+    stored = {row.period: row for row in rows}
+    count = 0
+    for data in months:
+        row = stored.get(data.period)
+        if row is None:
+            row = stored[data.period] = MonthlyActual(account_id=account_id, period=data.period)
+            session.add(row)
+        elif (row.reported_at, row.report_id or "") > (reported_at, report_id):
+            continue  # an older report arriving late must not overwrite a newer one
+        row.revenue, row.cost, row.gross_profit = data.revenue, data.cost, data.gross_profit
+        row.currency, row.by_product_line = data.currency, {k: str(v) for k, v in data.by_product_line.items()}
+        row.reported_at, row.report_id = reported_at, report_id
+        count += 1
+    await session.flush()
+    return count
+
+
 def _windows_start_period(at: AsOf) -> str:
     """The first month the features read: the window and the 12 months before it (for growth)."""
     first = month_index(at.period) - 2 * WINDOW_MONTHS + 1

@@ -100,6 +100,9 @@ class ScoringModelVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_by: Mapped[str | None] = mapped_column(String(100))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by every change of the row (its ETag); a rollback's copy names the version it re-published.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    copied_from: Mapped[int | None] = mapped_column(Integer)
 
 
 class AccountScore(Base):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
@@ -19,14 +18,15 @@ from services.scoring.scores.model_versions import active_model
 from services.scoring.scores.models import PortfolioState, RescoreJob
 from services.scoring.scores.portfolio import (
     FULL_RESCORE,
-    portfolio_rows,
-    read_inputs,
+    FrameScores,
+    PortfolioFrame,
+    read_frame,
     rescore_portfolio,
-    score_portfolio,
-    write_chunk,
+    score_frame,
+    write_frame,
 )
 from services.scoring.scores.portfolio_state import STATE_ID, is_current, lock_state, mark_scored, mark_unsure
-from services.scoring.scoring_model import ScoreResult, parse_definition
+from services.scoring.scoring_model import ModelDefinition, parse_definition
 from shared.bus import Publisher
 from shared.clock import business_date
 from shared.db import Database, PlatformTables
@@ -93,6 +93,16 @@ async def get_job(session: AsyncSession, *, job_id: str) -> RescoreJob:
     return job
 
 
+async def portfolio_rows(session: AsyncSession, today: date) -> PortfolioFrame:
+    """The portfolio's scoring inputs as columns (``portfolio.read_frame``)."""
+    return await read_frame(session, today)
+
+
+async def score_portfolio(definition: ModelDefinition, frame: PortfolioFrame) -> FrameScores:
+    """Every account's score and computed tier at once (``portfolio.score_frame``)."""
+    return score_frame(definition, frame)
+
+
 async def run_rescore_job(
     db: Database,
     tables: PlatformTables,
@@ -136,10 +146,10 @@ async def _run_rescore_job(
         state = await lock_state(session)
         model = await active_model(session)
         await refresh_stale_windows(session, at=at)
-        rows = await portfolio_rows(session)
+        frame = await portfolio_rows(session, at.today)
         job = await get_job(session, job_id=job_id)
         move_job(job, "running")
-        job.started_at, job.total = at.now, len(rows)
+        job.started_at, job.total = at.now, len(frame.columns)
         job.model_version = model.version if model else None
         if model is not None:
             # From here on the portfolio counts as scored for today; events during the run bump the generation.
@@ -147,28 +157,19 @@ async def _run_rescore_job(
         generation = state.generation
     if model is None:
         return await _finish_job(db, tables, publisher=publisher, job_id=job_id, now=now, at=at, changes=0)
-    inputs = await read_inputs(rows, at.today)
-    del rows
-    results, tiers = await score_portfolio(parse_definition(model.definition), inputs)
-    del inputs
-    # The scored portfolio lives until the job ends: keep the collector from rescanning it after every chunk
-    # (collect first, or the garbage of the scoring pass is frozen with it).
-    gc.collect()
-    gc.freeze()
-    try:
-        changes = await _write_results(
-            db,
-            tables,
-            publisher=publisher,
-            job_id=job_id,
-            results=results,
-            tiers=tiers,
-            model_version=model.version,
-            now=now,
-            chunk_size=chunk_size,
-        )
-    finally:
-        gc.unfreeze()
+    # Scores and tiers of everyone at once, as arrays (batch_scoring); breakdowns are made chunk by chunk.
+    scored = await score_portfolio(parse_definition(model.definition), frame)
+    changes = await _write_results(
+        db,
+        tables,
+        publisher=publisher,
+        job_id=job_id,
+        frame=frame,
+        scored=scored,
+        model_version=model.version,
+        now=now,
+        chunk_size=chunk_size,
+    )
     return await _finish_job(
         db, tables, publisher=publisher, job_id=job_id, now=now, at=at, changes=changes, generation=generation
     )
@@ -180,31 +181,30 @@ async def _write_results(
     *,
     publisher: Publisher,
     job_id: str,
-    results: Mapping[str, ScoreResult],
-    tiers: Mapping[str, str],
+    frame: PortfolioFrame,
+    scored: FrameScores,
     model_version: int,
     now: Callable[[], datetime],
     chunk_size: int,
 ) -> int:
-    ids = list(results)
+    total = len(frame.columns)
     changes = 0
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
+    for start in range(0, total, chunk_size):
+        indices = range(start, min(start + chunk_size, total))
         async with db.transaction() as session:
-            moment = now()
-            changes += await write_chunk(
+            changes += await write_frame(
                 session,
                 tables,
                 publisher=publisher,
-                chunk=chunk,
-                results=results,
-                tiers=tiers,
+                frame=frame,
+                scored=scored,
+                indices=indices,
                 model_version=model_version,
-                now=moment,
+                now=now(),
                 changed_by=JOB_ACTOR,
             )
             await session.execute(
-                update(RescoreJob).where(RescoreJob.id == job_id).values(done=start + len(chunk), tier_changes=changes)
+                update(RescoreJob).where(RescoreJob.id == job_id).values(done=indices.stop, tier_changes=changes)
             )
     return changes
 

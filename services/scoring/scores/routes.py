@@ -8,9 +8,11 @@ from fastapi import APIRouter, Response
 
 from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, At, Settings, Supervisor
 from services.scoring.models import platform
+from services.scoring.playbook.schemas import AccountStrategyRead
+from services.scoring.playbook.service import account_strategy
 from services.scoring.scores import service, tiers
 from services.scoring.scores.consistency import rescore_account
-from services.scoring.scores.schemas import OverrideCreate, OverrideRead, ScoreRead, StrategyRead, TierChangeRead
+from services.scoring.scores.schemas import OverrideCreate, OverrideRead, ScoreRead, TierChangeRead
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 
@@ -91,9 +93,8 @@ async def delete_override(
     return Response(status_code=204)
 
 
-@router.get("/accounts/{account_id}/strategy", response_model=StrategyRead, tags=ACCOUNTS, summary="Strategy")
-async def get_strategy(account: AccountForRead, session: SessionDep, at: At, settings: Settings) -> StrategyRead:
-    """Recommended approach from tier and position, plus white space (offered lines not bought yet)."""
-    return await service.account_strategy(
-        session, account=account, product_lines=settings.product_lines, today=at.today
-    )
+@router.get("/accounts/{account_id}/strategy", tags=ACCOUNTS, summary="Strategy, quadrant and white space")
+async def get_strategy(account: AccountForRead, session: SessionDep, at: At, settings: Settings) -> AccountStrategyRead:
+    """The strategy of the first rule (``/scoring/strategy/rules``) that applies to the account's status, tier,
+    value × potential quadrant (with its inputs) and signals; white space against the product catalogue."""
+    return await account_strategy(session, account=account, fallback_lines=settings.product_lines, at=at)

@@ -31,6 +31,11 @@ class ScoreRead(BaseModel):
     dimensions: list[dict[str, Any]]
     indicators: list[dict[str, Any]]
     scored_at: datetime
+    tier_rule: dict[str, Any] | None = Field(
+        default=None,
+        description="The top-N % rule's part in the tier: rank of population by its measure, and whether it raised "
+        "or capped the tier (label_zh / label_en)",
+    )
 
 
 class ModelCreate(RequestBody):
@@ -41,8 +46,17 @@ class ModelCreate(RequestBody):
     definition: ModelDefinition
 
 
+class ModelUpdate(RequestBody):
+    """A change of a draft (only the fields given change; ``notes: null`` clears the notes)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    notes: str | None = Field(default=None, max_length=4000)
+    definition: ModelDefinition | None = None
+
+
 class ModelRead(BaseModel):
-    """A stored scoring model version."""
+    """A stored scoring model version (``revision``: its ETag; ``copied_from``: the version a rollback
+    re-published)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -55,6 +69,8 @@ class ModelRead(BaseModel):
     created_at: datetime
     published_by: str | None
     published_at: datetime | None
+    revision: int = 1
+    copied_from: int | None = None
 
 
 class OverrideCreate(RequestBody):
@@ -120,20 +136,6 @@ class MoverRead(TierChangeRead):
     direction: Literal["up", "down", "new"]
 
 
-class StrategyRead(BaseModel):
-    """Recommended strategy and white space of an account."""
-
-    account_id: str
-    tier: TierCode | None
-    code: Literal["strategic_partnership", "fast_penetration", "maintain_efficiently", "serve_at_lower_cost"]
-    title_zh: str
-    title_en: str
-    reason: str
-    actions: list[str]
-    product_lines_bought: list[str]
-    white_space: list[str]
-
-
 class JobRead(BaseModel):
     """A full re-score job and its progress."""
 
@@ -167,3 +169,58 @@ class TierDistribution(BaseModel):
 
     total: int
     tiers: list[dict[str, Any]]
+
+
+class QueuedJobRead(JobRead):
+    """The re-score job a change queued (or the one already open, which ends with the new model) and where to
+    follow it."""
+
+    location: str
+
+
+class ModelPublishedRead(ModelRead):
+    """The model now published and the full re-score job it started."""
+
+    rescore_job: QueuedJobRead
+
+
+class TierMoveCount(BaseModel):
+    """How many accounts a draft moves from one tier to another (``from_tier`` None: never scored)."""
+
+    from_tier: TierCode | None
+    to_tier: TierCode
+    count: int
+    label_zh: str
+    label_en: str
+
+
+class PreviewMove(BaseModel):
+    """One account whose computed tier a draft would change, and by how much."""
+
+    account_id: str
+    name: str
+    current_tier: TierCode | None
+    current_score: Decimal | None
+    draft_tier: TierCode
+    draft_score: Decimal
+    score_delta: Decimal | None
+    tier_steps: int = Field(description="Tiers up (+) or down (−); 0 for an account never scored")
+    direction: Literal["up", "down", "new"]
+    overridden: bool = Field(description="An active tier override keeps the effective tier whatever the model says")
+
+
+class ModelPreviewRead(BaseModel):
+    """What publishing a model would do to the portfolio as stored now: every account whose computed tier moves
+    (biggest moves first, paged), the moves counted per from → to, and each tier's size before and after."""
+
+    version: int
+    status: Literal["draft", "published", "retired"]
+    published_version: int | None
+    accounts: int
+    changed: int
+    moves: list[TierMoveCount]
+    distribution: list[dict[str, Any]]
+    items: list[PreviewMove]
+    total: int
+    limit: int
+    offset: int

@@ -1,22 +1,21 @@
-"""One account's explained score as served (dimensions, contributions, why this tier), its strategy and white
-space. Scoring itself is in ``consistency`` (one account's change) and ``portfolio`` (everyone at once)."""
+"""One account's explained score as served (dimensions, contributions, why this tier); its strategy is the
+playbook's (``playbook.service``). Scoring itself is in ``consistency`` (one account's change) and
+``portfolio`` (everyone at once)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.features import indicator_values
 from services.scoring.registry.models import Account
 from services.scoring.scores.models import AccountFeatures, AccountScore, ScoringModelVersion, TierOverride
-from services.scoring.scores.schemas import ScoreRead, StrategyRead
+from services.scoring.scores.schemas import ScoreRead
+from services.scoring.scores.tier_rule import standing_json, top_rule_of
 from services.scoring.scores.tiers import active_override
 from services.scoring.scoring_model import THRESHOLD_TIERS, ModelDefinition, expand_breakdown, parse_definition
-from services.scoring.strategy import recommend_strategy, white_space
 from shared.errors import NotFound
 
 
@@ -25,6 +24,7 @@ def _explanation(
     definition: ModelDefinition | None,
     indicators: list[dict[str, Any]],
     override: TierOverride | None,
+    tier_rule: str | None = None,
 ) -> str:
     policy = definition.tiers if definition else None
     thresholds = dict(policy.thresholds) if policy else {}
@@ -37,6 +37,8 @@ def _explanation(
             f"top-{policy.top_percent.percent}% rule by {policy.top_percent.by}: key accounts are exactly the top "
             f"{policy.top_percent.percent}% of the portfolio"
         )
+    if tier_rule:
+        why.append(tier_rule)
     why.append("largest contributions: " + ", ".join(f"{i['label_en']} {i['contribution']}" for i in top))
     if override is not None:
         why.append(f"tier overridden to {override.tier} by {override.approved_by}: {override.reason}")
@@ -72,7 +74,8 @@ async def explain_score(session: AsyncSession, *, account: Account, now: datetim
     model = await session.get(ScoringModelVersion, stored.model_version)
     definition = parse_definition(model.definition) if model else None
     policy = definition.tiers if definition else None
-    dimensions, indicators = expand_breakdown(stored.breakdown)
+    dimensions, indicators = expand_breakdown(stored.breakdown, definition)
+    standing = await top_rule_of(session, stored=stored, policy=policy) if policy else None
     _explain_satisfaction(indicators, await session.get(AccountFeatures, account.id))
     override = await active_override(session, account_id=account.id, now=now)
     return ScoreRead(
@@ -84,40 +87,11 @@ async def explain_score(session: AsyncSession, *, account: Account, now: datetim
         overridden=override is not None,
         thresholds=dict(policy.thresholds) if policy else {},
         top_percent=policy.top_percent.model_dump(mode="json") if policy and policy.top_percent else None,
-        explanation=_explanation(stored, definition, indicators, override),
+        explanation=_explanation(
+            stored, definition, indicators, override, f"{standing.label_en} / {standing.label_zh}" if standing else None
+        ),
         dimensions=dimensions,
         indicators=indicators,
         scored_at=stored.scored_at,
-    )
-
-
-async def account_strategy(
-    session: AsyncSession, *, account: Account, product_lines: Sequence[str], today: date
-) -> StrategyRead:
-    """The recommended strategy from tier and position, and the white space among the offered product lines."""
-    features = await session.get(AccountFeatures, account.id)
-    bought = list(features.product_lines) if features else []
-    values = indicator_values(
-        account={"expected_growth_pct": account.expected_growth_pct},
-        features={
-            "annual_purchases": features.annual_purchases if features else 0,
-            "previous_year_purchases": features.previous_year_purchases if features else 0,
-        },
-        today=today,
-        portfolio_profit=Decimal(0),
-    )
-    missing = white_space(product_lines, bought)
-    strategy = recommend_strategy(
-        tier=account.tier,
-        industry_leadership=account.industry_leadership,
-        revenue_growth=values["revenue_growth"],
-        expected_growth=account.expected_growth_pct,
-        missing_lines=missing,
-    )
-    return StrategyRead(
-        account_id=account.id,
-        tier=account.tier,
-        product_lines_bought=bought,
-        white_space=missing,
-        **strategy.__dict__,
+        tier_rule=standing_json(standing),
     )

@@ -6,18 +6,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import BigInteger, case, cast, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.features import AsOf
+from services.scoring.features import WINDOW_MONTHS, AsOf, month_index
 from services.scoring.models import audit_log
 from services.scoring.registry.models import Account
-from services.scoring.scores.models import TierChange, TierOverride
+from services.scoring.scores.history import record_account
+from services.scoring.scores.list_schemas import (
+    CurrencyTotal,
+    MoverTotals,
+    NetMover,
+    NetMovers,
+    TierDistributionRead,
+    TierPurchases,
+    TierShare,
+)
+from services.scoring.scores.models import MonthlyActual, TierChange, TierOverride
 from services.scoring.scores.schemas import MoverRead, OverrideCreate, TierChangeRead, TierDistribution
 from services.scoring.scoring_model import effective_tier, override_is_active
+from shared.api import PageParams
 from shared.audit import record_audit
 from shared.auth import ADMIN, SUPERVISOR, Principal, visible_accounts_clause
 from shared.bus import Publisher
@@ -30,6 +41,8 @@ from shared.people import require_assignable
 from shared.projection import set_account_tier
 from shared.vocabulary import TIER_CODES, TIER_LABELS, tier_rank
 
+# A tier's purchases in a currency it has none in (at the stored scale, as every amount is written).
+NO_PURCHASES = Decimal("0.0000")
 # Who may approve a manual tier.
 APPROVER_ROLES = frozenset({SUPERVISOR, ADMIN})
 
@@ -109,6 +122,7 @@ async def apply_tier(
     old = account.tier
     if tier == old:
         await session.flush()
+        await record_account(session, account=account, now=now)
         return False
     account.tier = tier
     account.updated_at = now
@@ -132,6 +146,7 @@ async def apply_tier(
     )
     await publisher.publish(session, AccountTierChanged, data, account_id=account.id, time=now)
     await session.flush()
+    await record_account(session, account=account, now=now)
     return True
 
 
@@ -393,3 +408,152 @@ async def tier_movers(
             )
         )
     return movers
+
+
+def _percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """``part`` as % of ``whole`` to two places (half up), None when the whole is 0."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+async def tier_purchases(
+    session: AsyncSession, tables: PlatformTables, *, actor: Principal, at: AsOf
+) -> dict[tuple[str | None, str], Decimal]:
+    """Purchases of the 12 months ending with the business month of ``at`` per (tier, currency) over the active
+    accounts the actor sees. Summed in whole ten-thousandths (integers), so the sums are exact on every backend."""
+    first = month_index(at.period) - (WINDOW_MONTHS - 1)
+    units = func.sum(cast(func.round(MonthlyActual.revenue * 10_000), BigInteger))
+    rows = await session.execute(
+        select(Account.tier, MonthlyActual.currency, units)
+        .join(MonthlyActual, MonthlyActual.account_id == Account.id)
+        .where(
+            visible_accounts_clause(tables, actor, Account.id),
+            Account.status != "former",
+            MonthlyActual.period >= f"{first // 12:04d}-{first % 12 + 1:02d}",
+            MonthlyActual.period <= at.period,
+        )
+        .group_by(Account.tier, MonthlyActual.currency)
+    )
+    return {(tier, currency): Decimal(int(total or 0)).scaleb(-4) for tier, currency, total in rows}
+
+
+async def tier_shares(
+    session: AsyncSession, tables: PlatformTables, *, actor: Principal, at: AsOf
+) -> TierDistributionRead:
+    """The tier distribution with each tier's share of the active accounts and, per currency (never added
+    across), its purchases of the last 12 months and their share of that currency's total."""
+    distribution = await tier_distribution(session, tables, actor=actor)
+    amounts = await tier_purchases(session, tables, actor=actor, at=at)
+    totals: dict[str, Decimal] = {}
+    for (_, currency), amount in amounts.items():
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    tiers = [
+        TierShare(
+            **row,
+            share_pct=_percent(row["count"], distribution.total),
+            purchases=[
+                TierPurchases(
+                    currency=currency,
+                    amount=amounts.get((row["code"], currency), NO_PURCHASES),
+                    share_pct=_percent(amounts.get((row["code"], currency), NO_PURCHASES), total),
+                )
+                for currency, total in sorted(totals.items())
+            ],
+        )
+        for row in distribution.tiers
+    ]
+    return TierDistributionRead(
+        total=distribution.total,
+        period=at.period,
+        purchases=[CurrencyTotal(currency=c, amount=a) for c, a in sorted(totals.items())],
+        tiers=tiers,
+    )
+
+
+def _direction(from_tier: Any, to_tier: Any) -> Any:
+    """``new`` without a tier before, else ``up`` towards strategic, ``down`` away from it (a SQL expression)."""
+    ranks = {code: tier_rank(code) for code in TIER_CODES}
+    return case(
+        (from_tier.is_(None), "new"),
+        (case(ranks, value=to_tier) < case(ranks, value=from_tier), "up"),
+        else_="down",
+    )
+
+
+def _net_moves(tables: PlatformTables, *, actor: Principal, since: datetime, until: datetime | None) -> Any:
+    """Each visible account's first and last tier change of the period joined: (account, from, to, direction,
+    changes, last change), only where the tier at the end differs from the one at the start."""
+    key = TierChange.account_id
+    ranked = (
+        select(
+            key.label("account_id"),
+            TierChange.old_tier,
+            TierChange.new_tier,
+            TierChange.changed_at,
+            func.row_number().over(partition_by=key, order_by=(TierChange.changed_at, TierChange.id)).label("first"),
+            func.row_number()
+            .over(partition_by=key, order_by=(TierChange.changed_at.desc(), TierChange.id.desc()))
+            .label("last"),
+            func.count().over(partition_by=key).label("changes"),
+        )
+        .where(
+            TierChange.changed_at >= since,
+            TierChange.changed_at < until if until is not None else true(),
+            visible_accounts_clause(tables, actor, TierChange.account_id),
+        )
+        .cte("ranked")
+    )
+    start, end = ranked.alias("start"), ranked.alias("end")
+    return (
+        select(
+            start.c.account_id,
+            start.c.old_tier.label("from_tier"),
+            end.c.new_tier.label("to_tier"),
+            _direction(start.c.old_tier, end.c.new_tier).label("direction"),
+            start.c.changes,
+            end.c.changed_at.label("last_changed_at"),
+        )
+        .join(end, end.c.account_id == start.c.account_id)
+        .where(
+            start.c.first == 1,
+            end.c.last == 1,
+            or_(start.c.old_tier.is_(None), start.c.old_tier != end.c.new_tier),
+        )
+        .subquery("moves")
+    )
+
+
+async def net_movers(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    actor: Principal,
+    since: datetime,
+    until: datetime | None,
+    page: PageParams,
+) -> NetMovers:
+    """Tier movers of [``since``, ``until``) (None: up to now) netted per account: from its tier at the start to
+    its tier at the end (an account back where it started is no mover), latest move first, paged in SQL, with the
+    totals."""
+    moves = _net_moves(tables, actor=actor, since=since, until=until)
+    grouped = await session.execute(select(moves.c.direction, func.count()).group_by(moves.c.direction))
+    counts: dict[str, int] = {direction: int(n) for direction, n in grouped.all()}
+    up, down, new = (counts.get(d, 0) for d in ("up", "down", "new"))
+    rows = await session.execute(
+        select(moves, Account.name)
+        .join(Account, Account.id == moves.c.account_id)
+        .order_by(moves.c.last_changed_at.desc(), moves.c.account_id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    items = [NetMover.model_validate({**row._mapping, "account_name": row.name}) for row in rows]
+    return NetMovers(
+        since=since,
+        until=until,
+        totals=MoverTotals(up=up, down=down, new=new, net=up - down),
+        total=up + down + new,
+        limit=page.limit,
+        offset=page.offset,
+        items=items,
+    )
