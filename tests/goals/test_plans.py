@@ -177,6 +177,24 @@ async def test_one_plan_per_account_and_year_bad_links_and_unknown_fields_are_re
         assert (await client.post("/goals/plans", json=body | {"year": 2030}, headers=ZHANG)).status_code == 404
 
 
+async def test_a_plan_names_product_lines_of_the_one_catalogue_added_there_or_retired_there(sqlite_database):
+    app, _ = goals_app(await sqlite_database("goals"))
+    async with running(app) as client:
+        account, _, target_id = await _setup(client, app)
+        vision = _plan_body(account, target_id) | {"year": 2027}
+        vision["product_mix"] = [{"product_line": "机器视觉", "target_amount": "1"}]
+        refused = await client.post("/goals/plans", json=vision, headers=LI)
+        assert refused.status_code == 422 and "product_mix.0.product_line" in refused.text
+        added = await client.put("/goals/product-lines/机器视觉", json={"description": "新产品线"}, headers=SUPERVISOR)
+        assert added.status_code == 200, added.text
+        assert (await client.post("/goals/plans", json=vision, headers=LI)).status_code == 201
+        retired = await client.put(f"/goals/product-lines/{PLC}", json={"active": False}, headers=SUPERVISOR)
+        assert retired.status_code == 200, retired.text
+        plc = _plan_body(account, target_id) | {"year": 2028}
+        refused = await client.post("/goals/plans", json=plc, headers=LI)
+        assert refused.status_code == 422 and "product_mix.1.product_line" in refused.text, refused.text
+
+
 async def test_only_a_supervisor_approves_approved_versions_stay_unchanged_and_revising_starts_a_new_one(
     sqlite_database,
 ):
