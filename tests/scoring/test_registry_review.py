@@ -129,6 +129,28 @@ async def test_possible_duplicates_are_flagged_refused_and_registered_only_when_
         assert batch.status_code == 201 and len(batch.json()["items"]) == 2, batch.text
 
 
+async def test_renaming_an_account_into_a_possible_duplicate_is_refused_until_confirmed(make_database):
+    app = scoring_app(await make_database("scoring"))
+    async with running_with_people(app) as client:
+        saic = await _register(client, "上海汽车集团股份有限公司", credit_code=_code("91310000123456789"))
+        other = await _register(client, "上海电气")  # no credit code yet: a same name counts
+        # Its own name again, another spelling of it, is never its own duplicate.
+        respelt = await _patch(client, saic["id"], {"name": "上海汽车集团有限公司"}, SUP)
+        assert respelt.status_code == 200, respelt.text
+        refused = await _patch(client, other["id"], {"name": "上海汽车集团"}, SUP)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["field"] == "name" and refused.json()["type"].endswith("/possible-duplicate")
+        assert [d["account_id"] for d in refused.json()["duplicates"]] == [saic["id"]]
+        family = await _patch(client, other["id"], {"credit_code": _code("93310115123456789")}, SUP)
+        assert family.status_code == 409 and family.json()["duplicates"][0]["reasons"] == ["same_credit_code_family"]
+        unchanged = (await client.get(f"/accounts/{other['id']}", headers=SUP)).json()
+        assert (unchanged["name"], unchanged["credit_code"]) == ("上海电气", None)
+        renamed = await _patch(client, other["id"], {"name": "上海汽车集团", "confirm_not_duplicate": True}, SUP)
+        assert renamed.status_code == 200 and renamed.json()["name"] == "上海汽车集团", renamed.text
+        [(actor, object_id, after)] = await _audited(app, "account.duplicate_confirmed")
+        assert (actor, object_id, after["candidates"][0]["account_id"]) == ("sup-wang", other["id"], saic["id"])
+
+
 async def test_every_change_of_profile_ratings_and_ownership_is_in_the_field_history(make_database):
     app = scoring_app(await make_database("scoring"))
     async with running_with_people(app) as client:

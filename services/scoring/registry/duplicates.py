@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -66,8 +67,10 @@ async def find_duplicates(
     name: str | None,
     name_en: str | None = None,
     credit_code: str | None = None,
+    exclude_id: str | None = None,
 ) -> list[Candidate]:
-    """Registered accounts that may be this company (at most ``MAX_CANDIDATES``), each marked visible or not."""
+    """Registered accounts that may be this company (at most ``MAX_CANDIDATES``), each marked visible or not; the
+    account ``exclude_id`` (the one being renamed) is never its own duplicate."""
     keys = {k for k in (name_key(name), name_key(name_en)) if k}
     family = credit_family(credit_code)
     matches: list[ColumnElement[bool]] = [Account.name_key.in_(keys), Account.name_en_key.in_(keys)] if keys else []
@@ -75,7 +78,10 @@ async def find_duplicates(
         matches.append(Account.credit_family == family)
     if not matches:
         return []
-    rows = await session.execute(select(Account).where(or_(*matches)).order_by(Account.created_at, Account.id))
+    query = select(Account).where(or_(*matches))
+    if exclude_id is not None:
+        query = query.where(Account.id != exclude_id)
+    rows = await session.execute(query.order_by(Account.created_at, Account.id))
     found = [Candidate(a, r) for a in rows.scalars() if (r := _reasons(a, keys, family))][:MAX_CANDIDATES]
     visible = visible_account_ids(tables, actor)
     if visible is None:
@@ -117,16 +123,18 @@ async def refuse_or_confirm(
     name_en: str | None,
     credit_code: str | None,
     confirmed: bool,
+    exclude_id: str | None = None,
 ) -> list[Candidate]:
-    """409 listing the possible duplicates of a registration, unless the body confirms it is not one (the
-    candidates it was confirmed against are then returned, for the audit entry)."""
+    """409 listing the possible duplicates of a registration (or of an account renamed or given another credit
+    code: ``exclude_id``), unless the body confirms it is not one (the candidates it was confirmed against are then
+    returned, for the audit entry)."""
     candidates = await find_duplicates(
-        session, tables, actor=actor, name=name, name_en=name_en, credit_code=credit_code
+        session, tables, actor=actor, name=name, name_en=name_en, credit_code=credit_code, exclude_id=exclude_id
     )
     if candidates and not confirmed:
         raise PossibleDuplicate(
             f"{name} may already be registered ({len(candidates)} possible duplicate(s)); check them, or send "
-            '"confirm_not_duplicate": true to register it all the same',
+            '"confirm_not_duplicate": true to go ahead all the same',
             field="name",
             **described(candidates),
         )
@@ -134,9 +142,14 @@ async def refuse_or_confirm(
 
 
 async def audit_confirmation(
-    session: AsyncSession, *, account: Account, candidates: Sequence[Candidate], actor: Principal
+    session: AsyncSession,
+    *,
+    account: Account,
+    candidates: Sequence[Candidate],
+    actor: Principal,
+    at: datetime | None = None,
 ) -> None:
-    """Keep who registered a possible duplicate all the same, and against which accounts."""
+    """Keep who registered (or renamed into) a possible duplicate all the same, and against which accounts."""
     await record_audit(
         session,
         audit_log,
@@ -150,5 +163,5 @@ async def audit_confirmation(
             "credit_code": account.credit_code,
             "candidates": [{"account_id": c.account.id, "reasons": c.reasons} for c in candidates],
         },
-        at=account.created_at,
+        at=at or account.created_at,
     )

@@ -111,6 +111,11 @@ class AccountUpdate(RequestBody):
     status: AccountStatus | None = None
     cooperation_since: date | None = None
     erp_codes: ErpCodes | None = Field(default=None, description="Replaces the account's ERP codes ([] clears them)")
+    confirm_not_duplicate: bool = Field(
+        default=False,
+        description="A new name or credit code that makes the account look like another registered one is refused "
+        "with 409 listing the candidates; true goes ahead all the same (audited)",
+    )
 
 
 class TeamUpdate(RequestBody):

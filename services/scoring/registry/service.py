@@ -373,6 +373,7 @@ async def _apply_profile(
 ) -> Account:
     changes = body.model_dump(exclude_unset=True)
     codes = changes.pop("erp_codes", None)
+    confirmed = bool(changes.pop("confirm_not_duplicate", False))
     for required in ("name", "industry", "region", "status", "listed"):
         if required in changes and changes[required] is None:
             raise Unprocessable(f"{required} cannot be null", field=required)
@@ -380,6 +381,19 @@ async def _apply_profile(
         changes["credit_code"] = _check_credit_code(changes["credit_code"])
         await _ensure_unique_code(session, changes["credit_code"], account.id, tables=tables, actor=actor)
     changed = {k: v for k, v in changes.items() if getattr(account, k) != v}
+    if actor is not None and changed.keys() & {"name", "name_en", "credit_code"}:
+        duplicates = await refuse_or_confirm(
+            session,
+            tables,
+            actor=actor,
+            name=changed.get("name", account.name),
+            name_en=changed.get("name_en", account.name_en),
+            credit_code=changed.get("credit_code", account.credit_code),
+            confirmed=confirmed,
+            exclude_id=account.id,
+        )
+        if duplicates:
+            await audit_confirmation(session, account=account, candidates=duplicates, actor=actor, at=now)
     before = values_of(account, list(changed))
     codes_changed = False
     if codes is not None and actor is not None:
