@@ -405,7 +405,7 @@ async def _run_service(app: FastAPI, spec: ServiceSpec, settings: ServiceSetting
     with contextlib.suppress(Exception):
         await _refresh_dead_letter_gauge(app)
     prune_job = PeriodicJob("bus-retention", _prune_bus, settings.prune_interval_seconds)
-    for job in [*spec.jobs, prune_job]:
+    for job in [*spec.jobs, prune_job] if settings.periodic_jobs else []:
         interval = job.interval_seconds or settings.timer_interval_seconds
         tasks.append(asyncio.create_task(_run_job(app, job, interval), name=f"job-{job.name}"))
     stack.push_async_callback(_cancel, tasks)  # pushed last: the background tasks stop first

@@ -111,6 +111,9 @@ class ServiceSettings(BaseSettings):
     # How long an Idempotency-Key and its kept answer live (shared.idempotency.prune_keys, in the same upkeep).
     idempotency_retention_hours: float = Field(default=24.0, gt=0.25)
     timer_interval_seconds: float = Field(default=30.0, gt=0)
+    # The service's periodic jobs (timers, delivery worker, bus upkeep) run in this process. Off for a replica that
+    # only serves requests while another runs the jobs, and for tests that drive the jobs themselves.
+    periodic_jobs: bool = True
     max_page_size: int = Field(default=500, ge=1)
     # /metrics answers the scraper's bearer token (KAM_METRICS_TOKEN) or an admin's access token; unset, admins only.
     metrics_token: str | None = Field(default=None, min_length=16, max_length=512)

@@ -20,7 +20,6 @@ class RiskSettings(ServiceSettings):
     port: int = 8003
     database_url: str = "sqlite+aiosqlite:///./var/risk.db"
     # Periodic jobs (contract reminders, credit watch); tests switch them off and call the job functions.
-    jobs_enabled: bool = True
     jobs_interval_seconds: float = 3600
     # The credit case (services.risk.credit.policy; dicts and lists as JSON in the environment). A limit request
     # above its currency's threshold (else the reporting currency's, converted) needs two approvals (four eyes).

@@ -50,9 +50,7 @@ async def risk_watch_job(app: FastAPI) -> dict[str, int]:
 
 
 def periodic_jobs(settings: RiskSettings) -> list[PeriodicJob]:
-    """The service's periodic jobs (none when ``jobs_enabled`` is off: tests call the job functions)."""
-    if not settings.jobs_enabled:
-        return []
+    """The service's periodic jobs (the shared ``periodic_jobs`` switch turns them all off: tests call them)."""
     return [
         PeriodicJob("contract-expiry-reminders", contract_reminders_job, settings.jobs_interval_seconds),
         PeriodicJob("risk-watch", risk_watch_job, settings.jobs_interval_seconds),

@@ -51,6 +51,7 @@ async def register_staff(app: FastAPI) -> None:
 def make_app(database_url: str, clock: Clock, nats_url: str | None = None, **overrides: Any) -> FastAPI:
     """A complaints app on the given database and clock (no NATS unless a URL is given)."""
     overrides.setdefault("sla_check_enabled", False)  # tests run the SLA check themselves, deterministically
+    overrides.setdefault("periodic_jobs", False)  # and every other job (none runs between a test's steps)
     settings = service_settings(ComplaintsSettings, database_url=database_url, nats_url=nats_url, **overrides)
     return create_app(settings, clock=clock)
 

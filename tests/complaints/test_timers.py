@@ -150,7 +150,7 @@ async def test_the_periodic_job_breaches_overdue_complaints_on_its_own(sqlite_da
         account_id = await register_account(setup)
         complaint = await open_complaint(client, account_id, severity="low")
     clock.advance(timedelta(days=2))
-    app = make_app(url, clock, sla_check_enabled=True, sla_check_interval_seconds=0.05)
+    app = make_app(url, clock, sla_check_enabled=True, periodic_jobs=True, sla_check_interval_seconds=0.05)
     async with running(app) as client:
 
         async def escalated() -> bool:

@@ -36,6 +36,7 @@ async def register_team(app) -> None:
 def goals_app(database_url: str, *, nats_url: str | None = None, now: datetime | None = None, **overrides: Any):
     """A goals app on a frozen clock (default 2026-07-01, half of fiscal 2026 gone)."""
     clock = FrozenClock(now or datetime(2026, 7, 1, tzinfo=UTC))
+    overrides.setdefault("periodic_jobs", False)  # tests run the jobs themselves, between their steps, never beside
     overrides.setdefault("import_spool_dir", tempfile.mkdtemp(prefix="goals-spool-"))  # never the repo's var/
     settings = service_settings(GoalsSettings, database_url=database_url, nats_url=nats_url, **overrides)
     return create_app(settings, clock=clock), clock

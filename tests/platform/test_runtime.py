@@ -160,7 +160,9 @@ async def test_readyz_is_degraded_while_another_writer_holds_sqlite_and_unavaila
     sqlite_database, monkeypatch
 ):
     monkeypatch.setattr(service_module, "READINESS_DATABASE_SECONDS", 0.2)
-    app = create_risk(service_settings(RiskSettings, database_url=await sqlite_database("risk"), nats_url=None))
+    url = await sqlite_database("risk")
+    # no periodic job of its own: the only other writer is the test's
+    app = create_risk(service_settings(RiskSettings, database_url=url, nats_url=None, periodic_jobs=False))
     async with running(app) as client:
         assert (await client.get("/readyz")).json()["database"] == "writable"
         held, release = asyncio.Event(), asyncio.Event()

@@ -41,10 +41,10 @@ PEOPLE: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def make_app(
-    database_url: str, *, nats_url: str | None = None, clock: FrozenClock | None = None, jobs_enabled: bool = False
+    database_url: str, *, nats_url: str | None = None, clock: FrozenClock | None = None, periodic_jobs: bool = False
 ) -> FastAPI:
     """A risk app on ``database_url`` with a frozen clock (at START unless given); tests run jobs themselves."""
-    settings = service_settings(RiskSettings, database_url=database_url, nats_url=nats_url, jobs_enabled=jobs_enabled)
+    settings = service_settings(RiskSettings, database_url=database_url, nats_url=nats_url, periodic_jobs=periodic_jobs)
     return create_app(settings, clock=clock or FrozenClock(START))
 
 

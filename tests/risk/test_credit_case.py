@@ -35,7 +35,7 @@ GRADE_INPUTS: dict[str, dict[str, str]] = {
 
 def _app(database_url: str, **settings: Any) -> Any:
     """A risk app on a frozen clock (START) with the credit case settings given."""
-    values = service_settings(RiskSettings, database_url=database_url, nats_url=None, jobs_enabled=False, **settings)
+    values = service_settings(RiskSettings, database_url=database_url, nats_url=None, periodic_jobs=False, **settings)
     return create_app(values, clock=FrozenClock(START))
 
 

@@ -22,7 +22,7 @@ AUDITOR = auth("admin", user_id="u-admin")
 
 
 def _app(database_url: str, *, clock: FrozenClock | None = None, **settings: Any):
-    values = service_settings(RiskSettings, database_url=database_url, nats_url=None, jobs_enabled=False, **settings)
+    values = service_settings(RiskSettings, database_url=database_url, nats_url=None, periodic_jobs=False, **settings)
     return create_app(values, clock=clock or FrozenClock(START))
 
 

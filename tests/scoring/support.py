@@ -75,8 +75,12 @@ def credit_code(serial: int) -> str:
 def scoring_app(
     database_url: str, *, nats_url: str | None = None, clock: FrozenClock | None = None, **overrides: Any
 ) -> FastAPI:
-    """The scoring app on a database, with a frozen clock and the scheduled re-score off unless asked."""
+    """The scoring app on a database, with a frozen clock, the scheduled re-score and the periodic jobs off unless
+    asked."""
     overrides.setdefault("scheduled_rescore", False)
+    # The test runs the timers itself, at the moments it chooses: the app's own job, started with it, would run at a
+    # moment of its own (e.g. between registering an account and logging its visit).
+    overrides.setdefault("periodic_jobs", False)
     settings = service_settings(ScoringSettings, database_url=database_url, nats_url=nats_url, **overrides)
     return create_app(settings, clock=clock or FrozenClock(NOW))
 

@@ -3,20 +3,16 @@ business dates of the company zone (Asia/Shanghai), at 00:30 (the UTC date is st
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
 
-from services.scoring.app import SPEC
-from services.scoring.config import ScoringSettings
 from services.scoring.jobs import JOBS, run_timers
 from shared.clock import FrozenClock
-from shared.service import build_service_app
-from tests.scoring.support import account_payload, outbox_events, running_with_people
-from tests.support import auth, service_settings
+from tests.scoring.support import account_payload, outbox_events, running_with_people, scoring_app
+from tests.support import auth
 
 SUP = auth("supervisor", user_id="sup-wang")
 LI = auth("account_manager", user_id="am-li")
@@ -38,11 +34,10 @@ async def _maintained(client, name: str, *, last_visit_days_ago: int) -> str:
 
 
 def _driven_by_hand(database_url: str, clock: FrozenClock) -> FastAPI:
-    """The scoring app without its periodic jobs: the test runs the timers itself, at the moments it chooses (the
-    app's own job, started with the app, would otherwise run at a moment of its own — e.g. between registering an
-    account and logging its visit, when it is overdue as never engaged)."""
-    settings = service_settings(ScoringSettings, database_url=database_url, nats_url=None, scheduled_rescore=False)
-    return build_service_app(replace(SPEC, jobs=()), settings, clock=clock)
+    """The scoring app without its periodic jobs (``scoring_app``'s default): the test runs the timers itself, at the
+    moments it chooses (the app's own job would run at a moment of its own — e.g. between registering an account and
+    logging its visit, when it is overdue as never engaged)."""
+    return scoring_app(database_url, clock=clock)
 
 
 def test_the_overdue_check_runs_in_the_scoring_timers_job():
