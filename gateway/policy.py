@@ -159,6 +159,16 @@ MATRIX: tuple[Rule, ...] = (
                 "/api/v1/accounts/{account_id}/change-requests/{change_request_id}/reject",
                 "/api/v1/accounts/{account}/change-requests/cr-1/reject",
             ),
+            (
+                "POST",
+                "/api/v1/accounts/{account_id}/contacts/{contact_id}/level-review",
+                "/api/v1/accounts/{account}/contacts/ct-1/level-review",
+            ),
+            (
+                "POST",
+                "/api/v1/accounts/{account_id}/engagements/{engagement_id}/level-review",
+                "/api/v1/accounts/{account}/engagements/e-1/level-review",
+            ),
             ("POST", "/api/v1/accounts/{account_id}/tier-override", "/api/v1/accounts/{account}/tier-override"),
             ("DELETE", "/api/v1/accounts/{account_id}/tier-override", "/api/v1/accounts/{account}/tier-override"),
             (

@@ -253,6 +253,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "part.accepted": ("已验收", "Accepted"),
     "part.rejected": ("已退回", "Rejected"),
     "part.cancelled": ("已取消", "Cancelled"),
+    "level_review.pending": ("待主管确认", "Awaiting the supervisor"),
+    "level_review.rejected": ("未予确认", "Not confirmed"),
     "survey_state.pending": ("待回复", "Pending"),
     "survey_state.answered": ("已回复", "Answered"),
     "survey_state.expired": ("已过期", "Expired"),

@@ -57,17 +57,24 @@ async def test_logging_an_engagement_records_who_and_a_higher_level_rescores(dom
     async with domain.db.transaction() as session:
         account = await account_of_tier(domain, session, "比亚迪", tier="maintain")
         first = account.score
-        logged = await log(domain, session, account, "executive", 3, kind="executive_meeting")
+        reported = await log(domain, session, account, "executive", 3, kind="executive_meeting")
+        pending = (
+            account.score,
+            (await features_for(session, account_id=account.id, now=domain.now())).highest_contact_level,
+        )
+        logged = await log(domain, session, account, "executive", 3, kind="executive_meeting", by=SUP)
         after_executive = account.score
         await log(domain, session, account, "execution", 1)  # lower than what was reached: no change
         features = await features_for(session, account_id=account.id, now=domain.now())
         with pytest.raises(Unprocessable) as future:
             await log(domain, session, account, "decision", -1)
         listed = await engagement.list_engagements(session, account_id=account.id, limit=10, offset=0)
-    assert logged.created_by == "am-li" and features.highest_contact_level == 3
+    assert (reported.created_by, reported.level_review) == ("am-li", "pending")
+    assert pending == (first, 0)  # the account manager's report waits for a supervisor (contacts/level_review.py)
+    assert (logged.created_by, logged.level_review) == ("sup-wang", "confirmed") and features.highest_contact_level == 3
     assert after_executive > first and account.score == after_executive
     assert future.value.extra["field"] == "occurred_on"
-    assert [e.level for e in listed] == ["execution", "executive"]  # latest first
+    assert [e.level for e in listed] == ["execution", "executive", "executive"]  # latest first
 
 
 async def test_a_level_without_contact_in_its_period_is_overdue_and_never_contacted_ranks_first(domain):

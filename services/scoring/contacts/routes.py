@@ -7,16 +7,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.scoring.contacts import service
+from services.scoring.contacts import level_review, service
 from services.scoring.contacts.schemas import (
     ContactChange,
     ContactCreate,
     ContactRead,
     ContactRetire,
     ContactUpdate,
+    LevelReviewDecision,
     OrgChart,
 )
-from services.scoring.deps import AccountForRead, AccountForUpdate, Actor, At, ContactForRead, ContactForUpdate
+from services.scoring.deps import (
+    AccountForRead,
+    AccountForUpdate,
+    Actor,
+    At,
+    ContactForRead,
+    ContactForUpdate,
+    Supervisor,
+)
 from services.scoring.models import platform
 from shared.api import check_if_match, set_etag
 from shared.errors import PROBLEM_RESPONSES
@@ -112,6 +121,30 @@ async def retire_contact(
     """The contact leaves the account, with a reason (``If-Match``): kept, published retired (surveys stop)."""
     check_if_match(request, contact.version)
     await service.retire_contact(session, platform, publisher=publisher, contact=contact, body=body, actor=actor, at=at)
+    set_etag(response, contact.version)
+    return ContactRead.of(contact)
+
+
+@router.post(
+    "/accounts/{account_id}/contacts/{contact_id}/level-review",
+    response_model=ContactRead,
+    tags=ACCOUNTS,
+    summary="Confirm or reject the level an account manager reported",
+)
+async def review_contact_level(
+    actor: Supervisor,
+    contact: ContactForUpdate,
+    body: LevelReviewDecision,
+    response: Response,
+    session: SessionDep,
+    at: At,
+    publisher: PublisherDep,
+) -> ContactRead:
+    """A supervisor other than the reporter decides a pending level: confirmed, it counts for the score (the account
+    is re-scored); rejected (with a note), it never does. Audited; 409 unless pending."""
+    await level_review.decide(
+        session, platform, publisher=publisher, kind="contact", record=contact, body=body, actor=actor, at=at
+    )
     set_etag(response, contact.version)
     return ContactRead.of(contact)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,13 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     "champion": ("内部支持者", "Champion"),
     "user": ("使用者", "User"),
     "blocker": ("阻碍者", "Blocker"),
+}
+# Whether the level of a contact or held engagement counts for the score (contacts/level_review.py).
+LevelReview = Literal["confirmed", "pending", "rejected"]
+LEVEL_REVIEW_LABELS: dict[str, tuple[str, str]] = {
+    "confirmed": ("已确认", "Confirmed"),
+    "pending": ("待主管确认", "Awaiting the supervisor"),
+    "rejected": ("未予确认", "Not confirmed"),
 }
 ATTITUDE_LABELS: dict[str, tuple[str, str]] = {
     "supporter": ("支持", "Supporter"),
@@ -110,6 +117,12 @@ class ContactRead(BaseModel):
     version: int = 1
     created_at: datetime
     updated_at: datetime | None = None
+    level_review: LevelReview = "confirmed"
+    level_review_label: Label | None = None
+    level_reported_by: str | None = None
+    level_reviewed_by: str | None = None
+    level_reviewed_at: datetime | None = None
+    level_review_note: str | None = None
 
     @classmethod
     def of(cls, contact: Any) -> ContactRead:
@@ -117,6 +130,7 @@ class ContactRead(BaseModel):
         read = cls.model_validate(contact)
         read.role_label = label_of(ROLE_LABELS, contact.role)
         read.attitude_label = label_of(ATTITUDE_LABELS, contact.attitude)
+        read.level_review_label = label_of(LEVEL_REVIEW_LABELS, contact.level_review)
         read.active = contact.retired_at is None
         return read
 
@@ -146,3 +160,42 @@ class OrgChart(BaseModel):
 
 
 OrgChartNode.model_rebuild()
+
+
+class LevelReviewDecision(RequestBody):
+    """A KA supervisor's decision on a level an account manager reported: ``confirmed`` (it counts for the score) or
+    ``rejected`` (it does not; a note says why)."""
+
+    decision: Literal["confirmed", "rejected"]
+    note: str | None = Field(default=None, min_length=1, max_length=2000, description="Why (required to reject)")
+
+
+class LevelReviewQuery(BaseModel):
+    """Filters of the level-review queue (query parameters)."""
+
+    status: LevelReview = Field(default="pending", description="Default: pending")
+    kind: Literal["contact", "engagement"] | None = None
+    account_id: str | None = Field(default=None, max_length=36)
+    reported_by: str | None = Field(default=None, max_length=100)
+
+
+class LevelReviewItem(BaseModel):
+    """One reported level in the queue: a contact or a held engagement, its account, and whether confirming it would
+    raise the level that counts for the account's score."""
+
+    kind: Literal["contact", "engagement"]
+    id: str
+    account_id: str
+    account_name: str
+    level: ContactLevel
+    summary: str
+    occurred_on: date | None = None
+    level_review: LevelReview
+    level_review_label: Label
+    level_reported_by: str | None
+    reported_at: datetime
+    level_reviewed_by: str | None = None
+    level_reviewed_at: datetime | None = None
+    level_review_note: str | None = None
+    counted_level: ContactLevel | None = Field(description="The highest level that counts for the account now")
+    would_raise: bool = Field(description="Confirming it raises the level that counts (and may move the score)")

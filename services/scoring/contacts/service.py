@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts import level_review
 from services.scoring.contacts.org_chart import Branch, Person, build_tree, makes_cycle
 from services.scoring.contacts.schemas import (
     ContactChange,
@@ -52,14 +53,18 @@ AUDITED = (
 NULLABLE = ("title", "email", "phone", "role", "attitude", "reports_to_id")
 
 
-def new_contact(account_id: str, body: ContactCreate, now: datetime) -> Contact:
-    """A contact row (checked already)."""
+def new_contact(account_id: str, body: ContactCreate, actor: Principal, now: datetime) -> Contact:
+    """A contact row (checked already); its level counts once confirmed (level_review.py)."""
     fields = body.model_dump()
     fields["name"] = fields["name"].strip()
-    return Contact(id=str(uuid.uuid4()), account_id=account_id, created_at=now, updated_at=now, version=1, **fields)
+    contact = Contact(id=str(uuid.uuid4()), account_id=account_id, created_at=now, updated_at=now, version=1, **fields)
+    level_review.reported(contact, actor=actor, now=now)
+    return contact
 
 
-def registration_contacts(account_id: str, bodies: Sequence[ContactCreate], now: datetime) -> list[Contact]:
+def registration_contacts(
+    account_id: str, bodies: Sequence[ContactCreate], actor: Principal, now: datetime
+) -> list[Contact]:
     """The contacts of a registration: no two with the same name and level (409), none reporting to anyone yet
     (the ids are not known before: set ``reports_to_id`` afterwards; 422 naming ``contacts.N.reports_to_id``)."""
     seen: dict[tuple[str, str], int] = {}
@@ -72,7 +77,7 @@ def registration_contacts(account_id: str, bodies: Sequence[ContactCreate], now:
         if key in seen:
             raise Conflict(f"contacts.{i} repeats contacts.{seen[key]} ({key[0]}, {key[1]})", field=f"contacts.{i}")
         seen[key] = i
-    return [new_contact(account_id, body, now) for body in bodies]
+    return [new_contact(account_id, body, actor, now) for body in bodies]
 
 
 async def publish_contact(session: AsyncSession, publisher: Publisher, contact: Contact, *, now: datetime) -> None:
@@ -133,7 +138,7 @@ async def add_contact(
 ) -> Contact:
     """Add a contact (audited, published); the highest contact level may rise, and with it the score."""
     await _check_unique(session, account_id=account.id, name=body.name, level=body.level)
-    contact = new_contact(account.id, body, at.now)
+    contact = new_contact(account.id, body, actor, at.now)
     if body.reports_to_id is not None:
         await _check_reports_to(session, account_id=account.id, contact_id=contact.id, reports_to_id=body.reports_to_id)
     async with rescoring(
@@ -201,6 +206,8 @@ async def update_contact(
     ):
         for key, value in changes.items():
             setattr(contact, key, value)
+        if "level" in changes:
+            level_review.reported(contact, actor=actor, now=at.now)
         contact.version += 1
         contact.updated_at = at.now
         await session.flush()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts import level_review
 from services.scoring.engagement.models import Engagement
 from services.scoring.engagement.schemas import EngagementUpdate
 from services.scoring.engagement.service import check_engagement_fields
@@ -75,6 +76,8 @@ async def update_engagement(
     ):
         for key, value in changes.items():
             setattr(engagement, key, value)
+        if "level" in changes or "occurred_on" in changes:  # what it reports of the dialogue is new: confirmed anew
+            level_review.reported(engagement, actor=actor, now=at.now)
         engagement.status = "planned" if engagement.occurred_on is None else "held"
         engagement.version += 1
         engagement.updated_by, engagement.updated_at = actor.user_id, at.now

@@ -42,6 +42,14 @@ class Engagement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The level as an account manager reported it counts for the score once a KA supervisor confirmed it
+    # (services.scoring.contacts.level_review): ``confirmed`` (a supervisor's own entries at once), ``pending``,
+    # ``rejected``; who reported the level last, who decided and why.
+    level_review: Mapped[str] = mapped_column(String(20), default="confirmed", server_default="confirmed")
+    level_reported_by: Mapped[str | None] = mapped_column(String(100))
+    level_reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    level_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    level_review_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CadenceRule(Base):

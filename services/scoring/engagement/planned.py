@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts.schemas import LEVEL_REVIEW_LABELS, label_of
 from services.scoring.engagement.cadence import LEVEL_ORDER, planned_days_overdue
 from services.scoring.engagement.models import Engagement
 from services.scoring.engagement.schemas import EngagementRead, PlannedOverdueRead
@@ -23,6 +24,7 @@ def engagement_read(engagement: Engagement, *, today: date) -> EngagementRead:
     read = EngagementRead.model_validate(engagement)
     days = planned_days_overdue(engagement.status, engagement.planned_on, today)
     read.overdue, read.days_overdue = days is not None, days
+    read.level_review_label = label_of(LEVEL_REVIEW_LABELS, engagement.level_review)
     return read
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.scoring.contacts import level_review
+from services.scoring.contacts.schemas import LevelReviewDecision
 from services.scoring.deps import (
     AccountForRead,
     AccountForUpdate,
@@ -111,6 +113,31 @@ async def patch_engagement(
     check_if_match(request, engagement.version)
     await edits.update_engagement(
         session, platform, publisher=publisher, engagement=engagement, body=body, actor=actor, at=at
+    )
+    set_etag(response, engagement.version)
+    return engagement_read(engagement, today=at.today)
+
+
+@router.post(
+    "/accounts/{account_id}/engagements/{engagement_id}/level-review",
+    response_model=EngagementRead,
+    tags=ACCOUNTS,
+    summary="Confirm or reject the level of a held engagement an account manager logged",
+)
+async def review_engagement_level(
+    actor: Supervisor,
+    engagement: EngagementForUpdate,
+    body: LevelReviewDecision,
+    response: Response,
+    session: SessionDep,
+    at: At,
+    publisher: PublisherDep,
+) -> EngagementRead:
+    """A supervisor other than the reporter decides a pending level: confirmed, it counts for the contact level
+    and the score (re-scored); rejected (with a note), it never does — the engagement still counts for the
+    cadence. Audited; 409 unless pending and held."""
+    await level_review.decide(
+        session, platform, publisher=publisher, kind="engagement", record=engagement, body=body, actor=actor, at=at
     )
     set_etag(response, engagement.version)
     return engagement_read(engagement, today=at.today)

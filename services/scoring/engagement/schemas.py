@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.scoring.contacts.schemas import ContactIdRef
+from services.scoring.contacts.schemas import ContactIdRef, Label, LevelReview
 from services.scoring.engagement.cadence import ContactLevel
 from shared.api import RequestBody
 from shared.vocabulary import TierCode
@@ -86,6 +86,12 @@ class EngagementRead(BaseModel):
     created_at: datetime
     updated_by: str | None
     updated_at: datetime | None
+    level_review: LevelReview = "confirmed"
+    level_review_label: Label | None = None
+    level_reported_by: str | None = None
+    level_reviewed_by: str | None = None
+    level_reviewed_at: datetime | None = None
+    level_review_note: str | None = None
 
 
 class PlannedOverdueRead(EngagementRead):

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts import level_review
 from services.scoring.contacts.service import check_participant_contacts
 from services.scoring.engagement.cadence import (
     DEFAULT_CADENCE,
@@ -100,8 +101,9 @@ async def check_engagement_fields(
 
 
 def new_engagement(account_id: str, body: EngagementCreate, actor: Principal, now: datetime) -> Engagement:
-    """An engagement row (checked already): held when it has ``occurred_on``, else planned."""
-    return Engagement(
+    """An engagement row (checked already): held when it has ``occurred_on``, else planned; its level counts once
+    confirmed (contacts/level_review.py)."""
+    engagement = Engagement(
         id=str(uuid.uuid4()),
         account_id=account_id,
         status="planned" if body.occurred_on is None else "held",
@@ -110,6 +112,8 @@ def new_engagement(account_id: str, body: EngagementCreate, actor: Principal, no
         created_at=now,
         **body.model_dump(),
     )
+    level_review.reported(engagement, actor=actor, now=now)
+    return engagement
 
 
 async def log_engagement(

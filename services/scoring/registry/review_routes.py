@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from services.scoring.contacts import level_review
+from services.scoring.contacts.schemas import LevelReviewItem, LevelReviewQuery
 from services.scoring.deps import UUID_PATTERN, AccountForRead, AccountForUpdate, Actor, At, Paging, Supervisor
 from services.scoring.models import platform
 from services.scoring.registry import change_requests, duplicates, field_history, service
@@ -86,6 +88,20 @@ async def list_change_requests(
     rows, total = await change_requests.list_requests(session, platform, actor=actor, query=query, page=page)
     items = await change_requests.request_reads(session, requests=rows)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/accounts/level-reviews",
+    response_model=Page[LevelReviewItem],
+    tags=ACCOUNTS,
+    summary="Contact levels account managers reported, awaiting a supervisor (pending by default)",
+)
+async def list_level_reviews(
+    session: SessionDep, actor: Actor, page: Paging, query: Annotated[LevelReviewQuery, Query()]
+) -> Page[LevelReviewItem]:
+    """The supervisors' queue, oldest report first: active contacts and held engagements on accounts the caller
+    sees whose level awaits confirmation (``status``), with whether confirming would raise the level that counts."""
+    return await level_review.review_queue(session, platform, actor=actor, query=query, page=page)
 
 
 @router.get(

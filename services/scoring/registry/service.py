@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.contacts.schemas import ContactRead
@@ -28,12 +28,10 @@ from services.scoring.registry.field_history import (
 )
 from services.scoring.registry.hierarchy import audit_parent_change, check_parent
 from services.scoring.registry.matching import credit_family, name_key
-from services.scoring.registry.models import RATING_PLACES, Account, AccountChangeRequest, AccountErpCode
+from services.scoring.registry.models import RATING_PLACES, Account, AccountChangeRequest
 from services.scoring.registry.schemas import (
-    SORTABLE,
     AccountCreate,
     AccountDetail,
-    AccountQuery,
     AccountRead,
     AccountUpdate,
     RatingsUpdate,
@@ -45,7 +43,6 @@ from services.scoring.scores.consistency import rescoring, settle_change
 from services.scoring.scores.feature_store import features_for
 from services.scoring.scores.portfolio import rescore_accounts
 from services.scoring.scores.tiers import overridden_accounts, tier_label
-from shared.api import PageParams, parse_sort
 from shared.auth import (
     ACCOUNT_MANAGER,
     ADMIN,
@@ -54,7 +51,6 @@ from shared.auth import (
     Principal,
     can_access_account,
     ensure_account_access,
-    visible_accounts_clause,
 )
 from shared.bus import Publisher
 from shared.db import PlatformTables
@@ -63,7 +59,6 @@ from shared.events import AccountOwnerChanged, AccountRegistered, AccountUpdated
 from shared.events.catalogue import AccountSnapshot, OwnerChangedData
 from shared.people import require_assignable
 from shared.projection import upsert_account
-from shared.vocabulary import TIER_CODES, tier_rank
 
 # Who may own an account or be on its team: active account managers and supervisors (DESIGN §4, people).
 TEAM_ROLES = frozenset({ACCOUNT_MANAGER, SUPERVISOR})
@@ -252,7 +247,7 @@ async def register_account(
         await audit_parent_change(session, account=account, before=None, actor=actor, now=now)
     if body.erp_codes:
         await set_erp_codes(session, account=account, codes=body.erp_codes, actor=actor, now=now)
-    contacts = registration_contacts(account.id, body.contacts, now)
+    contacts = registration_contacts(account.id, body.contacts, actor, now)
     session.add_all(contacts)
     await _project(session, tables, account)  # first: our participants of imported engagements must see it
     await _import_engagements(session, tables, account, body.engagements, actor, at)
@@ -262,7 +257,8 @@ async def register_account(
         await publish_contact(session, publisher, contact, now=now)
     features = await features_for(session, account_id=account.id, now=now)
     levels = [c.level for c in body.contacts] + [e.level for e in body.engagements if e.occurred_on is not None]
-    features.highest_contact_level = max((LEVEL_RANK[level] for level in levels), default=0)
+    counted = levels if not needs_approval(actor) else []  # an account manager's report counts once confirmed
+    features.highest_contact_level = max((LEVEL_RANK[level] for level in counted), default=0)
     if score:
         await settle_change(
             session,
@@ -481,34 +477,6 @@ async def set_ratings(
         account.updated_at = at.now
         await session.flush()
     return account
-
-
-async def list_accounts(
-    session: AsyncSession, tables: PlatformTables, *, actor: Principal, query: AccountQuery, page: PageParams
-) -> tuple[list[Account], int]:
-    """A page of the accounts the actor may see, filtered and sorted, with the total."""
-    statement = select(Account).where(visible_accounts_clause(tables, actor, Account.id))
-    for name in ("tier", "owner_id", "industry", "region", "status"):
-        value = getattr(query, name)
-        if value:
-            statement = statement.where(getattr(Account, name) == value)
-    if query.credit_code:
-        statement = statement.where(Account.credit_code == query.credit_code)
-    if query.erp_code:
-        held = select(AccountErpCode.account_id).where(AccountErpCode.code == query.erp_code)
-        statement = statement.where(Account.id.in_(held))
-    if query.q:
-        like = f"%{query.q}%"
-        statement = statement.where(Account.name.like(like) | Account.name_en.like(like))
-    total = int(await session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
-    field, descending = parse_sort(query.sort, SORTABLE, "name")
-    ranks = {code: tier_rank(code) for code in TIER_CODES}
-    column: Any = case(ranks, value=Account.tier, else_=len(ranks)) if field == "tier" else getattr(Account, field)
-    ordered = column.desc() if descending else column.asc()
-    if field == "score":
-        ordered = ordered.nulls_last()
-    rows = await session.execute(statement.order_by(ordered, Account.id).limit(page.limit).offset(page.offset))
-    return list(rows.scalars()), total
 
 
 def _read(account: Account, overridden: bool, erp_codes: list[str]) -> AccountRead:

@@ -310,13 +310,20 @@ async def record_credit_grade(
 
 
 async def refresh_contact_level(session: AsyncSession, *, account_id: str, now: datetime) -> bool:
-    """The highest level reached: by active contacts or held engagements (execution 1 … executive 3).
+    """The highest level reached: by active contacts or held engagements (execution 1 … executive 3) whose level a
+    supervisor confirmed (contacts/level_review.py: an account manager's report counts once confirmed).
 
     True when it changed (only then does the score move).
     """
-    contacts = select(Contact.level).where(Contact.account_id == account_id, Contact.retired_at.is_(None))
+    contacts = select(Contact.level).where(
+        Contact.account_id == account_id, Contact.retired_at.is_(None), Contact.level_review == "confirmed"
+    )
     levels = set((await session.execute(contacts)).scalars())
-    held = select(Engagement.level).where(Engagement.account_id == account_id, Engagement.occurred_on.is_not(None))
+    held = select(Engagement.level).where(
+        Engagement.account_id == account_id,
+        Engagement.occurred_on.is_not(None),
+        Engagement.level_review == "confirmed",
+    )
     levels |= set((await session.execute(held.distinct())).scalars().all())
     features = await features_for(session, account_id=account_id, now=now)
     highest = max((LEVEL_RANK.get(level, 0) for level in levels), default=0)
