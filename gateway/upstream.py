@@ -147,7 +147,9 @@ class Upstream:
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            # An idle connection is closed by us before the service's uvicorn closes it (its keep-alive is 5 s): a
+            # request sent on a connection the server is closing at that moment is lost ("sent without answer").
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=2.0),
         )
         self.probe_tripped = False
 

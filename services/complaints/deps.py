@@ -33,7 +33,6 @@ from shared.auth import (
     require_roles,
 )
 from shared.errors import Forbidden, NotFound
-from shared.query_guard import QUERY_GUARD
 from shared.service import SessionDep
 from shared.vocabulary import Severity
 
@@ -162,11 +161,6 @@ def list_filters(
         channel=channel,
         escalation_level=escalation_level,
     )
-
-
-# Unknown query parameters are refused for every route of every service by shared.query_guard (installed by
-# build_service_app); this name is that same dependency, so that the routers still naming it run it once, not twice.
-KNOWN_QUERY_ONLY = QUERY_GUARD
 
 
 def analytics_filters(

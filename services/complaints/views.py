@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaints.deps import KNOWN_QUERY_ONLY, AccountForRead, Actor
+from services.complaints.deps import AccountForRead, Actor
 from services.complaints.intake.models import Complaint
 from services.complaints.intake.queries import complaint_payload
 from services.complaints.intake.states import OPEN_STATES
@@ -30,7 +30,7 @@ from shared.views.complaints import (
 )
 from shared.vocabulary import SEVERITIES
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 
 
 def _brief_fields(complaint: Complaint, now: datetime) -> dict[str, Any]:

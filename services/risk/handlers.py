@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,35 +78,13 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
     )
 
 
-async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | ActualsVoided, ctx: RiskContext) -> None:
-    """Monthly revenue totals feed the sales-drop and revenue-concentration signals ("last month" is the last
-    completed month of the business date today); concentration is re-evaluated on every total that arrives (and
-    hourly by the risk watch), a share that fell proposes clearing."""
-    assert event.account_id is not None
-    d = event.data
+async def _record_months(session: AsyncSession, account_id: str, months: Sequence[Any], ctx: RiskContext) -> None:
+    """Store each month's revenue total, then re-evaluate the revenue concentration once for them all."""
     now, today = ctx.clock.now(), business_date(ctx.clock.now(), ctx.extra)
-    await record_monthly_revenue(
-        session,
-        account_id=event.account_id,
-        period=d.period,
-        revenue=d.revenue,
-        currency=d.currency,
-        publisher=ctx.publisher,
-        now=now,
-        today=today,
-    )
-    await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
-
-
-async def on_actuals_imported(session: AsyncSession, event: ActualsImported, ctx: RiskContext) -> None:
-    """An import's months of one account: each month's total stored as ``goals.actuals_recorded`` stores it, the
-    revenue concentration re-evaluated once for them all."""
-    assert event.account_id is not None
-    now, today = ctx.clock.now(), business_date(ctx.clock.now(), ctx.extra)
-    for d in event.data.months:
+    for d in months:
         await record_monthly_revenue(
             session,
-            account_id=event.account_id,
+            account_id=account_id,
             period=d.period,
             revenue=d.revenue,
             currency=d.currency,
@@ -113,6 +93,21 @@ async def on_actuals_imported(session: AsyncSession, event: ActualsImported, ctx
             today=today,
         )
     await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
+
+
+async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | ActualsVoided, ctx: RiskContext) -> None:
+    """Monthly revenue totals feed the sales-drop and revenue-concentration signals ("last month" is the last
+    completed month of the business date today); concentration is re-evaluated on every total that arrives (and
+    hourly by the risk watch), a share that fell proposes clearing."""
+    assert event.account_id is not None
+    await _record_months(session, event.account_id, [event.data], ctx)
+
+
+async def on_actuals_imported(session: AsyncSession, event: ActualsImported, ctx: RiskContext) -> None:
+    """An import's months of one account: each month's total stored as ``goals.actuals_recorded`` stores it, the
+    revenue concentration re-evaluated once for them all."""
+    assert event.account_id is not None
+    await _record_months(session, event.account_id, event.data.months, ctx)
 
 
 async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ctx: RiskContext) -> None:

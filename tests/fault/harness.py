@@ -141,7 +141,10 @@ async def create_complaints(
     stop_at = time.monotonic() + max_seconds
     interval = workers / rate
     remaining = iter(range(count))
-    async with httpx.AsyncClient(base_url=platform.api, headers=SUPERVISOR, timeout=30) as client:
+    # Idle connections are dropped before the gateway's keep-alive (5 s) ends: a request on a connection the server
+    # closes at that moment is a ReadError of the client, not an answer of the platform.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=platform.api, headers=SUPERVISOR, timeout=30, limits=limits) as client:
 
         async def worker() -> None:
             for i in remaining:

@@ -301,7 +301,9 @@ async def test_a_hundred_concurrent_identical_payments_are_booked_once(make_data
         assert await _payments(app) == 1
         created = [a for a in answers if a.status_code == 201]
         refused = [a for a in answers if a.status_code == 409]
-        assert len(created) + len(refused) == 100, {a.status_code for a in answers}
+        # on a loaded machine SQLite may answer some "busy, retry" (503, Retry-After): nothing of theirs is stored
+        busy = [a for a in answers if a.status_code == 503 and a.headers.get("retry-after")]
+        assert len(created) + len(refused) + len(busy) == 100, {a.status_code for a in answers}
         assert len({a.text for a in created}) == 1
         assert sum("idempotent-replayed" not in a.headers for a in created) == 1  # the one that ran
         assert all(a.headers["retry-after"] and a.json()["field"] == "Idempotency-Key" for a in refused)

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from services.scoring.contacts import service as contacts_service
 from services.scoring.contacts.schemas import ContactCreate
 from services.scoring.models import platform
+from services.scoring.registry import queries
 from services.scoring.registry import service as registry
+from services.scoring.registry.queries import AccountListQuery
 from services.scoring.registry.schemas import (
     AccountCreate,
-    AccountQuery,
     AccountUpdate,
     RatingsUpdate,
     TeamUpdate,
@@ -137,11 +138,11 @@ async def test_a_new_owner_moves_access_and_publishes_owner_changed_once(domain)
         await registry.set_team(
             session, platform, publisher=domain.publisher, account=account, body=team, now=domain.now()
         )
-        li_sees, _ = await registry.list_accounts(
-            session, platform, actor=LI, query=AccountQuery(), page=PageParams(limit=50, offset=0)
+        li_sees, _ = await queries.list_accounts(
+            session, platform, actor=LI, query=AccountListQuery(), page=PageParams(limit=50, offset=0)
         )
-        zhang_sees, _ = await registry.list_accounts(
-            session, platform, actor=ZHANG, query=AccountQuery(), page=PageParams(limit=50, offset=0)
+        zhang_sees, _ = await queries.list_accounts(
+            session, platform, actor=ZHANG, query=AccountListQuery(), page=PageParams(limit=50, offset=0)
         )
     changed = await domain.events("accounts.owner_changed")
     assert [(e["data"]["old_owner_id"], e["data"]["new_owner_id"], e["data"]["team_member_ids"]) for e in changed] == [
@@ -157,14 +158,14 @@ async def test_the_book_of_a_manager_is_filtered_and_sorted_by_tier_rank(domain)
         strategic.tier = "strategic"
         await register(domain, session, "丙", owner_id="am-zhang", industry="医药")
         page = PageParams(limit=50, offset=0)
-        by_tier, total = await registry.list_accounts(
-            session, platform, actor=LI, query=AccountQuery(sort="tier"), page=page
+        by_tier, total = await queries.list_accounts(
+            session, platform, actor=LI, query=AccountListQuery(sort="tier"), page=page
         )
-        pharma, _ = await registry.list_accounts(
-            session, platform, actor=SUP, query=AccountQuery(industry="医药"), page=page
+        pharma, _ = await queries.list_accounts(
+            session, platform, actor=SUP, query=AccountListQuery(industry=["医药"]), page=page
         )
         with pytest.raises(Unprocessable) as bad_sort:
-            await registry.list_accounts(session, platform, actor=SUP, query=AccountQuery(sort="-owner"), page=page)
+            await queries.list_accounts(session, platform, actor=SUP, query=AccountListQuery(sort="-owner"), page=page)
     assert total == 2 and [a.id for a in by_tier] == [strategic.id, mine.id]
     assert [a.name for a in pharma] == ["丙"]
     assert bad_sort.value.extra["field"] == "sort"

@@ -280,3 +280,13 @@ async def test_cooperation_since_an_account_manager_registers_waits_for_approval
         assert approved["cooperation_since"] == "2008-06-01" and approved["pending_change_request_ids"] == []
         theirs = await _register(client, "常州纺织", SUP, cooperation_since="2008-06-01")  # a supervisor's counts
         assert theirs["cooperation_since"] == "2008-06-01" and theirs["pending_change_request_ids"] == []
+
+
+def test_the_history_filter_names_exactly_the_fields_the_history_keeps():
+    """``?field=`` of ``GET /accounts/{id}/history`` is a Literal for the OpenAPI; it must follow TRACKED_FIELDS."""
+    from typing import get_args
+
+    from services.scoring.registry.field_history import TRACKED_FIELDS
+    from services.scoring.registry.schemas import HistoryField
+
+    assert sorted(get_args(HistoryField)) == sorted(TRACKED_FIELDS)

@@ -8,7 +8,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Path, Response, UploadFile
 
 from services.complaints.deps import (
-    KNOWN_QUERY_ONLY,
     UUID_PATTERN,
     ComplaintForRead,
     ComplaintForWrite,
@@ -20,7 +19,7 @@ from services.complaints.intake.schemas import AttachmentFileRead
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionDep
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 AttachmentId = Annotated[str, Path(pattern=UUID_PATTERN, description="Attachment id (UUID)")]
 
 

@@ -8,14 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.complaints.deps import KNOWN_QUERY_ONLY, Actor, ListFilters, Paging
+from services.complaints.deps import Actor, ListFilters, Paging
 from services.complaints.intake import queries
 from services.complaints.intake.schemas import ComplaintRead
 from shared.api import Page, parse_sort
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionDep
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/complaints/queues/escalated-to-me", summary="Open complaints whose current rung is me")

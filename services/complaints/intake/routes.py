@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from services.complaints.deps import (
-    KNOWN_QUERY_ONLY,
     Actor,
     ComplaintForRead,
     ComplaintForUpdate,
@@ -42,7 +41,7 @@ from shared.api import Page, parse_sort, set_etag
 from shared.errors import PROBLEM_RESPONSES
 from shared.service import ClockDep, PublisherDep, SessionDep
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 
 
 def read_with_etag(response: Response, complaint: Complaint, now: datetime) -> ComplaintRead:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.complaints.calendars.service import rules_warnings
-from services.complaints.deps import KNOWN_QUERY_ONLY, Actor, RulesDep, Supervisor
+from services.complaints.deps import Actor, RulesDep, Supervisor
 from services.complaints.intake import timers
 from services.complaints.labels import Channel
 from services.complaints.reference import ladders, matrix, preview, service
@@ -38,7 +38,7 @@ from shared.errors import PROBLEM_RESPONSES, NotFound
 from shared.service import ClockDep, PublisherDep, SessionDep
 from shared.vocabulary import Severity
 
-router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES, dependencies=[KNOWN_QUERY_ONLY])
+router = APIRouter(tags=["complaints"], responses=PROBLEM_RESPONSES)
 # The conditions of a policy beyond tier × severity, in the query string (``*`` or absent: any).
 PolicyCategory = Annotated[str, Query(pattern=r"^(\*|[a-z][a-z0-9_]{0,49})$", description="A category or *")]
 PolicyChannel = Annotated[Literal["*", Channel], Query(description="A channel or *")]

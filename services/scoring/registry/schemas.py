@@ -17,7 +17,6 @@ from shared.vocabulary import TierCode
 
 AccountStatus = Literal["prospect", "key_account", "former"]
 CompanySize = Literal["micro", "small", "medium", "large", "enterprise"]
-SORTABLE = ("name", "score", "tier", "created_at", "updated_at", "industry", "region")
 MAX_TEAM = 50
 
 # A rating 0–10 and the expected growth in % a year: finite, at most 4 decimal places (stored at 4: what is
@@ -190,22 +189,6 @@ class AccountDetail(AccountRead):
     pending_change_request_ids: list[str] = Field(
         default_factory=list, description="Self-reported score inputs waiting for a supervisor (not counted yet)"
     )
-
-
-class AccountQuery(BaseModel):
-    """Filters and order of the account list (query parameters)."""
-
-    tier: TierCode | None = None
-    owner_id: str | None = Field(default=None, max_length=100)
-    industry: str | None = Field(default=None, max_length=100)
-    region: str | None = Field(default=None, max_length=100)
-    status: AccountStatus | None = None
-    erp_code: str | None = Field(default=None, max_length=64, description="Holds this ERP code (exact)")
-    credit_code: str | None = Field(default=None, max_length=40, description="Has this credit code (exact)")
-    q: Annotated[str | None, Field(max_length=300, description="Name contains")] = None
-    sort: Annotated[
-        str | None, Field(max_length=30, description=f"One of {', '.join(SORTABLE)}; prefix - for descending")
-    ] = None
 
 
 class HierarchyNode(BaseModel):
