@@ -79,6 +79,8 @@ class Contact(ViewModel):
     id: str
     account_id: str
     created_at: datetime
+    # Whether its level counts for the score: confirmed, or pending / rejected (reported by an account manager).
+    level_review: str = "confirmed"
 
 
 class TierOverride(ViewModel):

@@ -111,3 +111,28 @@ async def test_a_csv_over_one_megabyte_is_imported_from_the_console(console_plat
         answer = await wang.post("/console/imports", files={"file": ("销售.csv", body, "text/csv")})
     assert answer.status_code == 200, answer.text
     assert "import-status" in answer.text and "data-problem" not in answer.text
+
+
+async def test_a_contact_level_awaiting_the_supervisor_is_marked_on_the_account_page(
+    console_platform: ConsolePlatform,
+) -> None:
+    account = console_platform.accounts["li"]
+    name = f"待确认高层 {uuid.uuid4().hex[:6]}"
+    api = auth("account_manager", user_id="am-li")
+    async with httpx.AsyncClient(base_url=console_platform.base + "/api/v1", timeout=60) as client:
+        added = await client.post(
+            f"/accounts/{account}/contacts", json={"name": name, "level": "executive"}, headers=api
+        )
+        assert added.status_code == 201 and added.json()["level_review"] == "pending", added.text
+        async with console_as(console_platform, "sup-wang") as wang:
+            pending = await wang.get(f"/console/accounts/{account}")
+            decided = await client.post(
+                f"/accounts/{account}/contacts/{added.json()['id']}/level-review",
+                json={"decision": "confirmed"},
+                headers=auth("supervisor", user_id="sup-wang"),
+            )
+            confirmed = await wang.get(f"/console/accounts/{account}")
+    line = re.compile(re.escape(name) + r'[^<]*<span class="badge state" data-level-review="pending">待主管确认</span>')
+    assert line.search(pending.text), pending.text[:2000]
+    assert decided.status_code == 200, decided.text
+    assert name in confirmed.text and not line.search(confirmed.text)
