@@ -187,6 +187,27 @@ class EngagementOverdue(EventBase):
     domain: ClassVar[str] = "accounts"
 
 
+class ReviewRequestedData(_Data):
+    """What waits for a KA supervisor: a change request of self-reported score inputs (``change_request``: the
+    fields) or a contact level an account manager reported (``contact_level``: a contact or held engagement)."""
+
+    review_kind: Literal["change_request", "contact_level"]
+    review_id: str  # the change request, contact or engagement
+    object_type: Literal["change_request", "contact", "engagement"]
+    requested_by: str
+    owner_id: str  # the account's owner (whose supervisor decides)
+    fields: list[str] = Field(default_factory=list)  # a change request's fields
+    level: str | None = None  # a reported contact level
+
+
+class ReviewRequested(EventBase):
+    """A score input an account manager reported waits for a KA supervisor (never the requester) to decide it."""
+
+    type: Literal["accounts.review_requested"] = "accounts.review_requested"
+    data: ReviewRequestedData
+    domain: ClassVar[str] = "accounts"
+
+
 class ContactData(_Data):
     """A contact at the customer as other services may keep it (surveys, relationship maps)."""
 
@@ -785,7 +806,8 @@ Event = Annotated[
     | GoalsActionItemDue
     | GoalsActionItemOverdue
     | GoalsProjectPartOverdue
-    | CatalogueChanged,
+    | CatalogueChanged
+    | ReviewRequested,
     Field(discriminator="type"),
 ]
 

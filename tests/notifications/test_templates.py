@@ -35,6 +35,7 @@ from shared.events import (
     GoalsActionItemOverdue,
     GoalsProjectPartOverdue,
     LimitRequestSubmitted,
+    ReviewRequested,
     RiskActionItemAssigned,
     RiskActionItemOverdue,
     SurveyAnswered,
@@ -154,6 +155,19 @@ SAMPLES = [
         account_id="a-1",
         time=AT,
         data={"contact_level": "executive", "days_overdue": 12, "last_engaged_on": date(2025, 11, 20)},
+    ),
+    ReviewRequested(
+        source="scoring",
+        account_id="a-1",
+        time=AT,
+        data={
+            "review_kind": "contact_level",
+            "review_id": "ct-1",
+            "object_type": "contact",
+            "requested_by": "am-li",
+            "owner_id": "am-li",
+            "level": "executive",
+        },
     ),
     SurveyAnswered(
         source="complaints",

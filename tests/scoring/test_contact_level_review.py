@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.scoring.support import account_payload, running_with_people, scoring_app
+from tests.scoring.support import account_payload, outbox_events, running_with_people, scoring_app
 from tests.support import auth
 
 SUP = auth("supervisor", user_id="sup-wang")
@@ -49,6 +49,10 @@ async def test_a_contact_an_account_manager_adds_counts_once_a_supervisor_confir
         after = await _score(client, account_id)
         after_queue = (await client.get("/accounts/level-reviews", headers=SUP)).json()
         history = (await client.get(f"/accounts/{account_id}/contacts/{contact['id']}/history", headers=SUP)).json()
+        lower = await client.post(
+            f"/accounts/{account_id}/contacts", json={"name": "周主管", "level": "execution"}, headers=LI
+        )
+        announced = await outbox_events(app, "accounts.review_requested")
     assert _level(before) == _level(pending_score) == "0"  # pending: the score is as it was
     assert pending_score["total"] == before["total"]
     [item] = queue["items"]
@@ -71,6 +75,38 @@ async def test_a_contact_an_account_manager_adds_counts_once_a_supervisor_confir
     assert _level(after) == "3" and float(after["total"]) > float(before["total"])
     assert after_queue["total"] == 0
     assert "contact.level_confirmed" in [entry["action"] for entry in history]
+    # the supervisor is told of the report that would raise the level, not of a lower one once executive counts
+    assert lower.json()["level_review"] == "pending"
+    assert [(e["account_id"], e["data"]) for e in announced] == [
+        (
+            account_id,
+            {
+                "review_kind": "contact_level",
+                "review_id": contact["id"],
+                "object_type": "contact",
+                "requested_by": "am-li",
+                "owner_id": "am-li",
+                "fields": [],
+                "level": "executive",
+            },
+        )
+    ]
+
+
+async def test_a_change_request_tells_the_supervisor_which_fields_wait(sqlite_database):
+    app = scoring_app(await sqlite_database("scoring"))
+    async with running_with_people(app) as client:
+        account_id = await _account(client)
+        proposed = await client.post(
+            f"/accounts/{account_id}/change-requests",
+            json={"industry_leadership": "4", "product_fit": "3", "rationale": "行业龙头"},
+            headers=LI,
+        )
+        assert proposed.status_code == 201, proposed.text
+        [announced] = await outbox_events(app, "accounts.review_requested")
+    assert announced["data"]["review_kind"] == "change_request"
+    assert announced["data"]["review_id"] == proposed.json()["id"]
+    assert announced["data"]["fields"] == ["industry_leadership", "product_fit"]
 
 
 async def test_a_held_engagement_rejected_with_a_note_never_counts_and_a_rejection_needs_a_note(sqlite_database):

@@ -25,6 +25,7 @@ from shared.events import (
     GoalsActionItemOverdue,
     GoalsProjectPartOverdue,
     LimitRequestSubmitted,
+    ReviewRequested,
     RiskActionItemAssigned,
     RiskActionItemOverdue,
     SurveyAnswered,
@@ -285,6 +286,25 @@ def _engagement_overdue(event: EngagementOverdue) -> Facts:
     )
 
 
+def _review_requested(event: ReviewRequested) -> Facts:
+    d = event.data
+    return _base(
+        event,
+        object_type=d.object_type,
+        object_id=d.review_id,
+        link_path=f"/accounts/{event.account_id or ''}",
+        level=d.review_kind,
+        owner_id=d.owner_id,
+        excluded=frozenset({d.requested_by}),  # four eyes: the requester never decides their own report
+        values={
+            "requester": d.requested_by,
+            "review_kind": d.review_kind,
+            "contact_level": d.level or "",
+            "fields": ", ".join(d.fields),
+        },
+    )
+
+
 FactsOf = Callable[[Any], Facts]
 
 # The events notifications consumes, each with how its facts are read (a typo is an import error, not silence).
@@ -311,6 +331,7 @@ FACTS: Mapping[type[EventBase], FactsOf] = {
     GoalsActionItemOverdue: _goals_action_item,
     GoalsProjectPartOverdue: _goals_project_part,
     EngagementOverdue: _engagement_overdue,
+    ReviewRequested: _review_requested,
 }
 NOTIFIABLE_KINDS: tuple[str, ...] = tuple(sorted(cls.type_name() for cls in FACTS))
 

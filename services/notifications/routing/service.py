@@ -70,6 +70,8 @@ DEFAULT_RULES: tuple[tuple[str, str, list[str], list[str], list[str], list[str],
     ("engagement-overdue", "accounts.engagement_overdue", [], [], ["owner"], [IN_APP, EMAIL], "沟通逾期告诉负责人"),
     ("engagement-overdue-executive", "accounts.engagement_overdue", ["strategic", "key"], ["executive"],
      ["supervisor"], [IN_APP, EMAIL], "重点客户高层沟通逾期另告诉主管"),
+    ("account-review-requested", "accounts.review_requested", [], [], ["supervisor"], [IN_APP],
+     "客户经理填报的评分输入（变更申请、联系层级）待主管确认（从不告诉填报人）"),
 )  # fmt: skip
 
 

@@ -235,6 +235,18 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "owner: {assignee}.",
         ),
     },
+    "accounts.review_requested": {
+        "zh-CN": T(
+            "【待确认】{account}：{requester}填报的{review_kind}",
+            "客户 {account} 有一项{review_kind}待您确认（填报人：{requester}；字段：{fields}；层级：{contact_level}）。"
+            "确认后才计入评分。",
+        ),
+        "en": T(
+            "[Awaiting you] {account}: {review_kind} reported by {requester}",
+            "{account} has a {review_kind} awaiting your decision (reported by {requester}; fields: {fields}; "
+            "level: {contact_level}). It counts for the score once confirmed.",
+        ),
+    },
     "accounts.engagement_overdue": {
         "zh-CN": T(
             "【沟通逾期】{account}：{contact_level}沟通已逾期 {days_overdue} 天",
@@ -268,6 +280,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
                "market_share": ("市场份额", "market share"), "custom": ("自定义指标", "custom")},
     "project_department": {"marketing": ("市场部", "marketing"), "product": ("产品部", "product"),
                            "after_sales": ("售后服务部", "after-sales")},
+    "review_kind": {"change_request": ("评分输入变更申请", "score input change request"),
+                    "contact_level": ("联系层级", "contact level")},
     "contact_level": {"executive": ("高层", "executive-level"), "decision": ("决策层", "decision-level"),
                       "execution": ("执行层", "execution-level")},
 }  # fmt: skip

@@ -12,6 +12,7 @@ transaction. What was stored before this rule counts as it did (the migration ma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,9 +30,9 @@ from services.scoring.engagement.models import Engagement
 from services.scoring.features import LEVEL_RANK, AsOf
 from services.scoring.models import audit_log
 from services.scoring.registry.models import Account, Contact
-from services.scoring.registry.self_reported import needs_approval
+from services.scoring.registry.self_reported import announce_review, needs_approval
 from services.scoring.scores.consistency import rescoring
-from services.scoring.scores.feature_store import refresh_contact_level
+from services.scoring.scores.feature_store import features_for, refresh_contact_level
 from services.scoring.scores.models import AccountFeatures
 from shared.api import Page, PageParams
 from shared.audit import record_audit
@@ -55,6 +56,38 @@ def reported(record: Reported, *, actor: Principal, now: datetime) -> None:
         record.level_review, record.level_reviewed_by, record.level_reviewed_at = PENDING, None, None
     else:
         record.level_review, record.level_reviewed_by, record.level_reviewed_at = CONFIRMED, actor.user_id, now
+
+
+async def announce_pending(
+    session: AsyncSession, publisher: Publisher, records: Sequence[Reported], *, now: datetime
+) -> int:
+    """``accounts.review_requested`` for each pending level (of a held engagement) that confirming would raise above
+    the level counted now — the ones a supervisor must look at (a lower one would not move the score)."""
+    pending = [
+        r for r in records if r.level_review == PENDING and not (isinstance(r, Engagement) and r.occurred_on is None)
+    ]
+    if not pending:
+        return 0
+    account = await session.get(Account, pending[0].account_id)
+    assert account is not None
+    counted = (await features_for(session, account_id=account.id, now=now)).highest_contact_level or 0
+    announced = 0
+    for record in pending:
+        if LEVEL_RANK[record.level] <= counted:
+            continue
+        await announce_review(
+            session,
+            publisher,
+            account=account,
+            review_kind="contact_level",
+            review_id=record.id,
+            object_type="contact" if isinstance(record, Contact) else "engagement",
+            requested_by=record.level_reported_by or "",
+            level=record.level,
+            now=now,
+        )
+        announced += 1
+    return announced
 
 
 def counts(records: list[Any]) -> list[Any]:

@@ -147,6 +147,7 @@ async def add_contact(
         session.add(contact)
         await session.flush()
         await refresh_contact_level(session, account_id=account.id, now=at.now)
+    await level_review.announce_pending(session, publisher, [contact], now=at.now)
     await _audit(session, "contact.created", contact, actor=actor, at=at, before=None)
     await publish_contact(session, publisher, contact, now=at.now)
     return contact
@@ -212,6 +213,8 @@ async def update_contact(
         contact.updated_at = at.now
         await session.flush()
         await refresh_contact_level(session, account_id=contact.account_id, now=at.now)
+    if "level" in changes:
+        await level_review.announce_pending(session, publisher, [contact], now=at.now)
     await _audit(session, "contact.updated", contact, actor=actor, at=at, before=before)
     await publish_contact(session, publisher, contact, now=at.now)
     return contact

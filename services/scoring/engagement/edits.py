@@ -83,6 +83,8 @@ async def update_engagement(
         engagement.updated_by, engagement.updated_at = actor.user_id, at.now
         await session.flush()
         await refresh_contact_level(session, account_id=engagement.account_id, now=at.now)
+    if "level" in changes or "occurred_on" in changes:
+        await level_review.announce_pending(session, publisher, [engagement], now=at.now)
     await _audit(session, "engagement.updated", engagement, actor=actor, at=at, before=before)
     return engagement
 

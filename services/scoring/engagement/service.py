@@ -141,6 +141,7 @@ async def log_engagement(
         session.add(engagement)
         await session.flush()
         await refresh_contact_level(session, account_id=account.id, now=at.now)
+    await level_review.announce_pending(session, publisher, [engagement], now=at.now)
     return engagement
 
 

@@ -56,7 +56,13 @@ from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unpr
 
 
 async def hold_self_reported(
-    session: AsyncSession, *, account: Account, body: AccountUpdate, actor: Principal, now: datetime
+    session: AsyncSession,
+    publisher: Publisher,
+    *,
+    account: Account,
+    body: AccountUpdate,
+    actor: Principal,
+    now: datetime,
 ) -> tuple[AccountUpdate, AccountChangeRequest | None]:
     """Split a profile change: the score inputs an account manager changes become a pending request; the rest
     (returned) applies at once. Nothing is held for supervisors, or when the inputs do not change."""
@@ -68,13 +74,19 @@ async def hold_self_reported(
         return body, None
     rest = AccountUpdate(**{name: value for name, value in sent.items() if name not in held})
     request = await open_request(
-        session, account=account, changes=held, rationale=None, note=None, actor=actor, now=now
+        session, publisher, account=account, changes=held, rationale=None, note=None, actor=actor, now=now
     )
     return rest, request
 
 
 async def request_change(
-    session: AsyncSession, *, account: Account, body: ChangeRequestCreate, actor: Principal, now: datetime
+    session: AsyncSession,
+    publisher: Publisher,
+    *,
+    account: Account,
+    body: ChangeRequestCreate,
+    actor: Principal,
+    now: datetime,
 ) -> AccountChangeRequest:
     """Propose score inputs for a supervisor to approve (422 naming the field when nothing would change, or
     ratings come without a rationale)."""
@@ -88,7 +100,14 @@ async def request_change(
     if not changed:
         raise Unprocessable("The account already has these values: nothing to approve", field=next(iter(sent)))
     return await open_request(
-        session, account=account, changes=changed, rationale=body.rationale, note=body.note, actor=actor, now=now
+        session,
+        publisher,
+        account=account,
+        changes=changed,
+        rationale=body.rationale,
+        note=body.note,
+        actor=actor,
+        now=now,
     )
 
 

@@ -130,11 +130,19 @@ async def get_history(
     summary="Propose score inputs for a supervisor's approval",
 )
 async def create_change_request(
-    account: AccountForUpdate, body: ChangeRequestCreate, response: Response, session: SessionDep, at: At, actor: Actor
+    account: AccountForUpdate,
+    body: ChangeRequestCreate,
+    response: Response,
+    session: SessionDep,
+    at: At,
+    actor: Actor,
+    publisher: PublisherDep,
 ) -> ChangeRequestRead:
     """Ratings, expected growth or cooperation since, as the account manager reports them: pending until a
     supervisor approves (the account and its score are unchanged until then)."""
-    request = await change_requests.request_change(session, account=account, body=body, actor=actor, now=at.now)
+    request = await change_requests.request_change(
+        session, publisher, account=account, body=body, actor=actor, now=at.now
+    )
     response.headers["Location"] = f"/accounts/{account.id}/change-requests/{request.id}"
     return await _read(session, request)
 

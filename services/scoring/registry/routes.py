@@ -144,7 +144,7 @@ async def patch_account(
     """Change profile fields, status or the group (``If-Match`` with the ETag refuses stale writes); publishes
     ``updated``. An account manager's ``cooperation_since`` waits for a supervisor: 202 with the change request."""
     check_if_match(request, account.version)
-    body, held = await hold_self_reported(session, account=account, body=body, actor=actor, now=at.now)
+    body, held = await hold_self_reported(session, publisher, account=account, body=body, actor=actor, now=at.now)
     await service.update_account(session, platform, publisher=publisher, account=account, body=body, at=at, actor=actor)
     if held is not None:
         return pending_response((await request_reads(session, requests=[held]))[0], account.version)

@@ -4,8 +4,9 @@ and the pending change request that holds them (registry/change_requests.py deci
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,8 @@ from services.scoring.registry.field_history import plain
 from services.scoring.registry.models import RATING_PLACES, Account, AccountChangeRequest
 from shared.audit import record_audit
 from shared.auth import ADMIN, SERVICE, SUPERVISOR, Principal
+from shared.bus import Publisher
+from shared.events import ReviewRequested, ReviewRequestedData
 
 PROFILE_INPUTS = ("cooperation_since",)
 RATING_INPUTS = ("industry_leadership", "reference_value", "channel_value", "product_fit", "expected_growth_pct")
@@ -43,8 +46,36 @@ def quantised(name: str, value: Any) -> Any:
     return value
 
 
+async def announce_review(
+    session: AsyncSession,
+    publisher: Publisher,
+    *,
+    account: Account,
+    review_kind: Literal["change_request", "contact_level"],
+    review_id: str,
+    object_type: Literal["change_request", "contact", "engagement"],
+    requested_by: str,
+    now: datetime,
+    fields: Sequence[str] = (),
+    level: str | None = None,
+) -> None:
+    """``accounts.review_requested``: something an account manager reported waits for a KA supervisor (the
+    notifications service tells the owner's supervisor, never the requester)."""
+    data = ReviewRequestedData(
+        review_kind=review_kind,
+        review_id=review_id,
+        object_type=object_type,
+        requested_by=requested_by,
+        owner_id=account.owner_id,
+        fields=list(fields),
+        level=level,
+    )
+    await publisher.publish(session, ReviewRequested, data, account_id=account.id, time=now)
+
+
 async def open_request(
     session: AsyncSession,
+    publisher: Publisher,
     *,
     account: Account,
     changes: dict[str, Any],
@@ -78,5 +109,16 @@ async def open_request(
         before=request.previous,
         after={"change_request_id": request.id, **request.changes},
         at=now,
+    )
+    await announce_review(
+        session,
+        publisher,
+        account=account,
+        review_kind="change_request",
+        review_id=request.id,
+        object_type="change_request",
+        requested_by=actor.user_id,
+        fields=sorted(request.changes),
+        now=now,
     )
     return request

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.contacts.level_review import announce_pending
 from services.scoring.contacts.schemas import ContactRead
 from services.scoring.contacts.service import list_contacts, publish_contact, registration_contacts
+from services.scoring.engagement.models import Engagement
 from services.scoring.engagement.schemas import EngagementCreate
 from services.scoring.engagement.service import check_engagement, new_engagement
 from services.scoring.features import LEVEL_RANK, AsOf
@@ -202,6 +204,7 @@ async def _import_engagements(
             session, tables, account_id=account.id, body=engagement, today=at.today, field=f"engagements.{i}."
         )
         session.add(new_engagement(account.id, engagement, actor, at.now))
+    await session.flush()
 
 
 async def register_account(
@@ -242,7 +245,9 @@ async def register_account(
     if duplicates:
         await audit_confirmation(session, account=account, candidates=duplicates, actor=actor)
     if held:
-        await open_request(session, account=account, changes=held, rationale=None, note=None, actor=actor, now=now)
+        await open_request(
+            session, publisher, account=account, changes=held, rationale=None, note=None, actor=actor, now=now
+        )
     if account.parent_account_id is not None:
         await audit_parent_change(session, account=account, before=None, actor=actor, now=now)
     if body.erp_codes:
@@ -259,6 +264,9 @@ async def register_account(
     levels = [c.level for c in body.contacts] + [e.level for e in body.engagements if e.occurred_on is not None]
     counted = levels if not needs_approval(actor) else []  # an account manager's report counts once confirmed
     features.highest_contact_level = max((LEVEL_RANK[level] for level in counted), default=0)
+    if needs_approval(actor):  # what the supervisor must confirm (each level above the one counted: none yet)
+        logged = await session.execute(select(Engagement).where(Engagement.account_id == account.id))
+        await announce_pending(session, publisher, [*contacts, *logged.scalars()], now=now)
     if score:
         await settle_change(
             session,
