@@ -51,6 +51,19 @@ def public_location(value: str) -> str:
     return value
 
 
+def public_problem(content: bytes, upstream_path: str, public_path: str) -> bytes:
+    """A service's problem document with its ``instance`` (the service's own path) as the public path the client
+    called (RFC 9457: the occurrence as the client knows it); anything else is kept byte for byte."""
+    try:
+        problem = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return content
+    if not isinstance(problem, dict) or problem.get("instance") != upstream_path:
+        return content
+    problem["instance"] = public_path
+    return orjson.dumps(problem)
+
+
 def route_to_service(path: str) -> tuple[str, str]:
     """(service, upstream path) for a path below /api/v1, or 404."""
     segments = path.strip("/").split("/")
@@ -151,4 +164,7 @@ async def forward(
         if k.lower() not in DROP_RESPONSE_HEADERS
     }
     out_headers["x-upstream-service"] = service
-    return Response(content=response.content, status_code=response.status_code, headers=out_headers)
+    content = response.content
+    if response.status_code >= 400 and response.headers.get("content-type", "").startswith("application/problem+json"):
+        content = public_problem(content, upstream_path, request.url.path)
+    return Response(content=content, status_code=response.status_code, headers=out_headers)

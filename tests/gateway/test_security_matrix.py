@@ -418,7 +418,13 @@ async def leak_failures(world: World, client: httpx.AsyncClient) -> list[str]:
         answers = []
         for values in (real, fake):
             path = fill(template, values.__getitem__).removeprefix("/api/v1")
-            answers.append(await client.request(method, path, json=body, headers=other))
+            answer = await client.request(method, path, json=body, headers=other)
+            instance = (
+                answer.json().get("instance") if answer.headers.get("content-type", "").endswith("json") else None
+            )
+            if instance != "/api/v1" + path:  # RFC 9457: the occurrence as the client called it, not a service path
+                return f"{method} {template}: problem instance {instance!r} is not the public path /api/v1{path}"
+            answers.append(answer)
         expected = 404 if allowed(method, fill(template, real.__getitem__), frozenset({"account_manager"})) else 403
         mine, random = answers
         same = normalised(mine, *real.values()) == normalised(random, *fake.values())
