@@ -14,7 +14,7 @@ from services.scoring.features import AsOf
 from services.scoring.registry.models import Account
 from services.scoring.scores.model_versions import active_model
 from services.scoring.scores.models import ScoringModelVersion
-from services.scoring.scores.portfolio import portfolio_rows, read_inputs, score_portfolio
+from services.scoring.scores.portfolio import read_frame, score_frame
 from services.scoring.scores.schemas import ModelPreviewRead, PreviewMove, TierMoveCount
 from services.scoring.scores.tiers import overridden_accounts
 from services.scoring.scoring_model import parse_definition, validate_definition
@@ -73,17 +73,19 @@ def count_moves(moves: list[Move]) -> list[TierMoveCount]:
 async def preview_model(
     session: AsyncSession, *, model: ScoringModelVersion, at: AsOf, page: PageParams
 ) -> ModelPreviewRead:
-    """Score every account with ``model`` as ``portfolio.score_portfolio`` does for a full re-score (percentiles
-    and the top-N % rule over the whole portfolio) and compare with the stored computed tiers; writes nothing."""
+    """Score every account with ``model`` as a full re-score does — the same vectorised pass over the portfolio's
+    columns (``portfolio.read_frame`` / ``score_frame``: percentiles and the top-N % rule over the whole portfolio)
+    — and compare with the stored computed tiers; writes nothing."""
     definition = parse_definition(model.definition)
     validate_definition(definition)
-    inputs = await read_inputs(await portfolio_rows(session), at.today)
-    results, tiers = await score_portfolio(definition, inputs)
+    frame = await read_frame(session, at.today, with_stored=True)
+    scored = score_frame(definition, frame)
+    tiers, stored_tiers = scored.tiers, frame.stored_tiers
     moves = sorted(
         (
-            Move(i, inputs.computed[i], inputs.scores[i], tiers[i], results[i].total)
-            for i in results
-            if tiers[i] != inputs.computed[i]
+            Move(account_id, stored_tiers[i], frame.stored_scores[i], tiers[i], scored.scores.total(i))
+            for i, account_id in enumerate(frame.columns.ids)
+            if tiers[i] != stored_tiers[i]
         ),
         key=Move.order,
     )
@@ -92,13 +94,13 @@ async def preview_model(
     names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))).all())
     overridden = await overridden_accounts(session, ids, at.now)
     published = await active_model(session)
-    now_counts = Counter(t for t in inputs.computed.values() if t is not None)
-    draft_counts = Counter(tiers.values())
+    now_counts = Counter(t for t in stored_tiers if t is not None)
+    draft_counts = Counter(tiers)
     return ModelPreviewRead(
         version=model.version,
         status=model.status,
         published_version=published.version if published else None,
-        accounts=len(results),
+        accounts=len(tiers),
         changed=len(moves),
         moves=count_moves(moves),
         distribution=[
