@@ -159,8 +159,17 @@ class AccountScore(ViewModel):
     scored_at: datetime
 
 
+class StrategyQuadrant(ViewModel):
+    """Where the account stands on value × potential (``code`` None: not scored yet)."""
+
+    code: str | None = None
+    label_zh: str | None = None
+    label_en: str | None = None
+
+
 class AccountStrategy(ViewModel):
-    """The recommended approach with the reason it was chosen and concrete actions."""
+    """The recommended approach with the reason it was chosen and concrete actions, in both languages (``reason``
+    and ``actions_en`` English, ``reason_zh`` and ``actions`` 中文), and the value × potential quadrant."""
 
     account_id: str
     tier: TierCode | None
@@ -169,6 +178,9 @@ class AccountStrategy(ViewModel):
     title_en: str
     reason: str
     actions: list[str]
+    reason_zh: str | None = None  # optional: a scoring service of before 2026-12 sends none
+    actions_en: list[str] = Field(default_factory=list)
+    quadrant: StrategyQuadrant | None = None
 
 
 class LevelCadence(ViewModel):

@@ -3,6 +3,7 @@ answers (no browser) on the real platform of the e2e test: the happy path and a 
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -136,3 +137,24 @@ async def test_a_contact_level_awaiting_the_supervisor_is_marked_on_the_account_
     assert line.search(pending.text), pending.text[:2000]
     assert decided.status_code == 200, decided.text
     assert name in confirmed.text and not line.search(confirmed.text)
+
+
+async def test_the_strategy_is_shown_in_the_pages_language_with_its_quadrant(console_platform: ConsolePlatform) -> None:
+    account = console_platform.accounts["li"]
+    api = auth("supervisor", user_id="sup-wang")
+    async with httpx.AsyncClient(base_url=console_platform.base + "/api/v1", timeout=60) as client:
+        strategy = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
+    async with console_as(console_platform, "sup-wang") as wang:
+        zh = (await wang.get(f"/console/accounts/{account}?lang=zh")).text
+        en = (await wang.get(f"/console/accounts/{account}?lang=en")).text
+    reason = re.compile(r"<p class=\"muted\" data-strategy-reason>([^<]*)</p>")
+    assert [html.unescape(m) for m in reason.findall(zh)] == [strategy["reason_zh"]]
+    assert [html.unescape(m) for m in reason.findall(en)] == [strategy["reason"]]
+    assert (
+        html.escape(strategy["actions"][0], quote=False) in zh
+        and html.escape(strategy["actions_en"][0], quote=False) in en
+    )
+    quadrant = strategy["quadrant"]
+    assert quadrant["code"], strategy  # the account is scored: it has a quadrant
+    assert f'data-quadrant="{quadrant["code"]}">{quadrant["label_zh"]}<' in zh
+    assert f'data-quadrant="{quadrant["code"]}">{quadrant["label_en"]}<' in en
