@@ -19,8 +19,6 @@ from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi.routing import APIRoute
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,19 +63,23 @@ def csv_text(rows: Sequence[Sequence[Any]]) -> str:
     return BOM + out.getvalue()
 
 
-def _xlsx_cell(value: Any) -> Any:
+def _xlsx_cell(value: Any, illegal: re.Pattern[str]) -> Any:
     value = safe_cell(value)
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return illegal.sub("", value) if isinstance(value, str) else value
 
 
 def xlsx_bytes(rows: Sequence[Sequence[Any]], *, sheet: str = "export") -> bytes:
     """The rows as one XLSX sheet (header frozen), numbers as numbers; text cells neutralised."""
+    # Imported when a sheet is asked for: openpyxl (and the numpy it loads) would cost every process its memory.
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     book = Workbook()
     page = book.active
     assert page is not None  # a new workbook has its one sheet
     page.title = re.sub(r"[\[\]:*?/\\]", "-", sheet)[:31] or "export"
     for row in rows:
-        page.append([_xlsx_cell(cell) for cell in row])
+        page.append([_xlsx_cell(cell, ILLEGAL_CHARACTERS_RE) for cell in row])
     page.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

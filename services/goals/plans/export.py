@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
-
 from services.goals.plans.schemas import PlanRead
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is asked for (it and its numpy cost every process memory)
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_LABELS = {"draft": "草稿 draft", "submitted": "待审批 submitted", "approved": "已批准 approved",
@@ -30,6 +30,8 @@ def _text(value: Any) -> Any:
 
 
 def _sheet(book: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Worksheet:
+    from openpyxl.styles import Font
+
     sheet = book.create_sheet(title)
     sheet.append(list(header))
     for cell in sheet[1]:
@@ -64,6 +66,8 @@ def _overview(book: Workbook, plan: PlanRead) -> None:
 
 def plan_workbook(plan: PlanRead) -> bytes:
     """The plan as an XLSX document."""
+    from openpyxl import Workbook
+
     book = Workbook()
     _overview(book, plan)
     _sheet(book, "目标 Objectives", ["目标 Objective", "说明 Description", "关联指标 Target ids"],
