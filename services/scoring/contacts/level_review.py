@@ -21,15 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.contacts.schemas import (
     LEVEL_REVIEW_LABELS,
-    Label,
     LevelReviewDecision,
     LevelReviewItem,
     LevelReviewQuery,
+    label_of,
 )
 from services.scoring.engagement.models import Engagement
 from services.scoring.features import LEVEL_RANK, AsOf
 from services.scoring.models import audit_log
 from services.scoring.registry.models import Account, Contact
+from services.scoring.registry.queries import account_names
 from services.scoring.registry.self_reported import announce_review, needs_approval
 from services.scoring.scores.consistency import rescoring
 from services.scoring.scores.feature_store import features_for, refresh_contact_level
@@ -90,14 +91,9 @@ async def announce_pending(
     return announced
 
 
-def counts(records: list[Any]) -> list[Any]:
+def counts(records: Sequence[Reported]) -> list[Reported]:
     """The records whose level counts for the score."""
     return [r for r in records if r.level_review == CONFIRMED]
-
-
-def _label(code: str) -> Label:
-    zh, en = LEVEL_REVIEW_LABELS[code]
-    return Label(code=code, label_zh=zh, label_en=en)
 
 
 async def decide(
@@ -178,8 +174,7 @@ async def review_queue(
     found.sort(key=lambda row: (row[0], row[1]))
     chosen = found[page.offset : wanted]
     ids = sorted({row[3].account_id for row in chosen})
-    named = await session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))
-    names = {account_id: name for account_id, name in named}
+    names = await account_names(session, ids)
     counted = await session.execute(
         select(AccountFeatures.account_id, AccountFeatures.highest_contact_level).where(
             AccountFeatures.account_id.in_(ids)
@@ -216,6 +211,8 @@ def _item(kind: Kind, record: Any, account_name: str, counted: int) -> LevelRevi
     else:
         summary = record.kind + (f" · {', '.join(record.participants)}" if record.participants else "")
         occurred = record.occurred_on
+    label = label_of(LEVEL_REVIEW_LABELS, record.level_review)
+    assert label is not None
     return LevelReviewItem(
         kind=kind,
         id=record.id,
@@ -225,7 +222,7 @@ def _item(kind: Kind, record: Any, account_name: str, counted: int) -> LevelRevi
         summary=summary,
         occurred_on=occurred,
         level_review=record.level_review,
-        level_review_label=_label(record.level_review),
+        level_review_label=label,
         level_reported_by=record.level_reported_by,
         reported_at=record.updated_at or record.created_at,
         level_reviewed_by=record.level_reviewed_by,

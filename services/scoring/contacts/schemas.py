@@ -92,7 +92,19 @@ def label_of(labels: dict[str, tuple[str, str]], code: str | None) -> Label | No
     return Label(code=code, label_zh=zh, label_en=en)
 
 
-class ContactRead(BaseModel):
+class LevelReviewRead(BaseModel):
+    """Whether a record's contact level counts for the score (contacts/level_review.py), as every read of a contact
+    and an engagement serves it."""
+
+    level_review: LevelReview = "confirmed"
+    level_review_label: Label | None = None
+    level_reported_by: str | None = None
+    level_reviewed_by: str | None = None
+    level_reviewed_at: datetime | None = None
+    level_review_note: str | None = None
+
+
+class ContactRead(LevelReviewRead):
     """A stored contact, with the labels of its role and attitude."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -117,12 +129,6 @@ class ContactRead(BaseModel):
     version: int = 1
     created_at: datetime
     updated_at: datetime | None = None
-    level_review: LevelReview = "confirmed"
-    level_review_label: Label | None = None
-    level_reported_by: str | None = None
-    level_reviewed_by: str | None = None
-    level_reviewed_at: datetime | None = None
-    level_review_note: str | None = None
 
     @classmethod
     def of(cls, contact: Any) -> ContactRead:

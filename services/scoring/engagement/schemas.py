@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.scoring.contacts.schemas import ContactIdRef, Label, LevelReview
+from services.scoring.contacts.schemas import ContactIdRef, LevelReviewRead
 from services.scoring.engagement.cadence import ContactLevel
 from shared.api import RequestBody
 from shared.vocabulary import TierCode
@@ -61,7 +61,7 @@ class EngagementUpdate(RequestBody):
     next_step_due_on: date | None = None
 
 
-class EngagementRead(BaseModel):
+class EngagementRead(LevelReviewRead):
     """An engagement: held, or planned (``overdue`` once its due date has passed without it being held)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -86,12 +86,6 @@ class EngagementRead(BaseModel):
     created_at: datetime
     updated_by: str | None
     updated_at: datetime | None
-    level_review: LevelReview = "confirmed"
-    level_review_label: Label | None = None
-    level_reported_by: str | None = None
-    level_reviewed_by: str | None = None
-    level_reviewed_at: datetime | None = None
-    level_review_note: str | None = None
 
 
 class PlannedOverdueRead(EngagementRead):

@@ -23,6 +23,7 @@ from services.scoring.features import AsOf
 from services.scoring.models import audit_log
 from services.scoring.registry.field_history import ChangeOrigin, plain
 from services.scoring.registry.models import Account, AccountChangeRequest
+from services.scoring.registry.queries import account_names
 from services.scoring.registry.schemas import (
     AccountUpdate,
     ChangeRequestApproval,
@@ -230,9 +231,7 @@ async def list_requests(
 
 async def request_reads(session: AsyncSession, *, requests: Sequence[AccountChangeRequest]) -> list[ChangeRequestRead]:
     """Change requests as served, each with its account's name and its status's labels."""
-    ids = sorted({r.account_id for r in requests})
-    rows = await session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))
-    names = {account_id: name for account_id, name in rows}
+    names = await account_names(session, (r.account_id for r in requests))
     reads = []
     for r in requests:
         zh, en = STATUS_LABELS[r.status]

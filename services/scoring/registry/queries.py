@@ -4,6 +4,7 @@ filtered, ordered and cut into pages in SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -184,3 +185,9 @@ async def list_accounts(
         statement.order_by(*ordering(query.sort, dialect)).limit(page.limit).offset(page.offset)
     )
     return list(rows.scalars()), total
+
+
+async def account_names(session: AsyncSession, account_ids: Iterable[str]) -> dict[str, str]:
+    """The names of these accounts, by id (one query)."""
+    rows = await session.execute(select(Account.id, Account.name).where(Account.id.in_(sorted(set(account_ids)))))
+    return {account_id: name for account_id, name in rows}

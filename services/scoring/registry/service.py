@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.contacts.level_review import announce_pending
+from services.scoring.contacts.level_review import announce_pending, counts
 from services.scoring.contacts.schemas import ContactRead
 from services.scoring.contacts.service import list_contacts, publish_contact, registration_contacts
 from services.scoring.engagement.models import Engagement
@@ -30,7 +30,7 @@ from services.scoring.registry.field_history import (
 )
 from services.scoring.registry.hierarchy import audit_parent_change, check_parent
 from services.scoring.registry.matching import credit_family, name_key
-from services.scoring.registry.models import RATING_PLACES, Account, AccountChangeRequest
+from services.scoring.registry.models import RATING_PLACES, Account, AccountChangeRequest, Contact
 from services.scoring.registry.schemas import (
     AccountCreate,
     AccountDetail,
@@ -198,13 +198,15 @@ async def _import_engagements(
     engagements: Sequence[EngagementCreate],
     actor: Principal,
     at: AsOf,
-) -> None:
+) -> list[Engagement]:
+    logged = []
     for i, engagement in enumerate(engagements):
         await check_engagement(
             session, tables, account_id=account.id, body=engagement, today=at.today, field=f"engagements.{i}."
         )
-        session.add(new_engagement(account.id, engagement, actor, at.now))
-    await session.flush()
+        logged.append(new_engagement(account.id, engagement, actor, at.now))
+        session.add(logged[-1])
+    return logged
 
 
 async def register_account(
@@ -255,18 +257,16 @@ async def register_account(
     contacts = registration_contacts(account.id, body.contacts, actor, now)
     session.add_all(contacts)
     await _project(session, tables, account)  # first: our participants of imported engagements must see it
-    await _import_engagements(session, tables, account, body.engagements, actor, at)
+    engagements = await _import_engagements(session, tables, account, body.engagements, actor, at)
     snapshot = await _snapshot(session, account)
     await publisher.publish(session, AccountRegistered, snapshot, account_id=account.id, time=now)
     for contact in contacts:
         await publish_contact(session, publisher, contact, now=now)
     features = await features_for(session, account_id=account.id, now=now)
-    levels = [c.level for c in body.contacts] + [e.level for e in body.engagements if e.occurred_on is not None]
-    counted = levels if not needs_approval(actor) else []  # an account manager's report counts once confirmed
-    features.highest_contact_level = max((LEVEL_RANK[level] for level in counted), default=0)
-    if needs_approval(actor):  # what the supervisor must confirm (each level above the one counted: none yet)
-        logged = await session.execute(select(Engagement).where(Engagement.account_id == account.id))
-        await announce_pending(session, publisher, [*contacts, *logged.scalars()], now=now)
+    reported: list[Contact | Engagement] = [*contacts, *(e for e in engagements if e.occurred_on is not None)]
+    # only confirmed levels count (an account manager's wait for a supervisor, who is told of them)
+    features.highest_contact_level = max((LEVEL_RANK[r.level] for r in counts(reported)), default=0)
+    await announce_pending(session, publisher, reported, now=now)
     if score:
         await settle_change(
             session,

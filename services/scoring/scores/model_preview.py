@@ -7,11 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.features import AsOf
-from services.scoring.registry.models import Account
+from services.scoring.registry.queries import account_names
 from services.scoring.scores.model_versions import active_model
 from services.scoring.scores.models import ScoringModelVersion
 from services.scoring.scores.portfolio import read_frame, score_frame
@@ -91,7 +90,7 @@ async def preview_model(
     )
     shown = moves[page.offset : page.offset + page.limit]
     ids = [m.account_id for m in shown]
-    names = dict((await session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))).all())
+    names = await account_names(session, ids)
     overridden = await overridden_accounts(session, ids, at.now)
     published = await active_model(session)
     now_counts = Counter(t for t in stored_tiers if t is not None)
