@@ -14,7 +14,7 @@ import httpx
 
 from gateway.console.session import CSRF_COOKIE
 from tests.console.conftest import PASSWORD, ConsolePlatform
-from tests.support import auth
+from tests.support import auth, wait_until
 
 CSRF_IN_FORM = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -143,7 +143,18 @@ async def test_the_strategy_is_shown_in_the_pages_language_with_its_quadrant(con
     account = console_platform.accounts["li"]
     api = auth("supervisor", user_id="sup-wang")
     async with httpx.AsyncClient(base_url=console_platform.base + "/api/v1", timeout=60) as client:
-        strategy = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
+
+        async def settled() -> dict[str, object] | None:
+            # Earlier tests change this account (a confirmed executive contact re-scores it): the overview the page
+            # renders follows the re-score's event, so wait until it holds the strategy the service now gives.
+            fresh = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
+            overview = (await client.get(f"/accounts/{account}/overview", headers=api)).json()
+            shown = ((overview["sections"]["scoring"].get("data") or {}).get("strategy")) or {}
+            code = (fresh.get("quadrant") or {}).get("code")
+            same = code and (shown.get("quadrant") or {}).get("code") == code and shown.get("reason") == fresh.get("reason")
+            return fresh if same else None
+
+        strategy = await wait_until(settled, timeout=30, interval=0.2, message="the overview to hold the strategy")
     async with console_as(console_platform, "sup-wang") as wang:
         zh = (await wang.get(f"/console/accounts/{account}?lang=zh")).text
         en = (await wang.get(f"/console/accounts/{account}?lang=en")).text
