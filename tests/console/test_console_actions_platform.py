@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 
@@ -144,15 +145,15 @@ async def test_the_strategy_is_shown_in_the_pages_language_with_its_quadrant(con
     api = auth("supervisor", user_id="sup-wang")
     async with httpx.AsyncClient(base_url=console_platform.base + "/api/v1", timeout=60) as client:
 
-        async def settled() -> dict[str, object] | None:
+        async def settled() -> dict[str, Any] | None:
             # Earlier tests change this account (a confirmed executive contact re-scores it): the overview the page
             # renders follows the re-score's event, so wait until it holds the strategy the service now gives.
             fresh = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
             overview = (await client.get(f"/accounts/{account}/overview", headers=api)).json()
             shown = ((overview["sections"]["scoring"].get("data") or {}).get("strategy")) or {}
             code = (fresh.get("quadrant") or {}).get("code")
-            same = code and (shown.get("quadrant") or {}).get("code") == code and shown.get("reason") == fresh.get("reason")
-            return fresh if same else None
+            same = (shown.get("quadrant") or {}).get("code") == code and shown.get("reason") == fresh.get("reason")
+            return fresh if code and same else None
 
         strategy = await wait_until(settled, timeout=30, interval=0.2, message="the overview to hold the strategy")
     async with console_as(console_platform, "sup-wang") as wang:
