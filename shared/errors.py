@@ -150,6 +150,18 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
+def _validation_error(err: dict[str, Any]) -> dict[str, Any]:
+    """One of FastAPI's validation errors as a problem's error entry. A body that is not JSON at all comes as
+    ``loc = ("body", <character position>)``: it names the body and says where parsing stopped, not a field "0"."""
+    if err.get("type") == "json_invalid":
+        loc = err.get("loc", ())
+        position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+        reason = (err.get("ctx") or {}).get("error") or "invalid JSON"
+        where = f" at character {position}" if position is not None else ""
+        return {"field": "body", "message": f"the body is not valid JSON: {reason}{where}", "type": "json_invalid"}
+    return {"field": _field_path(err.get("loc", ())), "message": err.get("msg", "invalid"), "type": err.get("type")}
+
+
 # PostgreSQL SQLSTATEs of a database that cannot take writes now: a read-only transaction (25006, e.g.
 # ``default_transaction_read_only``), an administrator's shutdown or termination of the connection (57P01-57P03).
 _UNAVAILABLE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03"})
@@ -174,10 +186,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_path(err.get("loc", ())), "message": err.get("msg", "invalid"), "type": err.get("type")}
-            for err in exc.errors()
-        ]
+        errors = [_validation_error(err) for err in exc.errors()]
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
         detail = f"Invalid input in {fields}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, detail, code="validation-error", request=request, errors=errors)
