@@ -256,7 +256,14 @@ def rss_mib(pid: int) -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process (MiB)."""
+    """Peak resident memory of this process (MiB): the kernel's high-water mark of its address space (VmHWM),
+    which starts afresh at exec. Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that across execve, so a
+    child started by a large parent reported the parent's peak (the 1M-row import once "peaked" at 2,176 MiB —
+    the bench runner's own peak after building the bulk-import file)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
