@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 
 import httpx
 
@@ -78,7 +79,9 @@ def run(ctx: Context) -> Section:
     poller.join(30)
     errors = len(polled.get("errors", []))
     if errors:
-        section.invalid.append(f"{errors} reads during the import answered non-2xx")
+        statuses = Counter(int(s) for s in polled["errors"])
+        named = ", ".join(f"{n}× {status}" for status, n in sorted(statuses.items()))
+        section.invalid.append(f"{errors} reads during the import answered non-2xx ({named})")
     section.add("import (s; rows/s)", f"{imported:.1f}; {accounts * 288 / imported:,.0f}")
     section.add(
         "goals.actuals_* events published (coalesced per account)",

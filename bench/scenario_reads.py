@@ -123,6 +123,9 @@ def _measure(ctx: Context, url: str, workdir: Path, facts: dict[str, Any], secon
         "KAM_GOALS_LOG_LEVEL": "WARNING",
         "KAM_GOALS_NATS_ENABLED": "false",
         "KAM_GOALS_IMPORT_SPOOL_DIR": str(workdir / "spool"),
+        # The reads alone: the hourly jobs (re-tracking every approved target at start-up) would hold the database
+        # while they run — at 10,000 accounts the service did not answer ready within 120 s with them on.
+        "KAM_GOALS_PERIODIC_JOBS": "false",
     }
     proc = uvicorn("services.goals.app:create_app", port, env, workdir / "goals.log")
     headers = {"Authorization": f"Bearer {token('sup-wang', ['supervisor'])}"}
