@@ -42,19 +42,17 @@ def run(ctx: Context) -> Section:
     events = {k: v for k, v in outbox(platform.databases["complaints"], "%").items() if k not in before}
     types = {k: json.loads(payload).get("type", "?") for k, (_, payload) in events.items()}
     consumers = [s for s in SERVICES if s != "complaints"]
+    counts = Counter(types.values())
     seen: dict[str, dict[str, object]] = {}
+    per_type: dict[str, list[str]] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         seen = {s: handled(platform.databases[s], set(events)) for s in consumers}
-        # The consumers of each event type: the services that handled any event of that type.
-        per_type = {t: [s for s, got in seen.items() if any(types[e] == t for e in got)] for t in set(types.values())}
-        if all(
-            all(len([e for e in seen[s] if types[e] == t]) == n for s in per_type[t])
-            for t, n in Counter(types.values()).items()
-        ) and any(per_type.values()):
+        per_type = _consumers_by_type(seen, types)
+        done = all(sum(types[e] == t for e in seen[s]) == counts[t] for t, using in per_type.items() for s in using)
+        if done and any(per_type.values()):
             break
         time.sleep(0.5)
-    per_type = {t: [s for s, got in seen.items() if any(types[e] == t for e in got)] for t in set(types.values())}
     if not any(per_type.values()):
         raise RuntimeError(f"no consumer handled any of the {len(events)} complaints events within 60 s")
     delays, lost = [], 0
@@ -90,6 +88,15 @@ def run(ctx: Context) -> Section:
         "its effect); notifications count as the consumer that records them."
     )
     return section
+
+
+def _consumers_by_type(seen: dict[str, dict[str, object]], types: dict[str, str]) -> dict[str, list[str]]:
+    """Each event type's consumers: the services that handled any event of that type."""
+    using: dict[str, set[str]] = {t: set() for t in types.values()}
+    for service, got in seen.items():
+        for event_id in got:
+            using[types[event_id]].add(service)
+    return {t: sorted(services) for t, services in using.items()}
 
 
 async def _steady_load(
