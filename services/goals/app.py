@@ -1,11 +1,13 @@
 """The goals service app: ``create_app(settings)``."""
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.goals import views
 from services.goals.actions.routes import router as actions_router
+from services.goals.actuals.aggregates import align_years
 from services.goals.actuals.routes import router as actuals_router
 from services.goals.analysis.routes import router as analysis_router
 from services.goals.catalogue.routes import router as catalogue_router
@@ -23,6 +25,8 @@ from services.goals.targets.routes import router as targets_router
 from shared.bus import Publisher
 from shared.clock import Clock
 from shared.service import ServiceSpec, build_service_app
+
+log = logging.getLogger(__name__)
 
 SPEC = ServiceSpec(
     name="goals",
@@ -49,8 +53,20 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     handler_extra=lambda app: app.state.settings,  # handlers get the goals settings (zone, fiscal calendar)
     jobs=JOBS,
-    on_start=announce_on_start,  # the product catalogue announced when it changed since (catalogue/sharing.py)
+    on_start=lambda app: on_start(app),
 )
+
+
+async def on_start(app: FastAPI) -> None:
+    """At start-up: the year totals counted in the configured fiscal calendar (rebuilt when it changed), and the
+    product catalogue announced when it changed since (catalogue/sharing.py)."""
+    async with app.state.db.transaction() as session:
+        if await align_years(session, start_month=app.state.settings.fiscal_year_start_month):
+            log.info(
+                "sales year totals rebuilt for fiscal years starting in month %s",
+                app.state.settings.fiscal_year_start_month,
+            )
+    await announce_on_start(app)
 
 
 def create_app(settings: GoalsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

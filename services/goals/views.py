@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.goals.actions.models import ActionItem
 from services.goals.actions.service import OPEN_STATUSES
+from services.goals.actuals.aggregates import year_start_month
 from services.goals.actuals.figures import sales_by_account
+from services.goals.actuals.models import SalesYearTotal
 from services.goals.config import GoalsSettings, calendar_of
 from services.goals.currencies.service import reporting_currency_of
 from services.goals.deps import AccountForRead, Actor, SettingsDep, TodayDep
@@ -167,35 +169,50 @@ async def build_account_view(
 
 
 async def _revenue_attainment(
-    session: AsyncSession, *, visible: ColumnElement[bool], year: Period
+    session: AsyncSession, *, visible: ColumnElement[bool], year: Period, start_month: int
 ) -> tuple[Attainment, Attainment, str | None]:
     """Approved top-level revenue targets of the year and the revenue so far, by tier and by account manager, and
-    the one currency they are in (a mix is a 422 naming currency: amounts are never added across currencies)."""
+    the one currency they are in (a mix is a 422 naming currency: amounts are never added across currencies).
+
+    One row per target with its account's sales of the fiscal year beside it (``sales_year_totals``, one row per
+    account and year, kept on every write and void); only when those years are counted in another fiscal calendar
+    than this one (never after start-up aligned them) are the months added up instead."""
     accounts = platform.accounts
-    rows = (
-        await session.execute(
-            select(Target.account_id, Target.target_value, accounts.c.tier, accounts.c.owner_id, Target.currency)
-            .join(accounts, accounts.c.account_id == Target.account_id)
-            .where(
-                Target.scope == "account",
-                Target.metric == "revenue",
-                Target.period == year.text,
-                Target.parent_id.is_(None),
-                Target.product_line.is_(None),
-                Target.status == "approved",
-                visible,
-            )
+    years = await year_start_month(session) == start_month
+    t, sales = Target.__table__.c, SalesYearTotal.__table__.c  # Core columns: thousands of rows, no ORM loading
+    query = (
+        select(t.account_id, t.target_value, accounts.c.tier, accounts.c.owner_id, t.currency)
+        .join(accounts, accounts.c.account_id == t.account_id)
+        .where(
+            t.scope == "account",
+            t.metric == "revenue",
+            t.period == year.text,
+            t.parent_id.is_(None),
+            t.product_line.is_(None),
+            t.status == "approved",
+            visible,
         )
-    ).all()
-    ids = {r[0] for r in rows}
-    sums = await sales_by_account(session, account_ids=ids, months=year.months)  # pre-aggregated, flat in history
-    currency = one_currency([*(r[4] for r in rows), *(s.currency for s in sums)], field="currency")
+    )
+    if years:
+        query = query.add_columns(sales.revenue, sales.currency).outerjoin(
+            SalesYearTotal.__table__, (sales.account_id == t.account_id) & (sales.fiscal_year == year.fiscal_year)
+        )
+    rows: list[Any] = list((await session.execute(query)).all())  # with the year's sales when ``years``
     actual: dict[str, Decimal] = defaultdict(Decimal)
-    for sales in sums:
-        actual[sales.account_id] += sales.revenue
+    if years:
+        currencies = [*(r[4] for r in rows), *(r[6] for r in rows if r[6] is not None)]
+        for r in rows:
+            if r[5] is not None:
+                actual[r[0]] = Decimal(str(r[5]))
+    else:
+        sums = await sales_by_account(session, account_ids={r[0] for r in rows}, months=year.months)
+        currencies = [*(r[4] for r in rows), *(s.currency for s in sums)]
+        for s in sums:
+            actual[s.account_id] += s.revenue
+    currency = one_currency(currencies, field="currency")
     by_tier: Attainment = defaultdict(lambda: [Decimal(0), Decimal(0)])
     by_owner: Attainment = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for account_id, value, tier, owner, _ in rows:
+    for account_id, value, tier, owner, *_ in rows:
         for bucket, key in ((by_tier, tier or "-"), (by_owner, owner or "-")):
             bucket[key][0] += Decimal(str(value))
             bucket[key][1] += actual[account_id] if account_id else Decimal(0)
@@ -235,7 +252,9 @@ async def build_portfolio_view(
     """Revenue attainment by tier and by account manager this fiscal year, at-risk targets, overdue items."""
     year = calendar_of(settings).current(today, "year")
     visible = visible_accounts_clause(platform, actor, Target.account_id)
-    by_tier, by_owner, currency = await _revenue_attainment(session, visible=visible, year=year)
+    by_tier, by_owner, currency = await _revenue_attainment(
+        session, visible=visible, year=year, start_month=settings.fiscal_year_start_month
+    )
     at_risk_total = await session.scalar(
         select(func.count()).select_from(Target).where(Target.at_risk.is_(True), visible)
     )

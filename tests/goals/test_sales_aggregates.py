@@ -15,9 +15,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
-from services.goals.actuals.aggregates import CELL_KEY, TOTAL_KEY, recompute, void_lines
+from services.goals.actuals.aggregates import (
+    CELL_KEY,
+    TOTAL_KEY,
+    YEAR_KEY,
+    align_years,
+    fiscal_year_of,
+    recompute,
+    void_lines,
+    year_start_month,
+)
 from services.goals.actuals.importer import bulk_insert_sales, start_batch
-from services.goals.actuals.models import SalesAggregate, SalesMonthTotal, SalesRecord
+from services.goals.actuals.models import SalesAggregate, SalesMonthTotal, SalesRecord, SalesYearBasis, SalesYearTotal
 from services.goals.models import Base
 from shared.db import Database
 from tests.goals.helpers import (
@@ -55,8 +64,16 @@ def _q(value: Any) -> D:
     return D(str(value)).quantize(FOUR)
 
 
-async def stored_aggregates(db: Database) -> tuple[dict[tuple[Any, ...], list[Any]], dict[tuple[Any, ...], list[Any]]]:
-    """Both aggregate tables as {key: [revenue, cost, quantity, quantity_lines, line_count]}."""
+Tables = tuple[dict[tuple[Any, ...], list[Any]], ...]
+
+
+def _row(a: Any) -> list[Any]:
+    return [_q(a.revenue), _q(a.cost), _q(a.quantity), a.quantity_lines, a.line_count]
+
+
+async def stored_aggregates(db: Database) -> Tables:
+    """The three aggregate tables (cells, account-months, account-years) as {key: [revenue, cost, quantity,
+    quantity_lines, line_count]}."""
     async with db.transaction() as session:
         cells = {
             tuple(getattr(a, k) for k in CELL_KEY): [
@@ -78,19 +95,27 @@ async def stored_aggregates(db: Database) -> tuple[dict[tuple[Any, ...], list[An
             ]
             for t in await session.scalars(select(SalesMonthTotal))
         }
-    return cells, totals
+        years = {tuple(getattr(y, k) for k in YEAR_KEY): _row(y) for y in await session.scalars(select(SalesYearTotal))}
+    return cells, totals, years
 
 
-async def recomputed(db: Database) -> tuple[dict[tuple[Any, ...], list[Any]], dict[tuple[Any, ...], list[Any]]]:
-    """The same two tables computed from the sales lines themselves."""
+async def recomputed(db: Database) -> Tables:
+    """The same three tables computed from the sales lines themselves (years in the fiscal calendar the year
+    totals say they are counted in)."""
     async with db.transaction() as session:
         cells = {k: [_q(v[0]), _q(v[1]), _q(v[2]), v[3], v[4]] for k, v in (await recompute(session)).items()}
+        start_month = await year_start_month(session)
     totals: dict[tuple[Any, ...], list[Any]] = {}
+    years: dict[tuple[Any, ...], list[Any]] = {}
     for (account_id, month, _line, _region, currency), v in cells.items():
-        entry = totals.setdefault((account_id, month, currency), [D(0), D(0), D(0), 0, 0])
-        for i, value in enumerate(v):
-            entry[i] += value
-    return cells, totals
+        for bucket, key in (
+            (totals, (account_id, month, currency)),
+            (years, (account_id, fiscal_year_of(month, start_month), currency)),
+        ):
+            entry = bucket.setdefault(key, [D(0), D(0), D(0), 0, 0])
+            for i, value in enumerate(v):
+                entry[i] += value
+    return cells, totals, years
 
 
 async def test_portfolio_overview_and_variance_read_the_aggregates_and_never_the_sales_lines(sqlite_database):
@@ -110,8 +135,8 @@ async def test_portfolio_overview_and_variance_read_the_aggregates_and_never_the
             board = await client.get("/goals/views/portfolio", headers=SUPERVISOR)
         assert board.status_code == 200, board.text
         assert board.json()["revenue_attainment_by_tier"][0]["actual"] == "1000.00"
-        assert any("sales_month_totals" in s for s in statements)
-        assert not any("sales_records" in s for s in statements)
+        assert any("sales_year_totals" in s for s in statements)  # one row per account, whatever the history
+        assert not any("sales_records" in s or "sales_month_totals" in s for s in statements)
 
         with recorded_sql(app.state.db) as statements:
             view = await client.get(f"/goals/views/accounts/{account}", headers=SUPERVISOR)
@@ -150,9 +175,10 @@ async def test_api_lines_imports_and_a_restarted_batch_leave_aggregates_equal_to
             return bool(job["status"] == "completed")
 
         await wait_until(finished)
-        cells, totals = await stored_aggregates(app.state.db)
-        assert (cells, totals) == await recomputed(app.state.db)
-        assert sum(v[4] for v in cells.values()) == 62
+        stored = await stored_aggregates(app.state.db)
+        assert stored == await recomputed(app.state.db)
+        assert sum(v[4] for v in stored[0].values()) == 62
+        assert sum(v[4] for v in stored[2].values()) == 62
 
         # An interrupted batch is run again from the start: its first lines are voided, and the sums with them.
         now = datetime(2026, 7, 1, tzinfo=UTC)
@@ -162,8 +188,47 @@ async def test_api_lines_imports_and_a_restarted_batch_leave_aggregates_equal_to
         async with app.state.db.transaction() as session:
             later = now + timedelta(minutes=3)  # no progress for 3 minutes: the worker died
             await start_batch(session, batch_id="b2", filename=None, actor_id="sup-wang", now=later, restart=True)
-        assert await stored_aggregates(app.state.db) == (cells, totals)
+        assert await stored_aggregates(app.state.db) == stored
         assert await stored_aggregates(app.state.db) == await recomputed(app.state.db)
+
+
+async def test_the_year_totals_follow_the_fiscal_calendar_the_service_is_configured_with(sqlite_database):
+    """Fiscal 2026 starting in April is 2026-04 … 2027-03: a restart with that calendar rebuilds the year totals,
+    and the board adds up those months; a year table counted in another calendar is never used."""
+    url = await sqlite_database("goals")
+    app, _ = goals_app(url)  # calendar years
+    async with running(app) as client:
+        await register_team(app)
+        account = await register_account(app, name="财年客户", owner_id="am-li", tier="key")
+        await record(
+            client,
+            sale(account, "2026-02-10", "100", "10"),
+            sale(account, "2026-05-10", "20", "5"),
+            sale(account, "2027-02-10", "3", "1"),
+        )
+        target = await create_target(client, account_id=account, metric="revenue", period="2026", target_value="1000")
+        await approve(client, target["id"])
+        board = (await client.get("/goals/views/portfolio", headers=SUPERVISOR)).json()
+        assert board["revenue_attainment_by_tier"][0]["actual"] == "120.00"  # January–December 2026
+
+    app, _ = goals_app(url, fiscal_year_start_month=4)
+    async with running(app) as client:
+        async with app.state.db.transaction() as session:
+            assert await year_start_month(session) == 4
+        assert await stored_aggregates(app.state.db) == await recomputed(app.state.db)
+        with recorded_sql(app.state.db) as statements:
+            board = (await client.get("/goals/views/portfolio", headers=SUPERVISOR)).json()
+        assert board["revenue_attainment_by_tier"][0]["actual"] == "23.00"  # 2026-05 and 2027-02
+        assert any("sales_year_totals" in s for s in statements)
+
+        # Year totals counted in another calendar (another replica's setting): the board adds up the months.
+        async with app.state.db.transaction() as session:
+            (await session.get(SalesYearBasis, 1)).start_month = 7  # type: ignore[union-attr]
+        with recorded_sql(app.state.db) as statements:
+            board = (await client.get("/goals/views/portfolio", headers=SUPERVISOR)).json()
+        assert board["revenue_attainment_by_tier"][0]["actual"] == "23.00"
+        assert any("sales_month_totals" in s for s in statements)
+        assert not any("from sales_year_totals" in s or "join sales_year_totals" in s for s in statements)
 
 
 def _line(
@@ -195,7 +260,7 @@ LINES = st.builds(
         D(cost),
     ),
     st.sampled_from(["acc-1", "acc-2", "acc-3"]),
-    st.sampled_from(["2025-12", "2026-01", "2026-02"]),
+    st.sampled_from(["2025-03", "2025-12", "2026-01", "2026-02", "2026-07"]),
     st.sampled_from(["工业网关", "运维服务"]),
     st.sampled_from([None, "华东", "华南"]),
     st.one_of(st.none(), st.integers(0, 50).map(D)),
@@ -206,6 +271,7 @@ STEPS = st.lists(
     st.one_of(
         st.tuples(st.just("import"), st.integers(0, 3), st.lists(LINES, min_size=1, max_size=12)),
         st.tuples(st.just("void"), st.integers(0, 3), st.just([])),
+        st.tuples(st.just("calendar"), st.integers(1, 12), st.just([])),  # fiscal years start in another month
     ),
     min_size=1,
     max_size=8,
@@ -225,6 +291,8 @@ def test_after_any_imports_and_voids_the_aggregates_equal_a_recomputation_from_t
                     async with db.transaction() as session:
                         if kind == "import":
                             await bulk_insert_sales(session, [_line(*line, batch=f"b{batch}") for line in lines])
+                        elif kind == "calendar":
+                            await align_years(session, start_month=batch)
                         else:
                             await void_lines(session, SalesRecord.batch_id == f"b{batch}")
                 assert await stored_aggregates(db) == await recomputed(db)

@@ -1,5 +1,6 @@
-"""Pre-aggregated sales: sums per account × month × product line × region and per account × month, kept from
-signed deltas in the same transaction as every sales line written (API, CSV import) or voided.
+"""Pre-aggregated sales: sums per account × month × product line × region, per account × month and per account ×
+fiscal year, kept from signed deltas in the same transaction as every sales line written (API, CSV import) or
+voided.
 
 Every write of sales lines calls ``apply_line_deltas`` (``sign=-1`` takes lines off) or ``void_lines``; the
 reads in ``figures.py`` use these tables and never scan the lines, so their cost does not grow with history.
@@ -11,19 +12,21 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, select
+from sqlalchemy import ColumnElement, Integer, Table, case, cast, delete, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.goals.actuals.models import SalesAggregate, SalesMonthTotal, SalesRecord
+from services.goals.actuals.models import SalesAggregate, SalesMonthTotal, SalesRecord, SalesYearBasis, SalesYearTotal
 
 CELL_KEY = ("account_id", "month", "product_line", "region", "currency")
 TOTAL_KEY = ("account_id", "month", "currency")
+YEAR_KEY = ("account_id", "fiscal_year", "currency")
 MEASURES = ("revenue", "cost", "quantity", "quantity_lines", "line_count")
-Key = tuple[str, ...]
+Key = tuple[Any, ...]  # (account_id, month or fiscal year, …)
 Sums = dict[Key, list[Any]]  # key → [revenue, cost, quantity, quantity_lines, line_count]
 _CELLS: Table = SalesAggregate.__table__  # type: ignore[assignment]
 _TOTALS: Table = SalesMonthTotal.__table__  # type: ignore[assignment]
+_YEARS: Table = SalesYearTotal.__table__  # type: ignore[assignment]
 _UPSERT_CHUNK = 2_000
 
 
@@ -81,7 +84,7 @@ async def apply_line_deltas(session: AsyncSession, lines: Iterable[Mapping[str, 
     the one place every write of sales lines keeps the aggregates in step, in the caller's transaction."""
     cells, totals = line_deltas(lines, sign=sign)
     await _upsert(session, _CELLS, CELL_KEY, cells)
-    await _upsert(session, _TOTALS, TOTAL_KEY, totals)
+    await _upsert_totals(session, totals)
 
 
 async def apply_sums(session: AsyncSession, cells: Sums) -> None:
@@ -90,7 +93,64 @@ async def apply_sums(session: AsyncSession, cells: Sums) -> None:
     if not cells:
         return
     await _upsert(session, _CELLS, CELL_KEY, cells)
-    await _upsert(session, _TOTALS, TOTAL_KEY, _roll_up(cells))
+    await _upsert_totals(session, _roll_up(cells))
+
+
+async def _upsert_totals(session: AsyncSession, totals: Sums) -> None:
+    """Add per account-month sums to the month totals and, rolled up by the fiscal year, to the year totals."""
+    if not totals:
+        return
+    await _upsert(session, _TOTALS, TOTAL_KEY, totals)
+    await _upsert(session, _YEARS, YEAR_KEY, year_roll_up(totals, start_month=await year_start_month(session)))
+
+
+def fiscal_year_of(month: str, start_month: int) -> int:
+    """The fiscal year a ``YYYY-MM`` month falls in when fiscal year N starts in ``start_month`` of year N (as
+    ``FiscalCalendar.fiscal_year_of``)."""
+    year = int(month[:4])
+    return year if int(month[5:7]) >= start_month else year - 1
+
+
+def year_roll_up(totals: Sums, *, start_month: int) -> Sums:
+    """Account-month sums added up per account and fiscal year."""
+    years: Sums = {}
+    for (account_id, month, currency), sums in totals.items():
+        key = (account_id, fiscal_year_of(month, start_month), currency)
+        entry = years.setdefault(key, [Decimal(0), Decimal(0), Decimal(0), 0, 0])
+        for i, value in enumerate(sums):
+            entry[i] += value
+    return years
+
+
+async def year_start_month(session: AsyncSession) -> int:
+    """The first month of the fiscal year the year totals are counted in (1 until a calendar was aligned)."""
+    return int(await session.scalar(select(SalesYearBasis.start_month).where(SalesYearBasis.id == 1)) or 1)
+
+
+async def align_years(session: AsyncSession, *, start_month: int) -> bool:
+    """Make the year totals count fiscal years starting in ``start_month`` — a no-op when they already do (every
+    start-up), else rebuilt from the month totals in SQL and the basis recorded; returns whether it rebuilt."""
+    basis = await session.get(SalesYearBasis, 1, with_for_update=True)
+    if basis is not None and basis.start_month == start_month:
+        return False
+    t = _TOTALS
+    fiscal_year = cast(func.substr(t.c.month, 1, 4), Integer) - case(
+        (cast(func.substr(t.c.month, 6, 2), Integer) < start_month, 1), else_=0
+    )
+    await session.execute(delete(_YEARS))
+    grouped = select(
+        t.c.account_id,
+        fiscal_year,
+        t.c.currency,
+        *(func.sum(t.c[m]) for m in MEASURES),
+    ).group_by(t.c.account_id, fiscal_year, t.c.currency)
+    await session.execute(insert(_YEARS).from_select([*YEAR_KEY, *MEASURES], grouped))
+    if basis is None:
+        session.add(SalesYearBasis(id=1, start_month=start_month))
+    else:
+        basis.start_month = start_month
+    await session.flush()
+    return True
 
 
 def _sqlite_upsert_sql(table: Table, key: tuple[str, ...]) -> str:
@@ -145,15 +205,16 @@ async def void_lines(session: AsyncSession, where: ColumnElement[bool]) -> int:
         return 0
     negative: Sums = {k: [-v for v in sums] for k, sums in cells.items()}
     await _upsert(session, _CELLS, CELL_KEY, negative)
-    await _upsert(session, _TOTALS, TOTAL_KEY, _roll_up(negative))
+    await _upsert_totals(session, _roll_up(negative))
     await session.execute(delete(SalesRecord).where(where))
     return sum(-v[4] for v in negative.values())
 
 
 async def rebuild(session: AsyncSession) -> None:
-    """Recompute both tables from every line (the data migration, and a repair)."""
+    """Recompute the three tables from every line (a repair)."""
     await session.execute(delete(_CELLS))
     await session.execute(delete(_TOTALS))
+    await session.execute(delete(_YEARS))
     cells = await recompute(session)
     await _upsert(session, _CELLS, CELL_KEY, cells)
-    await _upsert(session, _TOTALS, TOTAL_KEY, _roll_up(cells))
+    await _upsert_totals(session, _roll_up(cells))

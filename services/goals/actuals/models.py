@@ -116,6 +116,32 @@ class SalesMonthTotal(Base):
     line_count: Mapped[int] = mapped_column(Integer)
 
 
+class SalesYearTotal(Base):
+    """An account's sales of one fiscal year, kept with ``SalesMonthTotal``: what the portfolio board adds up
+    across the whole portfolio, one row per account (the fiscal year is counted from ``SalesYearBasis``)."""
+
+    __tablename__ = "sales_year_totals"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Money())
+    cost: Mapped[Decimal] = mapped_column(Money())
+    quantity: Mapped[Decimal] = mapped_column(Money())
+    quantity_lines: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer)
+
+
+class SalesYearBasis(Base):
+    """The one row saying which fiscal calendar ``sales_year_totals`` is counted in (its first month): every write
+    rolls months up by it, and start-up rebuilds the years when the configured calendar differs."""
+
+    __tablename__ = "sales_year_basis"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    start_month: Mapped[int] = mapped_column(Integer)
+
+
 class AccountCode(Base):
     """A code imports may name an account by (``actuals/account_codes.py``): one of its ERP codes or its credit
     code, kept from the registry's account events (``version``: the event's place, stale events are ignored)."""
