@@ -11,7 +11,7 @@ from services.risk.contracts import routes as contract_routes
 from services.risk.credit import group_routes, invoice_routes, receivable_routes
 from services.risk.credit import routes as credit_routes
 from services.risk.fx import routes as fx_routes
-from services.risk.handlers import HANDLERS
+from services.risk.handlers import HANDLERS, RiskExtra
 from services.risk.jobs import periodic_jobs, seed_on_start
 from services.risk.models import audit_log, platform
 from services.risk.warnings import routes as warning_routes
@@ -38,7 +38,10 @@ SPEC = ServiceSpec(
     publishes=["risk"],
     handlers=HANDLERS,
     on_start=seed_on_start,
-    handler_extra=lambda app: app.state.settings.zone,  # the handlers count business dates in the company's zone
+    handler_extra=lambda app: RiskExtra(
+        zone=app.state.settings.zone,  # the handlers count business dates in the company's zone
+        concentration_event_max_accounts=app.state.settings.concentration_event_max_accounts,
+    ),
 )
 
 

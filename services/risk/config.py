@@ -21,6 +21,11 @@ class RiskSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./var/risk.db"
     # Periodic jobs (contract reminders, credit watch); tests switch them off and call the job functions.
     jobs_interval_seconds: float = 3600
+    # Every monthly total that arrives re-evaluates every account's share of our revenue in its own transaction up
+    # to this many accounts; on a larger portfolio a total only marks the shares stale and the concentration job
+    # (every ``timer_interval_seconds``) evaluates them once for all totals since — a bulk import of 10,000
+    # accounts is one evaluation, not 10,000 of 10,000 accounts each.
+    concentration_event_max_accounts: int = Field(default=500, ge=0)
     # The credit case (services.risk.credit.policy; dicts and lists as JSON in the environment). A limit request
     # above its currency's threshold (else the reporting currency's, converted) needs two approvals (four eyes).
     limit_approval_thresholds: dict[str, Decimal] = Field(

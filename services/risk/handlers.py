@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.credit.groups import record_group_link
+from services.risk.models import platform
 from services.risk.warnings.policies import apply_industry_policies
-from services.risk.warnings.revenue import record_monthly_revenue, refresh_concentration
+from services.risk.warnings.revenue import mark_concentration_stale, record_monthly_revenue, refresh_concentration
 from services.risk.warnings.service import hand_over_account, record_signal
 from shared.bus import HandlerContext, Handlers, merge_handlers
 from shared.clock import business_date
@@ -26,8 +29,17 @@ from shared.events import (
 )
 from shared.projection import PROJECTION_HANDLERS
 
-# The handlers' extra is the company's zone (settings.zone): business dates of consumed events are counted there.
-RiskContext = HandlerContext[ZoneInfo]
+
+@dataclass(frozen=True)
+class RiskExtra:
+    """What the risk handlers are given besides the session: the company's zone (business dates) and the
+    portfolio size above which a monthly total leaves the revenue shares to the concentration job."""
+
+    zone: ZoneInfo
+    concentration_event_max_accounts: int
+
+
+RiskContext = HandlerContext[RiskExtra]
 
 
 async def on_account_snapshot(
@@ -41,7 +53,7 @@ async def on_account_snapshot(
         industry=event.data.industry,
         publisher=ctx.publisher,
         now=ctx.clock.now(),
-        today=business_date(ctx.clock.now(), ctx.extra),
+        today=business_date(ctx.clock.now(), ctx.extra.zone),
     )
 
 
@@ -74,13 +86,13 @@ async def on_complaint_escalated(session: AsyncSession, event: ComplaintEscalate
         details={"complaint_id": d.complaint_id, "reason": d.reason, "severity": d.severity, "event_id": event.id},
         publisher=ctx.publisher,
         now=ctx.clock.now(),
-        today=business_date(ctx.clock.now(), ctx.extra),
+        today=business_date(ctx.clock.now(), ctx.extra.zone),
     )
 
 
 async def _record_months(session: AsyncSession, account_id: str, months: Sequence[Any], ctx: RiskContext) -> None:
     """Store each month's revenue total, then re-evaluate the revenue concentration once for them all."""
-    now, today = ctx.clock.now(), business_date(ctx.clock.now(), ctx.extra)
+    now, today = ctx.clock.now(), business_date(ctx.clock.now(), ctx.extra.zone)
     for d in months:
         await record_monthly_revenue(
             session,
@@ -92,7 +104,11 @@ async def _record_months(session: AsyncSession, account_id: str, months: Sequenc
             now=now,
             today=today,
         )
-    await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
+    accounts = await session.scalar(select(func.count()).select_from(platform.accounts))
+    if (accounts or 0) > ctx.extra.concentration_event_max_accounts:
+        await mark_concentration_stale(session, now=now)
+    else:
+        await refresh_concentration(session, publisher=ctx.publisher, now=now, today=today)
 
 
 async def on_actuals_recorded(session: AsyncSession, event: ActualsRecorded | ActualsVoided, ctx: RiskContext) -> None:
@@ -121,7 +137,7 @@ async def on_owner_changed(session: AsyncSession, event: AccountOwnerChanged, ct
         old_owner_id=event.data.old_owner_id,
         new_owner_id=event.data.new_owner_id,
         publisher=ctx.publisher,
-        zone=ctx.extra,
+        zone=ctx.extra.zone,
     )
 
 

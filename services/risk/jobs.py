@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from services.risk.config import RiskSettings
 from services.risk.contracts.service import run_expiry_reminders
 from services.risk.deps import today_of
+from services.risk.warnings.revenue import refresh_stale_concentration
 from services.risk.warnings.service import seed_defaults
 from services.risk.warnings.watch import run_risk_watch
 from shared.db import Database
@@ -49,9 +50,20 @@ async def risk_watch_job(app: FastAPI) -> dict[str, int]:
         )
 
 
+async def concentration_job(app: FastAPI) -> int | None:
+    """Evaluate the revenue shares once when monthly totals marked them stale (a large portfolio's events leave
+    them to this job); returns how many accounts were evaluated, None when nothing had come in."""
+    db: Database = app.state.db
+    async with db.transaction() as session:
+        return await refresh_stale_concentration(
+            session, publisher=app.state.publisher, now=app.state.clock.now(), today=today_of(app)
+        )
+
+
 def periodic_jobs(settings: RiskSettings) -> list[PeriodicJob]:
     """The service's periodic jobs (the shared ``periodic_jobs`` switch turns them all off: tests call them)."""
     return [
+        PeriodicJob("revenue-concentration", concentration_job),  # every timer_interval_seconds
         PeriodicJob("contract-expiry-reminders", contract_reminders_job, settings.jobs_interval_seconds),
         PeriodicJob("risk-watch", risk_watch_job, settings.jobs_interval_seconds),
     ]

@@ -23,5 +23,6 @@ class ScoringSettings(ServiceSettings):
     rescore_chunk_size: int = Field(default=2000, ge=1, le=50000)
     # An event that moves a portfolio-relative input (purchases under a percentile, profit under the profit share,
     # joining or leaving) re-scores every account in its own transaction up to this many accounts; above it the
-    # event re-scores its account alone and the timer's catch-up job brings the others in line (seconds later).
+    # event leaves the scores to the timer's catch-up job (within timer_interval_seconds), which re-scores everyone
+    # once for all events since — a bulk import of 10,000 accounts is one full re-score, not 10,000.
     event_rescore_max_accounts: int = Field(default=5000, ge=0)

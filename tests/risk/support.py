@@ -41,10 +41,17 @@ PEOPLE: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def make_app(
-    database_url: str, *, nats_url: str | None = None, clock: FrozenClock | None = None, periodic_jobs: bool = False
+    database_url: str,
+    *,
+    nats_url: str | None = None,
+    clock: FrozenClock | None = None,
+    periodic_jobs: bool = False,
+    **overrides: Any,
 ) -> FastAPI:
     """A risk app on ``database_url`` with a frozen clock (at START unless given); tests run jobs themselves."""
-    settings = service_settings(RiskSettings, database_url=database_url, nats_url=nats_url, periodic_jobs=periodic_jobs)
+    settings = service_settings(
+        RiskSettings, database_url=database_url, nats_url=nats_url, periodic_jobs=periodic_jobs, **overrides
+    )
     return create_app(settings, clock=clock or FrozenClock(START))
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import nats
 
+from services.risk.jobs import concentration_job
 from shared.events import ActualsRecorded, ComplaintEscalated
 from tests.risk.support import PEOPLE, add_account, deliver, make_app, outbox_events, registered
 from tests.support import auth, register_users, running, wait_until
@@ -204,6 +205,27 @@ async def test_revenue_concentration_is_computed_portfolio_wide_by_the_watch(sql
         assert [s["value"] for s in signals if s["signal_type"] == "revenue_concentration"] == ["66.6700"]
         # Small accounts at 11.11 % each match no rule and leave no signal.
         assert (await client.get(f"/risk/accounts/{small[0]}/signals", headers=RISK)).json()["total"] == 0
+
+
+async def test_on_a_large_portfolio_totals_mark_the_shares_stale_and_one_job_run_evaluates_them(sqlite_database):
+    """Above ``concentration_event_max_accounts`` a total does not re-evaluate every account's share (a bulk import
+    would do that once per account): it marks the shares stale, and the job evaluates them once for all."""
+    app = make_app(await sqlite_database("risk"), concentration_event_max_accounts=3)  # 2026-03-15
+    async with running(app) as client:
+        big = await add_account(app, "大客户")
+        small = [await add_account(app, f"小客户{i}") for i in range(3)]
+        await deliver(app, actuals(big, "2026-02", "500000"), actuals(big, "2025-06", "100000"))
+        for account_id in small:
+            await deliver(app, actuals(account_id, "2026-02", "100000"))
+        assert (await client.get("/risk/alerts?rule_code=REVENUE_CONCENTRATION", headers=RISK)).json()["total"] == 0
+        assert await concentration_job(app) == 4  # every total since, in one evaluation
+        alerts = (await client.get("/risk/alerts?rule_code=REVENUE_CONCENTRATION", headers=RISK)).json()["items"]
+        assert [(a["account_id"], a["level"]) for a in alerts] == [(big, "red")]  # 600 000 of 900 000
+        assert await concentration_job(app) is None  # nothing came in since
+        await deliver(app, actuals(small[0], "2026-01", "900000"))  # big: 600 000 of 1 800 000
+        assert await concentration_job(app) == 4
+        signals = (await client.get(f"/risk/accounts/{big}/signals", headers=RISK)).json()["items"]
+        assert sorted(s["value"] for s in signals if s["signal_type"] == "revenue_concentration") == ["33.3300"]
 
 
 async def test_rules_are_configurable_and_financial_signals_use_them(sqlite_database):

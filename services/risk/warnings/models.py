@@ -141,6 +141,17 @@ class MonthlyRevenue(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ConcentrationState(Base):
+    """The one row saying the revenue shares are stale since when (null: evaluated since the last total came in):
+    on a large portfolio, totals that arrive only mark it, and the concentration job evaluates the shares once
+    for all of them (``revenue.refresh_stale_concentration``)."""
+
+    __tablename__ = "concentration_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class AlertHistory(Base):
     """One step of an alert's case: raised, escalated, acknowledged, mitigating, cleared, assigned — who (null: the
     service itself), when, from/to (a status, a level or an owner) and the note written with it."""

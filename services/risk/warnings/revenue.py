@@ -6,12 +6,14 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.risk.fx.conversion import BASE_CURRENCY, convert
 from services.risk.fx.service import rate_table
 from services.risk.warnings.early_warning import (
+    OPEN_ALERT_STATUSES,
     concentration_pct,
     current_period,
     evaluate_conditions,
@@ -21,7 +23,7 @@ from services.risk.warnings.early_warning import (
     seasonal_drop,
     trailing_periods,
 )
-from services.risk.warnings.models import MonthlyRevenue, WarningRule
+from services.risk.warnings.models import Alert, ConcentrationState, MonthlyRevenue, WarningRule
 from services.risk.warnings.service import record_signal, rule_matches, settle_alerts
 from shared.bus import Publisher
 
@@ -178,6 +180,13 @@ async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, 
     if totals is None or len(totals) < 2:
         return 0  # one account that reported is no portfolio: its 100 % says nothing yet
     grand_total = sum(totals.values(), Decimal(0))
+    open_alerts = set(  # only these can need clearing: settling the others is a query each that finds nothing
+        await session.scalars(
+            select(Alert.account_id).where(
+                Alert.signal_type == "revenue_concentration", Alert.status.in_(OPEN_ALERT_STATUSES)
+            )
+        )
+    )
     rules = [
         parse_conditions(rule.conditions)
         for rule in (
@@ -191,6 +200,8 @@ async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, 
     for account_id, total in totals.items():
         share = concentration_pct(total, grand_total)
         if share is None or not any(evaluate_conditions(conditions, share) for conditions in rules):
+            if account_id not in open_alerts:
+                continue
             reason = f"share of our revenue to {latest} is {share}%, under every threshold"
             await settle_alerts(  # only shares some rule cares about become signals; a fallen one proposes clearing
                 session,
@@ -220,6 +231,34 @@ async def refresh_concentration(session: AsyncSession, *, publisher: Publisher, 
             today=today,
         )
     return len(totals)
+
+
+async def mark_concentration_stale(session: AsyncSession, *, now: datetime) -> None:
+    """A monthly total came in on a large portfolio: the shares are stale (since the first such total) until the
+    concentration job evaluates them once for all of them."""
+    dialect = (await session.connection()).dialect.name
+    table: Table = ConcentrationState.__table__  # type: ignore[assignment]
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(id=1, stale_since=now)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.id], set_={"stale_since": func.coalesce(table.c.stale_since, now)}
+        )
+    )
+
+
+async def refresh_stale_concentration(
+    session: AsyncSession, *, publisher: Publisher, now: datetime, today: date
+) -> int | None:
+    """Evaluate the shares when totals came in since they last were (None: they had not). The mark is cleared
+    first, holding its row: a total committed meanwhile waits, marks them again, and the next run sees it."""
+    cleared = await session.execute(
+        update(ConcentrationState)
+        .where(ConcentrationState.id == 1, ConcentrationState.stale_since.is_not(None))
+        .values(stale_since=None)
+    )
+    if not cleared.rowcount:  # type: ignore[attr-defined]
+        return None
+    return await refresh_concentration(session, publisher=publisher, now=now, today=today)
 
 
 async def _revenue_in_base(session: AsyncSession, window: list[str]) -> dict[str, Decimal] | None:

@@ -10,8 +10,9 @@ the whole portfolio are exactly what a full re-score with the same model gives:
 - otherwise the account alone is scored against the stored portfolio, which is current, so the result is the one
   a full re-score would give; a top-N % set that would move makes it a whole-portfolio pass after all.
 
-An event on a portfolio larger than ``event_rescore_max_accounts`` re-scores its account alone and marks the
-portfolio not current; the timer's catch-up job (``jobs.run_timers``) then re-scores everyone.
+An event on a portfolio larger than ``event_rescore_max_accounts`` marks the portfolio not current (re-scoring its
+account alone first when the model does not score against the portfolio); the timer's catch-up job
+(``jobs.run_timers``, every ``timer_interval_seconds``) then re-scores everyone, once for all events since.
 """
 
 from __future__ import annotations
@@ -168,7 +169,9 @@ async def settle_change(
             mark_written(state, now=at.now)
             return
     if max_accounts is not None and await _portfolio_size(session) > max_accounts:
-        if after is not None:
+        # A model scored against the portfolio would read all of it to score this one account — for every event of
+        # a bulk import; its scores wait for the catch-up instead, which scores everyone once for all events since.
+        if after is not None and not is_portfolio_relative(definition):
             await _rescore_alone(
                 session,
                 tables,
