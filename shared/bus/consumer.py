@@ -83,6 +83,7 @@ class EventConsumer:
         max_attempts: int = 5,
         retry_delay: float = 0.2,
         ack_wait: float = 5.0,
+        group_seconds: float = 0.1,
         on_lag: Callable[[str, int], None] | None = None,
         on_dead_letter: Callable[[], None] | None = None,
         on_handled: Callable[[str, str], None] | None = None,
@@ -95,6 +96,7 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.ack_wait = ack_wait
+        self.group_seconds = group_seconds
         self.on_lag = on_lag
         self.on_dead_letter = on_dead_letter
         self.on_handled = on_handled
@@ -113,20 +115,64 @@ class EventConsumer:
     async def process(self, event: EventBase) -> bool:
         """Apply an event once: inbox row and handler effects in one transaction. False if already applied."""
         async with self.db.transaction() as session:
-            inbox = self.tables.inbox
-            stmt = (
-                _insert_ignore(session, inbox)
-                .values(event_id=event.id, event_type=event.type, processed_at=datetime.now(UTC))
-                .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
-            )
-            result = await session.execute(stmt)
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                return False
-            for handler in self.handlers.get(event.type, ()):
-                await handler(session, event, self.context)
-        if self.on_handled is not None:
+            applied = await self._apply(session, event)
+        if applied and self.on_handled is not None:
             self.on_handled(event.type, "applied")
+        return applied
+
+    async def _apply(self, session: AsyncSession, event: EventBase) -> bool:
+        """The inbox row and the handlers' effects of one event in ``session`` (False: applied before)."""
+        inbox = self.tables.inbox
+        stmt = (
+            _insert_ignore(session, inbox)
+            .values(event_id=event.id, event_type=event.type, processed_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
+        )
+        result = await session.execute(stmt)
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return False
+        for handler in self.handlers.get(event.type, ()):
+            await handler(session, event, self.context)
         return True
+
+    async def _apply_together(self, pending: list[tuple[Msg, EventBase]], waiting: list[Msg]) -> None:
+        """Apply fetched events in order, several per transaction: a transaction takes events until it has run for
+        ``group_seconds`` (one commit for many small events, while a slow one does not hold the database for a
+        whole batch), each acked once its transaction committed. When a handler raises, the transaction is rolled
+        back: the events before the failing one are applied together again, and the failing one goes alone
+        through ``handle_message`` (retried with a delay, dead-lettered after ``max_attempts``)."""
+        loop = asyncio.get_running_loop()
+        limit = len(pending)
+        while pending:
+            started, group = loop.time(), []
+            try:
+                async with self.db.transaction() as session:
+                    for msg, event in pending[:limit]:
+                        group.append((msg, event, await self._apply(session, event)))
+                        if loop.time() - started >= self.group_seconds:
+                            break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if 0 < len(group) < min(limit, len(pending)):  # the handler of event len(group) raised
+                    limit = len(group)
+                else:  # the first event, or the commit, failed: that event alone, then the rest together
+                    log.info("event handled alone after a failure", extra={"error": str(exc)})
+                    msg, _ = pending.pop(0)
+                    await self._handle_alone(msg, waiting)
+                    limit = len(pending)
+                continue
+            del pending[: len(group)]
+            limit = len(pending)
+            for msg, event, applied in group:
+                if applied and self.on_handled is not None:
+                    self.on_handled(event.type, "applied")
+                try:
+                    await msg.ack()
+                except Exception as exc:  # lost with the connection: redelivered later, the inbox skips it
+                    log.warning("ack failed", extra={"error": str(exc)})
+                finally:
+                    waiting.remove(msg)
 
     async def dead_letter(
         self, *, event_id: str, event_type: str, subject: str, payload: str, error: str, attempts: int
@@ -194,6 +240,8 @@ class EventConsumer:
     async def handle_batch(self, msgs: Sequence[Msg]) -> None:
         """Handle fetched messages in order; the ones still waiting are kept in progress.
 
+        Events this consumer handles are applied several per transaction (``_apply_together``); anything else —
+        an unknown type, a malformed envelope, a type nobody here handles — goes through ``handle_message`` alone.
         ``ack_wait`` is short (a crashed consumer's in-flight events come back within seconds), so while a batch is
         worked through — or one slow handler runs — every message not yet acked is told ``in_progress`` each third
         of ``ack_wait`` and is not redelivered to another consumer meanwhile.
@@ -201,17 +249,38 @@ class EventConsumer:
         waiting = list(msgs)
         ticker = asyncio.create_task(self._keep_in_progress(waiting), name="consumer-in-progress")
         try:
+            pending: list[tuple[Msg, EventBase]] = []
             for msg in msgs:
-                try:
-                    await self.handle_message(msg)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # ack/nak lost with the connection: redelivered later
-                    log.warning("message handling interrupted", extra={"error": str(exc)})
-                finally:
-                    waiting.remove(msg)
+                event = self._handled_event(msg)
+                if event is not None:
+                    pending.append((msg, event))
+                    continue
+                if pending:  # keep the order: what came before is applied first
+                    await self._apply_together(pending, waiting)
+                await self._handle_alone(msg, waiting)
+            if pending:
+                await self._apply_together(pending, waiting)
         finally:
             ticker.cancel()
+
+    def _handled_event(self, msg: Msg) -> EventBase | None:
+        """The message's event when it parses and this consumer handles its type (else None)."""
+        try:
+            event = parse_event(msg.data)
+        except (UnknownEvent, ValidationError):
+            return None
+        return event if event.type in self.handlers else None
+
+    async def _handle_alone(self, msg: Msg, waiting: list[Msg]) -> None:
+        try:
+            await self.handle_message(msg)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # ack/nak lost with the connection: redelivered later
+            log.warning("message handling interrupted", extra={"error": str(exc)})
+        finally:
+            if msg in waiting:
+                waiting.remove(msg)
 
     async def _keep_in_progress(self, waiting: list[Msg]) -> None:
         while True:

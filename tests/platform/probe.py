@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ applications = Table(
     Column("event_id", String(36), nullable=False),
     Column("name", String(200), nullable=False),
     Column("applied_at", UTCDateTime, nullable=False),
+    Column("tx", String(32), nullable=False),  # which transaction applied it (the consumer groups events)
 )
 
 
@@ -35,7 +37,12 @@ async def record(session: AsyncSession, event: AccountRegistered, ctx: HandlerCo
     if event.data.name.startswith("poison") and ctx.extra.poison_fails:
         raise RuntimeError(f"cannot handle {event.data.name}")
     await session.execute(
-        insert(applications).values(event_id=event.id, name=event.data.name, applied_at=datetime.now(UTC))
+        insert(applications).values(
+            event_id=event.id,
+            name=event.data.name,
+            applied_at=datetime.now(UTC),
+            tx=session.info.setdefault("probe_tx", uuid.uuid4().hex),
+        )
     )
 
 
@@ -84,3 +91,9 @@ async def applied_count(app: FastAPI) -> int:
     """How many applications happened."""
     async with app.state.db.transaction() as session:
         return int(await session.scalar(select(func.count()).select_from(applications)) or 0)
+
+
+async def transactions(app: FastAPI) -> int:
+    """How many transactions the applications were made in."""
+    async with app.state.db.transaction() as session:
+        return int(await session.scalar(select(func.count(func.distinct(applications.c.tx)))) or 0)

@@ -213,6 +213,37 @@ async def test_poison_event_is_dead_lettered_others_flow_and_replay_succeeds(sql
         assert (await client.get("/probe/admin/dead-letters", headers=auth("viewer"))).status_code == 403
 
 
+async def test_a_backlog_is_applied_many_events_per_transaction_in_order_and_a_poison_one_alone(
+    sqlite_database, nats_url
+):
+    """Fetched events are applied several per transaction (one commit for many, the bus's throughput); a handler
+    that raises rolls back only its transaction, whose events are then handled one by one: the poison event is
+    dead-lettered, everything else is applied once, in the order published."""
+    url = await sqlite_database("probe")
+    await probe.create_probe_tables(url)
+    first = probe.create_probe(url, nats_url, consumer_max_attempts=2)
+    async with running(first):  # the durable consumer exists; the backlog below waits for the next start
+        await wait_until(lambda: _is_subscribed(first), message="probe subscribed")
+    events = [registered(f"积压客户{i}") for i in range(40)]
+    events.insert(25, registered("poison-积压"))
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    for event in events:
+        await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id})
+    await nc.close()
+    consumer = probe.create_probe(url, nats_url, consumer_max_attempts=2)
+    async with running(consumer, headers=auth("admin")) as client:
+        await wait_until(lambda: _has(consumer, events[-1].id), message="backlog applied")
+
+        async def dead_lettered():
+            return (await client.get("/probe/admin/dead-letters")).json()["total"] == 1
+
+        await wait_until(dead_lettered, message="poison event dead-lettered")
+        rows = await probe.applied(consumer)
+        assert rows == [(e.id, e.data.name) for e in events if not e.data.name.startswith("poison")]
+        assert await probe.transactions(consumer) < len(rows) / 2  # grouped (one per event before)
+
+
 class CountingBus(NatsBus):
     """A real NATS bus that also counts what it was asked to publish."""
 
