@@ -16,6 +16,7 @@ nothing: every attempt is decided by the shared bucket.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Callable
@@ -114,21 +115,43 @@ class SharedRateLimit:
         self.lease = max(1, min(lease, limit.burst // 10))
         self.lease_seconds = lease_seconds
         self.leases: dict[str, tuple[int, float]] = {}  # bucket key → (tokens left, lease expiry)
+        self.refills: dict[str, asyncio.Future[None]] = {}  # bucket key → the lease being taken now
 
     async def check(self, key: str) -> None:
-        """Admit one request of ``key`` or raise 429 with Retry-After."""
+        """Admit one request of ``key`` or raise 429 with Retry-After.
+
+        One refill of a caller's lease at a time: concurrent requests that find it spent wait for the one taking
+        a new lease and then spend from it, instead of each writing to the store at once (on SQLite they queued
+        for its one write lock: 32 connections of one caller answered p99 3 s)."""
         stored = bucket_key(self.name, key)
-        now = self.store.now()
-        left, expires = self.leases.get(stored, (0, 0.0))
-        if left > 0 and now < expires:
-            self.leases[stored] = (left - 1, expires)
+        while True:
+            now = self.store.now()
+            left, expires = self.leases.get(stored, (0, 0.0))
+            if left > 0 and now < expires:
+                self.leases[stored] = (left - 1, expires)
+                return
+            if self.lease <= 1:
+                break
+            refilling = self.refills.get(stored)
+            if refilling is None:
+                break
+            await asyncio.shield(refilling)  # then spend from the lease it took (or refill in turn)
+        if self.lease <= 1:
+            await self._take_one(stored, now)
             return
-        tat = await self.store.take(stored, self.limit, self.lease) if self.lease > 1 else None
-        if self.lease > 1 and tat is None:
-            if len(self.leases) > 100_000:  # bound memory: forget idle callers' leases
-                self.leases.clear()
-            self.leases[stored] = (self.lease - 1, now + self.lease_seconds)
-            return
+        done = self.refills[stored] = asyncio.get_running_loop().create_future()
+        try:
+            if await self.store.take(stored, self.limit, self.lease) is None:
+                if len(self.leases) > 100_000:  # bound memory: forget idle callers' leases
+                    self.leases.clear()
+                self.leases[stored] = (self.lease - 1, now + self.lease_seconds)
+                return
+            await self._take_one(stored, now)  # no whole lease left: one token, or 429
+        finally:
+            del self.refills[stored]
+            done.set_result(None)
+
+    async def _take_one(self, stored: str, now: float) -> None:
         tat = await self.store.take(stored, self.limit)
         if tat is not None:
             raise _refusal(self.limit, tat, now)
