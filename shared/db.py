@@ -305,9 +305,10 @@ class Database:
 
         On SQLite the writers of one process queue for the write lock here, in order, before ``BEGIN IMMEDIATE``:
         left to SQLite's busy handler, a writer that finds the lock taken sleeps 1, 2, 5, 10 … 100 ms between tries
-        and misses the moment it is freed (an event consumer beside the delivery worker handled 150 events/s,
-        asleep in that handler 70 % of the time). Other processes (the CLI, a second replica) still meet at
-        ``BEGIN IMMEDIATE``; the wait is bounded by the same budget and fails the same way.
+        and misses the moment it is freed (under a backlog of events, a connection of the notifications service
+        was asleep in that handler in 70 % of samples, beside the consumer holding the lock). Other processes (the
+        CLI, a second replica) still meet at ``BEGIN IMMEDIATE``; the wait is bounded by the same budget and fails
+        the same way.
         """
         factory = self.write_sessions if write else self.sessions
         if not (write and self._sqlite):
