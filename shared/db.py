@@ -318,7 +318,10 @@ class Database:
         writers = self._writers()
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(writers.acquire(), timeout=SQLITE_LOCK_BUDGET_SECONDS)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as the lock is
+            # taken (a job cancelled at shutdown then went on, and the shutdown waited for it forever).
+            async with asyncio.timeout(SQLITE_LOCK_BUDGET_SECONDS):
+                await writers.acquire()
         except TimeoutError as exc:
             error = sqlite3.OperationalError("database is locked (waited for this process's other writers)")
             raise OperationalError("BEGIN IMMEDIATE", None, error) from exc
