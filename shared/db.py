@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +28,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -265,10 +264,6 @@ class Database:
         # The longest SQLite write-lock wait so far and an optional observer (the service's metric).
         self.longest_lock_wait_seconds = 0.0
         self.lock_wait_observer: Callable[[float], None] | None = None
-        self._sqlite = is_sqlite(url)
-        self._writer_lock: asyncio.Lock | None = None
-        self._writer_loop: asyncio.AbstractEventLoop | None = None
-        self._queued_seconds = 0.0
         self.engine = make_engine(url, echo=echo, on_lock_wait=self._lock_waited)
         # A class of our own so session events (e.g. waking the outbox relay) stay scoped to this database.
         self.session_class: type[Session] = type("KamSession", (Session,), {})
@@ -284,54 +279,19 @@ class Database:
         )
 
     def _lock_waited(self, seconds: float) -> None:
-        seconds += self._queued_seconds  # the wait in this process's queue of writers, before BEGIN IMMEDIATE
-        self._queued_seconds = 0.0
         self.longest_lock_wait_seconds = max(self.longest_lock_wait_seconds, seconds)
         if self.lock_wait_observer is not None:
             self.lock_wait_observer(seconds)
-
-    def _writers(self) -> asyncio.Lock:
-        """This process's queue of SQLite writers (one per event loop: a lock belongs to the loop it waits on)."""
-        loop = asyncio.get_running_loop()
-        if self._writer_lock is None or self._writer_loop is not loop:
-            self._writer_lock, self._writer_loop = asyncio.Lock(), loop
-        return self._writer_lock
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """One transaction: committed on success, rolled back on any error.
 
         ``write=False`` marks a read-only unit of work (on SQLite it does not take the write lock).
-
-        On SQLite the writers of one process queue for the write lock here, in order, before ``BEGIN IMMEDIATE``:
-        left to SQLite's busy handler, a writer that finds the lock taken sleeps 1, 2, 5, 10 … 100 ms between tries
-        and misses the moment it is freed (under a backlog of events, a connection of the notifications service
-        was asleep in that handler in 70 % of samples, beside the consumer holding the lock). Other processes (the
-        CLI, a second replica) still meet at ``BEGIN IMMEDIATE``; the wait is bounded by the same budget and fails
-        the same way.
         """
         factory = self.write_sessions if write else self.sessions
-        if not (write and self._sqlite):
-            async with factory() as session, session.begin():
-                yield session
-            return
-        writers = self._writers()
-        started = time.perf_counter()
-        try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as the lock is
-            # taken (a job cancelled at shutdown then went on, and the shutdown waited for it forever).
-            async with asyncio.timeout(SQLITE_LOCK_BUDGET_SECONDS):
-                await writers.acquire()
-        except TimeoutError as exc:
-            error = sqlite3.OperationalError("database is locked (waited for this process's other writers)")
-            raise OperationalError("BEGIN IMMEDIATE", None, error) from exc
-        try:
-            self._queued_seconds = time.perf_counter() - started
-            async with factory() as session, session.begin():
-                yield session
-        finally:
-            self._queued_seconds = 0.0
-            writers.release()
+        async with factory() as session, session.begin():
+            yield session
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
