@@ -279,6 +279,10 @@ def in_child(module: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
 
 
 def token(user_id: str, roles: list[str]) -> str:
+    """A token for the whole run: the default 15 minutes expired in the middle of the writes scenario (its
+    50,000 registrations take longer), which then failed with 401."""
+    from datetime import timedelta
+
     from shared.auth import mint_token
 
-    return mint_token(secret=SECRET, user_id=user_id, roles=roles)
+    return mint_token(secret=SECRET, user_id=user_id, roles=roles, ttl=timedelta(hours=12))
