@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 
+from shared import sqlite_driver
 from shared.clock import ensure_aware
 
 WRITE_OPTION = "kam_write_transaction"
@@ -228,7 +229,9 @@ def make_engine(url: str, *, echo: bool = False, on_lock_wait: Callable[[float],
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_LOCK_BUDGET_SECONDS})
+        engine = create_async_engine(
+            url, echo=echo, module=sqlite_driver.dbapi(), connect_args={"timeout": SQLITE_LOCK_BUDGET_SECONDS}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications.config import NotificationsSettings
 from services.notifications.delivery.service import enqueue
 from services.notifications.kinds.service import FACTS, facts_of
+from services.notifications.memo import forget_directory, open_memo, remembered
 from services.notifications.models import platform
 from services.notifications.routing.service import plan_recipients
 from shared.bus import HandlerContext, Handlers, merge_handlers
@@ -34,8 +35,12 @@ async def account_of(session: AsyncSession, account_id: str | None) -> dict[str,
     if account_id is None:
         return None
     accounts = platform.accounts
-    row = (await session.execute(select(accounts).where(accounts.c.account_id == account_id))).mappings().first()
-    return dict(row) if row is not None else None
+
+    async def load() -> dict[str, Any] | None:
+        row = (await session.execute(select(accounts).where(accounts.c.account_id == account_id))).mappings().first()
+        return dict(row) if row is not None else None
+
+    return await remembered(session, ("account", account_id), load)
 
 
 def _stale(occurred_at: datetime, now: datetime, settings: NotificationsSettings) -> bool:
@@ -47,6 +52,7 @@ async def on_notifiable_event(session: AsyncSession, event: EventBase, ctx: Ctx)
     """Route the event to its recipients and queue one delivery per recipient and channel (none for a stale
     event: a fresh installation reading the streams from their start tells nobody about last quarter)."""
     settings, now = ctx.extra, ctx.clock.now()
+    open_memo(session)
     facts = facts_of(event)
     if _stale(facts.occurred_at, now, settings):
         log.info("stale event not notified", extra={"event_id": event.id, "event_type": event.type})
@@ -65,6 +71,15 @@ async def on_notifiable_event(session: AsyncSession, event: EventBase, ctx: Ctx)
     )
 
 
+async def on_projection_event(session: AsyncSession, event: EventBase, ctx: Ctx) -> None:
+    """A user or account projection changed in this transaction: routing reads those rows again."""
+    forget_directory(session)
+
+
 NOTIFICATION_HANDLERS: Handlers = {event_class: [on_notifiable_event] for event_class in FACTS}
 
-HANDLERS: Handlers = merge_handlers(PROJECTION_HANDLERS, NOTIFICATION_HANDLERS)
+HANDLERS: Handlers = merge_handlers(
+    PROJECTION_HANDLERS,
+    {event_class: [on_projection_event] for event_class in PROJECTION_HANDLERS},
+    NOTIFICATION_HANDLERS,
+)

@@ -79,8 +79,7 @@ def _payload(facts: Facts, plan: Plan, message: Rendered) -> dict[str, Any]:
     }
 
 
-async def _notification(
-    session: AsyncSession,
+def _notification(
     *,
     facts: Facts,
     plan: Plan,
@@ -89,14 +88,8 @@ async def _notification(
     now: datetime,
     user_id: str | None = None,
     extra: dict[str, Any] | None = None,
-) -> Notification | None:
-    """A new notification, or None when this recipient was told of this event already (a replayed event)."""
-    exists = await session.scalar(
-        select(Notification.id).where(Notification.event_id == facts.event_id, Notification.recipient == recipient)
-    )
-    if exists is not None:
-        return None
-    notification = Notification(
+) -> Notification:
+    return Notification(
         id=str(uuid.uuid4()),
         event_id=facts.event_id,
         kind=facts.kind,
@@ -120,9 +113,6 @@ async def _notification(
         created_at=now,
         **(extra or {}),
     )
-    session.add(notification)
-    await session.flush()  # before its deliveries (no ORM relationship orders the two inserts)
-    return notification
 
 
 def _delivery(notification: Notification, *, channel: str, target: str, status: str, now: datetime) -> Delivery:
@@ -146,9 +136,9 @@ def _delivery(notification: Notification, *, channel: str, target: str, status: 
     )
 
 
-async def _enqueue_person(
+async def _for_person(
     session: AsyncSession, *, plan: Plan, person: Person, settings: NotificationsSettings, now: datetime
-) -> list[Delivery]:
+) -> tuple[Notification, list[Delivery]]:
     """The person's inbox item (delivered at once) and, as the rules and their preferences say, an email now, held
     for the digest, or skipped (no address)."""
     facts = plan.facts
@@ -161,11 +151,9 @@ async def _enqueue_person(
         console_base_url=settings.console_base_url,
         names=plan.names,
     )
-    notification = await _notification(
-        session, facts=facts, plan=plan, recipient=person.user_id, user_id=person.user_id, message=message, now=now
+    notification = _notification(
+        facts=facts, plan=plan, recipient=person.user_id, user_id=person.user_id, message=message, now=now
     )
-    if notification is None:
-        return []
     deliveries = [_delivery(notification, channel=IN_APP, target=person.user_id, status="delivered", now=now)]
     email = plan_email(
         kind=facts.kind,
@@ -181,20 +169,34 @@ async def _enqueue_person(
         delivery.held_until = email.held_until
         delivery.last_error = "the user has no email address" if status == "skipped" else None
         deliveries.append(delivery)
-    return deliveries
+    return notification, deliveries
 
 
 async def enqueue(
     session: AsyncSession, *, plan: Plan, settings: NotificationsSettings, now: datetime
 ) -> list[Delivery]:
     """Write the notifications and deliveries of one event's plan (in the consumer's transaction: the queue is the
-    service's own outbox). People first, then group robots (mentioning the people), then webhook subscribers."""
+    service's own outbox). People first, then group robots (mentioning the people), then webhook subscribers; a
+    recipient told of this event already (a replayed event) is not told again. Two inserts in all: the
+    notifications, then their deliveries (no ORM relationship orders the two)."""
     facts = plan.facts
+    told = set(
+        (await session.execute(select(Notification.recipient).where(Notification.event_id == facts.event_id)))
+        .scalars()
+        .all()
+    )
+    notifications: list[Notification] = []
     deliveries: list[Delivery] = []
     for person in plan.people:
-        deliveries += await _enqueue_person(session, plan=plan, person=person, settings=settings, now=now)
+        if person.user_id in told:
+            continue
+        notification, theirs = await _for_person(session, plan=plan, person=person, settings=settings, now=now)
+        notifications.append(notification)
+        deliveries += theirs
     mentions: dict[str, list[str]] = {p: [x.im_ids[p] for x in plan.people if x.im_ids.get(p)] for p in ROBOT_CHANNELS}
     for robot in plan.robots:
+        if f"robot:{robot.id}" in told:
+            continue
         message = render(
             facts,
             language=robot.language,
@@ -204,14 +206,15 @@ async def enqueue(
             names=plan.names,
         )
         extra = {"mentions": {"ids": mentions.get(robot.provider, [])}}
-        notification = await _notification(
-            session, facts=facts, plan=plan, recipient=f"robot:{robot.id}", message=message, now=now, extra=extra
+        notification = _notification(
+            facts=facts, plan=plan, recipient=f"robot:{robot.id}", message=message, now=now, extra=extra
         )
-        if notification is not None:
-            deliveries.append(
-                _delivery(notification, channel=robot.provider, target=robot.id, status="pending", now=now)
-            )
+        notifications.append(notification)
+        deliveries.append(_delivery(notification, channel=robot.provider, target=robot.id, status="pending", now=now))
     for subscription in plan.webhooks:
+        recipient = f"webhook:{subscription.id}"
+        if recipient in told:
+            continue
         message = render(
             facts,
             language=settings.default_language,
@@ -221,16 +224,14 @@ async def enqueue(
             names=plan.names,
         )
         extra = {"payload": _payload(facts, plan, message)}
-        recipient = f"webhook:{subscription.id}"
-        notification = await _notification(
-            session, facts=facts, plan=plan, recipient=recipient, message=message, now=now, extra=extra
-        )
-        if notification is not None:
-            deliveries.append(
-                _delivery(notification, channel=WEBHOOK, target=subscription.id, status="pending", now=now)
-            )
-    session.add_all(deliveries)
-    await session.flush()
+        notification = _notification(facts=facts, plan=plan, recipient=recipient, message=message, now=now, extra=extra)
+        notifications.append(notification)
+        deliveries.append(_delivery(notification, channel=WEBHOOK, target=subscription.id, status="pending", now=now))
+    if notifications:
+        session.add_all(notifications)
+        await session.flush()  # before their deliveries
+        session.add_all(deliveries)
+        await session.flush()
     return deliveries
 
 

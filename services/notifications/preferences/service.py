@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.config import NotificationsSettings
+from services.notifications.memo import remembered
 from services.notifications.preferences.models import Preference
 from services.notifications.preferences.schemas import Effective, PreferencesRead, PreferencesUpdate, QuietHours
 
@@ -81,7 +82,13 @@ def effective(row: Preference | None, settings: NotificationsSettings) -> Effect
 
 
 async def preferences_of(session: AsyncSession, *, user_id: str, settings: NotificationsSettings) -> Effective:
-    """A user's effective preferences."""
+    """A user's effective preferences (remembered in a consumer transaction: only requests change them)."""
+    return await remembered(
+        session, ("preferences", user_id), lambda: _effective_of(session, user_id=user_id, settings=settings)
+    )
+
+
+async def _effective_of(session: AsyncSession, *, user_id: str, settings: NotificationsSettings) -> Effective:
     return effective(await session.get(Preference, user_id), settings)
 
 

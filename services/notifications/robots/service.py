@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.delivery.schemas import SendOutcome
+from services.notifications.memo import remembered
 from services.notifications.robots.models import RobotChannel
 from services.notifications.robots.schemas import RobotCreate, RobotRead, RobotUpdate
 from services.notifications.templates.schemas import OPEN_LABEL, Rendered
@@ -227,7 +228,11 @@ async def robots_for(
     if team_codes:
         scopes.append((RobotChannel.scope == "team") & RobotChannel.scope_id.in_(list(team_codes)))
     query = select(RobotChannel).where(RobotChannel.enabled.is_(True), or_(*scopes)).order_by(RobotChannel.id)
-    robots = (await session.execute(query)).scalars()
+
+    async def load() -> list[RobotChannel]:
+        return list((await session.execute(query)).scalars())
+
+    robots = await remembered(session, ("robots", account_id, tuple(team_codes)), load)
     return [robot for robot in robots if ANY_KIND in robot.kinds or kind in robot.kinds]
 
 

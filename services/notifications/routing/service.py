@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.config import NotificationsSettings
 from services.notifications.kinds.schemas import Facts
+from services.notifications.memo import memo, remembered
 from services.notifications.models import platform
 from services.notifications.robots.service import robots_for
 from services.notifications.routing.models import RoutingRule
@@ -165,19 +166,32 @@ def rule_matches(rule: RoutingRule, facts: Facts) -> bool:
 
 
 async def _users(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The projected rows of these users (those not projected are left out); remembered per user in a consumer
+    transaction."""
     users = platform.users
     wanted = sorted({u for u in user_ids if u})
-    if not wanted:
-        return {}
-    rows = (await session.execute(select(users).where(users.c.user_id.in_(wanted)))).mappings().all()
-    return {row["user_id"]: dict(row) for row in rows}
+    kept = memo(session)
+    missing = [u for u in wanted if kept is None or ("user", u) not in kept]
+    found: dict[str, dict[str, Any]] = {}
+    if missing:
+        rows = (await session.execute(select(users).where(users.c.user_id.in_(missing)))).mappings().all()
+        found = {row["user_id"]: dict(row) for row in rows}
+        if kept is not None:
+            kept.update({("user", u): found.get(u) for u in missing})
+    if kept is not None:
+        found = {u: kept[("user", u)] for u in wanted if kept[("user", u)] is not None}
+    return found
 
 
 async def _with_role(session: AsyncSession, role: str) -> set[str]:
     """Active users holding ``role`` (roles are a JSON list: read the active users, match here)."""
     users = platform.users
-    rows = (await session.execute(select(users.c.user_id, users.c.roles).where(users.c.active.is_(True)))).all()
-    return {row.user_id for row in rows if role in (row.roles or [])}
+
+    async def load() -> list[tuple[str, list[str]]]:
+        rows = await session.execute(select(users.c.user_id, users.c.roles).where(users.c.active.is_(True)))
+        return [(row.user_id, list(row.roles or [])) for row in rows]
+
+    return {user_id for user_id, roles in await remembered(session, ("user", "active-roles"), load) if role in roles}
 
 
 async def supervisors_of(session: AsyncSession, *, owner_id: str | None, settings: NotificationsSettings) -> set[str]:
@@ -228,7 +242,12 @@ async def _may_be_told(session: AsyncSession, user: dict[str, Any], facts: Facts
         return False
     if facts.account_id is None or user["user_id"] in facts.named_people.values():
         return True
-    return await can_access_account(session, platform, as_principal(user), facts.account_id)
+    principal, account_id = as_principal(user), facts.account_id
+
+    async def load() -> bool:
+        return await can_access_account(session, platform, principal, account_id)
+
+    return await remembered(session, ("account", account_id, "access", user["user_id"]), load)
 
 
 def _person(user: dict[str, Any], channels: set[str]) -> Person:
@@ -245,7 +264,9 @@ async def plan_recipients(
     routed by its account's tier."""
     if facts.tier is None and account is not None and account["tier"]:
         facts = replace(facts, tier=account["tier"])
-    rules = [r for r in await list_rules(session, event_kind=facts.kind, enabled=True) if rule_matches(r, facts)]
+    kind = facts.kind
+    enabled = await remembered(session, ("rules", kind), lambda: list_rules(session, event_kind=kind, enabled=True))
+    rules = [rule for rule in enabled if rule_matches(rule, facts)]
     if any(rule.critical is not None for rule in rules):
         facts = _with_critical(facts, any(rule.critical for rule in rules))
     wanted: dict[str, set[str]] = {}

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.delivery.schemas import SendOutcome
+from services.notifications.memo import remembered
 from services.notifications.webhooks.models import WebhookSubscription
 from services.notifications.webhooks.schemas import TestDeliveryResult, WebhookCreate, WebhookUpdate
 from shared.auth import Principal
@@ -168,7 +169,11 @@ async def delete_subscription(session: AsyncSession, *, subscription: WebhookSub
 async def subscriptions_for(session: AsyncSession, *, kind: str, tier: str | None) -> list[WebhookSubscription]:
     """The enabled subscriptions that want this kind (and this tier, when they name tiers)."""
     query = select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True)).order_by(WebhookSubscription.id)
-    rows = (await session.execute(query)).scalars()
+
+    async def load() -> list[WebhookSubscription]:
+        return list((await session.execute(query)).scalars())
+
+    rows = await remembered(session, ("webhooks",), load)
     return [
         s
         for s in rows

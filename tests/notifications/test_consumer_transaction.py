@@ -1,0 +1,129 @@
+"""Many events in one consumer transaction: routing reads the rules, subscriptions, teams, preferences, people and
+the account once per transaction, not once per event, and still sees what the transaction itself changed (a
+projection event between two events) and what a request changed before it (a new preference)."""
+
+from __future__ import annotations
+
+import collections
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import delete, event, func, select
+
+from services.notifications.delivery.models import Notification
+from shared.events import ComplaintAssigned, EventBase, UserData, UserDeactivated
+from tests.notifications.helpers import LI, MORNING, account_event, apply, notifications_app, user_events
+from tests.support import running
+
+FROM = re.compile(r'\bFROM\s+"?(\w+)', re.IGNORECASE)
+
+
+def _assigned(account_id: str, *, owner: str = "am-zhang", previous: str = "am-li") -> ComplaintAssigned:
+    data = {"complaint_id": str(uuid.uuid4()), "owner_id": owner, "previous_owner_id": previous, "title": "停机"}
+    return ComplaintAssigned(source="complaints", account_id=account_id, time=MORNING, data=data)
+
+
+@contextmanager
+def _reads_by_table(app) -> Iterator[collections.Counter[str]]:
+    """SELECTs issued on the app's engine, counted by the first table they name."""
+    counts: collections.Counter[str] = collections.Counter()
+
+    def count(conn, cursor, statement, params, context, executemany):
+        found = FROM.search(statement)
+        if statement.lstrip().upper().startswith("SELECT") and found:
+            counts[found.group(1).lower()] += 1
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counts
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def _in_one_transaction(app, events: list[EventBase]) -> None:
+    consumer = app.state.consumer
+    async with app.state.db.transaction() as session:
+        for one in events:
+            assert await consumer._apply(session, one)
+
+
+async def _recipients(app, event_id: str) -> set[str]:
+    async with app.state.db.transaction(write=False) as session:
+        rows = await session.scalars(select(Notification.recipient).where(Notification.event_id == event_id))
+        return set(rows)
+
+
+async def test_a_batch_reads_the_directory_once_per_transaction_and_tells_everyone(sqlite_database):
+    app = notifications_app(await sqlite_database("n"))
+    async with running(app):
+        account = account_event(MORNING)
+        await apply(app, *user_events(MORNING), account)
+        events = [_assigned(account.account_id) for _ in range(20)]
+        with _reads_by_table(app) as reads:
+            await _in_one_transaction(app, events)
+        for one in events:
+            assert await _recipients(app, one.id) == {"am-zhang", "am-li"}
+        # One read of each for the whole transaction (twenty each, one per event, without the memo).
+        for table in ("routing_rules", "webhook_subscriptions", "account_projection", "user_projection"):
+            assert reads[table] == 1, (table, reads)
+        assert reads["preferences"] == 2  # one per person
+        assert reads["notifications"] == len(events)  # who was told of this event already: once per event
+
+
+async def test_a_projection_change_inside_the_transaction_is_seen_by_the_next_event(sqlite_database):
+    app = notifications_app(await sqlite_database("n"))
+    async with running(app):
+        account = account_event(MORNING)
+        people = user_events(MORNING)
+        await apply(app, *people, account)
+        zhang = next(p for p in people if p.data.user_id == "am-zhang").data
+        gone = UserDeactivated(source="gateway", time=MORNING, data=UserData(**{**zhang.model_dump(), "active": False}))
+        before, after = _assigned(account.account_id), _assigned(account.account_id)
+        await _in_one_transaction(app, [before, gone, after])
+        assert await _recipients(app, before.id) == {"am-zhang", "am-li"}
+        assert await _recipients(app, after.id) == {"am-li"}  # a deactivated user is never told
+
+
+async def test_a_preference_changed_by_a_request_applies_to_the_next_transaction(sqlite_database):
+    app = notifications_app(await sqlite_database("n"))
+    async with running(app) as client:
+        account = account_event(MORNING)
+        await apply(app, *user_events(MORNING), account)
+        first = _assigned(account.account_id, owner="am-li", previous="am-zhang")
+        await _in_one_transaction(app, [first])
+        put = await client.put(
+            "/notifications/preferences/me",
+            json={"language": "en", "channels": {}},
+            headers={**LI, "If-Match": '"0"'},
+        )
+        assert put.status_code == 200, put.text
+        second = _assigned(account.account_id, owner="am-li", previous="am-zhang")
+        await _in_one_transaction(app, [second])
+        async with app.state.db.transaction(write=False) as session:
+            languages = dict(
+                (
+                    await session.execute(
+                        select(Notification.event_id, Notification.language).where(Notification.recipient == "am-li")
+                    )
+                ).all()
+            )
+        assert languages == {first.id: "zh-CN", second.id: "en"}
+
+
+async def test_an_event_applied_again_after_its_inbox_row_is_gone_tells_nobody_twice(sqlite_database):
+    app = notifications_app(await sqlite_database("n"))
+    async with running(app):
+        account = account_event(MORNING)
+        await apply(app, *user_events(MORNING), account)
+        once = _assigned(account.account_id)
+        await _in_one_transaction(app, [once])
+        inbox = app.state.consumer.tables.inbox
+        async with app.state.db.transaction() as session:
+            await session.execute(delete(inbox).where(inbox.c.event_id == once.id))
+        await _in_one_transaction(app, [once])  # applied again: the inbox no longer knows it
+        async with app.state.db.transaction(write=False) as session:
+            count = await session.scalar(select(func.count()).where(Notification.event_id == once.id))
+        assert count == 2  # one per person, not four
