@@ -59,14 +59,14 @@ async def on_notifiable_event(session: AsyncSession, event: EventBase, ctx: Ctx)
         return
     account = await account_of(session, facts.account_id)
     plan = await plan_recipients(session, facts=facts, account=account, settings=settings)
-    deliveries = await enqueue(session, plan=plan, settings=settings, now=now)
+    deliveries = await enqueue(session, plan=plan, settings=settings, now=now)  # written at the commit
     log.info(
         "event notified",
         extra={
             "event_id": event.id,
             "event_type": event.type,
             "people": len(plan.people),
-            "deliveries": len(deliveries),
+            "deliveries": deliveries,
         },
     )
 

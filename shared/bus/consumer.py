@@ -128,7 +128,8 @@ class EventConsumer:
             .values(event_id=event.id, event_type=event.type, processed_at=datetime.now(UTC))
             .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
         )
-        result = await session.execute(stmt)
+        with session.no_autoflush:  # the inbox row depends on nothing pending (a handler's rows flush when needed)
+            result = await session.execute(stmt)
         if result.rowcount == 0:  # type: ignore[attr-defined]
             return False
         for handler in self.handlers.get(event.type, ()):

@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import delete, event, func, select
 
-from services.notifications.delivery.models import Notification
+from services.notifications.delivery.models import Delivery, Notification
 from shared.events import ComplaintAssigned, EventBase, UserData, UserDeactivated
 from tests.notifications.helpers import LI, MORNING, account_event, apply, notifications_app, user_events
 from tests.support import running
@@ -25,15 +26,20 @@ def _assigned(account_id: str, *, owner: str = "am-zhang", previous: str = "am-l
     return ComplaintAssigned(source="complaints", account_id=account_id, time=MORNING, data=data)
 
 
+INTO = re.compile(r"^\s*INSERT\s+INTO\s+\"?(\w+)", re.IGNORECASE)
+
+
 @contextmanager
-def _reads_by_table(app) -> Iterator[collections.Counter[str]]:
-    """SELECTs issued on the app's engine, counted by the first table they name."""
-    counts: collections.Counter[str] = collections.Counter()
+def _statements_by_table(app) -> Iterator[collections.Counter[str]]:
+    """Statements issued on the app's engine, counted as ("select" | "insert", first table named)."""
+    counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
     def count(conn, cursor, statement, params, context, executemany):
-        found = FROM.search(statement)
-        if statement.lstrip().upper().startswith("SELECT") and found:
-            counts[found.group(1).lower()] += 1
+        inserted, found = INTO.search(statement), FROM.search(statement)
+        if inserted:
+            counts["insert", inserted.group(1).lower()] += 1
+        elif statement.lstrip().upper().startswith("SELECT") and found:
+            counts["select", found.group(1).lower()] += 1
 
     engine = app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
@@ -62,15 +68,22 @@ async def test_a_batch_reads_the_directory_once_per_transaction_and_tells_everyo
         account = account_event(MORNING)
         await apply(app, *user_events(MORNING), account)
         events = [_assigned(account.account_id) for _ in range(20)]
-        with _reads_by_table(app) as reads:
+        with _statements_by_table(app) as statements:
             await _in_one_transaction(app, events)
         for one in events:
             assert await _recipients(app, one.id) == {"am-zhang", "am-li"}
         # One read of each for the whole transaction (twenty each, one per event, without the memo).
         for table in ("routing_rules", "webhook_subscriptions", "account_projection", "user_projection"):
-            assert reads[table] == 1, (table, reads)
-        assert reads["preferences"] == 2  # one per person
-        assert reads["notifications"] == len(events)  # who was told of this event already: once per event
+            assert statements["select", table] == 1, (table, statements)
+        assert statements["select", "preferences"] == 2  # one per person
+        assert statements["select", "notifications"] == len(events)  # who was told of this event already
+        # Every event's notifications in one insert at the commit, then every delivery in another.
+        assert statements["insert", "notifications"] == 1 and statements["insert", "deliveries"] == 1, statements
+        async with app.state.db.transaction(write=False) as session:
+            deliveries = await session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.event_id.in_([e.id for e in events]))
+            )
+        assert deliveries == len(events) * 4  # in-app and email for each of the two
 
 
 async def test_a_projection_change_inside_the_transaction_is_seen_by_the_next_event(sqlite_database):
@@ -127,3 +140,20 @@ async def test_an_event_applied_again_after_its_inbox_row_is_gone_tells_nobody_t
         async with app.state.db.transaction(write=False) as session:
             count = await session.scalar(select(func.count()).where(Notification.event_id == once.id))
         assert count == 2  # one per person, not four
+
+
+async def test_a_transaction_rolled_back_writes_none_of_its_queued_notifications(sqlite_database):
+    app = notifications_app(await sqlite_database("n"))
+    async with running(app):
+        account = account_event(MORNING)
+        await apply(app, *user_events(MORNING), account)
+        first = _assigned(account.account_id)
+        with pytest.raises(RuntimeError):
+            async with app.state.db.transaction() as session:
+                assert await app.state.consumer._apply(session, first)
+                raise RuntimeError("a later handler of the same transaction failed")
+        assert await _recipients(app, first.id) == set()
+        await _in_one_transaction(app, [first])  # the consumer applies it again in a transaction of its own
+        async with app.state.db.transaction(write=False) as session:
+            count = await session.scalar(select(func.count()).where(Notification.event_id == first.id))
+        assert count == 2
