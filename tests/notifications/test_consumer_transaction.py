@@ -9,13 +9,14 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, event, func, select
 
 from services.notifications.delivery.models import Delivery, Notification
 from shared.events import ComplaintAssigned, EventBase, UserData, UserDeactivated
-from tests.notifications.helpers import LI, MORNING, account_event, apply, notifications_app, user_events
+from tests.notifications.helpers import LI, MORNING, TickingClock, account_event, apply, notifications_app, user_events
 from tests.support import running
 
 FROM = re.compile(r'\bFROM\s+"?(\w+)', re.IGNORECASE)
@@ -63,7 +64,7 @@ async def _recipients(app, event_id: str) -> set[str]:
 
 
 async def test_a_batch_reads_the_directory_once_per_transaction_and_tells_everyone(sqlite_database):
-    app = notifications_app(await sqlite_database("n"))
+    app = notifications_app(await sqlite_database("n"), clock=TickingClock(MORNING))  # the events are fresh
     async with running(app):
         account = account_event(MORNING)
         await apply(app, *user_events(MORNING), account)
@@ -76,7 +77,8 @@ async def test_a_batch_reads_the_directory_once_per_transaction_and_tells_everyo
         for table in ("routing_rules", "webhook_subscriptions", "account_projection", "user_projection"):
             assert statements["select", table] == 1, (table, statements)
         assert statements["select", "preferences"] == 2  # one per person
-        assert statements["select", "notifications"] == len(events)  # who was told of this event already
+        # Who was told already is not read: an event younger than the inbox's retention was never applied before.
+        assert statements["select", "notifications"] == 0
         # Every event's notifications in one insert at the commit, then every delivery in another.
         assert statements["insert", "notifications"] == 1 and statements["insert", "deliveries"] == 1, statements
         async with app.state.db.transaction(write=False) as session:
@@ -126,8 +128,9 @@ async def test_a_preference_changed_by_a_request_applies_to_the_next_transaction
         assert languages == {first.id: "zh-CN", second.id: "en"}
 
 
-async def test_an_event_applied_again_after_its_inbox_row_is_gone_tells_nobody_twice(sqlite_database):
-    app = notifications_app(await sqlite_database("n"))
+async def test_an_event_older_than_the_inbox_keeps_ids_applied_again_tells_nobody_twice(sqlite_database):
+    # Nine months after MORNING (stale events notified: stale_event_hours 0): the inbox may have forgotten it.
+    app = notifications_app(await sqlite_database("n"), clock=TickingClock(MORNING + timedelta(days=270)))
     async with running(app):
         account = account_event(MORNING)
         await apply(app, *user_events(MORNING), account)
@@ -136,7 +139,7 @@ async def test_an_event_applied_again_after_its_inbox_row_is_gone_tells_nobody_t
         inbox = app.state.consumer.tables.inbox
         async with app.state.db.transaction() as session:
             await session.execute(delete(inbox).where(inbox.c.event_id == once.id))
-        await _in_one_transaction(app, [once])  # applied again: the inbox no longer knows it
+        await _in_one_transaction(app, [once])  # applied again: the inbox pruned its id, as after its retention
         async with app.state.db.transaction(write=False) as session:
             count = await session.scalar(select(func.count()).where(Notification.event_id == once.id))
         assert count == 2  # one per person, not four

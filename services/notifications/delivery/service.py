@@ -29,6 +29,7 @@ from services.notifications.routing.schemas import Person, Plan
 from services.notifications.templates.schemas import Rendered
 from services.notifications.templates.service import render
 from services.notifications.webhooks.models import WebhookSubscription
+from shared.clock import ensure_aware
 from shared.errors import InvalidTransition
 
 IN_APP, EMAIL, WEBHOOK = "in_app", "email", "webhook"
@@ -203,6 +204,23 @@ async def _for_person(
     return notification, deliveries
 
 
+# Beyond the producer's clock being this far ahead, an event could be taken for younger than it is.
+CLOCK_SKEW_MARGIN = timedelta(days=1)
+
+
+async def _told_already(
+    session: AsyncSession, *, facts: Facts, settings: NotificationsSettings, now: datetime
+) -> set[str]:
+    """Who was told of this event before. The consumer's inbox applies an event once while it keeps the event's
+    id, ``inbox_retention_days`` from when it was applied — never earlier than the event occurred — so an event
+    younger than that (less a margin for the producer's clock) reaching here was never applied: nobody to read.
+    An older one (a replay from an archive, with ``stale_event_hours`` 0) is looked up."""
+    if now - ensure_aware(facts.occurred_at) < timedelta(days=settings.inbox_retention_days) - CLOCK_SKEW_MARGIN:
+        return set()
+    query = select(Notification.recipient).where(Notification.event_id == facts.event_id)
+    return set((await session.execute(query)).scalars().all())
+
+
 class _Queued:
     """The rows a consumer transaction queued, written when it commits: every event's notifications in one
     statement, then their deliveries in another (rather than an ORM flush of six objects per event)."""
@@ -237,11 +255,10 @@ def _queued(session: AsyncSession) -> _Queued:
 async def enqueue(session: AsyncSession, *, plan: Plan, settings: NotificationsSettings, now: datetime) -> int:
     """Queue the notifications and deliveries of one event's plan in the consumer's transaction (the queue is the
     service's own outbox); written when that transaction commits. People first, then group robots (mentioning the
-    people), then webhook subscribers; a recipient told of this event already (a replayed event) is not told
-    again. Returns how many deliveries were queued."""
+    people), then webhook subscribers; a recipient told of this event already is not told again. Returns how many
+    deliveries were queued."""
     facts = plan.facts
-    told_query = select(Notification.recipient).where(Notification.event_id == facts.event_id)
-    told = set((await session.execute(told_query)).scalars().all())
+    told = await _told_already(session, facts=facts, settings=settings, now=now)
     notifications: list[Row] = []
     deliveries: list[Row] = []
     for person in plan.people:
