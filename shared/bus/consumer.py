@@ -64,6 +64,10 @@ class HandlerFailed(Exception):
     """A handler raised; carries the original error text."""
 
 
+# The most inbox rows claimed by one statement (a chunk of a consumer transaction's events).
+CLAIM_CHUNK = 64
+
+
 def _insert_ignore(session: AsyncSession, table: Table) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
@@ -122,19 +126,28 @@ class EventConsumer:
 
     async def _apply(self, session: AsyncSession, event: EventBase) -> bool:
         """The inbox row and the handlers' effects of one event in ``session`` (False: applied before)."""
+        if not await self._claim(session, [event]):
+            return False
+        await self._handle(session, event)
+        return True
+
+    async def _claim(self, session: AsyncSession, events: Sequence[EventBase]) -> set[str]:
+        """Insert the inbox rows of ``events`` in one statement; the ids not applied before (each id once)."""
         inbox = self.tables.inbox
+        now = datetime.now(UTC)
+        rows = {event.id: {"event_id": event.id, "event_type": event.type, "processed_at": now} for event in events}
         stmt = (
             _insert_ignore(session, inbox)
-            .values(event_id=event.id, event_type=event.type, processed_at=datetime.now(UTC))
+            .values(list(rows.values()))
             .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
+            .returning(inbox.c.event_id)
         )
-        with session.no_autoflush:  # the inbox row depends on nothing pending (a handler's rows flush when needed)
-            result = await session.execute(stmt)
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            return False
+        with session.no_autoflush:  # the inbox rows depend on nothing pending (a handler's rows flush when needed)
+            return set((await session.execute(stmt)).scalars().all())
+
+    async def _handle(self, session: AsyncSession, event: EventBase) -> None:
         for handler in self.handlers.get(event.type, ()):
             await handler(session, event, self.context)
-        return True
 
     async def _apply_together(self, pending: list[tuple[Msg, EventBase]], waiting: list[Msg]) -> None:
         """Apply fetched events in order, several per transaction: a transaction takes events until it has run for
@@ -148,10 +161,19 @@ class EventConsumer:
             started, group = loop.time(), []
             try:
                 async with self.db.transaction() as session:
-                    for msg, event in pending[:limit]:
-                        group.append((msg, event, await self._apply(session, event)))
-                        if loop.time() - started >= self.group_seconds:
-                            break
+                    # Inbox rows are claimed a chunk at a time, one statement each; chunks double (1, 2, 4 …) while
+                    # time is left, so that a slow event still closes its transaction soon after it.
+                    taken, size = 0, 1
+                    while taken < limit and (taken == 0 or loop.time() - started < self.group_seconds):
+                        chunk = pending[taken : min(limit, taken + size)]
+                        fresh = await self._claim(session, [event for _, event in chunk])
+                        for msg, event in chunk:
+                            applied = event.id in fresh
+                            fresh.discard(event.id)  # the same event twice in a chunk: applied once
+                            if applied:
+                                await self._handle(session, event)
+                            group.append((msg, event, applied))
+                        taken, size = taken + len(chunk), min(size * 2, CLAIM_CHUNK)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
