@@ -91,6 +91,7 @@ def run(ctx: Context) -> Section:
     events = set(outbox(platform.databases["goals"], ACTUALS_EVENTS)) - before
     consumers = [s for s in SERVICES if s != "goals"]
     deadline = time.monotonic() + 600
+    counts: dict[str, int] = {}
     while time.monotonic() < deadline:
         counts = {s: len(handled(platform.databases[s], events)) for s in consumers}
         if all(c in (0, len(events)) for c in counts.values()) and any(counts.values()):
@@ -114,6 +115,10 @@ def run(ctx: Context) -> Section:
     )
     section.add(
         "import done → effects handled by every consumer (s)", f"{visible:.1f}", goal="≤ 60 s", met=visible <= 60
+    )
+    section.add(
+        "events handled by each consumer at that moment (of those it handles)",
+        ", ".join(f"{s} {c:,}/{len(events):,}" for s, c in sorted(counts.items()) if c) or "none",
     )
     for name in ("registry", "portfolio", "overview"):
         times = sorted(polled.get(name, [0.0]))
