@@ -191,7 +191,8 @@ async def _with_role(session: AsyncSession, role: str) -> set[str]:
         rows = await session.execute(select(users.c.user_id, users.c.roles).where(users.c.active.is_(True)))
         return [(row.user_id, list(row.roles or [])) for row in rows]
 
-    return {user_id for user_id, roles in await remembered(session, ("user", "active-roles"), load) if role in roles}
+    holders = await remembered(session, ("user", "*", "active-roles"), load)  # 3 parts: never a user's key
+    return {user_id for user_id, roles in holders if role in roles}
 
 
 async def supervisors_of(session: AsyncSession, *, owner_id: str | None, settings: NotificationsSettings) -> set[str]:
