@@ -10,7 +10,9 @@ service's ``idempotency_keys`` table in a short transaction of its own (``status
 - the same key with another request: 422 naming ``Idempotency-Key``.
 
 The first request runs; a 2xx answer is stored on its row, anything else (4xx, 5xx, an exception) deletes the
-claim so that the client can correct the request and send it again with the same key.
+claim so that the client can correct the request and send it again with the same key. Either is done before the
+answer's last body part is sent: a client holding the whole answer that sends it again is replayed (or runs
+afresh), never told "in progress".
 
 Kept answers are sealed (``seal``, AES-256-GCM): they may hold what is shown once (API key and webhook secrets,
 survey links).
@@ -394,26 +396,41 @@ class IdempotencyMiddleware:
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, key: str, principal: str, hash_: str) -> None:
         captured = _Captured()
+        settled = False
+
+        async def settle() -> None:
+            nonlocal settled
+            if settled:
+                return
+            settled = True
+            if captured.succeeded:
+                await self._keep(scope, key, principal, captured)  # an answer too large is kept as "done" only
+            else:
+                await self._release(scope, key, principal, hash_)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured.status = message["status"]
                 captured.headers = list(message.get("headers", []))
-            elif message["type"] == "http.response.body" and captured.succeeded and not captured.too_large:
-                captured.body += message.get("body", b"")
-                if len(captured.body) > MAX_STORED_RESPONSE_BYTES:
-                    captured.too_large, captured.body = True, bytearray()
+            elif message["type"] == "http.response.body":
+                if captured.succeeded and not captured.too_large:
+                    captured.body += message.get("body", b"")
+                    if len(captured.body) > MAX_STORED_RESPONSE_BYTES:
+                        captured.too_large, captured.body = True, bytearray()
+                if not message.get("more_body", False):
+                    # The answer is kept (or the claim released) before its last part leaves: a client that has
+                    # the whole answer and sends the request again is replayed, never told "in progress".
+                    await settle()
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         except Exception:
-            await self._release(scope, key, principal, hash_)
+            if not settled:
+                settled = True
+                await self._release(scope, key, principal, hash_)
             raise
-        if captured.succeeded:
-            await self._keep(scope, key, principal, captured)  # an answer too large is kept as "done" only
-        else:
-            await self._release(scope, key, principal, hash_)
+        await settle()
 
     async def _keep(self, scope: Scope, key: str, principal: str, captured: _Captured) -> None:
         table = self.table

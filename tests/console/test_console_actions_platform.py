@@ -143,22 +143,28 @@ async def test_a_contact_level_awaiting_the_supervisor_is_marked_on_the_account_
 async def test_the_strategy_is_shown_in_the_pages_language_with_its_quadrant(console_platform: ConsolePlatform) -> None:
     account = console_platform.accounts["li"]
     api = auth("supervisor", user_id="sup-wang")
-    async with httpx.AsyncClient(base_url=console_platform.base + "/api/v1", timeout=60) as client:
+    chip = re.compile(r'data-quadrant="([a-z_]+)">')
+    async with (
+        httpx.AsyncClient(base_url=console_platform.base + "/api/v1", timeout=60) as client,
+        console_as(console_platform, "sup-wang") as wang,
+    ):
 
-        async def settled() -> dict[str, Any] | None:
-            # Earlier tests change this account (a confirmed executive contact re-scores it): the overview the page
-            # renders follows the re-score's event, so wait until it holds the strategy the service now gives.
-            fresh = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
-            overview = (await client.get(f"/accounts/{account}/overview", headers=api)).json()
-            shown = ((overview["sections"]["scoring"].get("data") or {}).get("strategy")) or {}
-            code = (fresh.get("quadrant") or {}).get("code")
-            same = (shown.get("quadrant") or {}).get("code") == code and shown.get("reason") == fresh.get("reason")
-            return fresh if code and same else None
+        async def settled() -> tuple[dict[str, Any], str, str] | None:
+            # Earlier tests change this account (a confirmed executive contact re-scores it, and a re-score may move
+            # its quadrant while the rule, and so the reason, stays): the page follows the re-score's event. Wait
+            # until the live strategy is the same before and after both pages were rendered and the pages show its
+            # quadrant — a page without the quadrant, or with another one, never settles.
+            before = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
+            zh = (await wang.get(f"/console/accounts/{account}?lang=zh")).text
+            en = (await wang.get(f"/console/accounts/{account}?lang=en")).text
+            after = (await client.get(f"/accounts/{account}/strategy", headers=api)).json()
+            code = (after.get("quadrant") or {}).get("code")
+            shown = chip.findall(zh) == chip.findall(en) == [code]
+            return (after, zh, en) if code and before == after and shown else None
 
-        strategy = await wait_until(settled, timeout=30, interval=0.2, message="the overview to hold the strategy")
-    async with console_as(console_platform, "sup-wang") as wang:
-        zh = (await wang.get(f"/console/accounts/{account}?lang=zh")).text
-        en = (await wang.get(f"/console/accounts/{account}?lang=en")).text
+        strategy, zh, en = await wait_until(
+            settled, timeout=30, interval=0.2, message="the account page to show the live strategy's quadrant"
+        )
     reason = re.compile(r"<p class=\"muted\" data-strategy-reason>([^<]*)</p>")
     assert [html.unescape(m) for m in reason.findall(zh)] == [strategy["reason_zh"]]
     assert [html.unescape(m) for m in reason.findall(en)] == [strategy["reason"]]

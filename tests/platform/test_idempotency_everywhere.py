@@ -349,3 +349,61 @@ def _hash_of(request: httpx.Request) -> str:
     content_type = request.headers.get("content-type", "")
     body = body_digest(io.BytesIO(request.content), len(request.content), content_type)
     return fingerprint(scope, body, content_type)
+
+
+async def test_the_answer_is_kept_before_its_last_part_leaves(make_database):
+    """A client that has the whole answer and sends the request again is replayed, never told "in progress": the
+    key's row is finished (a 2xx) or gone (anything else) when the answer's last body part is sent."""
+    app = make_app(await make_database("risk"))
+    async with running(app):
+        account_id = await add_account(app, "先存后答")
+    path = f"/risk/accounts/{account_id}/invoices"
+
+    async def status_when_answered(key: str, body: dict[str, Any]) -> tuple[int, int | None, int]:
+        content = httpx.Request("POST", "http://t" + path, json=body).content
+        token = RISK["Authorization"].encode()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "server": ("t", 80),
+            "client": ("127.0.0.1", 1),
+            "headers": [
+                (b"host", b"t"),
+                (b"authorization", token),
+                (b"idempotency-key", key.encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+            ],
+        }
+        sent = False
+        seen: dict[str, Any] = {}
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # the client stays connected
+            sent = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                async with app.state.db.transaction(write=False) as session:
+                    seen["row"] = await session.scalar(select(risk_keys.c.status).where(risk_keys.c.key == key))
+                seen["final"] = seen.get("final", 0) + 1
+
+        async with running(app):
+            await app(scope, receive, send)
+        return seen["status"], seen["row"], seen["final"]
+
+    assert await status_when_answered("kept-first", _invoice_body("INV-9")) == (201, 201, 1)
+    wrong = {**_invoice_body("INV-10"), "currency": "XX"}
+    assert await status_when_answered("released-first", wrong) == (422, None, 1)
