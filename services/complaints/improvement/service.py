@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.complaints.config import DEFAULT_REMEDY_APPROVAL_LIMITS
 from services.complaints.improvement.analytics import AnalyticsNames, ComplaintFacts
 from services.complaints.improvement.models import ImprovementAction, Remedy
+from services.complaints.improvement.report import report_names
 from services.complaints.improvement.schemas import (
     ActionCreate,
     ActionStatusBody,
@@ -341,17 +342,8 @@ async def analytics_facts(
 
 
 async def analytics_names(session: AsyncSession, facts: Sequence[ComplaintFacts]) -> AnalyticsNames:
-    """The 中文 category labels and the owners' display names the report and the export show."""
-    categories = {
-        code: label for code, label in (await session.execute(select(Category.code, Category.label_zh))).all()
-    }
-    owner_ids = {f.owner_id for f in facts if f.owner_id}
-    users = platform.users
-    owners: dict[str, str] = {}
-    if owner_ids:
-        query = select(users.c.user_id, users.c.display_name).where(users.c.user_id.in_(owner_ids))
-        owners = {user_id: name or user_id for user_id, name in (await session.execute(query)).all()}
-    return AnalyticsNames(categories=categories, owners=owners)
+    """The 中文 category labels and the owners' display names the per-complaint export shows."""
+    return await report_names(session, {f.owner_id for f in facts if f.owner_id})
 
 
 async def follow_account_owner_actions(
