@@ -13,10 +13,11 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Subquery, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -113,14 +114,8 @@ def _span(rows: Iterable[Any]) -> tuple[datetime, datetime] | None:
     return (min(firsts), max(lasts)) if firsts else None
 
 
-async def complaint_report(
-    session: AsyncSession, *, actor: Principal, filters: ComplaintFilters, zone: tzinfo
-) -> dict[str, Any]:
-    """The analytics report (``compute_analytics``'s figures and labels) of the visible complaints in ``filters``:
-    four scans of them — the groups by category, severity, tier, owner and root cause with every sum; the
-    business months; the accounts; the times to respond and resolve, counted by value for the medians."""
-    base = visible_complaints(actor, filters).subquery()
-    c = base.c
+def _sums(c: Any) -> tuple[Any, ...]:
+    """Every sum the report reads, per group (``compute_analytics``'s counting rules in SQL)."""
     ttr = _time_to_resolve(c)
     first_judged = or_(
         c.first_response_within_sla.is_not(None), c.first_response_breached_at.is_not(None)
@@ -129,7 +124,7 @@ async def complaint_report(
     legs_judged = case(
         (c.resolution_legs.is_(None), _one(c.resolution_within_sla.is_not(None))), else_=c.resolution_legs
     ) + _one(and_(c.resolved_at.is_(None), c.resolution_within_sla.is_(None), c.resolution_breached_at.is_not(None)))
-    sums = (
+    return (
         func.count().label("n"),
         func.sum(_one(c.first_response_within_sla.is_(True))).label("first_met"),
         func.sum(_one(first_judged)).label("first_judged"),
@@ -143,6 +138,20 @@ async def complaint_report(
         func.sum(c.satisfaction).label("satisfaction_total"),
         func.count(c.satisfaction).label("satisfaction_count"),
     )
+
+
+@dataclass
+class _Groups:
+    """The first scan: its rows, the sums over all of them and the counts per code of each grouping."""
+
+    rows: list[Any]
+    totals: Counter[str]
+    by: dict[str, Counter[str]]
+
+
+async def _groups(session: AsyncSession, base: Subquery) -> _Groups:
+    c = base.c
+    sums = _sums(c)
     spans = [
         getattr(func, edge)(column).label(f"{name}_{edge}")
         for name, column in (("opened", c.opened_at), ("resolved", c.resolved_at), ("closed", c.closed_at))
@@ -156,36 +165,51 @@ async def complaint_report(
         "root_cause": c.root_cause_category,
     }
     grouped = select(*(col.label(key) for key, col in groups.items()), *sums, *spans).select_from(base)
-    rows = (await session.execute(grouped.group_by(*groups.values()))).mappings().all()
-    totals: Counter[str] = Counter()
-    by: dict[str, Counter[str]] = {key: Counter() for key in groups}
+    rows = list((await session.execute(grouped.group_by(*groups.values()))).mappings().all())
+    out = _Groups(rows, Counter(), {key: Counter() for key in groups})
     for row in rows:
         for key in groups:
-            by[key][_label(row[key])] += int(row["n"])
-        totals.update({column.name: int(row[column.name] or 0) for column in sums})
-    root_causes = sorted(
-        ((code, n) for code, n in by.pop("root_cause").items() if code != UNASSIGNED), key=lambda kv: (-kv[1], kv[0])
-    )
+            out.by[key][_label(row[key])] += int(row["n"])
+        out.totals.update({column.name: int(row[column.name] or 0) for column in sums})
+    return out
+
+
+async def _months(session: AsyncSession, base: Subquery, rows: list[Any], zone: tzinfo) -> dict[str, Counter[str]]:
+    """The second scan: complaints opened, resolved and closed per business month."""
     months: dict[str, Counter[str]] = {"opened": Counter(), "resolved": Counter(), "closed": Counter()}
-    if (span := _span(rows)) is not None:
-        bounds = month_starts(*span, zone)
-        columns = {"opened": c.opened_at, "resolved": c.resolved_at, "closed": c.closed_at}
-        labelled = [_month_of(column, bounds).label(name) for name, column in columns.items()]
-        query = select(*labelled, func.count().label("n")).select_from(base).group_by(*labelled)
-        for row in (await session.execute(query)).mappings():
-            for name in months:
-                if row[name]:
-                    months[name][row[name]] += int(row["n"])
-    accounts = platform.accounts
+    if (span := _span(rows)) is None:
+        return months
+    bounds = month_starts(*span, zone)
+    c = base.c
+    columns = {"opened": c.opened_at, "resolved": c.resolved_at, "closed": c.closed_at}
+    labelled = [_month_of(column, bounds).label(name) for name, column in columns.items()]
+    query = select(*labelled, func.count().label("n")).select_from(base).group_by(*labelled)
+    for row in (await session.execute(query)).mappings():
+        for name in months:
+            if row[name]:
+                months[name][row[name]] += int(row["n"])
+    return months
+
+
+async def _by_account(session: AsyncSession, base: Subquery) -> list[dict[str, Any]]:
+    """The third scan: complaints per account with its name, most first."""
+    c, accounts = base.c, platform.accounts
     per_account = (
         select(c.account_id, func.max(accounts.c.name).label("name"), func.count().label("n"))
         .select_from(base.outerjoin(accounts, accounts.c.account_id == c.account_id))
         .group_by(c.account_id)
     )
-    by_account = sorted(
+    counted = sorted(
         ((a, name or "", int(n)) for a, name, n in (await session.execute(per_account)).all()),
         key=lambda row: (-row[2], row[0]),
     )
+    return [{"account_id": a, "name": name, "count": n} for a, name, n in counted]
+
+
+async def _times(session: AsyncSession, base: Subquery) -> tuple[Counter[int], Counter[int]]:
+    """The fourth scan: how many complaints took each number of minutes to respond, and to resolve."""
+    c = base.c
+    ttr = _time_to_resolve(c)
     first_times: Counter[int] = Counter()
     resolve_times: Counter[int] = Counter()
     times = select(c.first_response_minutes, ttr, func.count()).select_from(base)
@@ -195,18 +219,31 @@ async def complaint_report(
             first_times[int(first)] += int(n)
         if resolve is not None:
             resolve_times[int(resolve)] += int(n)
+    return first_times, resolve_times
+
+
+async def complaint_report(
+    session: AsyncSession, *, actor: Principal, filters: ComplaintFilters, zone: tzinfo
+) -> dict[str, Any]:
+    """The analytics report (``compute_analytics``'s figures and labels) of the visible complaints in ``filters``:
+    four scans of them — the groups by category, severity, tier, owner and root cause with every sum; the
+    business months; the accounts; the times to respond and resolve, counted by value for the medians."""
+    base = visible_complaints(actor, filters).subquery()
+    grouped = await _groups(session, base)
+    totals, by = grouped.totals, grouped.by
+    root_causes = sorted(
+        ((code, n) for code, n in by.pop("root_cause").items() if code != UNASSIGNED), key=lambda kv: (-kv[1], kv[0])
+    )
+    months = await _months(session, base, grouped.rows, zone)
+    first_times, resolve_times = await _times(session, base)
     opened, resolved, closed = months["opened"], months["resolved"], months["closed"]
-    trend = [
-        {"month": m, "opened": opened[m], "resolved": resolved[m], "closed": closed[m]}
-        for m in sorted(set(opened) | set(resolved) | set(closed))
-    ]
     total = totals["n"]
     return {
         "total": total,
         "by_category": _sorted(by["category"]),
         "by_severity": _sorted(by["severity"]),
         "by_tier": _sorted(by["tier"]),
-        "by_account": [{"account_id": a, "name": name, "count": n} for a, name, n in by_account],
+        "by_account": await _by_account(session, base),
         "by_owner": _sorted(by["owner"]),
         "by_period": _sorted(opened),
         "first_response_compliance": {
@@ -235,8 +272,11 @@ async def complaint_report(
         ),
         "satisfaction_responses": totals["satisfaction_count"],
         "top_root_causes": [{"category": code, "count": n} for code, n in root_causes[:TOP_ROOT_CAUSES]],
-        "trend": trend,
-        "labels": await _labels(session, rows),
+        "trend": [
+            {"month": m, "opened": opened[m], "resolved": resolved[m], "closed": closed[m]}
+            for m in sorted(set(opened) | set(resolved) | set(closed))
+        ],
+        "labels": await _labels(session, grouped.rows),
     }
 
 
