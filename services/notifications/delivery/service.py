@@ -160,6 +160,21 @@ def _delivery(
     }
 
 
+def plan_message(plan: Plan, *, language: str, settings: NotificationsSettings) -> Rendered:
+    """The plan's event rendered in ``language`` (once per language: every recipient reading it gets the same)."""
+    rendered = plan.rendered.get(language)
+    if rendered is None:
+        rendered = plan.rendered[language] = render(
+            plan.facts,
+            language=language,
+            account_name=plan.account_name,
+            zone=settings.zone,
+            console_base_url=settings.console_base_url,
+            names=plan.names,
+        )
+    return rendered
+
+
 async def _for_person(
     session: AsyncSession, *, plan: Plan, person: Person, settings: NotificationsSettings, now: datetime
 ) -> tuple[Row, list[Row]]:
@@ -167,14 +182,7 @@ async def _for_person(
     for the digest, or skipped (no address)."""
     facts = plan.facts
     prefs = await preferences_of(session, user_id=person.user_id, settings=settings)
-    message = render(
-        facts,
-        language=prefs.language,
-        account_name=plan.account_name,
-        zone=settings.zone,
-        console_base_url=settings.console_base_url,
-        names=plan.names,
-    )
+    message = plan_message(plan, language=prefs.language, settings=settings)
     notification = _notification(
         facts=facts, plan=plan, recipient=person.user_id, user_id=person.user_id, message=message, now=now
     )
@@ -271,14 +279,7 @@ async def enqueue(session: AsyncSession, *, plan: Plan, settings: NotificationsS
     for robot in plan.robots:
         if f"robot:{robot.id}" in told:
             continue
-        message = render(
-            facts,
-            language=robot.language,
-            account_name=plan.account_name,
-            zone=settings.zone,
-            console_base_url=settings.console_base_url,
-            names=plan.names,
-        )
+        message = plan_message(plan, language=robot.language, settings=settings)
         notification = _notification(
             facts=facts,
             plan=plan,
@@ -293,14 +294,7 @@ async def enqueue(session: AsyncSession, *, plan: Plan, settings: NotificationsS
         recipient = f"webhook:{subscription.id}"
         if recipient in told:
             continue
-        message = render(
-            facts,
-            language=settings.default_language,
-            account_name=plan.account_name,
-            zone=settings.zone,
-            console_base_url=settings.console_base_url,
-            names=plan.names,
-        )
+        message = plan_message(plan, language=settings.default_language, settings=settings)
         payload = _payload(facts, plan, message)
         notification = _notification(
             facts=facts, plan=plan, recipient=recipient, message=message, now=now, payload=payload

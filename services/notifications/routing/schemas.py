@@ -16,6 +16,7 @@ from shared.vocabulary import TierCode
 
 if TYPE_CHECKING:
     from services.notifications.robots.models import RobotChannel
+    from services.notifications.templates.schemas import Rendered
     from services.notifications.webhooks.models import WebhookSubscription
 
 ANY_KIND = "*"
@@ -146,3 +147,5 @@ class Plan:
     robots: tuple[RobotChannel, ...] = ()
     webhooks: tuple[WebhookSubscription, ...] = ()
     names: dict[str, str] = field(default_factory=dict)  # user id → display name, for the templates
+    # The event rendered per language, as recipients are queued (delivery.service.plan_message): once each.
+    rendered: dict[str, Rendered] = field(default_factory=dict, compare=False, repr=False)
