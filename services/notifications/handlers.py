@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications.config import NotificationsSettings
 from services.notifications.delivery.service import enqueue
 from services.notifications.kinds.service import FACTS, facts_of
-from services.notifications.memo import forget_directory, open_memo, remembered
+from services.notifications.memo import account_key, forget_directory, open_memo, remembered
 from services.notifications.models import platform
 from services.notifications.routing.service import plan_recipients
 from shared.bus import HandlerContext, Handlers, merge_handlers
@@ -40,7 +40,7 @@ async def account_of(session: AsyncSession, account_id: str | None) -> dict[str,
         row = (await session.execute(select(accounts).where(accounts.c.account_id == account_id))).mappings().first()
         return dict(row) if row is not None else None
 
-    return await remembered(session, ("account", account_id), load)
+    return await remembered(session, account_key(account_id), load)
 
 
 def _stale(occurred_at: datetime, now: datetime, settings: NotificationsSettings) -> bool:

@@ -22,6 +22,46 @@ T = TypeVar("T")
 MEMO = "kam.notifications.memo"
 # Keys whose first part is one of these come from the projections (written by this service's own handlers).
 PROJECTED = frozenset({"account", "user"})
+Key = tuple[Hashable, ...]
+
+
+# The keys, one builder each: two readers never share a key by accident (a user whose id is "active-roles" once
+# would have read the list of role holders as their row).
+def user_key(user_id: str) -> Key:
+    """A user's projected row."""
+    return ("user", user_id)
+
+
+ACTIVE_ROLES_KEY: Key = ("user", "*", "active-roles")  # who holds which role (three parts: no user's key)
+
+
+def account_key(account_id: str) -> Key:
+    """An account's projected row."""
+    return ("account", account_id)
+
+
+def access_key(account_id: str, user_id: str) -> Key:
+    """Whether a user may see an account (from the projections)."""
+    return ("account", account_id, "access", user_id)
+
+
+def rules_key(kind: str) -> Key:
+    """The enabled routing rules of an event kind."""
+    return ("rules", kind)
+
+
+def robots_key(account_id: str | None, team_codes: tuple[str, ...]) -> Key:
+    """The group robots of an account and its owner's teams."""
+    return ("robots", account_id, team_codes)
+
+
+def preferences_key(user_id: str) -> Key:
+    """A user's effective preferences."""
+    return ("preferences", user_id)
+
+
+TEAMS_KEY: Key = ("teams",)
+WEBHOOKS_KEY: Key = ("webhooks",)
 
 
 def open_memo(session: AsyncSession) -> None:
@@ -34,7 +74,7 @@ def memo(session: AsyncSession) -> dict[Hashable, Any] | None:
     return session.info.get(MEMO)
 
 
-async def remembered(session: AsyncSession, key: tuple[Hashable, ...], load: Callable[[], Awaitable[T]]) -> T:
+async def remembered(session: AsyncSession, key: Key, load: Callable[[], Awaitable[T]]) -> T:
     """``load()`` once per transaction for ``key`` (every time when no memo is open)."""
     kept = memo(session)
     if kept is None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.config import NotificationsSettings
-from services.notifications.memo import remembered
+from services.notifications.memo import preferences_key, remembered
 from services.notifications.preferences.models import Preference
 from services.notifications.preferences.schemas import Effective, PreferencesRead, PreferencesUpdate, QuietHours
 
@@ -84,7 +84,7 @@ def effective(row: Preference | None, settings: NotificationsSettings) -> Effect
 async def preferences_of(session: AsyncSession, *, user_id: str, settings: NotificationsSettings) -> Effective:
     """A user's effective preferences (remembered in a consumer transaction: only requests change them)."""
     return await remembered(
-        session, ("preferences", user_id), lambda: _effective_of(session, user_id=user_id, settings=settings)
+        session, preferences_key(user_id), lambda: _effective_of(session, user_id=user_id, settings=settings)
     )
 
 

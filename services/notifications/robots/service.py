@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.delivery.schemas import SendOutcome
-from services.notifications.memo import remembered
+from services.notifications.memo import remembered, robots_key
 from services.notifications.robots.models import RobotChannel
 from services.notifications.robots.schemas import RobotCreate, RobotRead, RobotUpdate
 from services.notifications.templates.schemas import OPEN_LABEL, Rendered
@@ -232,7 +232,7 @@ async def robots_for(
     async def load() -> list[RobotChannel]:
         return list((await session.execute(query)).scalars())
 
-    robots = await remembered(session, ("robots", account_id, tuple(team_codes)), load)
+    robots = await remembered(session, robots_key(account_id, tuple(team_codes)), load)
     return [robot for robot in robots if ANY_KIND in robot.kinds or kind in robot.kinds]
 
 

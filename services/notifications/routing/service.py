@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.config import NotificationsSettings
 from services.notifications.kinds.schemas import Facts
-from services.notifications.memo import memo, remembered
+from services.notifications.memo import ACTIVE_ROLES_KEY, access_key, memo, remembered, rules_key, user_key
 from services.notifications.models import platform
 from services.notifications.robots.service import robots_for
 from services.notifications.routing.models import RoutingRule
@@ -171,15 +171,15 @@ async def _users(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, di
     users = platform.users
     wanted = sorted({u for u in user_ids if u})
     kept = memo(session)
-    missing = [u for u in wanted if kept is None or ("user", u) not in kept]
+    missing = [u for u in wanted if kept is None or user_key(u) not in kept]
     found: dict[str, dict[str, Any]] = {}
     if missing:
         rows = (await session.execute(select(users).where(users.c.user_id.in_(missing)))).mappings().all()
         found = {row["user_id"]: dict(row) for row in rows}
         if kept is not None:
-            kept.update({("user", u): found.get(u) for u in missing})
+            kept.update({user_key(u): found.get(u) for u in missing})
     if kept is not None:
-        found = {u: kept[("user", u)] for u in wanted if kept[("user", u)] is not None}
+        found = {u: kept[user_key(u)] for u in wanted if kept[user_key(u)] is not None}
     return found
 
 
@@ -191,7 +191,7 @@ async def _with_role(session: AsyncSession, role: str) -> set[str]:
         rows = await session.execute(select(users.c.user_id, users.c.roles).where(users.c.active.is_(True)))
         return [(row.user_id, list(row.roles or [])) for row in rows]
 
-    holders = await remembered(session, ("user", "*", "active-roles"), load)  # 3 parts: never a user's key
+    holders = await remembered(session, ACTIVE_ROLES_KEY, load)
     return {user_id for user_id, roles in holders if role in roles}
 
 
@@ -248,7 +248,7 @@ async def _may_be_told(session: AsyncSession, user: dict[str, Any], facts: Facts
     async def load() -> bool:
         return await can_access_account(session, platform, principal, account_id)
 
-    return await remembered(session, ("account", account_id, "access", user["user_id"]), load)
+    return await remembered(session, access_key(account_id, user["user_id"]), load)
 
 
 def _person(user: dict[str, Any], channels: set[str]) -> Person:
@@ -266,7 +266,7 @@ async def plan_recipients(
     if facts.tier is None and account is not None and account["tier"]:
         facts = replace(facts, tier=account["tier"])
     kind = facts.kind
-    enabled = await remembered(session, ("rules", kind), lambda: list_rules(session, event_kind=kind, enabled=True))
+    enabled = await remembered(session, rules_key(kind), lambda: list_rules(session, event_kind=kind, enabled=True))
     rules = [rule for rule in enabled if rule_matches(rule, facts)]
     if any(rule.critical is not None for rule in rules):
         facts = _with_critical(facts, any(rule.critical for rule in rules))

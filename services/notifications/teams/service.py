@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.memo import remembered
+from services.notifications.memo import TEAMS_KEY, remembered
 from services.notifications.models import platform
 from services.notifications.teams.models import Team
 from services.notifications.teams.schemas import TeamCreate, TeamUpdate
@@ -72,5 +72,5 @@ async def teams_of(session: AsyncSession, user_id: str | None) -> list[Team]:
     """The teams a user is a member of (few rows: read whole, matched here, on every backend alike)."""
     if user_id is None:
         return []
-    teams = await remembered(session, ("teams",), lambda: list_teams(session))
+    teams = await remembered(session, TEAMS_KEY, lambda: list_teams(session))
     return [team for team in teams if user_id in (team.member_ids or [])]

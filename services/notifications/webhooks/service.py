@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.delivery.schemas import SendOutcome
-from services.notifications.memo import remembered
+from services.notifications.memo import WEBHOOKS_KEY, remembered
 from services.notifications.webhooks.models import WebhookSubscription
 from services.notifications.webhooks.schemas import TestDeliveryResult, WebhookCreate, WebhookUpdate
 from shared.auth import Principal
@@ -173,7 +173,7 @@ async def subscriptions_for(session: AsyncSession, *, kind: str, tier: str | Non
     async def load() -> list[WebhookSubscription]:
         return list((await session.execute(query)).scalars())
 
-    rows = await remembered(session, ("webhooks",), load)
+    rows = await remembered(session, WEBHOOKS_KEY, load)
     return [
         s
         for s in rows
