@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
-from pypinyin import Style, lazy_pinyin
+from functools import cache
+from typing import Any
 
 # Stored keys are cut here (names tie beyond it; the list then orders by the name itself and the id).
 SORT_KEY_LENGTH = 600
@@ -19,6 +19,20 @@ def _ascii_fold(text: str) -> str:
     return "".join(c for c in folded if not unicodedata.combining(c)).lower()
 
 
+@cache
+def _pinyin() -> Any:
+    """pypinyin, imported on the first name to spell: its phrase dictionary (what makes 重庆 chong qing) takes
+    ~55 MiB, which a scoring process that writes no account name never needs (docs/BENCHMARKS.md, footprint)."""
+    import pypinyin
+
+    return pypinyin
+
+
+def _spell(name: str) -> list[str]:
+    pypinyin = _pinyin()
+    return list(pypinyin.lazy_pinyin(name, style=pypinyin.Style.NORMAL, errors="default"))
+
+
 def name_sort_key(name: str) -> str:
     """The sort key of a name: words of Latin letters and digits as they are (lower case), each Chinese character
     as its toneless pinyin (by phrase, so 重庆 is chong qing), separated by single spaces. Compared byte by byte
@@ -26,7 +40,7 @@ def name_sort_key(name: str) -> str:
     (other scripts) are kept after the spelled part."""
     words: list[str] = []
     rest: list[str] = []
-    for part in lazy_pinyin(name, style=Style.NORMAL, errors="default"):
+    for part in _spell(name):
         folded = _ascii_fold(part)
         words += [w for w in _NOT_WORD.split(folded) if w]
         rest += [c for c in folded if not c.isascii() and c.isalnum()]
