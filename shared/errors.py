@@ -187,8 +187,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_validation_error(err) for err in exc.errors()]
-        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        detail = f"Invalid input in {fields}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        # Each field named once, with what is wrong with it ("Invalid input in amount: …; currency: …").
+        said: dict[str, list[str]] = {}
+        for e in errors:
+            said.setdefault(e["field"], []).append(e["message"])
+        detail = "Invalid input in " + "; ".join(f"{field}: {', '.join(messages)}" for field, messages in said.items())
         return problem(422, detail, code="validation-error", request=request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
 
 from gateway.app import create_app as create_gateway
-from shared.errors import PROBLEM_JSON
+from shared.errors import PROBLEM_JSON, install_error_handlers
 from tests.gateway.platform import offline_gateway_settings, seed_users
 from tests.platform.test_query_guard import ADMIN, SERVICES, operations, service_app
 from tests.support import running
@@ -59,3 +61,26 @@ async def test_the_gateways_own_json_bodies_refuse_broken_json_naming_the_body(t
             response = await client.request(method, path, content=BROKEN, headers={"Content-Type": "application/json"})
             assert_names_the_body(response, f"{method.upper()} {path}")
     assert any(path == "/api/v1/users" for _, path in routes), routes
+
+
+class _Thing(BaseModel):
+    name: str = Field(min_length=1)
+    amount: int
+
+
+async def test_a_validation_problem_names_each_field_once_with_what_is_wrong():
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/things")
+    async def create(body: _Thing) -> dict[str, str]:
+        return {"name": body.name}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.post("/things", json={"name": "", "amount": "十"})
+    problem = answer.json()
+    assert answer.status_code == 422 and [e["field"] for e in problem["errors"]] == ["name", "amount"], problem
+    detail = problem["detail"]
+    assert detail.startswith("Invalid input in name: String should have at least 1 character; amount: "), detail
+    assert detail.count("name") == 1 and detail.count("amount") == 1, detail
