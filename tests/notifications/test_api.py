@@ -13,11 +13,13 @@ from tests.notifications.helpers import (
     LI,
     MORNING,
     WANG,
+    WEBHOOK_SECRET,
     account_event,
     apply,
     deliveries,
     inbox_of,
     notifications_app,
+    set_up_team_robot_and_webhook,
     sla_event,
     subject_of,
     user_events,
@@ -289,3 +291,42 @@ async def test_the_delivery_log_filters_shows_attempts_and_counts(sqlite_databas
         assert 'kam_notification_deliveries_total{channel="email",outcome="delivered"} 3.0' in metrics
         assert 'kam_notification_queue{channel="email",status="delivered"} 3.0' in metrics
         assert "kam_notification_delivery_seconds_bucket" in metrics
+
+
+async def test_every_change_of_who_is_told_and_where_is_audited_without_its_secrets(sqlite_database):
+    app, _ = await _app_with_world(sqlite_database)
+    async with running(app) as client:
+        await _seed(app)
+        made = await set_up_team_robot_and_webhook(client, "http://receiver.example")
+        rule = {"code": "red-to-ceo", "event_kind": "risk.alert_raised", "recipients": ["role:supervisor"]}
+        assert (await client.post("/notifications/rules", json=rule, headers=ADMIN)).status_code == 201
+        one = {**ADMIN, "If-Match": '"1"'}
+        changes = {
+            "/notifications/teams/east-ka": {"name": "华东一组"},
+            f"/notifications/admin/robots/{made['robot']['id']}": {"secret": "SEC-robot-rotated-0001"},
+            f"/notifications/admin/webhooks/{made['webhook']['id']}": {"secret": "whsec_rotated_" + "r" * 24},
+            "/notifications/rules/red-to-ceo": {"channels": ["in_app"]},
+        }
+        for path, body in changes.items():
+            answer = await client.patch(path, json=body, headers=one)
+            assert answer.status_code == 200, (path, answer.text)
+            assert (await client.delete(path, headers={**ADMIN, "If-Match": '"2"'})).status_code == 204, path
+        audit = await client.get("/notifications/audit", params={"limit": 100}, headers=ADMIN)
+    assert audit.status_code == 200, audit.text
+    entries = audit.json()["items"]
+    actions = sorted(e["action"] for e in entries)
+    assert actions == sorted(
+        f"{kind}.{verb}"
+        for kind in ("team", "robot", "webhook", "routing_rule")
+        for verb in ("created", "updated", "deleted")
+    )
+    assert {e["actor_id"] for e in entries} == {"u-admin"}
+    by = {e["action"]: e for e in entries}
+    assert by["team.updated"]["before"] == {"name": "华东KA组"} and by["team.updated"]["after"] == {"name": "华东一组"}
+    rotated = by["webhook.updated"]
+    assert set(rotated["before"]) == {"secret"} and rotated["before"]["secret"] != rotated["after"]["secret"]
+    assert rotated["after"]["secret"].startswith("sha256:")
+    assert by["robot.deleted"]["after"] == {"deleted": True} and by["robot.deleted"]["before"]["scope_id"] == "east-ka"
+    assert by["routing_rule.updated"]["after"] == {"channels": ["in_app"]}
+    for secret in (WEBHOOK_SECRET, "whsec_rotated_", "SEC-robot-rotated", "east-team-key"):
+        assert secret not in audit.text, secret  # secrets and robot keys never reach the audit log

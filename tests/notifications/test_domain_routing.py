@@ -76,7 +76,7 @@ async def test_the_owners_supervisor_is_their_teams_else_every_supervisor_else_n
         assert _people(await _plan(app, event, none)) == ["am-li"]
         async with app.state.db.transaction() as session:
             body = TeamCreate(code="east-ka", name="华东KA组", supervisor_id="sup-zhao", member_ids=["am-li"])
-            await create_team(session, body=body, now=MORNING)
+            await create_team(session, body=body, actor=ADMIN, now=MORNING)
         assert _people(await _plan(app, event)) == ["am-li", "sup-zhao"]
 
 
@@ -140,7 +140,7 @@ async def test_rules_by_tier_and_a_rule_that_makes_a_kind_critical(sqlite_databa
                 scope="all",
                 kinds=["goals.target_missed"],
             )
-            await create_robot(session, body=robot, now=MORNING)
+            await create_robot(session, body=robot, actor=ADMIN, now=MORNING)
 
         def missed(account_id: str) -> TargetMissed:
             data = {"target_id": "t", "metric": "revenue", "period": "2026-Q1", "target_value": "100", "actual": "80"}
@@ -172,7 +172,7 @@ async def test_a_disabled_rule_tells_nobody_and_robots_post_only_their_scope_and
                     scope_id=scope_id,
                     kinds=kinds,
                 )
-                await create_robot(session, body=body, now=MORNING)
+                await create_robot(session, body=body, actor=ADMIN, now=MORNING)
         escalated = await _plan(app, _escalated(account_id, 1))
         assert [r.scope_id for r in escalated.robots] == [account_id]  # its account's robot, not the other's
         async with app.state.db.transaction() as session:

@@ -28,28 +28,36 @@ async def get_robot(robot: RobotForAdmin, response: Response) -> RobotRead:
 
 
 @router.post("", status_code=201, summary="Add a group robot", response_model=RobotRead)
-async def create_robot(_: Admin, body: RobotCreate, session: SessionDep, clock: ClockDep) -> RobotRead:
+async def create_robot(actor: Admin, body: RobotCreate, session: SessionDep, clock: ClockDep) -> RobotRead:
     """A robot for an account, a team (its code) or everyone (accepts ``Idempotency-Key``)."""
-    read = service.read_robot(await service.create_robot(session, body=body, now=clock.now()))
+    read = service.read_robot(await service.create_robot(session, body=body, actor=actor, now=clock.now()))
     return read
 
 
 @router.patch("/{robot_id}", summary="Change a robot (If-Match)")
 async def update_robot(
-    robot: RobotForAdmin, body: RobotUpdate, request: Request, response: Response, session: SessionDep, clock: ClockDep
+    actor: Admin,
+    robot: RobotForAdmin,
+    body: RobotUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> RobotRead:
     """Change a robot's name, address, secret, kinds, language or switch it off."""
     check_if_match(request, robot.version)
-    robot = await service.update_robot(session, robot=robot, body=body, now=clock.now())
+    robot = await service.update_robot(session, robot=robot, body=body, actor=actor, now=clock.now())
     set_etag(response, robot.version)
     return service.read_robot(robot)
 
 
 @router.delete("/{robot_id}", status_code=204, summary="Remove a robot")
-async def delete_robot(robot: RobotForAdmin, request: Request, session: SessionDep) -> Response:
+async def delete_robot(
+    actor: Admin, robot: RobotForAdmin, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
     """Remove a robot (``If-Match`` with its ETag)."""
     check_if_match(request, robot.version)
-    await service.delete_robot(session, robot=robot)
+    await service.delete_robot(session, robot=robot, actor=actor, now=clock.now())
     return Response(status_code=204)
 
 

@@ -16,12 +16,14 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifications.audit import fingerprint, record_change
 from services.notifications.delivery.schemas import SendOutcome
 from services.notifications.memo import remembered, robots_key
 from services.notifications.robots.models import RobotChannel
 from services.notifications.robots.schemas import RobotCreate, RobotRead, RobotUpdate
 from services.notifications.templates.schemas import OPEN_LABEL, Rendered
 from services.notifications.templates.service import markdown
+from shared.auth import Principal
 from shared.errors import NotFound
 
 ANY_KIND = "*"
@@ -194,26 +196,68 @@ async def get_robot(session: AsyncSession, robot_id: str) -> RobotChannel:
     return robot
 
 
-async def create_robot(session: AsyncSession, *, body: RobotCreate, now: datetime) -> RobotChannel:
-    """A new robot."""
+def _audited(robot: RobotChannel) -> dict[str, Any]:
+    """What an audit entry keeps of a robot (its address masked, its secret as a fingerprint)."""
+    return {
+        "name": robot.name,
+        "provider": robot.provider,
+        "webhook_url": masked_url(robot.webhook_url),
+        "secret": fingerprint(robot.secret),
+        "scope": robot.scope,
+        "scope_id": robot.scope_id,
+        "kinds": list(robot.kinds),
+        "language": robot.language,
+        "enabled": robot.enabled,
+    }
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    robot: RobotChannel,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    await record_change(
+        session,
+        actor=actor,
+        action=action,
+        object_type="robot",
+        object_id=robot.id,
+        before=before,
+        after=after,
+        now=now,
+    )
+
+
+async def create_robot(session: AsyncSession, *, body: RobotCreate, actor: Principal, now: datetime) -> RobotChannel:
+    """A new robot (audited)."""
     robot = RobotChannel(id=str(uuid.uuid4()), **body.model_dump(), version=1, created_at=now, updated_at=now)
     session.add(robot)
     await session.flush()
+    await _audit(session, actor, "robot.created", robot, None, _audited(robot), now)
     return robot
 
 
-async def update_robot(session: AsyncSession, *, robot: RobotChannel, body: RobotUpdate, now: datetime) -> RobotChannel:
-    """Change a robot (a new key or secret replaces the old one)."""
+async def update_robot(
+    session: AsyncSession, *, robot: RobotChannel, body: RobotUpdate, actor: Principal, now: datetime
+) -> RobotChannel:
+    """Change a robot (a new key or secret replaces the old one; audited)."""
+    before = _audited(robot)
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(robot, name, value)
     robot.version += 1
     robot.updated_at = now
     await session.flush()
+    await _audit(session, actor, "robot.updated", robot, before, _audited(robot), now)
     return robot
 
 
-async def delete_robot(session: AsyncSession, *, robot: RobotChannel) -> None:
-    """Remove a robot (deliveries already queued for it fail and are dead-lettered)."""
+async def delete_robot(session: AsyncSession, *, robot: RobotChannel, actor: Principal, now: datetime) -> None:
+    """Remove a robot (deliveries already queued for it fail and are dead-lettered; audited)."""
+    await _audit(session, actor, "robot.deleted", robot, _audited(robot), None, now)
     await session.delete(robot)
     await session.flush()
 

@@ -61,8 +61,10 @@ async def update_rule(
 
 
 @router.delete("/{code}", status_code=204, summary="Remove a routing rule an admin made")
-async def delete_rule(rule: RuleForUpdate, request: Request, session: SessionDep) -> Response:
+async def delete_rule(
+    actor: Admin, rule: RuleForUpdate, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
     """Built-in rules are disabled instead (409); ``If-Match`` with the rule's ETag."""
     check_if_match(request, rule.version)
-    await service.delete_rule(session, rule=rule)
+    await service.delete_rule(session, rule=rule, actor=actor, now=clock.now())
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifications.audit import record_change
 from services.notifications.config import NotificationsSettings
 from services.notifications.kinds.schemas import Facts
 from services.notifications.memo import ACTIVE_ROLES_KEY, access_key, memo, remembered, rules_key, user_key
@@ -19,6 +20,7 @@ from services.notifications.routing.models import RoutingRule
 from services.notifications.routing.schemas import ANY_KIND, Person, Plan, RuleCreate, RuleUpdate
 from services.notifications.teams.service import teams_of
 from services.notifications.webhooks.service import subscriptions_for
+from shared.audit import snapshot
 from shared.auth import SUPERVISOR, Principal, can_access_account
 from shared.errors import Conflict
 from shared.people import as_principal
@@ -127,13 +129,39 @@ async def create_rule(session: AsyncSession, *, body: RuleCreate, actor: Princip
     rule = RoutingRule(**body.model_dump(), builtin=False, version=1, updated_at=now, updated_by=actor.user_id[:100])
     session.add(rule)
     await session.flush()
+    await _audit(session, actor, "routing_rule.created", rule, None, snapshot(rule, AUDITED_RULE_FIELDS), now)
     return rule
+
+
+AUDITED_RULE_FIELDS = ("description", "event_kind", "tiers", "levels", "recipients", "channels", "critical", "enabled")
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    rule: RoutingRule,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    await record_change(
+        session,
+        actor=actor,
+        action=action,
+        object_type="routing_rule",
+        object_id=rule.code,
+        before=before,
+        after=after,
+        now=now,
+    )
 
 
 async def update_rule(
     session: AsyncSession, *, rule: RoutingRule, body: RuleUpdate, actor: Principal, now: datetime
 ) -> RoutingRule:
-    """Change a rule; what the body leaves out stays ("critical": null returns to the kind's own urgency)."""
+    """Change a rule; what the body leaves out stays ("critical": null returns to the kind's own urgency; audited)."""
+    before = snapshot(rule, AUDITED_RULE_FIELDS)
     for name, value in body.model_dump(exclude_unset=True).items():
         if value is None and name != "critical":
             continue
@@ -141,13 +169,15 @@ async def update_rule(
     rule.version += 1
     rule.updated_at, rule.updated_by = now, actor.user_id[:100]
     await session.flush()
+    await _audit(session, actor, "routing_rule.updated", rule, before, snapshot(rule, AUDITED_RULE_FIELDS), now)
     return rule
 
 
-async def delete_rule(session: AsyncSession, *, rule: RoutingRule) -> None:
-    """Remove a rule an admin made; a built-in rule is disabled instead (409)."""
+async def delete_rule(session: AsyncSession, *, rule: RoutingRule, actor: Principal, now: datetime) -> None:
+    """Remove a rule an admin made; a built-in rule is disabled instead (409; audited)."""
     if rule.builtin:
         raise Conflict(f"Routing rule {rule.code} is a built-in default: disable it (enabled: false) instead")
+    await _audit(session, actor, "routing_rule.deleted", rule, snapshot(rule, AUDITED_RULE_FIELDS), None, now)
     await session.delete(rule)
     await session.flush()
 

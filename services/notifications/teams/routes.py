@@ -28,26 +28,34 @@ async def get_team(team: TeamForRead, response: Response) -> TeamRead:
 
 
 @router.post("", status_code=201, summary="Add a team", response_model=TeamRead)
-async def create_team(_: Admin, body: TeamCreate, session: SessionDep, clock: ClockDep) -> TeamRead:
+async def create_team(actor: Admin, body: TeamCreate, session: SessionDep, clock: ClockDep) -> TeamRead:
     """A new team; its supervisor and members must be known, active users (422 naming the field)."""
-    read = TeamRead.model_validate(await service.create_team(session, body=body, now=clock.now()))
+    read = TeamRead.model_validate(await service.create_team(session, body=body, actor=actor, now=clock.now()))
     return read
 
 
 @router.patch("/{code}", summary="Change a team (If-Match)")
 async def update_team(
-    team: TeamForUpdate, body: TeamUpdate, request: Request, response: Response, session: SessionDep, clock: ClockDep
+    actor: Admin,
+    team: TeamForUpdate,
+    body: TeamUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> TeamRead:
     """Change a team's name, supervisor or members."""
     check_if_match(request, team.version)
-    team = await service.update_team(session, team=team, body=body, now=clock.now())
+    team = await service.update_team(session, team=team, body=body, actor=actor, now=clock.now())
     set_etag(response, team.version)
     return TeamRead.model_validate(team)
 
 
 @router.delete("/{code}", status_code=204, summary="Remove a team")
-async def delete_team(team: TeamForUpdate, request: Request, session: SessionDep) -> Response:
+async def delete_team(
+    actor: Admin, team: TeamForUpdate, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
     """Remove a team (``If-Match`` with its ETag)."""
     check_if_match(request, team.version)
-    await service.delete_team(session, team=team)
+    await service.delete_team(session, team=team, actor=actor, now=clock.now())
     return Response(status_code=204)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifications.audit import record_change
 from services.notifications.memo import TEAMS_KEY, remembered
 from services.notifications.models import platform
 from services.notifications.teams.models import Team
 from services.notifications.teams.schemas import TeamCreate, TeamUpdate
-from shared.auth import ADMIN, SUPERVISOR
+from shared.audit import snapshot
+from shared.auth import ADMIN, SUPERVISOR, Principal
 from shared.errors import Conflict
 from shared.people import WORKER_ROLES, require_assignable
 
@@ -29,7 +32,31 @@ async def list_teams(session: AsyncSession) -> list[Team]:
     return list((await session.execute(select(Team).order_by(Team.code))).scalars())
 
 
-async def create_team(session: AsyncSession, *, body: TeamCreate, now: datetime) -> Team:
+AUDITED_TEAM_FIELDS = ("name", "supervisor_id", "member_ids")
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    team: Team,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    await record_change(
+        session,
+        actor=actor,
+        action=action,
+        object_type="team",
+        object_id=team.code,
+        before=before,
+        after=after,
+        now=now,
+    )
+
+
+async def create_team(session: AsyncSession, *, body: TeamCreate, actor: Principal, now: datetime) -> Team:
     """A new team; its supervisor and members must be known, active users fit for the job (422 naming the field)."""
     if await session.get(Team, body.code) is not None:
         raise Conflict(f"Team {body.code} exists already")
@@ -40,11 +67,13 @@ async def create_team(session: AsyncSession, *, body: TeamCreate, now: datetime)
     )
     session.add(team)
     await session.flush()
+    await _audit(session, actor, "team.created", team, None, snapshot(team, AUDITED_TEAM_FIELDS), now)
     return team
 
 
-async def update_team(session: AsyncSession, *, team: Team, body: TeamUpdate, now: datetime) -> Team:
-    """Change a team's name, supervisor or members."""
+async def update_team(session: AsyncSession, *, team: Team, body: TeamUpdate, actor: Principal, now: datetime) -> Team:
+    """Change a team's name, supervisor or members (audited)."""
+    before = snapshot(team, AUDITED_TEAM_FIELDS)
     changes = body.model_dump(exclude_unset=True)
     members = sorted(set(body.member_ids)) if body.member_ids is not None else list(team.member_ids)
     supervisor = changes.get("supervisor_id", team.supervisor_id)
@@ -59,11 +88,13 @@ async def update_team(session: AsyncSession, *, team: Team, body: TeamUpdate, no
     team.version += 1
     team.updated_at = now
     await session.flush()
+    await _audit(session, actor, "team.updated", team, before, snapshot(team, AUDITED_TEAM_FIELDS), now)
     return team
 
 
-async def delete_team(session: AsyncSession, *, team: Team) -> None:
-    """Remove a team (its robots stay, bound to a code no account uses until a team takes it again)."""
+async def delete_team(session: AsyncSession, *, team: Team, actor: Principal, now: datetime) -> None:
+    """Remove a team (its robots stay, bound to a code no account uses until a team takes it again; audited)."""
+    await _audit(session, actor, "team.deleted", team, snapshot(team, AUDITED_TEAM_FIELDS), None, now)
     await session.delete(team)
     await session.flush()
 

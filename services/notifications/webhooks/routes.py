@@ -47,6 +47,7 @@ async def create_webhook(actor: Admin, body: WebhookCreate, session: SessionDep,
 
 @router.patch("/{webhook_id}", summary="Change a webhook subscription (If-Match)")
 async def update_webhook(
+    actor: Admin,
     subscription: WebhookForAdmin,
     body: WebhookUpdate,
     request: Request,
@@ -56,16 +57,20 @@ async def update_webhook(
 ) -> WebhookRead:
     """Change the URL, kinds, tiers or secret, or switch the subscription off."""
     check_if_match(request, subscription.version)
-    subscription = await service.update_subscription(session, subscription=subscription, body=body, now=clock.now())
+    subscription = await service.update_subscription(
+        session, subscription=subscription, body=body, actor=actor, now=clock.now()
+    )
     set_etag(response, subscription.version)
     return WebhookRead.model_validate(subscription)
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Remove a webhook subscription")
-async def delete_webhook(subscription: WebhookForAdmin, request: Request, session: SessionDep) -> Response:
+async def delete_webhook(
+    actor: Admin, subscription: WebhookForAdmin, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
     """Remove a subscription (``If-Match`` with its ETag)."""
     check_if_match(request, subscription.version)
-    await service.delete_subscription(session, subscription=subscription)
+    await service.delete_subscription(session, subscription=subscription, actor=actor, now=clock.now())
     return Response(status_code=204)
 
 

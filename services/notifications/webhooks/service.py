@@ -16,8 +16,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifications.audit import fingerprint, record_change
 from services.notifications.delivery.schemas import SendOutcome
 from services.notifications.memo import WEBHOOKS_KEY, remembered
+from services.notifications.robots.service import masked_url
 from services.notifications.webhooks.models import WebhookSubscription
 from services.notifications.webhooks.schemas import TestDeliveryResult, WebhookCreate, WebhookUpdate
 from shared.auth import Principal
@@ -145,23 +147,62 @@ async def create_subscription(
     )
     session.add(subscription)
     await session.flush()
+    await _audit(session, actor, "webhook.created", subscription, None, _audited(subscription), now)
     return subscription
 
 
+def _audited(subscription: WebhookSubscription) -> dict[str, Any]:
+    """What an audit entry keeps of a subscription (its address masked, its secret as a fingerprint)."""
+    return {
+        "name": subscription.name,
+        "url": masked_url(subscription.url),
+        "kinds": list(subscription.kinds),
+        "tiers": list(subscription.tiers or []),
+        "enabled": subscription.enabled,
+        "secret": fingerprint(subscription.secret),
+    }
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    subscription: WebhookSubscription,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    await record_change(
+        session,
+        actor=actor,
+        action=action,
+        object_type="webhook",
+        object_id=subscription.id,
+        before=before,
+        after=after,
+        now=now,
+    )
+
+
 async def update_subscription(
-    session: AsyncSession, *, subscription: WebhookSubscription, body: WebhookUpdate, now: datetime
+    session: AsyncSession, *, subscription: WebhookSubscription, body: WebhookUpdate, actor: Principal, now: datetime
 ) -> WebhookSubscription:
-    """Change a subscription."""
+    """Change a subscription (audited)."""
+    before = _audited(subscription)
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(subscription, name, value)
     subscription.version += 1
     subscription.updated_at = now
     await session.flush()
+    await _audit(session, actor, "webhook.updated", subscription, before, _audited(subscription), now)
     return subscription
 
 
-async def delete_subscription(session: AsyncSession, *, subscription: WebhookSubscription) -> None:
-    """Remove a subscription (its queued deliveries fail and are dead-lettered)."""
+async def delete_subscription(
+    session: AsyncSession, *, subscription: WebhookSubscription, actor: Principal, now: datetime
+) -> None:
+    """Remove a subscription (its queued deliveries fail and are dead-lettered; audited)."""
+    await _audit(session, actor, "webhook.deleted", subscription, _audited(subscription), None, now)
     await session.delete(subscription)
     await session.flush()
 
