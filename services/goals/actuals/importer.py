@@ -181,6 +181,9 @@ def header_index(header: list[str], columns: Mapping[str, str] | None = None) ->
     return index
 
 
+MAX_REMEMBERED_DAYS = 20_000  # distinct date cells parsed once each (a decade of days, in every spelling)
+
+
 class RowParser:
     """Validates rows of one file (column positions resolved once: this runs for every row, without pydantic)."""
 
@@ -195,6 +198,7 @@ class RowParser:
         self.revenue = index["revenue"]
         self.cost = index["cost"]
         self.currency = index.get("currency")
+        self.days: dict[str, tuple[date, str]] = {}  # date cell as written → (date, month)
 
     def parse(self, fields: list[str]) -> tuple[Any, ...]:
         """A validated sales row as ``(account_id, sale_date, month, product_line, region, quantity, revenue, cost,
@@ -209,14 +213,11 @@ class RowParser:
                 raise ValueError("contains characters that are not valid in the file's encoding")
             raise ValueError("account_id is empty" if not key else f"unknown account {key!r}")
         account_id, reporting = known
-        text = fields[self.date].strip()
-        if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
-            try:
-                sale_date = date.fromisoformat(text)
-            except ValueError:
-                sale_date = _date(text)
-        else:
-            sale_date = _date(text)
+        text = fields[self.date]
+        day = self.days.get(text)
+        if day is None:
+            day = self._day(text)
+        sale_date, month = day
         product_line = fields[self.line].strip()
         if not product_line:
             raise ValueError("product_line is empty")
@@ -239,8 +240,22 @@ class RowParser:
                 given = None
             elif given is not None and given not in CURRENCY_CODES:
                 raise ValueError(f"currency {given!r} is not an ISO 4217 currency code (e.g. CNY, USD)")
-        month = f"{sale_date.year:04d}-{sale_date.month:02d}"
         return (account_id, sale_date, month, product_line, region or None, quantity, revenue, cost, reporting, given)
+
+    def _day(self, text: str) -> tuple[date, str]:
+        """A date cell as (date, its month): a file names few distinct days, so each is parsed once (ValueError)."""
+        clean = text.strip()
+        if len(clean) == 10 and clean[4] == "-" and clean[7] == "-" and clean[:4].isdigit():
+            try:
+                sale_date = date.fromisoformat(clean)
+            except ValueError:
+                sale_date = _date(clean)
+        else:
+            sale_date = _date(clean)
+        day = (sale_date, f"{sale_date.year:04d}-{sale_date.month:02d}")
+        if len(self.days) < MAX_REMEMBERED_DAYS:
+            self.days[text] = day
+        return day
 
     def __call__(self, fields: list[str]) -> dict[str, Any]:
         """A validated sales row as a dict (``original_currency`` set when given in another currency than the account
