@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 from bench.common import Context, Section, ratio
-from bench.events import copies, handled, outbox
+from bench.events import copies, handled, outbox, sqlite_connection
 from bench.platform import SERVICES, account_body, shared_platform
 
 TITLE = "Event bus: outbox commit → handled vs raw nats-py JetStream"
@@ -68,16 +68,14 @@ def run(ctx: Context) -> Section:
             time.sleep(0.2)
     sample_id, payload = sample[-1], produced[sample[-1]][1]
     subject = ""
-    import sqlite3
-
-    with sqlite3.connect(url.split(":///", 1)[1]) as conn:
+    with sqlite_connection(url) as conn:
         subject = conn.execute("SELECT subject FROM outbox WHERE event_id = ?", (sample_id,)).fetchone()[0]
     consumers = [s for s in SERVICES if s != "complaints" and handled(platform.databases[s], {sample_id})]
     ids = [str(uuid.uuid4()) for _ in range(n)]
     bodies = copies(payload, n, ids)
     now = datetime.now(UTC).isoformat()
     began = time.perf_counter()
-    with sqlite3.connect(url.split(":///", 1)[1], timeout=30) as conn:
+    with sqlite_connection(url, timeout=30) as conn:
         conn.executemany(
             "INSERT INTO outbox (event_id, subject, payload, created_at, attempts) VALUES (?, ?, ?, ?, 0)",
             [(i, subject, b, now) for i, b in zip(ids, bodies, strict=True)],
