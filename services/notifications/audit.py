@@ -5,9 +5,10 @@ fingerprint, so that a rotation shows — and addresses are masked as the API sh
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,32 +16,55 @@ from services.notifications.models import audit_log
 from shared.audit import record_audit
 from shared.auth import Principal
 
+T = TypeVar("T")
+
 
 def fingerprint(secret: str | None) -> str | None:
     """A secret as an audit entry names it: ``sha256:`` and 12 hex digits of its digest (None when there is none)."""
     return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else None
 
 
-async def record_change(
-    session: AsyncSession,
-    *,
-    actor: Principal,
-    action: str,
-    object_type: str,
-    object_id: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
-    now: datetime,
-) -> None:
-    """One entry in the change's transaction (``before`` None: created; ``after`` None: removed)."""
-    await record_audit(
-        session,
-        audit_log,
-        actor_id=actor.user_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=before,
-        after=after if after is not None else ({"deleted": True} if before is not None else None),
-        at=now,
-    )
+@dataclass(frozen=True)
+class AuditedKind(Generic[T]):
+    """How one kind of configuration object is audited: its ``object_type`` (also the actions' prefix:
+    ``robot.created``), its id, and the state an entry keeps of it (secrets and addresses already hidden)."""
+
+    object_type: str
+    object_id: Callable[[T], str]
+    state: Callable[[T], dict[str, Any]]
+
+    async def created(self, session: AsyncSession, obj: T, *, actor: Principal, now: datetime) -> None:
+        await self._record(session, obj, "created", None, self.state(obj), actor=actor, now=now)
+
+    async def updated(
+        self, session: AsyncSession, obj: T, *, before: dict[str, Any], actor: Principal, now: datetime
+    ) -> None:
+        """After the change (``before``: ``state`` taken before it)."""
+        await self._record(session, obj, "updated", before, self.state(obj), actor=actor, now=now)
+
+    async def deleted(self, session: AsyncSession, obj: T, *, actor: Principal, now: datetime) -> None:
+        """Before the object is deleted (its last state is the entry's ``before``)."""
+        await self._record(session, obj, "deleted", self.state(obj), {"deleted": True}, actor=actor, now=now)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        obj: T,
+        verb: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any],
+        *,
+        actor: Principal,
+        now: datetime,
+    ) -> None:
+        await record_audit(
+            session,
+            audit_log,
+            actor_id=actor.user_id,
+            action=f"{self.object_type}.{verb}",
+            object_type=self.object_type,
+            object_id=self.object_id(obj),
+            before=before,
+            after=after,
+            at=now,
+        )

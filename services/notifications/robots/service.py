@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.audit import fingerprint, record_change
+from services.notifications.audit import AuditedKind, fingerprint
 from services.notifications.delivery.schemas import SendOutcome
 from services.notifications.memo import remembered, robots_key
 from services.notifications.robots.models import RobotChannel
@@ -211,25 +211,7 @@ def _audited(robot: RobotChannel) -> dict[str, Any]:
     }
 
 
-async def _audit(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    robot: RobotChannel,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-) -> None:
-    await record_change(
-        session,
-        actor=actor,
-        action=action,
-        object_type="robot",
-        object_id=robot.id,
-        before=before,
-        after=after,
-        now=now,
-    )
+ROBOT_AUDIT = AuditedKind[RobotChannel]("robot", lambda robot: robot.id, _audited)
 
 
 async def create_robot(session: AsyncSession, *, body: RobotCreate, actor: Principal, now: datetime) -> RobotChannel:
@@ -237,7 +219,7 @@ async def create_robot(session: AsyncSession, *, body: RobotCreate, actor: Princ
     robot = RobotChannel(id=str(uuid.uuid4()), **body.model_dump(), version=1, created_at=now, updated_at=now)
     session.add(robot)
     await session.flush()
-    await _audit(session, actor, "robot.created", robot, None, _audited(robot), now)
+    await ROBOT_AUDIT.created(session, robot, actor=actor, now=now)
     return robot
 
 
@@ -245,19 +227,19 @@ async def update_robot(
     session: AsyncSession, *, robot: RobotChannel, body: RobotUpdate, actor: Principal, now: datetime
 ) -> RobotChannel:
     """Change a robot (a new key or secret replaces the old one; audited)."""
-    before = _audited(robot)
+    before = ROBOT_AUDIT.state(robot)
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(robot, name, value)
     robot.version += 1
     robot.updated_at = now
     await session.flush()
-    await _audit(session, actor, "robot.updated", robot, before, _audited(robot), now)
+    await ROBOT_AUDIT.updated(session, robot, before=before, actor=actor, now=now)
     return robot
 
 
 async def delete_robot(session: AsyncSession, *, robot: RobotChannel, actor: Principal, now: datetime) -> None:
     """Remove a robot (deliveries already queued for it fail and are dead-lettered; audited)."""
-    await _audit(session, actor, "robot.deleted", robot, _audited(robot), None, now)
+    await ROBOT_AUDIT.deleted(session, robot, actor=actor, now=now)
     await session.delete(robot)
     await session.flush()
 

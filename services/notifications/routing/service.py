@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.audit import record_change
+from services.notifications.audit import AuditedKind
 from services.notifications.config import NotificationsSettings
 from services.notifications.kinds.schemas import Facts
 from services.notifications.memo import ACTIVE_ROLES_KEY, access_key, memo, remembered, rules_key, user_key
@@ -129,39 +129,21 @@ async def create_rule(session: AsyncSession, *, body: RuleCreate, actor: Princip
     rule = RoutingRule(**body.model_dump(), builtin=False, version=1, updated_at=now, updated_by=actor.user_id[:100])
     session.add(rule)
     await session.flush()
-    await _audit(session, actor, "routing_rule.created", rule, None, snapshot(rule, AUDITED_RULE_FIELDS), now)
+    await RULE_AUDIT.created(session, rule, actor=actor, now=now)
     return rule
 
 
 AUDITED_RULE_FIELDS = ("description", "event_kind", "tiers", "levels", "recipients", "channels", "critical", "enabled")
-
-
-async def _audit(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    rule: RoutingRule,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-) -> None:
-    await record_change(
-        session,
-        actor=actor,
-        action=action,
-        object_type="routing_rule",
-        object_id=rule.code,
-        before=before,
-        after=after,
-        now=now,
-    )
+RULE_AUDIT = AuditedKind[RoutingRule](
+    "routing_rule", lambda rule: rule.code, lambda rule: snapshot(rule, AUDITED_RULE_FIELDS)
+)
 
 
 async def update_rule(
     session: AsyncSession, *, rule: RoutingRule, body: RuleUpdate, actor: Principal, now: datetime
 ) -> RoutingRule:
     """Change a rule; what the body leaves out stays ("critical": null returns to the kind's own urgency; audited)."""
-    before = snapshot(rule, AUDITED_RULE_FIELDS)
+    before = RULE_AUDIT.state(rule)
     for name, value in body.model_dump(exclude_unset=True).items():
         if value is None and name != "critical":
             continue
@@ -169,7 +151,7 @@ async def update_rule(
     rule.version += 1
     rule.updated_at, rule.updated_by = now, actor.user_id[:100]
     await session.flush()
-    await _audit(session, actor, "routing_rule.updated", rule, before, snapshot(rule, AUDITED_RULE_FIELDS), now)
+    await RULE_AUDIT.updated(session, rule, before=before, actor=actor, now=now)
     return rule
 
 
@@ -177,7 +159,7 @@ async def delete_rule(session: AsyncSession, *, rule: RoutingRule, actor: Princi
     """Remove a rule an admin made; a built-in rule is disabled instead (409; audited)."""
     if rule.builtin:
         raise Conflict(f"Routing rule {rule.code} is a built-in default: disable it (enabled: false) instead")
-    await _audit(session, actor, "routing_rule.deleted", rule, snapshot(rule, AUDITED_RULE_FIELDS), None, now)
+    await RULE_AUDIT.deleted(session, rule, actor=actor, now=now)
     await session.delete(rule)
     await session.flush()
 

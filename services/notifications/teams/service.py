@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.audit import record_change
+from services.notifications.audit import AuditedKind
 from services.notifications.memo import TEAMS_KEY, remembered
 from services.notifications.models import platform
 from services.notifications.teams.models import Team
@@ -33,27 +32,7 @@ async def list_teams(session: AsyncSession) -> list[Team]:
 
 
 AUDITED_TEAM_FIELDS = ("name", "supervisor_id", "member_ids")
-
-
-async def _audit(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    team: Team,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-) -> None:
-    await record_change(
-        session,
-        actor=actor,
-        action=action,
-        object_type="team",
-        object_id=team.code,
-        before=before,
-        after=after,
-        now=now,
-    )
+TEAM_AUDIT = AuditedKind[Team]("team", lambda team: team.code, lambda team: snapshot(team, AUDITED_TEAM_FIELDS))
 
 
 async def create_team(session: AsyncSession, *, body: TeamCreate, actor: Principal, now: datetime) -> Team:
@@ -67,13 +46,13 @@ async def create_team(session: AsyncSession, *, body: TeamCreate, actor: Princip
     )
     session.add(team)
     await session.flush()
-    await _audit(session, actor, "team.created", team, None, snapshot(team, AUDITED_TEAM_FIELDS), now)
+    await TEAM_AUDIT.created(session, team, actor=actor, now=now)
     return team
 
 
 async def update_team(session: AsyncSession, *, team: Team, body: TeamUpdate, actor: Principal, now: datetime) -> Team:
     """Change a team's name, supervisor or members (audited)."""
-    before = snapshot(team, AUDITED_TEAM_FIELDS)
+    before = TEAM_AUDIT.state(team)
     changes = body.model_dump(exclude_unset=True)
     members = sorted(set(body.member_ids)) if body.member_ids is not None else list(team.member_ids)
     supervisor = changes.get("supervisor_id", team.supervisor_id)
@@ -88,13 +67,13 @@ async def update_team(session: AsyncSession, *, team: Team, body: TeamUpdate, ac
     team.version += 1
     team.updated_at = now
     await session.flush()
-    await _audit(session, actor, "team.updated", team, before, snapshot(team, AUDITED_TEAM_FIELDS), now)
+    await TEAM_AUDIT.updated(session, team, before=before, actor=actor, now=now)
     return team
 
 
 async def delete_team(session: AsyncSession, *, team: Team, actor: Principal, now: datetime) -> None:
     """Remove a team (its robots stay, bound to a code no account uses until a team takes it again; audited)."""
-    await _audit(session, actor, "team.deleted", team, snapshot(team, AUDITED_TEAM_FIELDS), None, now)
+    await TEAM_AUDIT.deleted(session, team, actor=actor, now=now)
     await session.delete(team)
     await session.flush()
 

@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.audit import fingerprint, record_change
+from services.notifications.audit import AuditedKind, fingerprint
 from services.notifications.delivery.schemas import SendOutcome
 from services.notifications.memo import WEBHOOKS_KEY, remembered
 from services.notifications.robots.service import masked_url
@@ -147,7 +147,7 @@ async def create_subscription(
     )
     session.add(subscription)
     await session.flush()
-    await _audit(session, actor, "webhook.created", subscription, None, _audited(subscription), now)
+    await WEBHOOK_AUDIT.created(session, subscription, actor=actor, now=now)
     return subscription
 
 
@@ -163,38 +163,20 @@ def _audited(subscription: WebhookSubscription) -> dict[str, Any]:
     }
 
 
-async def _audit(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    subscription: WebhookSubscription,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    now: datetime,
-) -> None:
-    await record_change(
-        session,
-        actor=actor,
-        action=action,
-        object_type="webhook",
-        object_id=subscription.id,
-        before=before,
-        after=after,
-        now=now,
-    )
+WEBHOOK_AUDIT = AuditedKind[WebhookSubscription]("webhook", lambda subscription: subscription.id, _audited)
 
 
 async def update_subscription(
     session: AsyncSession, *, subscription: WebhookSubscription, body: WebhookUpdate, actor: Principal, now: datetime
 ) -> WebhookSubscription:
     """Change a subscription (audited)."""
-    before = _audited(subscription)
+    before = WEBHOOK_AUDIT.state(subscription)
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(subscription, name, value)
     subscription.version += 1
     subscription.updated_at = now
     await session.flush()
-    await _audit(session, actor, "webhook.updated", subscription, before, _audited(subscription), now)
+    await WEBHOOK_AUDIT.updated(session, subscription, before=before, actor=actor, now=now)
     return subscription
 
 
@@ -202,7 +184,7 @@ async def delete_subscription(
     session: AsyncSession, *, subscription: WebhookSubscription, actor: Principal, now: datetime
 ) -> None:
     """Remove a subscription (its queued deliveries fail and are dead-lettered; audited)."""
-    await _audit(session, actor, "webhook.deleted", subscription, _audited(subscription), None, now)
+    await WEBHOOK_AUDIT.deleted(session, subscription, actor=actor, now=now)
     await session.delete(subscription)
     await session.flush()
 
