@@ -78,7 +78,7 @@ def _month(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m")
 
 
-def _rate(numerator: int, denominator: int) -> float | None:
+def rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
@@ -105,16 +105,34 @@ def _resolution_compliance(facts: Sequence[ComplaintFacts]) -> dict[str, Any]:
         else:
             met, judged = met + f.resolution_legs_met, judged + f.resolution_legs
         judged += f.resolved_at is None and f.resolution_within_sla is None and f.resolution_breached
-    return {"met": met, "judged": judged, "rate": _rate(met, judged)}
+    return {"met": met, "judged": judged, "rate": rate(met, judged)}
 
 
 def report_labels(facts: Sequence[ComplaintFacts], names: AnalyticsNames) -> dict[str, dict[str, str]]:
     """The 中文 labels of the codes the report names: tiers, severities, categories, owners."""
+    return labels_of(
+        tiers=[f.tier for f in facts],
+        severities=[f.severity for f in facts],
+        categories=[f.category for f in facts],
+        owners=[f.owner_id for f in facts],
+        names=names,
+    )
+
+
+def labels_of(
+    *,
+    tiers: Iterable[str],
+    severities: Iterable[str],
+    categories: Iterable[str],
+    owners: Iterable[str | None],
+    names: AnalyticsNames,
+) -> dict[str, dict[str, str]]:
+    """The 中文 labels of the codes named (an owner None is ``unassigned``, 未分配)."""
     return {
-        "tier": {f.tier: TIER_LABELS_ZH.get(f.tier, f.tier) for f in facts},
-        "severity": {f.severity: SEVERITY_LABELS_ZH.get(f.severity, f.severity) for f in facts},
-        "category": {f.category: names.categories.get(f.category, f.category) for f in facts},
-        "owner": {(f.owner_id or "unassigned"): names.owners.get(f.owner_id or "", "未分配") for f in facts},
+        "tier": {t: TIER_LABELS_ZH.get(t, t) for t in tiers},
+        "severity": {s: SEVERITY_LABELS_ZH.get(s, s) for s in severities},
+        "category": {c: names.categories.get(c, c) for c in categories},
+        "owner": {(o or "unassigned"): names.owners.get(o or "", "未分配") for o in owners},
     }
 
 
@@ -122,7 +140,7 @@ def _compliance(within: Sequence[bool | None], breached_unmet: Sequence[bool]) -
     """Met on time / (measured + still unmet but already breached)."""
     met = sum(1 for w in within if w is True)
     judged = sum(1 for w in within if w is not None) + sum(1 for b in breached_unmet if b)
-    return {"met": met, "judged": judged, "rate": _rate(met, judged)}
+    return {"met": met, "judged": judged, "rate": rate(met, judged)}
 
 
 def compute_analytics(
@@ -165,7 +183,7 @@ def compute_analytics(
         "resolution_compliance": _resolution_compliance(facts),
         "first_response_minutes": {"mean": _mean(first_times), "median": _median(first_times)},
         "resolution_minutes": {"mean": _mean(resolution_times), "median": _median(resolution_times)},
-        "reopen_rate": _rate(sum(1 for f in facts if f.reopen_count > 0), len(facts)),
+        "reopen_rate": rate(sum(1 for f in facts if f.reopen_count > 0), len(facts)),
         "average_satisfaction": round(statistics.fmean(scores), 2) if scores else None,
         "satisfaction_responses": len(scores),
         "top_root_causes": [

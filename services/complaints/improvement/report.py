@@ -21,12 +21,7 @@ from sqlalchemy import Subquery, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.complaints.improvement.analytics import (
-    SEVERITY_LABELS_ZH,
-    TIER_LABELS_ZH,
-    TOP_ROOT_CAUSES,
-    AnalyticsNames,
-)
+from services.complaints.improvement.analytics import TOP_ROOT_CAUSES, AnalyticsNames, labels_of, rate
 from services.complaints.intake.queries import visible_complaints
 from services.complaints.intake.schemas import ComplaintFilters
 from services.complaints.models import platform
@@ -44,10 +39,6 @@ def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """The column's value (NULL stays NULL) in an expression no index serves: grouped by a plain indexed column,
     SQLite walks that index and looks every row up (0.6 s for 100,000 complaints) instead of one scan (0.3 s)."""
     return column.concat("")
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
 
 
 def _mean(total: int, count: int) -> float | None:
@@ -249,12 +240,12 @@ async def complaint_report(
         "first_response_compliance": {
             "met": totals["first_met"],
             "judged": totals["first_judged"],
-            "rate": _rate(totals["first_met"], totals["first_judged"]),
+            "rate": rate(totals["first_met"], totals["first_judged"]),
         },
         "resolution_compliance": {
             "met": totals["legs_met"],
             "judged": totals["legs_judged"],
-            "rate": _rate(totals["legs_met"], totals["legs_judged"]),
+            "rate": rate(totals["legs_met"], totals["legs_judged"]),
         },
         "first_response_minutes": {
             "mean": _mean(totals["first_total"], totals["first_count"]),
@@ -264,7 +255,7 @@ async def complaint_report(
             "mean": _mean(totals["ttr_total"], totals["ttr_count"]),
             "median": _median(resolve_times),
         },
-        "reopen_rate": _rate(totals["reopened"], total),
+        "reopen_rate": rate(totals["reopened"], total),
         "average_satisfaction": (
             round(totals["satisfaction_total"] / totals["satisfaction_count"], 2)
             if totals["satisfaction_count"]
@@ -280,16 +271,16 @@ async def complaint_report(
     }
 
 
-async def _labels(session: AsyncSession, rows: Iterable[Any]) -> dict[str, dict[str, str]]:
-    """``analytics.report_labels`` of the codes the grouped rows name."""
-    rows = list(rows)
-    names = await report_names(session, {row["owner"] for row in rows if row["owner"]})
-    return {
-        "tier": {r["tier"]: TIER_LABELS_ZH.get(r["tier"], r["tier"]) for r in rows},
-        "severity": {r["severity"]: SEVERITY_LABELS_ZH.get(r["severity"], r["severity"]) for r in rows},
-        "category": {r["category"]: names.categories.get(r["category"], r["category"]) for r in rows},
-        "owner": {_label(r["owner"]): names.owners.get(r["owner"] or "", "未分配") for r in rows},
-    }
+async def _labels(session: AsyncSession, rows: Sequence[Any]) -> dict[str, dict[str, str]]:
+    """``analytics.labels_of`` the codes the grouped rows name."""
+    owners = [row["owner"] for row in rows]
+    return labels_of(
+        tiers=[row["tier"] for row in rows],
+        severities=[row["severity"] for row in rows],
+        categories=[row["category"] for row in rows],
+        owners=owners,
+        names=await report_names(session, {owner for owner in owners if owner}),
+    )
 
 
 async def report_names(session: AsyncSession, owner_ids: set[str]) -> AnalyticsNames:
