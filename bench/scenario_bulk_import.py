@@ -12,7 +12,7 @@ from collections import Counter
 import httpx
 
 from bench.common import Context, Section
-from bench.events import handled, outbox
+from bench.events import handled, outbox, sqlite_connection
 from bench.platform import SERVICES, shared_platform
 
 TITLE = "After a bulk import: sales for many accounts, then the platform in use"
@@ -40,15 +40,10 @@ def _poll(platform, account_id: str, stop: threading.Event, out: dict[str, list[
 def _wait_projected(url: str, ids: list[str], timeout: float = 1800) -> float:
     """Seconds until the goals service has projected every one of ``ids`` (an import names accounts goals must
     know: before, lines of accounts whose registration had not reached goals yet were rejected as unknown)."""
-    import sqlite3
-
-    path, wanted, began = url.split(":///", 1)[1], set(ids), time.perf_counter()
+    wanted, began = set(ids), time.perf_counter()
     while True:
-        conn = sqlite3.connect(path)
-        try:
+        with sqlite_connection(url) as conn:
             known = {r[0] for r in conn.execute("SELECT account_id FROM account_projection")}
-        finally:
-            conn.close()
         if wanted <= known:
             return time.perf_counter() - began
         if time.perf_counter() - began > timeout:
